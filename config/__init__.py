@@ -1,0 +1,22 @@
+"""Layer 0: typed settings and the data the service ships (menus, taxonomy, gazetteer)."""
+
+from config.loader import ConfigError, load_settings
+from config.settings import (
+    AsrSettings,
+    DraftingSettings,
+    HttpSettings,
+    Settings,
+    SipSettings,
+    VadSettings,
+)
+
+__all__ = [
+    "AsrSettings",
+    "ConfigError",
+    "DraftingSettings",
+    "HttpSettings",
+    "Settings",
+    "SipSettings",
+    "VadSettings",
+    "load_settings",
+]

@@ -1,0 +1,173 @@
+"""Build :class:`Settings` from defaults, an optional TOML file and ``VOICE_INTAKE_*`` variables.
+
+Precedence, lowest first: dataclass defaults, the TOML file (``--config`` or
+``VOICE_INTAKE_CONFIG``), environment variables. Environment names are the dotted key in
+upper case with ``_`` for ``.``: ``sip.port`` is ``VOICE_INTAKE_SIP_PORT``. Unknown keys and
+values of the wrong type raise :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from config.settings import Settings
+
+ENV_PREFIX = "VOICE_INTAKE_"
+CONFIG_ENV = "VOICE_INTAKE_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown or its value is invalid; the message names the key."""
+
+
+def load_settings(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load settings once; callers pass the result down explicitly."""
+    import os
+
+    env = dict(os.environ if environ is None else environ)
+    path = path or env.get(CONFIG_ENV) or None
+    values: dict[str, Any] = {}
+    if path is not None:
+        values = _read_toml(Path(path))
+    _merge(values, _from_env(env))
+    return _build(Settings, values, prefix="")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+
+
+def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
+def _env_keys(cls: type, prefix: str = "") -> dict[str, tuple[str, ...]]:
+    """Map each environment variable name to the key path it sets."""
+    keys: dict[str, tuple[str, ...]] = {}
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            for env_name, sub in _env_keys(hint, prefix + f.name.upper() + "_").items():  # type: ignore[arg-type]
+                keys[env_name] = (f.name, *sub)
+        else:
+            keys[ENV_PREFIX + prefix + f.name.upper()] = (f.name,)
+    return keys
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    known = _env_keys(Settings)
+    values: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        key_path = known.get(name)
+        if key_path is None:
+            raise ConfigError(f"unknown environment variable {name}")
+        node = values
+        for part in key_path[:-1]:
+            node = node.setdefault(part, {})
+        node[key_path[-1]] = _EnvString(raw)
+    return values
+
+
+class _EnvString(str):
+    """A value from the environment: lists are comma-separated, booleans spelled out."""
+
+
+def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in names:
+            raise ConfigError(f"unknown configuration key {prefix}{key}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        hint = hints[f.name]
+        key = prefix + f.name
+        if dataclasses.is_dataclass(hint):
+            kwargs[f.name] = _build(hint, values[f.name], key + ".")  # type: ignore[arg-type]
+        else:
+            kwargs[f.name] = _coerce(key, hint, values[f.name])
+    return cls(**kwargs)
+
+
+def _coerce(key: str, hint: Any, value: Any) -> Any:  # noqa: C901 - one branch per type
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, _EnvString) and value == ""):
+            if type(None) in args:
+                return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(key, inner[0], value)
+    if origin is typing.Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{key}: {value!r} is not one of {allowed}")
+        return value
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, _EnvString) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(_coerce(key, args[0], item.strip() if isinstance(item, str) else item)
+                     for item in items if not (isinstance(item, str) and not item.strip()))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, _EnvString) and value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(value, _EnvString) and value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, _EnvString):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, _EnvString):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return str(value)
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if hint is Path:
+        if isinstance(value, str) and value:
+            return Path(value).expanduser()
+        raise ConfigError(f"{key}: expected a path, got {value!r}")
+    raise ConfigError(f"{key}: unsupported setting type {hint!r}")  # pragma: no cover

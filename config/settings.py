@@ -1,0 +1,118 @@
+"""Typed settings: one frozen object, built once by :func:`config.loader.load_settings`.
+
+Every section is a frozen dataclass; the loader walks the type hints, so adding a field
+here is all it takes to make it configurable from TOML and from ``VOICE_INTAKE_*``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+AsrEngineName = Literal["auto", "vosk", "whisper"]
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class SipSettings:
+    host: str = "127.0.0.1"
+    port: int = 5060
+    enabled: bool = True
+    # RFC 3261 timer base values, milliseconds.
+    t1_ms: int = 500
+    t2_ms: int = 4000
+    t4_ms: int = 5000
+    allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    max_calls: int = 400
+    rtp_port_min: int = 20000
+    rtp_port_max: int = 29999
+    rtp_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class AsrSettings:
+    engine: AsrEngineName = "auto"
+    # Worker processes for decoding; 0 means one per core.
+    workers: int = 0
+    # Threads per worker for the engine; 0 means cores // workers (at least 1).
+    threads_per_worker: int = 0
+    # Utterances waiting for a worker before producers are made to wait (back-pressure).
+    queue_size: int = 32
+    whisper_model: str = "whisper-base-ct2"
+    whisper_compute_type: str = "int8"
+    whisper_beam_size: int = 5
+    vosk_model: str = "vosk-model-small-cn-0.22"
+    language: str = "zh"
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    # webrtcvad aggressiveness, 0 (least) to 3 (most).
+    aggressiveness: int = 2
+    frame_ms: int = 30
+    # Voiced time within the start window needed to declare speech.
+    start_ms: int = 150
+    # Unvoiced time after speech that ends an utterance (end hangover).
+    end_ms: int = 700
+    # Audio kept from before the detected start, so that onsets are not clipped.
+    pre_roll_ms: int = 300
+    min_speech_ms: int = 250
+    max_utterance_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class DraftingSettings:
+    due_days: int = 7
+    urgent_due_hours: int = 2
+    repeat_window_days: int = 30
+    escalate_at: int = 3
+    # Optional overrides of the data shipped in config/data.
+    taxonomy_file: Path | None = None
+    gazetteer_file: Path | None = None
+    dispatch_file: Path | None = None
+
+
+def _default_data_dir() -> Path:
+    return Path("data")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=_default_data_dir)
+    # SQLAlchemy URL; empty means an SQLite file in data_dir.
+    database_url: str = ""
+    # Explicit model directory; checked before the user cache.
+    model_dir: Path | None = None
+    log_level: str = "INFO"
+    http: HttpSettings = field(default_factory=HttpSettings)
+    sip: SipSettings = field(default_factory=SipSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    drafting: DraftingSettings = field(default_factory=DraftingSettings)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'voice-intake.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def asr_workers(self) -> int:
+        return self.asr.workers or (os.cpu_count() or 1)
+
+    @property
+    def asr_threads(self) -> int:
+        if self.asr.threads_per_worker:
+            return self.asr.threads_per_worker
+        return max(1, (os.cpu_count() or 1) // self.asr_workers)
