@@ -1,0 +1,148 @@
+"""``RecognizeStream``: audio frames in, transcript events out.
+
+``push(frame)`` takes PCM at the stream's input rate (8 kHz from G.711, 48 kHz from
+WebRTC, 16 kHz from files); ``flush()`` ends the current utterance now; ``end()`` says no
+more audio will come. ``async for event in stream`` yields speech starts, interim and final
+transcripts with times relative to the start of the stream, finals in utterance order, and
+stops after the last final following ``end()``.
+
+:class:`UtteranceRecognizeStream` is the implementation for engines that decode whole
+utterances (faster-whisper, and Vosk when VAD-gated): resampling and endpointing happen
+here, decoding in the worker pool.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from asr.engines.base import DecodeRequest, DecodeResult, Word
+from asr.normalize import normalize_text
+from asr.pool import AsrWorkerCrashed
+from asr.resample import StreamResampler
+from asr.vad import SAMPLE_RATE, Endpointer, SpeechStarted, Utterance
+from config import VadSettings
+
+log = logging.getLogger(__name__)
+
+EventKind = Literal["speech_started", "interim", "final"]
+
+
+@dataclass(frozen=True)
+class TranscriptEvent:
+    kind: EventKind
+    start: float
+    end: float = 0.0
+    text: str = ""
+    confidence: float = 0.0
+    words: tuple[Word, ...] = field(default_factory=tuple)
+    # Set on a final whose decoding failed: the audio is kept, the text is empty.
+    error: str | None = None
+    # The utterance's audio (16 kHz PCM), for finals; not serialised.
+    pcm: bytes = field(default=b"", repr=False)
+
+
+class RecognizeStream(abc.ABC):
+    @abc.abstractmethod
+    def push(self, pcm: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def flush(self) -> None: ...
+
+    @abc.abstractmethod
+    def end(self) -> None: ...
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[TranscriptEvent]: ...
+
+
+Decoder = Callable[[DecodeRequest], "asyncio.Future[DecodeResult] | asyncio.Task[DecodeResult]"]
+
+
+class UtteranceRecognizeStream(RecognizeStream):
+    """VAD-segmented decoding through an async ``decode`` (usually ``AsrWorkerPool.decode``)."""
+
+    def __init__(
+        self,
+        decode: Callable[[DecodeRequest], object],
+        vad: VadSettings,
+        input_rate: int,
+        prompt: str | None = None,
+    ) -> None:
+        self._decode = decode
+        self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
+        self._endpointer = Endpointer(vad)
+        self._prompt = prompt
+        self._events: asyncio.Queue[TranscriptEvent | None] = asyncio.Queue()
+        # Decodes in flight, in utterance order; finals are released in that order.
+        self._pending: asyncio.Queue[tuple[Utterance, asyncio.Task[DecodeResult]] | None] = (
+            asyncio.Queue()
+        )
+        self._ended = False
+        self._collector = asyncio.get_running_loop().create_task(self._collect())
+
+    def push(self, pcm: bytes) -> None:
+        if self._ended:
+            raise RuntimeError("push() after end()")
+        self._handle(self._endpointer.push(self._resampler.process(pcm)))
+
+    def flush(self) -> None:
+        self._handle(self._endpointer.flush())
+
+    def end(self) -> None:
+        if self._ended:
+            return
+        tail = self._resampler.flush()
+        self._handle(self._endpointer.push(tail) + self._endpointer.flush())
+        self._ended = True
+        self._pending.put_nowait(None)
+
+    def _handle(self, events: list[SpeechStarted | Utterance]) -> None:
+        for ev in events:
+            if isinstance(ev, SpeechStarted):
+                self._events.put_nowait(TranscriptEvent("speech_started", ev.time))
+            else:
+                request = DecodeRequest(ev.pcm, prompt=self._prompt)
+                task = asyncio.ensure_future(self._decode(request))  # type: ignore[arg-type]
+                self._pending.put_nowait((ev, task))
+
+    async def _collect(self) -> None:
+        try:
+            while (item := await self._pending.get()) is not None:
+                utt, task = item
+                try:
+                    result = await task
+                except (AsrWorkerCrashed, OSError, RuntimeError) as exc:
+                    log.error("utterance %.2f-%.2f s not transcribed: %s", utt.start, utt.end, exc)
+                    self._events.put_nowait(
+                        TranscriptEvent("final", utt.start, utt.end, error=str(exc), pcm=utt.pcm)
+                    )
+                    continue
+                words = tuple(
+                    Word(w.text, utt.start + w.start, utt.start + w.end, w.confidence)
+                    for w in result.words
+                )
+                self._events.put_nowait(
+                    TranscriptEvent(
+                        "final", utt.start, utt.end, normalize_text(result.text),
+                        result.confidence, words, pcm=utt.pcm,
+                    )
+                )
+        finally:
+            self._events.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[TranscriptEvent]:  # type: ignore[override]
+        while (event := await self._events.get()) is not None:
+            yield event
+
+    async def aclose(self) -> None:
+        """Abandon the stream: cancel decodes still in flight."""
+        self._collector.cancel()
+        while not self._pending.empty():
+            item = self._pending.get_nowait()
+            if item is not None:
+                item[1].cancel()

@@ -1,0 +1,123 @@
+"""The store: calls, utterances, drafts and events, over an async SQLAlchemy session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import selectinload
+
+from storage.db import session_factory
+from storage.events import Event, EventBus
+from storage.models import Call, DraftRow, EventRow, UtteranceRow
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class StoredUtterance:
+    seq: int
+    start: float
+    end: float
+    text: str
+    confidence: float
+    words: list[Any]
+    error: str | None = None
+
+
+class Store:
+    """Every read and write the service does; each method is one transaction."""
+
+    def __init__(self, engine: AsyncEngine, bus: EventBus | None = None) -> None:
+        self.engine = engine
+        self.bus = bus or EventBus()
+        self._sessions = session_factory(engine)
+
+    async def record_event(self, event: Event) -> None:
+        async with self._sessions.begin() as s:
+            s.add(EventRow(call_id=event.call_id, kind=event.kind, at=event.at,
+                           payload=event.payload))
+        self.bus.publish(event)
+
+    async def create_call(
+        self, source: str, caller_number: str | None, recording_path: str | None,
+        asr_engine: str | None, call_id: str | None = None,
+    ) -> str:
+        call_id = call_id or new_id()
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as s:
+            s.add(Call(id=call_id, source=source, caller_number=caller_number, status="active",
+                       started_at=now, recording_path=recording_path, asr_engine=asr_engine))
+        await self.record_event(Event("call_started", call_id, {"source": source}, now))
+        return call_id
+
+    async def add_utterance(self, call_id: str, u: StoredUtterance) -> None:
+        async with self._sessions.begin() as s:
+            s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
+                               text=u.text, confidence=u.confidence, words=u.words,
+                               error=u.error))
+        await self.record_event(Event("utterance", call_id, {
+            "seq": u.seq, "start": u.start, "end": u.end, "text": u.text,
+        }))
+
+    async def end_call(self, call_id: str, reason: str, duration_s: float) -> None:
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as s:
+            call = await s.get_one(Call, call_id)
+            call.status, call.ended_at, call.end_reason = "ended", now, reason
+            call.duration_s = duration_s
+        await self.record_event(Event("call_ended", call_id, {"reason": reason}, now))
+
+    async def save_draft(
+        self, call_id: str | None, transcript: str, fields: dict[str, Any],
+        evidence: dict[str, Any], related: list[str], escalate: bool,
+    ) -> dict[str, Any]:
+        """Store a new draft; return its JSON form with id, call_id, created_at, status."""
+        draft_id = new_id()
+        now = datetime.now(UTC)
+        fields = {**fields, "id": draft_id}
+        async with self._sessions.begin() as s:
+            s.add(DraftRow(
+                id=draft_id, call_id=call_id, created_at=now, updated_at=now, status="new",
+                transcript=transcript, fields=fields, evidence=evidence,
+                phone=fields.get("phone"), district=fields.get("district"),
+                street=fields.get("street"), category=fields.get("category"),
+                urgent=bool(fields.get("urgent")), related=related, escalate=escalate,
+            ))
+            if call_id is not None:
+                call = await s.get_one(Call, call_id)
+                call.status = "drafted"
+        await self.record_event(Event("draft_created", call_id, {"draft_id": draft_id}, now))
+        return draft_json_from(fields, call_id, now, "new")
+
+    async def list_drafts(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Drafts newest first, as JSON objects."""
+        async with self._sessions() as s:
+            rows = (await s.scalars(
+                select(DraftRow).order_by(DraftRow.created_at.desc(), DraftRow.id).limit(limit)
+            )).all()
+        return [draft_json_from(r.fields, r.call_id, r.created_at, r.status) for r in rows]
+
+    async def get_call(self, call_id: str) -> Call | None:
+        async with self._sessions() as s:
+            return await s.get(Call, call_id, options=[selectinload(Call.utterances)])
+
+    async def unfinished_calls(self) -> list[Call]:
+        """Calls that were still active when the service stopped."""
+        async with self._sessions() as s:
+            rows = await s.scalars(select(Call).where(Call.status.in_(("active", "ended"))))
+            return list(rows.all())
+
+
+def draft_json_from(
+    fields: dict[str, Any], call_id: str | None, created_at: datetime, status: str
+) -> dict[str, Any]:
+    if created_at.tzinfo is None:  # SQLite returns naive datetimes
+        created_at = created_at.replace(tzinfo=UTC)
+    return {**fields, "call_id": call_id, "created_at": created_at.isoformat(), "status": status}
