@@ -67,7 +67,8 @@ class AsrWorkerPool:
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded its model."""
-        self._executor = self._new_executor()
+        if self._executor is None:
+            self._executor = self._new_executor()
         loop = asyncio.get_running_loop()
         # One ping per worker makes the executor start all of them now.
         ok = await asyncio.gather(

@@ -1,0 +1,73 @@
+"""The composition root: the aiohttp application and everything it owns.
+
+Resources live in ``cleanup_ctx`` generators, opened in order on start-up and closed in
+reverse: the services (database, ASR workers), then the SIP listener; the console mounts
+its routes through ``console.setup``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+
+from aiohttp import web
+
+import console
+from config import Settings
+from storage import ping
+from voice_gateway.services import Services, open_services
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+
+ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
+
+
+def _default_services(settings: Settings) -> AbstractAsyncContextManager[Services]:
+    return open_services(settings, asr_in_background=True)
+
+
+def init_app(settings: Settings, services_factory: ServicesFactory | None = None) -> web.Application:
+    """Build the application; nothing is opened until the app starts."""
+    app = web.Application()
+    app[SETTINGS] = settings
+    factory = services_factory or _default_services
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        async with factory(settings) as services:
+            app[SERVICES] = services
+            yield
+
+    async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
+        # The SIP user agent server (voice_gateway/sip) is started here once it lands;
+        # until then the process serves HTTP only and says so.
+        if settings.sip.enabled:
+            log.warning("SIP listener not available yet: calls arrive only via `voice-intake call`")
+        yield
+
+    app.cleanup_ctx.append(services_ctx)
+    app.cleanup_ctx.append(sip_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    console.setup(app)
+    return app
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    """The process is up and its event loop answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to take calls: models loaded in every ASR worker and the database reachable."""
+    services = request.app[SERVICES]
+    checks = {
+        "database": await ping(services.store.engine),
+        "asr": bool(services.pool is not None and services.pool.ready),
+    }
+    body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks,
+            "asr_engine": services.engine_label}
+    return web.json_response(body, status=200 if all(checks.values()) else 503)

@@ -1,0 +1,165 @@
+"""The work behind each ``voice-intake`` subcommand."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from asr.audio import load_audio
+from asr.models import CATALOGUE, USER_CACHE, ModelError, find_model, search_dirs, verify
+from asr.pool import AsrWorkerPool
+from asr.stream import UtteranceRecognizeStream
+from config import Settings
+from voice_gateway.cli import UsageError, print_json
+from voice_gateway.services import engine_spec, open_services
+
+
+def serve(settings: Settings, host: str | None, port: int | None) -> int:
+    from aiohttp import web
+
+    from voice_gateway.app import init_app
+
+    if host or port:
+        http = dataclasses.replace(settings.http, host=host or settings.http.host,
+                                   port=port or settings.http.port)
+        settings = dataclasses.replace(settings, http=http)
+    engine_spec(settings)  # fail now, with the model error, rather than after start-up
+    web.run_app(init_app(settings), host=settings.http.host, port=settings.http.port,
+                print=lambda msg: print(msg, file=sys.stderr))
+    return 0
+
+
+def _check_audio_file(path: Path) -> None:
+    """Fail fast, before models load, on a missing, empty or non-audio file."""
+    load_audio(path)
+
+
+async def call(settings: Settings, path: Path, caller: str | None) -> int:
+    from voice_gateway.calls.file_call import call_from_file, outcome_json
+
+    await asyncio.to_thread(_check_audio_file, path)
+    async with open_services(settings) as services:
+        outcome = await call_from_file(services, path, caller)
+    print_json(outcome_json(outcome))
+    return 0
+
+
+async def _transcribe_one(pool: AsrWorkerPool, settings: Settings, path: Path) -> dict[str, Any]:
+    audio = await asyncio.to_thread(load_audio, path)
+    stream = UtteranceRecognizeStream(pool.decode, settings.vad, audio.sample_rate)
+    step = audio.sample_rate // 50 * 2
+    for i, offset in enumerate(range(0, len(audio.pcm), step)):
+        stream.push(audio.pcm[offset : offset + step])
+        if i % 50 == 49:
+            await asyncio.sleep(0)
+    stream.end()
+    utterances = [
+        {"start": round(e.start, 3), "end": round(e.end, 3), "text": e.text,
+         **({"error": e.error} if e.error else {})}
+        async for e in stream if e.kind == "final"
+    ]
+    return {"path": str(path), "text": "".join(u["text"] for u in utterances),
+            "duration": round(audio.duration, 3), "utterances": utterances}
+
+
+async def transcribe(settings: Settings, files: list[Path], fmt: str) -> int:
+    from tqdm import tqdm
+
+    for f in files:
+        await asyncio.to_thread(_check_audio_file, f)
+    spec, _label = engine_spec(settings)
+    pool = AsrWorkerPool(spec, settings.asr_workers, settings.asr.queue_size)
+    await pool.start()
+    bar = tqdm(total=len(files), unit="file", file=sys.stderr, disable=not sys.stderr.isatty())
+    # A few files at a time keep every worker busy; results print in input order.
+    gate = asyncio.Semaphore(pool.workers * 2)
+
+    async def one(path: Path) -> dict[str, Any]:
+        async with gate:
+            try:
+                return await _transcribe_one(pool, settings, path)
+            finally:
+                bar.update(1)
+
+    try:
+        results = await asyncio.gather(*(one(f) for f in files))
+    finally:
+        bar.close()
+        await pool.close()
+    for r in results:
+        if fmt == "tsv":
+            sys.stdout.write(f"{r['path']}\t{r['text']}\n")
+        else:
+            print_json(r)
+    return 0
+
+
+def draft_jsonl(settings: Settings) -> int:
+    from workorders import jsonl
+
+    return jsonl.run(sys.stdin, sys.stdout, settings.drafting, datetime.now(UTC))
+
+
+async def list_drafts(settings: Settings, as_json: bool, limit: int) -> int:
+    async with open_services(settings, with_asr=False) as services:
+        drafts = await services.store.list_drafts(limit)
+    if as_json:
+        print_json(drafts)
+        return 0
+    for d in drafts:
+        flag = "!" if d.get("urgent") else " "
+        where = " ".join(x for x in (d.get("district"), d.get("street")) if x) or "-"
+        print(f"{d['created_at'][:19]} {flag} {d['id'][:8]} {d['status']:<9} "
+              f"{d.get('category') or '-':<6} {where}  {d.get('summary') or ''}")
+    return 0
+
+
+def models(settings: Settings, action: str, name: str | None, dest: Path | None) -> int:
+    if action == "list":
+        print("searched, in order: " + ", ".join(str(d) for d in search_dirs(settings)))
+        for model_name, info in CATALOGUE.items():
+            path = find_model(model_name, settings)
+            state = str(path) if path else "missing"
+            print(f"{model_name:<26} {info.engine:<8} {info.language:<6} {state}")
+        return 0
+    if action == "verify":
+        names = [name] if name else [n for n in CATALOGUE if find_model(n, settings)]
+        if not names:
+            raise ModelError("no model present to verify; `voice-intake models list` shows where")
+        failed = False
+        for model_name in names:
+            path = find_model(model_name, settings)
+            if path is None:
+                print(f"{model_name}: missing")
+                failed = True
+                continue
+            for check in verify(model_name, path):
+                print(f"{model_name}: {check.path}: {check.status} {check.detail}".rstrip())
+                failed |= check.status in ("mismatch", "missing")
+        return 1 if failed else 0
+    if action == "fetch":
+        from asr.fetch import fetch
+
+        if name is None:
+            raise UsageError("models fetch needs a model name")
+        if (existing := find_model(name, settings)) is not None:
+            print(f"{name} is already present at {existing}")
+            return 0
+        root = dest or settings.model_dir or USER_CACHE.expanduser()
+        path = fetch(name, root, progress=lambda m: print(m, file=sys.stderr))
+        print(f"{name} fetched and verified: {path}")
+        return 0
+    raise UsageError(f"unknown models command {action}")  # pragma: no cover
+
+
+async def db_upgrade(settings: Settings) -> int:
+    async with open_services(settings, with_asr=False):
+        pass
+    print(f"database at head: {settings.effective_database_url}", file=sys.stderr)
+    return 0
+
+

@@ -1,0 +1,97 @@
+"""The service's long-lived resources, opened once and shared by everything in the process.
+
+``open_services`` is used by ``serve`` (inside the aiohttp app's cleanup context) and by the
+one-shot CLI commands, so a call from a file goes through exactly the pipeline a SIP call
+does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from asr.engines.base import EngineSpec
+from asr.models import choose_engine
+from asr.pool import AsrWorkerPool
+from config import Settings
+from storage import EventBus, Store, create_engine, upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    bus: EventBus
+    pool: AsrWorkerPool | None
+    engine_label: str | None
+
+
+def engine_spec(settings: Settings) -> tuple[EngineSpec, str]:
+    """The engine spec for the configured ASR engine, and a label naming engine and model."""
+    choice = choose_engine(settings)
+    spec = EngineSpec(
+        kind=choice.engine,
+        model_path=str(choice.path),
+        threads=settings.asr_threads,
+        language=settings.asr.language,
+        beam_size=settings.asr.whisper_beam_size,
+        compute_type=settings.asr.whisper_compute_type,
+    )
+    return spec, f"{choice.engine}:{choice.model_name}"
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    with_asr: bool = True,
+    spec: EngineSpec | None = None,
+    workers: int | None = None,
+    asr_in_background: bool = False,
+) -> AsyncIterator[Services]:
+    """Open the database (migrated to head) and, if asked, the ASR worker pool.
+
+    With ``asr_in_background`` the workers load their models while the caller goes on
+    (the HTTP server answers ``/healthz`` at once, ``/readyz`` once models are loaded).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = create_engine(settings.effective_database_url)
+    pool: AsrWorkerPool | None = None
+    label: str | None = None
+    starting: asyncio.Task[None] | None = None
+    try:
+        await upgrade(db)
+        bus = EventBus()
+        if with_asr:
+            if spec is None:
+                spec, label = engine_spec(settings)
+            else:
+                label = f"{spec.kind}:{spec.model_path or 'none'}"
+            pool = AsrWorkerPool(spec, workers or settings.asr_workers, settings.asr.queue_size)
+            starting = asyncio.create_task(pool.start())
+            starting.add_done_callback(lambda t: _log_start(t, label, pool))
+            if not asr_in_background:
+                await starting
+        yield Services(settings, Store(db, bus), bus, pool, label)
+    finally:
+        if starting is not None and not starting.done():
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+        if pool is not None:
+            await pool.close()
+        await db.dispose()
+
+
+def _log_start(task: asyncio.Task[None], label: str | None, pool: AsrWorkerPool) -> None:
+    if task.cancelled():
+        return
+    if (exc := task.exception()) is not None:
+        log.error("ASR workers failed to start (%s): %s", label, exc)
+    else:
+        log.info("ASR ready: %s, %d worker(s)", label, pool.workers)
