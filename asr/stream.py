@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -60,7 +60,7 @@ class RecognizeStream(abc.ABC):
     def __aiter__(self) -> AsyncIterator[TranscriptEvent]: ...
 
 
-Decoder = Callable[[DecodeRequest], "asyncio.Future[DecodeResult] | asyncio.Task[DecodeResult]"]
+Decoder = Callable[[DecodeRequest], Awaitable[DecodeResult]]
 
 
 class UtteranceRecognizeStream(RecognizeStream):
@@ -68,7 +68,7 @@ class UtteranceRecognizeStream(RecognizeStream):
 
     def __init__(
         self,
-        decode: Callable[[DecodeRequest], object],
+        decode: Decoder,
         vad: VadSettings,
         input_rate: int,
         prompt: str | None = None,
@@ -107,7 +107,7 @@ class UtteranceRecognizeStream(RecognizeStream):
                 self._events.put_nowait(TranscriptEvent("speech_started", ev.time))
             else:
                 request = DecodeRequest(ev.pcm, prompt=self._prompt)
-                task = asyncio.ensure_future(self._decode(request))  # type: ignore[arg-type]
+                task = asyncio.ensure_future(self._decode(request))
                 self._pending.put_nowait((ev, task))
 
     async def _collect(self) -> None:
@@ -135,7 +135,7 @@ class UtteranceRecognizeStream(RecognizeStream):
         finally:
             self._events.put_nowait(None)
 
-    async def __aiter__(self) -> AsyncIterator[TranscriptEvent]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[TranscriptEvent]:
         while (event := await self._events.get()) is not None:
             yield event
 

@@ -81,7 +81,8 @@ class Endpointer:
         self._end_frames = max(1, settings.end_ms // settings.frame_ms)
         self._min_frames = max(1, settings.min_speech_ms // settings.frame_ms)
         self._max_frames = int(settings.max_utterance_s * 1000 // settings.frame_ms)
-        self._pre_roll: deque[bytes] = deque(maxlen=max(1, settings.pre_roll_ms // settings.frame_ms))
+        pre_roll = max(1, settings.pre_roll_ms // settings.frame_ms)
+        self._pre_roll: deque[bytes] = deque(maxlen=pre_roll)
         self._pending = b""
         self.state = VadState.QUIET
         self._frames_seen = 0
@@ -149,8 +150,7 @@ class Endpointer:
                 self._unvoiced_run += 1
                 if self._unvoiced_run > 2:
                     # A click or a cough: back to quiet, keeping the audio as pre-roll.
-                    for f in [*self._utt, frame][-self._pre_roll.maxlen:]:  # type: ignore[misc]
-                        self._pre_roll.append(f)
+                    self._pre_roll.extend([*self._utt, frame])
                     self.state = VadState.QUIET
                     self._reset_utterance()
                     return events
@@ -174,7 +174,9 @@ class Endpointer:
             self.state = VadState.QUIET
             self._pre_roll.clear()
             self._reset_utterance()
-        elif self.state in (VadState.SPEAKING, VadState.STOPPING) and len(self._utt) >= self._max_frames:
+        elif len(self._utt) >= self._max_frames and self.state in (
+            VadState.SPEAKING, VadState.STOPPING
+        ):
             events.extend(self._split())
         return events
 

@@ -38,7 +38,8 @@ def load_settings(
     if path is not None:
         values = _read_toml(Path(path))
     _merge(values, _from_env(env))
-    return _build(Settings, values, prefix="")
+    settings: Settings = _build(Settings, values, prefix="")
+    return settings
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -114,13 +115,13 @@ def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
     return cls(**kwargs)
 
 
-def _coerce(key: str, hint: Any, value: Any) -> Any:  # noqa: C901 - one branch per type
+def _coerce(key: str, hint: Any, value: Any) -> Any:
     origin = get_origin(hint)
     args = get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        if value is None or (isinstance(value, _EnvString) and value == ""):
-            if type(None) in args:
-                return None
+        empty = value is None or (isinstance(value, _EnvString) and value == "")
+        if empty and type(None) in args:
+            return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(key, inner[0], value)
     if origin is typing.Literal:

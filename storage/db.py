@@ -39,6 +39,6 @@ async def ping(engine: AsyncEngine) -> bool:
     try:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any driver error means "not reachable"
+    except Exception:  # any driver error means "not reachable"
         return False
     return True

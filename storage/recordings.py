@@ -17,7 +17,8 @@ def _header(sample_rate: int, data_bytes: int, channels: int = 1) -> bytes:
     byte_rate = sample_rate * channels * 2
     return (
         b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE"
-        + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, sample_rate, byte_rate, channels * 2, 16)
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, sample_rate, byte_rate, channels * 2, 16)
         + b"data" + struct.pack("<I", data_bytes)
     )
 

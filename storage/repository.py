@@ -106,7 +106,10 @@ class Store:
 
     async def get_call(self, call_id: str) -> Call | None:
         async with self._sessions() as s:
-            return await s.get(Call, call_id, options=[selectinload(Call.utterances)])
+            call: Call | None = await s.get(
+                Call, call_id, options=[selectinload(Call.utterances)]
+            )
+            return call
 
     async def unfinished_calls(self) -> list[Call]:
         """Calls that were still active when the service stopped."""

@@ -30,7 +30,9 @@ def _default_services(settings: Settings) -> AbstractAsyncContextManager[Service
     return open_services(settings, asr_in_background=True)
 
 
-def init_app(settings: Settings, services_factory: ServicesFactory | None = None) -> web.Application:
+def init_app(
+    settings: Settings, services_factory: ServicesFactory | None = None
+) -> web.Application:
     """Build the application; nothing is opened until the app starts."""
     app = web.Application()
     app[SETTINGS] = settings

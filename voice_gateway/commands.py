@@ -7,12 +7,10 @@ import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from asr.audio import load_audio
 from asr.models import CATALOGUE, USER_CACHE, ModelError, find_model, search_dirs, verify
 from asr.pool import AsrWorkerPool
-from asr.stream import UtteranceRecognizeStream
 from config import Settings
 from voice_gateway.cli import UsageError, print_json
 from voice_gateway.services import engine_spec, open_services
@@ -48,45 +46,19 @@ async def call(settings: Settings, path: Path, caller: str | None) -> int:
     return 0
 
 
-async def _transcribe_one(pool: AsrWorkerPool, settings: Settings, path: Path) -> dict[str, Any]:
-    audio = await asyncio.to_thread(load_audio, path)
-    stream = UtteranceRecognizeStream(pool.decode, settings.vad, audio.sample_rate)
-    step = audio.sample_rate // 50 * 2
-    for i, offset in enumerate(range(0, len(audio.pcm), step)):
-        stream.push(audio.pcm[offset : offset + step])
-        if i % 50 == 49:
-            await asyncio.sleep(0)
-    stream.end()
-    utterances = [
-        {"start": round(e.start, 3), "end": round(e.end, 3), "text": e.text,
-         **({"error": e.error} if e.error else {})}
-        async for e in stream if e.kind == "final"
-    ]
-    return {"path": str(path), "text": "".join(u["text"] for u in utterances),
-            "duration": round(audio.duration, 3), "utterances": utterances}
-
-
 async def transcribe(settings: Settings, files: list[Path], fmt: str) -> int:
     from tqdm import tqdm
+
+    from asr.batch import transcribe_files
 
     for f in files:
         await asyncio.to_thread(_check_audio_file, f)
     spec, _label = engine_spec(settings)
     pool = AsrWorkerPool(spec, settings.asr_workers, settings.asr.queue_size)
-    await pool.start()
     bar = tqdm(total=len(files), unit="file", file=sys.stderr, disable=not sys.stderr.isatty())
-    # A few files at a time keep every worker busy; results print in input order.
-    gate = asyncio.Semaphore(pool.workers * 2)
-
-    async def one(path: Path) -> dict[str, Any]:
-        async with gate:
-            try:
-                return await _transcribe_one(pool, settings, path)
-            finally:
-                bar.update(1)
-
     try:
-        results = await asyncio.gather(*(one(f) for f in files))
+        await pool.start()
+        results = await transcribe_files(pool, settings.vad, files, lambda _p: bar.update(1))
     finally:
         bar.close()
         await pool.close()
