@@ -22,7 +22,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from voice_gateway.rtp.dtmf import DtmfDetector, DtmfDigit
 from voice_gateway.rtp.g711 import (
@@ -217,8 +217,8 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         return self.local_port
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
+        # Not a DatagramTransport subclass on 3.11 (_SelectorDatagramTransport), hence cast.
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self._closed:
