@@ -81,9 +81,10 @@ class RawPeer(asyncio.DatagramProtocol):
         self.transport.sendto(data, (HOST, port))
 
 
-async def raw_peer() -> RawPeer:
+async def raw_peer(opened: list[RawPeer]) -> RawPeer:
     loop = asyncio.get_running_loop()
     _, peer = await loop.create_datagram_endpoint(RawPeer, local_addr=(HOST, 0))
+    opened.append(peer)
     return peer
 
 
@@ -100,8 +101,17 @@ async def endpoints() -> AsyncIterator[list[RtpEndpoint]]:
         endpoint.close()
 
 
+@pytest.fixture
+async def peers() -> AsyncIterator[list[RawPeer]]:
+    opened: list[RawPeer] = []
+    yield opened
+    for peer in opened:
+        assert peer.transport is not None
+        peer.transport.close()
+
+
 async def test_prompt_between_two_endpoints_with_symmetric_latching(
-    endpoints: list[RtpEndpoint],
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
 ) -> None:
     caller_rec, gateway_rec = Recorder(), Recorder()
     caller, gateway = caller_rec.endpoint(), gateway_rec.endpoint()
@@ -111,7 +121,7 @@ async def test_prompt_between_two_endpoints_with_symmetric_latching(
     caller_port = await caller.bind(HOST)
     assert 41000 <= gateway_port <= 41099 and gateway_port % 2 == 0
     # The caller's SDP advertises a port it does not send from (as behind NAT).
-    nowhere = await raw_peer()
+    nowhere = await raw_peer(peers)
     gateway.set_remote((HOST, nowhere.port))
     caller.set_remote((HOST, gateway_port))
 
@@ -140,11 +150,13 @@ async def test_prompt_between_two_endpoints_with_symmetric_latching(
     assert gateway.stats.packets_sent == 10 and gateway.stats.jitter.lost == 0
 
 
-async def test_player_packets_on_the_wire(endpoints: list[RtpEndpoint]) -> None:
+async def test_player_packets_on_the_wire(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
     gateway = RtpEndpoint(RtpSettings(codec=PCMA))
     endpoints.append(gateway)
     await gateway.bind(HOST)
-    listener = await raw_peer()
+    listener = await raw_peer(peers)
     gateway.set_remote((HOST, listener.port))
 
     await gateway.play(prompt_pcm(0.5))
@@ -168,12 +180,14 @@ async def test_player_packets_on_the_wire(endpoints: list[RtpEndpoint]) -> None:
     assert 0.018 < (arrivals[-1] - arrivals[0]) / 24 < 0.025
 
 
-async def test_barge_in_and_cancellation(endpoints: list[RtpEndpoint]) -> None:
+async def test_barge_in_and_cancellation(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
     recorder = Recorder()
     gateway = recorder.endpoint()
     endpoints.append(gateway)
     await gateway.bind(HOST)
-    listener = await raw_peer()
+    listener = await raw_peer(peers)
     gateway.set_remote((HOST, listener.port))
 
     task = asyncio.create_task(gateway.play(prompt_pcm(3.0)))
@@ -198,14 +212,14 @@ async def test_barge_in_and_cancellation(endpoints: list[RtpEndpoint]) -> None:
 
 
 async def test_garbage_and_strangers_are_counted_and_dropped(
-    endpoints: list[RtpEndpoint],
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
 ) -> None:
     recorder = Recorder()
     gateway = recorder.endpoint()
     endpoints.append(gateway)
     port = await gateway.bind(HOST)
     gateway.set_remote((HOST, 9))
-    caller, stranger = await raw_peer(), await raw_peer()
+    caller, stranger = await raw_peer(peers), await raw_peer(peers)
 
     good = RtpPacket(0, 500, 8000, 1234, payload=b"\xff" * 160)
     caller.send(b"hello", port)
@@ -233,7 +247,7 @@ async def test_garbage_and_strangers_are_counted_and_dropped(
     assert len(recorder.received) == 2
 
 
-async def test_dtmf_from_a_sipp_capture(endpoints: list[RtpEndpoint]) -> None:
+async def test_dtmf_from_a_sipp_capture(endpoints: list[RtpEndpoint], peers: list[RawPeer]) -> None:
     if not (SIPP_PCAPS / "dtmf_2833_5.pcap").exists():
         pytest.skip("sipp captures missing: apt-get install sip-tester")
     recorder = Recorder()
@@ -241,7 +255,7 @@ async def test_dtmf_from_a_sipp_capture(endpoints: list[RtpEndpoint]) -> None:
     endpoints.append(gateway)
     port = await gateway.bind(HOST)
     gateway.set_remote((HOST, 9), expected_host=None)
-    caller = await raw_peer()
+    caller = await raw_peer(peers)
 
     for datagram in read_pcap_udp(SIPP_PCAPS / "dtmf_2833_5.pcap"):
         caller.send(datagram.payload, port)
@@ -253,12 +267,14 @@ async def test_dtmf_from_a_sipp_capture(endpoints: list[RtpEndpoint]) -> None:
     assert recorder.pcm == bytes(8 * 320)
 
 
-async def test_inactivity_timeout_keeps_what_arrived(endpoints: list[RtpEndpoint]) -> None:
+async def test_inactivity_timeout_keeps_what_arrived(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
     recorder = Recorder()
     gateway = recorder.endpoint(RtpSettings(inactivity_timeout=0.3, jitter_depth=5))
     endpoints.append(gateway)
     port = await gateway.bind(HOST)
-    caller = await raw_peer()
+    caller = await raw_peer(peers)
 
     ulaw = PCMU.encode(prompt_pcm(0.4))
     for seq in range(20):
@@ -321,7 +337,7 @@ async def test_bind_skips_a_busy_port_and_close_releases(endpoints: list[RtpEndp
 
 
 async def test_a_failing_callback_does_not_break_the_endpoint(
-    endpoints: list[RtpEndpoint],
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
 ) -> None:
     calls: list[int] = []
 
@@ -332,7 +348,7 @@ async def test_a_failing_callback_does_not_break_the_endpoint(
     gateway = RtpEndpoint(on_audio=broken)
     endpoints.append(gateway)
     port = await gateway.bind(HOST)
-    caller = await raw_peer()
+    caller = await raw_peer(peers)
     for seq in range(3):
         caller.send(RtpPacket(0, seq, seq * 160, 1, b"\xff" * 160).serialize(), port)
     await settle()

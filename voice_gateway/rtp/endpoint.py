@@ -28,7 +28,6 @@ from voice_gateway.rtp.dtmf import DtmfDetector, DtmfDigit
 from voice_gateway.rtp.g711 import (
     FRAME_DURATION,
     FRAME_SAMPLES,
-    PCM_FRAME_BYTES,
     PCMU,
     SAMPLE_RATE,
     SAMPLE_WIDTH,
@@ -193,6 +192,8 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
         Returns the local port. Starts the inactivity watchdog.
         """
+        if self._transport is not None or self._closed:
+            raise RuntimeError("RTP endpoint already bound")
         loop = asyncio.get_running_loop()
         self._loop = loop
         if allocator is None:
@@ -342,7 +343,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         elif packet.payload_type == self._codec.payload_type:
             pcm = self._concealer.good(self._codec.decode(packet.payload))
         else:  # telephone-event or comfort noise: the slot is silence
-            pcm = self._concealer.good(bytes(PCM_FRAME_BYTES))
+            pcm = self._concealer.good(self._concealer.silence())
         if not pcm:
             return
         if packet is not None and packet.payload_type == self._codec.payload_type:

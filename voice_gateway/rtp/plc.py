@@ -27,6 +27,10 @@ class LossConcealer:
         self._run = 0
         return pcm
 
+    def silence(self) -> bytes:
+        """A silent frame as long as the last good one."""
+        return bytes(len(self._last))
+
     def conceal(self) -> bytes:
         """A frame to stand in for one lost frame (same length as the last good one)."""
         self.concealed += 1
