@@ -1,0 +1,79 @@
+"""A call from a file through the real pipeline, with the fake engine (no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asr.audio import load_audio
+from asr.engines.base import DecodeRequest, DecodeResult, EngineSpec
+from asr.pool import AsrWorkerCrashed
+from config import Settings
+from tests.conftest import CALLS_DIR
+from voice_gateway.calls.file_call import call_from_file, outcome_json
+from voice_gateway.calls.session import mask_number
+from voice_gateway.services import open_services
+
+SCRIPT = EngineSpec(kind="fake", options=(("script", "电话一三六二二三三四四五五"),))
+
+
+async def test_file_call_is_recorded_transcribed_drafted_and_stored(settings: Settings) -> None:
+    wav = CALLS_DIR / "D03.ulaw.wav"
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        outcome = await call_from_file(services, wav, "13900000000")
+        call = await services.store.get_call(outcome.call_id)
+        drafts = await services.store.list_drafts()
+    out = outcome_json(outcome)
+    assert out["draft"]["phone"] == "13622334455"
+    assert out["transcript"] == "电话一三六二二三三四四五五"
+    assert len(out["utterances"]) >= 1
+    first = out["utterances"][0]
+    assert 0.0 < first["start"] < first["end"] <= load_audio(wav).duration + 0.05
+    assert call is not None and call.status == "drafted"
+    assert [u.text for u in call.utterances] == [u["text"] for u in out["utterances"]]
+    assert drafts[0]["call_id"] == outcome.call_id
+    # The recording holds all of the caller's audio at its own rate.
+    assert call.recording_path is not None
+    recorded = load_audio(Path(call.recording_path))
+    original = load_audio(wav)
+    assert recorded.sample_rate == original.sample_rate == 8000
+    assert recorded.pcm == original.pcm
+
+
+async def test_worker_crash_is_retried_and_the_call_goes_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    spec = EngineSpec(kind="fake", options=(("crash_marker", str(tmp_path / "crashed")),))
+    async with open_services(settings, spec=spec, workers=1) as services:
+        outcome = await call_from_file(services, CALLS_DIR / "D08.ulaw.wav", "13766665555")
+        assert services.pool is not None and services.pool.restarts == 1
+    assert (tmp_path / "crashed").exists()
+    assert outcome.utterances and not any(u.error for u in outcome.utterances)
+    assert outcome.draft["phone"] == "13766665555"
+
+
+async def test_asr_failure_keeps_recording_and_still_drafts(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        assert services.pool is not None
+
+        async def broken(_req: DecodeRequest) -> DecodeResult:
+            raise AsrWorkerCrashed("utterance crashed the ASR worker twice")
+
+        monkeypatch.setattr(services.pool, "decode", broken)
+        outcome = await call_from_file(services, CALLS_DIR / "D02.pcm8k.wav", "15910203040")
+        call = await services.store.get_call(outcome.call_id)
+    assert outcome.utterances and all(u.error for u in outcome.utterances)
+    assert outcome.draft["phone"] == "15910203040"  # from the caller ID
+    assert call is not None and call.recording_path is not None
+    assert load_audio(Path(call.recording_path)).duration == pytest.approx(14.825, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [("13812345678", "*********78"), (None, "-"), ("5", "5")],
+)
+def test_numbers_are_masked_for_logs(number: str | None, masked: str) -> None:
+    assert mask_number(number) == masked

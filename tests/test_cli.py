@@ -1,0 +1,126 @@
+"""``voice-intake`` end to end, as a user runs it: real Whisper model, real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from tests.conftest import CALLS_DIR, SHARED
+from voice_gateway.calls.file_call import call_from_file
+from voice_gateway.services import open_services
+
+EXPECTED = {
+    json.loads(line)["id"]: json.loads(line)
+    for line in (SHARED / "samples" / "drafting_dev.jsonl").read_text("utf-8").splitlines()
+    if line.strip()
+}
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "voice_gateway.cli", *args], env=env, input=stdin,
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.mark.slow
+def test_calls_from_files_store_drafts_that_drafts_lists(cli_env: dict[str, str]) -> None:
+    call_ids = []
+    # D07 and D10: the phone is read from speech; D08: no phone spoken, the caller ID is used.
+    for case, fmt in (("D07", "pcm8k"), ("D10", "ulaw"), ("D08", "ulaw")):
+        caller = EXPECTED[case]["caller_number"]
+        proc = run_cli(cli_env, "call", str(CALLS_DIR / f"{case}.{fmt}.wav"), "--caller", caller)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        assert set(out) == {"call_id", "transcript", "utterances", "draft"}
+        assert out["transcript"]
+        assert all(u["end"] > u["start"] for u in out["utterances"])
+        assert out["draft"]["phone"] == EXPECTED[case]["expect"]["phone"], out["transcript"]
+        assert caller not in proc.stderr  # no personal data in logs
+        call_ids.append(out["call_id"])
+
+    proc = run_cli(cli_env, "drafts", "--json")
+    assert proc.returncode == 0, proc.stderr
+    drafts = json.loads(proc.stdout)
+    assert [d["call_id"] for d in drafts] == call_ids[::-1]  # newest first
+    keys = {"id", "name", "surname", "phone", "district", "street", "address", "category",
+            "subcategory", "appeal_type", "urgent", "summary", "dispatch_to", "due_at",
+            "confidence", "call_id", "created_at", "status"}
+    assert all(set(d) == keys for d in drafts)
+    recordings = list((Path(cli_env["VOICE_INTAKE_DATA_DIR"]) / "recordings").glob("*.wav"))
+    assert len(recordings) == 3
+
+    proc = run_cli(cli_env, "drafts")
+    assert proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 3
+
+
+@pytest.mark.slow
+async def test_every_dev_call_file_goes_through_the_pipeline(settings: Settings) -> None:
+    files = sorted(CALLS_DIR.glob("*.wav"))
+    assert len(files) == 30
+    async with open_services(settings) as services:
+        for path in files:
+            case = path.name.split(".")[0]
+            outcome = await call_from_file(services, path, EXPECTED[case]["caller_number"])
+            assert outcome.transcript, path.name
+            assert outcome.draft["id"] and outcome.draft["call_id"] == outcome.call_id
+        drafts = await services.store.list_drafts(limit=100)
+    assert len(drafts) == 30
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "file is empty"),
+        (b"this is a text file, not audio\n", "not a"),
+        (b"RIFF\x10\x00\x00\x00WAVEjunkjunk", "WAV has no fmt chunk"),
+    ],
+)
+def test_bad_audio_file_is_one_line_error_exit_2(
+    cli_env: dict[str, str], tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "input.wav"
+    if content is not None:
+        path.write_bytes(content)
+    proc = run_cli(cli_env, "call", str(path), "--caller", "13000000000")
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+
+
+def test_missing_model_is_one_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "VOICE_INTAKE_MODEL_DIR": str(tmp_path / "no-models"),
+           "HOME": str(tmp_path)}
+    proc = run_cli(env, "call", str(CALLS_DIR / "D01.ulaw.wav"))
+    assert proc.returncode == 1
+    assert "no speech model found" in proc.stderr
+    assert str(tmp_path / "no-models" / "whisper-base-ct2") in proc.stderr
+
+
+def test_bad_configuration_is_rejected(cli_env: dict[str, str]) -> None:
+    proc = run_cli({**cli_env, "VOICE_INTAKE_HTTP_PORT": "eighty"}, "drafts")
+    assert proc.returncode == 2
+    assert "http.port" in proc.stderr
+
+
+def test_models_list_and_verify(cli_env: dict[str, str]) -> None:
+    proc = run_cli(cli_env, "models", "list")
+    assert proc.returncode == 0
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("whisper-base-ct2"))
+    assert cli_env["VOICE_INTAKE_MODEL_DIR"] in line
+    proc = run_cli(cli_env, "models", "verify", "whisper-base-ct2")
+    assert proc.returncode == 0, proc.stdout
+    assert "model.bin: ok" in proc.stdout
+
+
+def test_db_upgrade_creates_database(cli_env: dict[str, str]) -> None:
+    proc = run_cli(cli_env, "db", "upgrade")
+    assert proc.returncode == 0, proc.stderr
+    assert (Path(cli_env["VOICE_INTAKE_DATA_DIR"]) / "voice-intake.db").is_file()
