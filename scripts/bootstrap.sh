@@ -31,10 +31,13 @@ venv_install() {
   want=$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing the project into .venv ($extra)" >&2
-    "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[$extra]" 2>&1 | grep -v "^WARNING: Location" >&2 || true
-    "$VENV/bin/python" -c "import voice_gateway, faster_whisper, webrtcvad" \
-      || { echo "bootstrap: installation failed" >&2; exit 1; }
+    local log="$VENV/install.log"
+    if ! { "$VENV/bin/python" -m pip install -q --upgrade pip \
+           && "$VENV/bin/python" -m pip install -q -e "$ROOT[$extra]"; } >"$log" 2>&1; then
+      grep -v "^WARNING: Location" "$log" | tail -40 >&2
+      echo "bootstrap: installation failed (full log: $log)" >&2
+      exit 1
+    fi
     echo "$want" > "$stamp"
   fi
 }

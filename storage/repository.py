@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 
@@ -65,6 +65,15 @@ class Store:
         await self.record_event(Event("utterance", call_id, {
             "seq": u.seq, "start": u.start, "end": u.end, "text": u.text,
         }))
+
+    async def replace_utterances(self, call_id: str, utterances: list[StoredUtterance]) -> None:
+        """Swap a call's utterances for a fresh transcription (crash recovery)."""
+        async with self._sessions.begin() as s:
+            await s.execute(delete(UtteranceRow).where(UtteranceRow.call_id == call_id))
+            for u in utterances:
+                s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
+                                   text=u.text, confidence=u.confidence, words=u.words,
+                                   error=u.error))
 
     async def end_call(self, call_id: str, reason: str, duration_s: float) -> None:
         now = datetime.now(UTC)

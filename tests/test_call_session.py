@@ -77,3 +77,28 @@ async def test_asr_failure_keeps_recording_and_still_drafts(
 )
 def test_numbers_are_masked_for_logs(number: str | None, masked: str) -> None:
     assert mask_number(number) == masked
+
+
+async def test_unfinished_call_is_drafted_after_restart(settings: Settings) -> None:
+    from voice_gateway.calls.recovery import recover_unfinished_calls
+    from voice_gateway.calls.session import CallSession
+
+    audio = load_audio(CALLS_DIR / "D03.ulaw.wav")
+    # First run: the call is accepted and audio arrives, then the process dies.
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        session = CallSession(services, source="sip", caller_number="13622334455",
+                              input_rate=audio.sample_rate)
+        call_id = await session.start()
+        session.push(audio.pcm[: len(audio.pcm) // 2])
+        session.recording.sync()  # what the periodic sync would have done before the crash
+        await session.stream.aclose()
+    # Next run: recovery drafts it from the recording.
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        assert await recover_unfinished_calls(services) == [call_id]
+        call = await services.store.get_call(call_id)
+        drafts = await services.store.list_drafts()
+        assert await recover_unfinished_calls(services) == []  # once only
+    assert call is not None and call.status == "drafted" and call.end_reason == "recovered"
+    assert call.utterances and call.utterances[0].text == "电话一三六二二三三四四五五"
+    assert [d["call_id"] for d in drafts] == [call_id]
+    assert drafts[0]["phone"] == "13622334455"

@@ -21,7 +21,9 @@ EXPECTED = {
 }
 
 
-def run_cli(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "voice_gateway.cli", *args], env=env, input=stdin,
         capture_output=True, text=True, timeout=300, check=False,

@@ -92,7 +92,7 @@ def test_explicit_engine_is_obeyed(tmp_path: Path, cache: Path) -> None:
     _fake_whisper(only_whisper)
     s = load_settings(environ={"VOICE_INTAKE_MODEL_DIR": str(only_whisper),
                                "VOICE_INTAKE_ASR_ENGINE": "vosk"})
-    with pytest.raises(ModelNotFoundError, match="vosk-model-small-cn-0.22"):
+    with pytest.raises(ModelNotFoundError, match=r"vosk-model-small-cn-0\.22"):
         choose_engine(s)
 
 

@@ -7,6 +7,8 @@ its routes through ``console.setup``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -16,6 +18,7 @@ from aiohttp import web
 import console
 from config import Settings
 from storage import ping
+from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway.services import Services, open_services
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,13 @@ def init_app(
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with factory(settings) as services:
             app[SERVICES] = services
-            yield
+            recovery = asyncio.create_task(_recover(services))
+            try:
+                yield
+            finally:
+                recovery.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recovery
 
     async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
         # The SIP user agent server (voice_gateway/sip) is started here once it lands;
@@ -56,6 +65,16 @@ def init_app(
     app.router.add_get("/readyz", readyz)
     console.setup(app)
     return app
+
+
+async def _recover(services: Services) -> None:
+    """Draft calls a previous run accepted but never drafted (crash, power loss)."""
+    if services.pool is None:
+        return
+    try:
+        await recover_unfinished_calls(services)
+    except Exception:
+        log.exception("recovery of unfinished calls failed; they stay in the store")
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from asr.audio import load_audio
+from asr.audio import PcmAudio, load_audio
 from voice_gateway.calls.session import CallOutcome, CallSession
 from voice_gateway.services import Services
 
@@ -20,12 +21,18 @@ async def call_from_file(services: Services, path: Path, caller_number: str | No
         services, source="file", caller_number=caller_number, input_rate=audio.sample_rate
     )
     await session.start()
+    await feed_audio(session.push, audio)
+    return await session.finish("end_of_file")
+
+
+async def feed_audio(push: Callable[[bytes], None], audio: PcmAudio) -> None:
+    """Push ``audio`` as 20 ms frames, yielding to the loop every second of audio so that
+    finished utterances are decoded and stored as we go."""
     step = audio.sample_rate * FRAME_MS // 1000 * 2
     for i, offset in enumerate(range(0, len(audio.pcm), step)):
-        session.push(audio.pcm[offset : offset + step])
+        push(audio.pcm[offset : offset + step])
         if i % 50 == 49:
-            await asyncio.sleep(0)  # let finished utterances be stored as we go
-    return await session.finish("end_of_file")
+            await asyncio.sleep(0)
 
 
 def outcome_json(outcome: CallOutcome) -> dict[str, Any]:
