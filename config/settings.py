@@ -34,6 +34,18 @@ class SipSettings:
     rtp_port_min: int = 20000
     rtp_port_max: int = 29999
     rtp_timeout_s: float = 30.0
+    # Address put in SDP answers; empty means the listen host (or 127.0.0.1 for 0.0.0.0).
+    media_address: str = ""
+    # Ringing before the call is answered (a CANCEL in this window gets 487).
+    answer_delay_ms: int = 300
+    # New calls (INVITEs) a second from one source address, with a burst allowance.
+    rate_limit_per_s: float = 20.0
+    rate_limit_burst: int = 40
+    retry_after_s: int = 30
+    # Optional digest authentication of trunks (RFC 8760 / 2617, MD5); empty means off.
+    auth_realm: str = "voice-intake"
+    auth_username: str = ""
+    auth_password: str = ""
 
 
 @dataclass(frozen=True)

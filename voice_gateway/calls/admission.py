@@ -1,0 +1,86 @@
+"""Who may place a call: trunk allowlist, concurrent-call ceiling, per-source rate limit.
+
+Pure: the caller passes the source address, the number of calls in progress and the time.
+Refusals carry the SIP status to answer with (403, or 503 with Retry-After) and a reason
+for the log, which never contains personal data.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from config import SipSettings
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    status: int = 200
+    reason: str = ""
+    retry_after: int | None = None
+
+
+ALLOW = Decision(True)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class AdmissionControl:
+    """One per gateway process."""
+
+    settings: SipSettings
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            self._networks = [ipaddress.ip_network(n, strict=False)
+                              for n in self.settings.allowed_networks]
+        except ValueError as exc:
+            raise ValueError(f"sip.allowed_networks: {exc}") from None
+
+    def source_allowed(self, host: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return any(addr in net for net in self._networks)
+
+    def check_request(self, host: str) -> Decision:
+        """Any request: only from an allowed trunk network."""
+        if not self.source_allowed(host):
+            return Decision(False, 403, "source not in sip.allowed_networks")
+        return ALLOW
+
+    def check_new_call(self, host: str, active_calls: int, now: float) -> Decision:
+        """An INVITE that would start a call."""
+        if not (d := self.check_request(host)).allowed:
+            return d
+        if not self._take_token(host, now):
+            return Decision(False, 403, "call rate limit exceeded for source")
+        if active_calls >= self.settings.max_calls:
+            return Decision(False, 503, "at sip.max_calls", self.settings.retry_after_s)
+        return ALLOW
+
+    def _take_token(self, host: str, now: float) -> bool:
+        rate, burst = self.settings.rate_limit_per_s, float(self.settings.rate_limit_burst)
+        bucket = self._buckets.get(host)
+        if bucket is None:
+            bucket = self._buckets[host] = _Bucket(burst, now)
+        bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
+        bucket.updated = now
+        if bucket.tokens < 1.0:
+            return False
+        bucket.tokens -= 1.0
+        if len(self._buckets) > 10_000:  # forget idle sources rather than grow without bound
+            full = [h for h, b in self._buckets.items() if b.tokens >= burst]
+            for h in full[:5_000]:
+                del self._buckets[h]
+        return True
