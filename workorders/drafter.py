@@ -1,14 +1,24 @@
-"""Placeholder drafter: phone only. Replaced by the full drafter (issue 5)."""
+"""Transcript → work-order draft: the drafter's entry point.
+
+Pure and deterministic: the same transcript, caller number and time give the same draft.
+The only I/O is reading the shipped data files, once per process (see
+:mod:`workorders.knowledge`). Nothing here logs the transcript or any field: they are
+personal data.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from config.settings import DraftingSettings
+from workorders.classify import appeal_type, classify, is_urgent
 from workorders.draft import Draft, FieldValue
-
-_DIGITS = {"零": "0", "〇": "0", "一": "1", "幺": "1", "要": "1", "二": "2", "两": "2",
-           "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+from workorders.knowledge import knowledge
+from workorders.names import find_name
+from workorders.phone import find_phone
+from workorders.places import find_places
+from workorders.summary import dispatch_to, due_at, problem_clause, summarise
+from workorders.text import compact
 
 
 def draft(
@@ -16,13 +26,63 @@ def draft(
     caller_number: str | None,
     now: datetime,
     *,
-    settings: object | None = None,
+    settings: DraftingSettings | None = None,
     keypad_phone: str | None = None,
 ) -> Draft:
-    text = "".join(_DIGITS.get(ch, ch) for ch in re.sub(r"[\s\-]", "", transcript))
-    phones = list(re.finditer(r"(?<!\d)1[3-9]\d{9}(?!\d)", text))
-    if phones:
-        phone = FieldValue(phones[-1].group(), 0.8, phones[-1].span())
-    else:
-        phone = FieldValue(caller_number, 0.6 if caller_number else 0.0, None)
-    return Draft(phone=phone, due_at=FieldValue(now + timedelta(days=7), 0.9))
+    """Draft a work order from one call's transcript.
+
+    ``caller_number`` is the caller ID, used when no number is spoken; ``keypad_phone``,
+    a number the caller confirmed on the keypad, wins over anything heard. ``now`` is the
+    time the appeal was received: the deadline counts from it.
+    """
+    settings = settings or DraftingSettings()
+    data = knowledge(settings)
+    text = compact(transcript)
+
+    phone = find_phone(text, caller_number, keypad_phone)
+    caller = find_name(text)
+    places = find_places(text, data.gazetteer)
+    kind = classify(text, data.taxonomy)
+    urgent = is_urgent(text, data.taxonomy.urgent)
+    appeal = appeal_type(
+        text, data.taxonomy, urgent=bool(urgent.value), has_category=kind.category.value is not None
+    )
+    place_end = places.address.span or places.street.span or places.district.span
+    skip = 0
+    if place_end is not None:
+        # Map the original end back to the compact index: first compact char at/after it.
+        skip = next((i for i, o in enumerate(text.origin) if o >= place_end[1]), len(text.text))
+    summary = summarise(
+        name=caller.name.value,
+        surname=caller.surname.value,
+        appeal=appeal.value,
+        where=[places.district.value, places.street.value, places.address.value],
+        subcategory=kind.subcategory.value,
+        clause=problem_clause(text, kind.evidence, skip),
+    )
+    dispatch = dispatch_to(
+        data.dispatch,
+        district=places.district.value,
+        street=places.street.value,
+        category=kind.category.value,
+        subcategory=kind.subcategory.value,
+        confidence=min(kind.category.confidence or 0.5, places.street.confidence or 0.5),
+    )
+    return Draft(
+        name=caller.name,
+        surname=caller.surname,
+        phone=phone,
+        district=places.district,
+        street=places.street,
+        address=places.address,
+        category=kind.category,
+        subcategory=kind.subcategory,
+        appeal_type=appeal,
+        urgent=urgent,
+        summary=summary,
+        dispatch_to=dispatch,
+        due_at=due_at(now, bool(urgent.value), settings),
+    )
+
+
+__all__ = ["Draft", "FieldValue", "draft"]

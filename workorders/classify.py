@@ -1,0 +1,134 @@
+"""Category, appeal type and urgency from the phrase rules of the taxonomy file.
+
+All three are phrase look-ups in the compact transcript; the phrases and their weights
+live in ``config/data/taxonomy.toml`` so that admins tune them without code. A trained
+classifier was considered (the issue allows one if it measurably helps), but with fifteen
+labelled calls there is nothing to measure it on, and phrase rules are what an admin can
+read and correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workorders.draft import FieldValue
+from workorders.knowledge import Taxonomy, UrgentRules
+from workorders.text import Compact
+
+# Below this many characters of content a transcript says too little to classify (喂 你好 …).
+_MIN_CONTENT = 12
+_FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢"
+_SELF = ("我要", "我想", "想", "要", "来", "我来")
+_DENY = ("不是", "不想", "不要", "没想", "不用")
+
+
+@dataclass(frozen=True)
+class Classification:
+    category: FieldValue[str]
+    subcategory: FieldValue[str]
+    # The compact-text span of the strongest phrase, for the summary.
+    evidence: tuple[int, int] | None = None
+
+
+def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
+    """Pick the subcategory whose phrases weigh most in the transcript."""
+    text = compact.text
+    best: tuple[float, int] | None = None
+    by_category: dict[str, float] = {}
+    evidence: dict[int, tuple[int, int, float]] = {}
+    for index, sub in enumerate(taxonomy.subcategories):
+        score = 0.0
+        for phrase, weight in sub.phrases:
+            at = text.find(phrase)
+            if at < 0:
+                continue
+            score += weight
+            if index not in evidence or weight > evidence[index][2]:
+                evidence[index] = (at, at + len(phrase), weight)
+        if score <= 0:
+            continue
+        by_category[sub.category] = max(by_category.get(sub.category, 0.0), score)
+        if best is None or score > best[0]:
+            best = (score, index)
+    if best is None:
+        content = sum(1 for ch in text if ch not in _FILLER)
+        if content < _MIN_CONTENT:
+            return Classification(FieldValue(), FieldValue())
+        other = taxonomy.subcategories[-1]
+        return Classification(FieldValue(other.category, 0.3), FieldValue(other.name, 0.3))
+    score, index = best
+    sub = taxonomy.subcategories[index]
+    rival = max((s for c, s in by_category.items() if c != sub.category), default=0.0)
+    margin = (score - rival) / score
+    confidence = round(min(0.95, 0.5 + 0.45 * margin + min(score, 12.0) / 60), 3)
+    at, end, _ = evidence[index]
+    span = compact.span(at, end)
+    return Classification(
+        FieldValue(sub.category, confidence, span),
+        FieldValue(sub.name, round(confidence * 0.9, 3), span),
+        (at, end),
+    )
+
+
+def _preceded_by(text: str, at: int, words: tuple[str, ...], window: int = 3) -> bool:
+    before = text[max(0, at - window) : at]
+    return any(before.endswith(w) or w in before for w in words)
+
+
+def appeal_type(
+    compact: Compact, taxonomy: Taxonomy, *, urgent: bool, has_category: bool
+) -> FieldValue[str]:
+    """咨询/求助/投诉/举报/建议/表扬: what the caller says they want, else the best hint."""
+    text = compact.text
+    best: tuple[float, int, str, int, int] | None = None
+    for order, rule in enumerate(taxonomy.appeals):
+        score = 0.0
+        span: tuple[int, int] | None = None
+        for phrase in rule.declared:
+            at = text.find(phrase)
+            while at >= 0 and _preceded_by(text, at, _DENY):
+                at = text.find(phrase, at + 1)  # 不是投诉 … 就是想咨询: skip the denial
+            if at < 0:
+                continue
+            weight = 5.0 if _preceded_by(text, at, _SELF) else 4.0
+            if weight > score:
+                score, span = weight, (at, at + len(phrase))
+        for phrase in rule.cues:
+            at = text.find(phrase)
+            if at >= 0:
+                score += 1.0
+                span = span or (at, at + len(phrase))
+        if span and (best is None or score > best[0] or (score == best[0] and order < best[1])):
+            best = (score, order, rule.name, span[0], span[1])
+    if best is not None:
+        score, _, name, at, end = best
+        confidence = 0.9 if score >= 4 else 0.45 + 0.1 * min(score, 3)
+        return FieldValue(name, round(confidence, 3), compact.span(at, end))
+    if urgent:
+        return FieldValue("求助", 0.6)
+    if has_category:
+        # A problem reported without naming the appeal asks for it to be solved.
+        return FieldValue("求助", 0.4)
+    return FieldValue()
+
+
+def is_urgent(compact: Compact, rules: UrgentRules) -> FieldValue[bool]:
+    """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …)."""
+    text = compact.text
+    for phrase in rules.phrases:
+        at = text.find(phrase)
+        while at >= 0:
+            if not _preceded_by(text, at, rules.negations, window=2):
+                return FieldValue(True, 0.9, compact.span(at, at + len(phrase)))
+            at = text.find(phrase, at + 1)
+    for lists in rules.all_of:
+        spans: list[int] = []
+        for options in lists:
+            hits = [text.find(o) for o in options]
+            found = [h for h in hits if h >= 0]
+            if not found:
+                break
+            spans.append(min(found))
+        else:
+            return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
+    return FieldValue(False, 0.8)

@@ -1,0 +1,173 @@
+"""The Beijing gazetteer: districts and their township-level units, matched by sound.
+
+Each district and unit is indexed by its *stem* (the name without 区/街道/镇/乡/地区) under
+the fuzzy pinyin of the stem's first character. :meth:`Gazetteer.mentions` walks the
+compact transcript once, tries the stems filed under each character's readings, and
+reports every place that sounds like a gazetteer name, with the suffix heard after it.
+Deciding which mentions to believe is :mod:`workorders.places`' job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from workorders.pinyin import readings, sounds_alike
+
+PlaceKind = Literal["district", "unit"]
+
+# Suffix heard after a unit stem → the kind of unit it names. ASR writes 街道 as 接到.
+UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("街道办事处", "街道"), ("地区办事处", "地区"), ("街道办", "街道"), ("镇政府", "镇"),
+    ("乡政府", "乡"), ("街道", "街道"), ("接到", "街道"), ("街到", "街道"), ("接道", "街道"),
+    ("节道", "街道"), ("地区", "地区"), ("镇", "镇"), ("乡", "乡"), ("办事处", "街道"),
+)
+# Whisper writes 区 as 七 or 期; a bare district name ("通州") is accepted as well.
+DISTRICT_SUFFIXES: tuple[str, ...] = ("区", "七", "期", "曲", "去", "驱")
+# Longest first, so that 常营回族乡 loses 回族乡, not just 乡.
+_NAME_SUFFIXES = ("满族蒙古族乡", "回族乡", "满族乡", "街道", "地区", "镇", "乡", "区")
+
+
+@dataclass(frozen=True)
+class District:
+    name: str
+    stems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnitForm:
+    """One name of a unit: 良乡地区 and 良乡镇 are two forms of the same unit."""
+
+    full: str
+    stem: str
+    kind: str  # 街道, 地区, 镇 or 乡
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    district: str
+    forms: tuple[UnitForm, ...]
+
+    def form_for(self, kind: str | None) -> str:
+        """The name to report when the caller said ``kind`` after the stem."""
+        for form in self.forms:
+            if kind is not None and form.kind == kind:
+                return form.full
+        return self.name
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A stretch of the compact transcript that sounds like a gazetteer name."""
+
+    kind: PlaceKind
+    start: int
+    stem_end: int
+    end: int  # after the suffix, if one was heard
+    stem: str
+    exact: bool  # heard with the gazetteer's own characters
+    suffix_kind: str | None  # 街道/地区/镇/乡 for units, "区" for districts
+    districts: tuple[District, ...] = ()
+    units: tuple[Unit, ...] = ()
+
+    @property
+    def has_suffix(self) -> bool:
+        return self.suffix_kind is not None
+
+
+def split_suffix(name: str) -> tuple[str, str]:
+    """``"良乡地区"`` → ``("良乡", "地区")``; ethnic townships count as 乡."""
+    for suffix in _NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            kind = "乡" if suffix.endswith("乡") else suffix
+            return name[: -len(suffix)], kind
+    return name, ""
+
+
+class Gazetteer:
+    """Districts and units, indexed for matching by sound."""
+
+    def __init__(self, districts: list[District], units: list[Unit]) -> None:
+        self.districts = {d.name: d for d in districts}
+        self.units = units
+        self.units_by_district: dict[str, list[Unit]] = defaultdict(list)
+        self._district_stems: dict[str, list[District]] = defaultdict(list)
+        self._unit_stems: dict[str, list[Unit]] = defaultdict(list)
+        for district in districts:
+            for stem in district.stems:
+                self._district_stems[stem].append(district)
+        for unit in units:
+            self.units_by_district[unit.district].append(unit)
+            for stem in {f.stem for f in unit.forms}:
+                self._unit_stems[stem].append(unit)
+        self._index: dict[str, list[tuple[str, PlaceKind]]] = defaultdict(list)
+        for stem in self._district_stems:
+            self._file(stem, "district")
+        for stem in self._unit_stems:
+            self._file(stem, "unit")
+
+    def _file(self, stem: str, kind: PlaceKind) -> None:
+        for reading in readings(stem[0]):
+            self._index[reading].append((stem, kind))
+
+    @classmethod
+    def from_file(cls, path: Path) -> Gazetteer:
+        """Load the JSON gazetteer (see ``config/data/beijing_gazetteer.json``)."""
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        districts: list[District] = []
+        units: list[Unit] = []
+        for entry in raw["districts"]:
+            name = str(entry["name"])
+            stems = [split_suffix(n)[0] for n in [name, *entry.get("aka", [])]]
+            districts.append(District(name, tuple(dict.fromkeys(stems))))
+            for item in entry["units"]:
+                full, aka = (item, []) if isinstance(item, str) else (item["name"], item["aka"])
+                forms = []
+                for form_name in [full, *aka]:
+                    stem, kind = split_suffix(form_name)
+                    # A one-character stem (张镇) is only ever matched whole.
+                    forms.append(UnitForm(form_name, stem if len(stem) > 1 else form_name, kind))
+                units.append(Unit(full, name, tuple(forms)))
+        return cls(districts, units)
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Every stretch of ``text`` that sounds like a district or unit name."""
+        found: list[Mention] = []
+        for start, ch in enumerate(text):
+            seen: set[tuple[str, PlaceKind]] = set()
+            for reading in readings(ch):
+                for key in self._index.get(reading, ()):
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    stem, kind = key
+                    stem_end = start + len(stem)
+                    heard = text[start:stem_end]
+                    exact = heard == stem
+                    if not exact and not sounds_alike(heard, stem):
+                        continue
+                    found.append(self._mention(text, kind, start, stem_end, stem, exact))
+        return found
+
+    def _mention(
+        self, text: str, kind: PlaceKind, start: int, stem_end: int, stem: str, exact: bool
+    ) -> Mention:
+        if kind == "district":
+            suffix = next((s for s in DISTRICT_SUFFIXES if text.startswith(s, stem_end)), "")
+            return Mention(
+                kind, start, stem_end, stem_end + len(suffix), stem, exact,
+                "区" if suffix else None, districts=tuple(self._district_stems[stem]),
+            )
+        said = next(((s, k) for s, k in UNIT_SUFFIXES if text.startswith(s, stem_end)), None)
+        units = tuple(self._unit_stems[stem])
+        if stem_end - start > 1 and any(f.full == stem for u in units for f in u.forms):
+            # The stem is itself a whole name (杨镇, 张镇): it carries its own suffix.
+            said = said or ("", stem[-1])
+        return Mention(
+            kind, start, stem_end, stem_end + (len(said[0]) if said else 0), stem, exact,
+            said[1] if said else None, units=units,
+        )

@@ -1,0 +1,154 @@
+"""The shipped data the drafter reads: gazetteer, taxonomy and dispatch table.
+
+Loaded once per set of paths (the overrides in :class:`DraftingSettings`) and cached for
+the life of the process: drafting must cost milliseconds, and these files change only
+when an admin edits them and restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from config.data import shipped
+from config.settings import DraftingSettings
+from workorders.gazetteer import Gazetteer
+
+GAZETTEER_FILE = "beijing_gazetteer.json"
+TAXONOMY_FILE = "taxonomy.toml"
+DISPATCH_FILE = "dispatch.json"
+
+
+class DataError(ValueError):
+    """A data file is malformed; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Subcategory:
+    category: str
+    name: str
+    # (phrase, weight), longest phrase first.
+    phrases: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class AppealRule:
+    name: str
+    declared: tuple[str, ...]
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UrgentRules:
+    phrases: tuple[str, ...]
+    negations: tuple[str, ...]
+    all_of: tuple[tuple[tuple[str, ...], ...], ...]
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    subcategories: tuple[Subcategory, ...]
+    appeals: tuple[AppealRule, ...]
+    urgent: UrgentRules
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.category for s in self.subcategories))
+
+
+@dataclass(frozen=True)
+class DispatchTable:
+    categories: dict[str, str]
+    subcategories: dict[str, str]
+
+    def department(self, category: str | None, subcategory: str | None) -> str | None:
+        if subcategory and subcategory in self.subcategories:
+            return self.subcategories[subcategory]
+        return self.categories.get(category) if category else None
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    gazetteer: Gazetteer
+    taxonomy: Taxonomy
+    dispatch: DispatchTable
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise DataError(f"{where}: expected a list of non-empty strings")
+    return tuple(v.lower() for v in value)
+
+
+def load_taxonomy(path: Path) -> Taxonomy:
+    """Parse the taxonomy TOML (see ``config/data/taxonomy.toml`` for the format)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise DataError(f"{path}: {exc}") from exc
+    subs: list[Subcategory] = []
+    for category, table in raw.get("categories", {}).items():
+        for name, entry in table.items():
+            where = f"{path.name}: categories.{category}.{name}"
+            keywords = _strings(entry.get("keywords", []), where + ".keywords")
+            strong = _strings(entry.get("strong", []), where + ".strong")
+            weights = {k: float(len(k)) for k in keywords}
+            for k in strong:
+                weights[k] = 3.0 * len(k)
+            phrases = tuple(sorted(weights.items(), key=lambda kv: -len(kv[0])))
+            subs.append(Subcategory(category, name, phrases))
+    if not subs:
+        raise DataError(f"{path}: no categories")
+    appeals = tuple(
+        AppealRule(
+            name,
+            _strings(entry.get("declared", []), f"{path.name}: appeal.{name}.declared"),
+            _strings(entry.get("cues", []), f"{path.name}: appeal.{name}.cues"),
+        )
+        for name, entry in raw.get("appeal", {}).items()
+    )
+    urgent_raw = raw.get("urgent", {})
+    urgent = UrgentRules(
+        _strings(urgent_raw.get("phrases", []), f"{path.name}: urgent.phrases"),
+        _strings(urgent_raw.get("negations", []), f"{path.name}: urgent.negations"),
+        tuple(
+            tuple(_strings(lst, f"{path.name}: urgent.all_of") for lst in rule["lists"])
+            for rule in urgent_raw.get("all_of", [])
+        ),
+    )
+    return Taxonomy(tuple(subs), appeals, urgent)
+
+
+def load_dispatch(path: Path) -> DispatchTable:
+    """Parse the category → department table (``config/data/dispatch.json``)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"{path}: {exc}") from exc
+    return DispatchTable(dict(raw.get("categories", {})), dict(raw.get("subcategories", {})))
+
+
+def load_gazetteer(path: Path) -> Gazetteer:
+    try:
+        return Gazetteer.from_file(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: {exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def _load(gazetteer: Path, taxonomy: Path, dispatch: Path) -> Knowledge:
+    return Knowledge(load_gazetteer(gazetteer), load_taxonomy(taxonomy), load_dispatch(dispatch))
+
+
+def knowledge(settings: DraftingSettings | None = None) -> Knowledge:
+    """The data for ``settings`` (shipped files unless overridden), loaded once."""
+    s = settings or DraftingSettings()
+    return _load(
+        Path(s.gazetteer_file or shipped(GAZETTEER_FILE)),
+        Path(s.taxonomy_file or shipped(TAXONOMY_FILE)),
+        Path(s.dispatch_file or shipped(DISPATCH_FILE)),
+    )

@@ -1,0 +1,205 @@
+"""The caller's own name and surname.
+
+Only self-introductions count: 我姓X / 免贵姓X (ASR: 我信X, 我性X), 我叫XY, 我的名字是XY,
+我是X女士 / 叫我X阿姨, and spelled surnames (弓长张, 木子李). A name mentioned in passing
+(隔壁姓刘的, 楼上张先生) is not the caller's. A refusal (不想留名字) clears the full name; a
+surname given in the same breath (名字就不留了 我姓王) is still kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workorders.draft import FieldValue
+from workorders.text import Compact
+
+COMPOUND_SURNAMES = (
+    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙",
+    "宇文", "夏侯", "端木", "司徒", "申屠", "呼延", "独孤", "南宫", "西门", "轩辕", "澹台",
+)
+# Common single-character surnames. Characters that are far more often words after 我叫 or
+# 我姓 (叫师傅来, 叫房东, 我信任) are left out even where they are also rare surnames.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余"
+    "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙"
+    "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟"
+    "殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝游辛"
+    "靳柴蒙鲍华喻祁蒲滕屈饶牟艾尤阳穆农司卓古吉缪简芦麦褚娄窦戚岑景党宫费卜"
+    "冷晏席卫米柏宗瞿桂佟臧闵苟邬卞姬仇栾隋刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查"
+    "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺厉伊仝郜阚"
+    "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿"
+    "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
+)
+# Spelled-out surnames: callers spell a surname to tell homophones apart (张 vs 章).
+# "X的Y" forms (耳东的陈) are matched too: 的 is dropped before looking up.
+SPELLED = {
+    "弓长张": "张", "立早章": "章", "耳东陈": "陈", "木子李": "李", "口天吴": "吴", "双木林": "林",
+    "古月胡": "胡", "言午许": "许", "草头黄": "黄", "三横王": "王", "文刀刘": "刘", "木易杨": "杨",
+    "走肖赵": "赵", "人可何": "何", "双口吕": "吕", "禾口程": "程", "关耳郑": "郑", "子小孙": "孙",
+    "水工江": "江", "雨中雷": "雷", "草头萧": "萧", "草头蒋": "蒋", "双人徐": "徐", "宝盖宋": "宋",
+    "二马冯": "冯", "两点水冯": "冯", "禾火秋": "秋", "土里金": "金", "单人旁何": "何",
+    "三点水江": "江", "三点水汪": "汪", "三点水沈": "沈", "草字头黄": "黄", "草字头范": "范",
+    "走之连": "连", "提手扬": "扬",
+}
+SPELLED = {k: v for k, v in SPELLED.items() if v in SURNAMES}
+_SPELLED_RE = re.compile("|".join(
+    "的?".join(k[:-1]) + "的?" + k[-1] for k in sorted(SPELLED, key=len, reverse=True)
+))
+
+# 姓 is often heard as 信/性/幸/兴; 免贵 and 本人 mark a self-introduction as well as 我.
+_SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)(姓|信|性|幸|兴)(?:是)?")
+_BARE_SURNAME = re.compile("(?<![的家个位是叫那这])姓(?!名)")
+_SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
+_TITLE = re.compile("女士|先生|阿姨|大爷|大妈|师傅|老师|大姐|大哥|奶奶|爷爷")
+_SELF_TITLE = re.compile("(?:我是|我叫|叫我|我|联系人|就是|姓)$")
+_REFUSAL = re.compile(
+    "不想留名|不留名|不愿留名|不方便留名|不想透露|不愿透露|不方便透露|匿名|名字就不留|名字就不说|"
+    "不想说名字|不想告诉你名字|名字不留|姓名不留|不留姓名|名字保密|不用留名|名字就算了|不说名字"
+)
+# Where a given name ends: words that start the next clause, and digits.
+_NAME_END = re.compile(
+    "电话|手机|号码|联系|住在|家住|今年|谢谢|麻烦|就是|那个|然后|女士|先生|阿姨|身份证|"
+    "[我你他她的在住是要想就呢啊吧呀吗嗯哦那这有从到给和跟也都还请帮反投举咨了叫"
+    "零〇一二三四五六七八九幺两0-9]"
+)
+# After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
+_CONTACT_AFTER = re.compile("电话|手机|号码|联系|谢谢|叫|$")
+
+_Found = tuple[str, int, int, float]  # value, start, end (compact), confidence
+
+
+@dataclass(frozen=True)
+class CallerName:
+    name: FieldValue[str]
+    surname: FieldValue[str]
+
+
+def _surname_at(text: str, i: int) -> str | None:
+    for compound in COMPOUND_SURNAMES:
+        if text.startswith(compound, i):
+            return compound
+    return text[i] if i < len(text) and text[i] in SURNAMES else None
+
+
+def _given_end(compact: Compact, start: int) -> int:
+    """End of a given name starting at ``start``: at most two characters, maybe none."""
+    text = compact.text
+    end = start
+    while end < len(text) and end - start < 2:
+        if end > start and end in compact.breaks:
+            break  # the transcript had a space: the word ended
+        if _NAME_END.match(text, end):
+            break
+        end += 1
+    return end
+
+
+def _word_ends(compact: Compact, at: int) -> bool:
+    """Whether a name may end at ``at``: a space, the end, or the next clause."""
+    text = compact.text
+    return at >= len(text) or at in compact.breaks or bool(_NAME_END.match(text, at))
+
+
+def _self_surname(compact: Compact) -> _Found | None:
+    text = compact.text
+    for m in _SELF_SURNAME.finditer(text):
+        found = _surname_at(text, m.end())
+        if not found:
+            continue
+        end = m.end() + len(found)
+        # 我信任… is not 我姓任: after a misheard 姓 the name must end right away.
+        misheard = m.group(1) != "姓"
+        if misheard and not (
+            _word_ends(compact, end) or _SPELLED_RE.match(text, end) or text.startswith("叫", end)
+        ):
+            continue
+        return found, m.start(), end, 0.95
+    for m in _BARE_SURNAME.finditer(text):
+        found = _surname_at(text, m.end())
+        if not found:
+            continue
+        end = m.end() + len(found)
+        if _SPELLED_RE.match(text, end):
+            return found, m.start(), end, 0.85
+        if text.startswith("的", end) or not _CONTACT_AFTER.match(text, _given_end(compact, end)):
+            continue  # 楼上姓刘的: someone else
+        return found, m.start(), end, 0.8
+    return None
+
+
+def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
+    text = compact.text
+    for m in _SELF_NAME.finditer(text):
+        start = m.end()
+        found = _surname_at(text, start)
+        if found is not None:
+            end = _given_end(compact, start + len(found))
+            if end > start + len(found) and _word_ends(compact, end):
+                return text[start:end], m.start(), end, 0.9
+    if surname is not None:
+        # 我姓张 弓长张 叫张建华 / 我姓张 叫建华.
+        after = surname[2]
+        spelled = _SPELLED_RE.match(text, after)
+        if spelled:
+            after = spelled.end()
+        if text.startswith("叫", after):
+            start = after + 1
+            if text.startswith(surname[0], start):
+                start += len(surname[0])
+            end = _given_end(compact, start)
+            if end > start and _word_ends(compact, end):
+                return surname[0] + text[start:end], surname[1], end, 0.85
+    return None
+
+
+def _called_surname(compact: Compact) -> _Found | None:
+    """我叫李 电话…: a surname alone after 我叫, when no given name could be read."""
+    text = compact.text
+    for m in _SELF_NAME.finditer(text):
+        found = _surname_at(text, m.end())
+        if found and _word_ends(compact, m.end() + len(found)):
+            return found, m.start(), m.end() + len(found), 0.7
+    return None
+
+
+def _titled(text: str) -> _Found | None:
+    """我是王女士 / 叫我李阿姨 / 联系人赵先生: a surname with a title, said of oneself."""
+    for m in _TITLE.finditer(text):
+        for size in (2, 1):
+            at = m.start() - size
+            found = _surname_at(text, at) if at >= 0 else None
+            if found and len(found) == size and _SELF_TITLE.search(text[max(0, at - 3) : at]):
+                return found, at, m.end(), 0.85
+    return None
+
+
+def find_name(compact: Compact) -> CallerName:
+    """The caller's name and surname; fields are empty when the caller gave none."""
+    text = compact.text
+    surname = _self_surname(compact)
+    spelled = _SPELLED_RE.search(text)
+    if spelled and (surname is None or abs(spelled.start() - surname[2]) <= 6):
+        # The spelling settles a homophone the ASR may have written (我姓章 弓长张 → 张).
+        value = SPELLED[spelled.group().replace("的", "")]
+        start = surname[1] if surname else spelled.start()
+        surname = (value, start, spelled.end(), 0.97)
+    full = _full_name(compact, surname)
+    if full is not None and (surname is None or not full[0].startswith(surname[0])):
+        compound = _surname_at(full[0], 0) or full[0][0]
+        surname = (compound, full[1], full[2], full[3])
+    if surname is None:
+        surname = _called_surname(compact) or _titled(text)
+
+    refused = _REFUSAL.search(text)
+    if refused:
+        full = None
+        if surname is not None and surname[1] < refused.start() and surname[3] < 0.9:
+            surname = None
+
+    def field(found: _Found | None) -> FieldValue[str]:
+        if found is None:
+            return FieldValue()
+        return FieldValue(found[0], found[3], compact.span(found[1], found[2]))
+
+    return CallerName(field(full), field(surname))

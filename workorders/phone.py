@@ -1,0 +1,161 @@
+"""The callback number: spoken or written digits, validated, else the caller ID.
+
+Digits are read from maximal runs of digit characters in the compact transcript
+(幺/要/腰/妖 are 1, 两 is 2, 拐 is 7, 洞 is 0: the readings people use to spell numbers).
+A run may carry a stray digit-word at either end (我要一三八…: 要 is read as 1), so every
+valid 11- or 8-digit window in a run is a candidate, and the windows that agree with how
+the number was grouped or cued score higher. Amounts, years, floors and room numbers do
+not make valid windows: they are short, or followed by a unit (元, 年, 号楼, 室 …).
+After a self-correction (不对/错了/重说 …) only what follows counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workorders.draft import FieldValue
+from workorders.text import Compact
+
+DIGITS: dict[str, str] = {
+    **{str(d): str(d) for d in range(10)},
+    "零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "要": "1", "腰": "1", "妖": "1",
+    "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7",
+    "八": "8", "九": "9",
+}
+# Characters that are words far more often than digits; losing one at a run's edge is cheap.
+_SOFT = frozenset("要腰妖一两")
+MOBILE = re.compile(r"1[3-9]\d{9}")
+BEIJING_LANDLINE = re.compile(r"010[2-9]\d{7}")
+LOCAL_LANDLINE = re.compile(r"[2-9]\d{7}")
+_CUE = re.compile("电话|手机|号码|号是|联系|座机|打这个|打我|拨打|回电|手机号")
+_CORRECTION = re.compile("不对|错了|说错|重说|更正|纠正|应该是|改成|重新说|不是这个")
+_UNIT_AFTER = re.compile(
+    "号楼|号院|单元|公里|平米|号|楼|室|层|栋|幢|元|块|万|千|百|年|月|日|岁|点|度|个|次|天|米|户|"
+    "区|里|期|路|斤|分|秒|人|辆|套"
+)
+_CUE_WINDOW = 8
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    digits: str
+    start: int  # in compact text
+    end: int
+    score: float
+
+
+def normalise_number(number: str | None) -> str | None:
+    """Caller ID or keypad entry → bare digits, without +86/0086; None if nothing usable."""
+    if not number:
+        return None
+    digits = "".join(ch for ch in number if ch.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) in (11, 12):
+            digits = digits[len(prefix):]
+            break
+    return digits or None
+
+
+def _runs(text: str) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, ch in enumerate(text):
+        if ch in DIGITS:
+            if start is None:
+                start = i
+        elif start is not None:
+            runs.append((start, i))
+            start = None
+    if start is not None:
+        runs.append((start, len(text)))
+    return runs
+
+
+def _valid(digits: str) -> bool:
+    return bool(
+        MOBILE.fullmatch(digits)
+        or BEIJING_LANDLINE.fullmatch(digits)
+        or LOCAL_LANDLINE.fullmatch(digits)
+    )
+
+
+def _windows(compact: Compact, start: int, end: int) -> list[_Candidate]:
+    text = compact.text
+    digits = "".join(DIGITS[ch] for ch in text[start:end])
+    cued = bool(_CUE.search(text, max(0, start - _CUE_WINDOW), start))
+    unit_after = bool(_UNIT_AFTER.match(text, end))
+    found: list[_Candidate] = []
+    for size in (11, 8):
+        if len(digits) < size or len(digits) > size + 3:
+            continue
+        for offset in range(len(digits) - size + 1):
+            window = digits[offset : offset + size]
+            if not _valid(window):
+                continue
+            if size == 8 and not (cued and len(digits) == 8):
+                continue  # eight digits alone are as likely an order or ID number
+            lo, hi = start + offset, start + offset + size
+            score = 3.0 if size == 11 else 2.0
+            score += 2.0 if cued else 0.0
+            if offset == 0 and hi == end:
+                score += 2.0
+            if (lo == start or lo in compact.breaks) and (hi == end or hi in compact.breaks):
+                score += 1.0  # agrees with the spoken grouping
+            dropped = text[start:lo] + text[hi:end]
+            if dropped and all(ch in _SOFT for ch in dropped[:1]):
+                score += 0.5
+            if hi == end and unit_after:
+                score -= 4.0  # 一三八…元: a quantity, not a number to call
+            found.append(_Candidate(window, lo, hi, score))
+    return found
+
+
+def _grouped_pieces(compact: Compact, start: int, end: int) -> list[tuple[int, int]]:
+    """Split an over-long run at the spoken group boundaries into phone-sized stretches."""
+    cuts = [start] + [b for b in sorted(compact.breaks) if start < b < end] + [end]
+    pieces: list[tuple[int, int]] = []
+    i = 0
+    while i < len(cuts) - 1:
+        for j in range(len(cuts) - 1, i, -1):
+            if cuts[j] - cuts[i] in (8, 11):
+                pieces.append((cuts[i], cuts[j]))
+                i = j
+                break
+        else:
+            i += 1
+    if not pieces and (end - start) % 11 == 0:
+        pieces = [(s, s + 11) for s in range(start, end, 11)]
+    return pieces
+
+
+def find_phone(
+    compact: Compact, caller_number: str | None, keypad_phone: str | None = None
+) -> FieldValue[str]:
+    """The number to call back, with its confidence and span."""
+    keypad = normalise_number(keypad_phone)
+    if keypad:
+        return FieldValue(keypad, 0.99, None)
+    text = compact.text
+    candidates: list[_Candidate] = []
+    for start, end in _runs(text):
+        if end - start > 14:
+            for lo, hi in _grouped_pieces(compact, start, end):
+                candidates.extend(_windows(compact, lo, hi))
+        else:
+            candidates.extend(_windows(compact, start, end))
+    candidates = [c for c in candidates if c.score > 0]
+    caller = normalise_number(caller_number)
+    if candidates:
+        corrections = [m.end() for m in _CORRECTION.finditer(text)]
+        if corrections:
+            after = [c for c in candidates if c.start >= corrections[-1]]
+            candidates = after or candidates
+        best = max(candidates, key=lambda c: (c.score, c.start))
+        confidence = min(0.97, 0.55 + best.score * 0.05)
+        if caller and best.digits == caller:
+            confidence = 0.99
+        return FieldValue(best.digits, round(confidence, 3), compact.span(best.start, best.end))
+    if caller:
+        return FieldValue(caller, 0.7, None)
+    return FieldValue()

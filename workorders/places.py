@@ -1,0 +1,153 @@
+"""District, street (街道/乡镇/地区) and detailed address from gazetteer mentions.
+
+How much a mention is believed depends on how it was heard:
+
+- a stem with its suffix (双井街道, 双井接到, 朝阳区, 朝阳七) is a place name;
+- a bare district name (通州) is too: the sixteen names are distinctive;
+- a bare unit stem of three or more characters (回龙观) is, when heard exactly;
+- a bare two-character unit stem (德胜, 东四) is often an ordinary word or part of another
+  name (东四环), so it counts only right after its own district (西城区德胜);
+- a stem heard with other characters (清和 for 清河) needs its suffix, or its district right
+  before it.
+
+Overlapping mentions are settled longest-first, so 朝阳门街道 is a street, not 朝阳 + 门.
+The address is what follows the last place name, up to where the sentence moves on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workorders.draft import FieldValue
+from workorders.gazetteer import Gazetteer, Mention, Unit
+from workorders.text import Compact
+
+
+@dataclass(frozen=True)
+class Places:
+    district: FieldValue[str]
+    street: FieldValue[str]
+    address: FieldValue[str]
+    # Where the place names end in the compact text, for the summary and the address.
+    unit: Unit | None = None
+
+
+def _priority(m: Mention) -> tuple[int, int, int, int]:
+    return (int(m.has_suffix), m.end - m.start, int(m.exact), int(m.kind == "district"))
+
+
+def _non_overlapping(mentions: list[Mention]) -> list[Mention]:
+    chosen: list[Mention] = []
+    for m in sorted(mentions, key=_priority, reverse=True):
+        if all(m.end <= c.start or m.start >= c.end for c in chosen):
+            chosen.append(m)
+    return sorted(chosen, key=lambda m: m.start)
+
+
+def _district_before(m: Mention, districts: list[Mention]) -> Mention | None:
+    """The district mention that ends right where ``m`` starts (allowing 的/在)."""
+    for d in districts:
+        if d.end == m.start or (d.end + 1 == m.start):
+            return d
+    return None
+
+
+def _believe_unit(m: Mention, before: Mention | None) -> float:
+    stem_len = m.stem_end - m.start
+    in_before = before is not None and any(
+        u.district in {d.name for d in before.districts} for u in m.units
+    )
+    if m.has_suffix:
+        return 0.95 if m.exact else 0.8
+    if m.exact and stem_len >= 3:
+        return 0.75
+    if in_before:
+        return 0.7 if m.exact else 0.6
+    return 0.0
+
+
+def _believe_district(m: Mention) -> float:
+    if m.exact:
+        return 0.95 if m.has_suffix else 0.85
+    return 0.75 if m.has_suffix and m.stem_end - m.start >= 2 else 0.0
+
+
+# The address stops where the caller moves on from the location to the problem or to
+# themselves. Single characters here are function words that never end a place name.
+_ADDRESS_STOP = re.compile(
+    "楼下|楼上|附近|门口|旁边|对面|里面|外面|那边|那儿|那里|这边|这里|周边|一带|有个|有一|"
+    "我|姓|电话|手机|号码|联系|的|是|有|在|被|把|那|这|又|都|就|也|还|没|不|很|太|天天|"
+    "一直|经常|总是|现在|已经|每天|晚上|白天|今天|昨天|最近|好几|从|到|给|和|跟|呢|啊|吧|了"
+)
+_PLACE_WORD = re.compile(
+    "小区|花园|家园|社区|号楼|号院|公寓|大厦|胡同|单元|广场|市场|商场|公园|学校|医院|村|里|"
+    "路|街|巷|条|园|苑|庄|区|城|楼|院|口|门|桥|号|座|栋|期|营|屯|店|寺|坊|府|湾|厂|站"
+)
+_MAX_ADDRESS = 20
+
+
+def _address_after(compact: Compact, start: int) -> FieldValue[str]:
+    text = compact.text
+    while start < len(text) and text[start] in "的在住":
+        start += 1
+    stop = _ADDRESS_STOP.search(text, start, min(len(text), start + _MAX_ADDRESS + 6))
+    end = stop.start() if stop else min(len(text), start + _MAX_ADDRESS)
+    # A space in the transcript after a long run is a better end than a guess.
+    piece = text[start:end]
+    if len(piece) < 2 or not _PLACE_WORD.search(piece):
+        return FieldValue()
+    return FieldValue(piece, 0.7, compact.span(start, end))
+
+
+def find_places(compact: Compact, gazetteer: Gazetteer) -> Places:
+    """District, street and address of the appeal, each with confidence and span."""
+    mentions = _non_overlapping(gazetteer.mentions(compact.text))
+    districts = [m for m in mentions if m.kind == "district" and _believe_district(m) > 0]
+    named = {d.name for m in districts for d in m.districts}
+
+    best: tuple[float, Mention, list[Unit]] | None = None
+    for m in mentions:
+        if m.kind != "unit":
+            continue
+        before = _district_before(m, districts)
+        score = _believe_unit(m, before)
+        if score <= 0:
+            continue
+        units = list(m.units)
+        if m.suffix_kind:
+            # 东风街道 is in 房山, 东风地区 in 朝阳: the heard suffix tells them apart.
+            units = [u for u in units if any(f.kind == m.suffix_kind for f in u.forms)] or units
+        if named:
+            agreeing = [u for u in units if u.district in named]
+            if not agreeing and not m.has_suffix:
+                continue  # a bare stem from another district is an ordinary word here
+            units = agreeing or units
+            score -= 0.0 if agreeing else 0.25
+        if len(units) > 1:
+            score -= 0.3  # 八里庄 without a district: the street is known, its district not
+        if best is None or score > best[0]:
+            best = (score, m, units)
+
+    street: FieldValue[str] = FieldValue()
+    district: FieldValue[str] = FieldValue()
+    unit: Unit | None = None
+    last_end = -1
+    if best is not None:
+        score, m, candidates = best
+        unit = candidates[0]
+        street = FieldValue(unit.form_for(m.suffix_kind), score, compact.span(m.start, m.end))
+        last_end = m.end
+    if districts:
+        pick = next(
+            (d for d in districts if unit and unit.district in {x.name for x in d.districts}),
+            districts[0],
+        )
+        district = FieldValue(
+            pick.districts[0].name, _believe_district(pick), compact.span(pick.start, pick.end)
+        )
+        last_end = max(last_end, pick.end) if unit is None else last_end
+    elif best is not None and unit is not None and len({u.district for u in best[2]}) == 1:
+        district = FieldValue(unit.district, round(street.confidence * 0.9, 3), street.span)
+    address = _address_after(compact, last_end) if last_end >= 0 else FieldValue[str]()
+    return Places(district, street, address, unit)

@@ -1,0 +1,81 @@
+"""The one-sentence summary, the dispatch suggestion and the answer deadline."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from config.settings import DraftingSettings
+from workorders.draft import FieldValue
+from workorders.knowledge import DispatchTable
+from workorders.text import Compact
+
+_APPEALS = frozenset(("咨询", "求助", "投诉", "举报", "建议", "表扬"))
+# The problem clause stops before the caller turns to who they are or how to call back.
+_CLAUSE_END = re.compile("我姓|我叫|我信|我性|免贵|电话|手机|联系方式|号码|我是")
+_LEAD_FILLER = re.compile("^(?:喂|你好|您好|我想|我要|反映一下|反映|一下|那个|就是|嗯|啊)+")
+_BEFORE = 10
+_AFTER = 14
+
+
+def problem_clause(compact: Compact, evidence: tuple[int, int] | None, skip: int) -> str:
+    """A short stretch of the transcript around the classifier's strongest phrase."""
+    text = compact.text
+    if evidence is None:
+        return ""
+    start = max(0, evidence[0] - _BEFORE)
+    if skip <= evidence[0]:
+        start = max(start, skip)  # do not repeat the address already in the summary
+    end = min(len(text), evidence[1] + _AFTER)
+    stop = _CLAUSE_END.search(text, evidence[1], end)
+    if stop:
+        end = stop.start()
+    return _LEAD_FILLER.sub("", text[start:end])
+
+
+def summarise(
+    *,
+    name: str | None,
+    surname: str | None,
+    appeal: str | None,
+    where: list[str | None],
+    subcategory: str | None,
+    clause: str,
+) -> FieldValue[str]:
+    """谁(who) 在哪(where) 什么事(what), as one sentence."""
+    who = name or (f"{surname}姓市民" if surname else "市民")
+    verb = appeal if appeal in _APPEALS else "来电反映"
+    place = "".join(p for p in where if p)
+    what = f"{subcategory}问题" if subcategory else "相关问题"
+    detail = f"：{clause}" if clause else ""
+    location = f"{place}的" if place else ""
+    return FieldValue(f"{who}{verb}{location}{what}{detail}。", 0.6 if clause else 0.4)
+
+
+def dispatch_to(
+    table: DispatchTable,
+    *,
+    district: str | None,
+    street: str | None,
+    category: str | None,
+    subcategory: str | None,
+    confidence: float,
+) -> FieldValue[str]:
+    """The street or township office, plus the department the category maps to."""
+    parts: list[str] = []
+    if street:
+        office = "人民政府" if street.endswith(("镇", "乡")) else "办事处"
+        parts.append(f"{district or ''}{street}{office}")
+    department = table.department(category, subcategory)
+    if department:
+        parts.append(f"{district or '北京市'}{department}")
+    if not parts:
+        return FieldValue()
+    return FieldValue("、".join(parts), round(confidence, 3))
+
+
+def due_at(now: datetime, urgent: bool, settings: DraftingSettings) -> FieldValue[datetime]:
+    """Seven natural days by default; two hours for an urgent appeal (both configurable)."""
+    if urgent:
+        return FieldValue(now + timedelta(hours=settings.urgent_due_hours), 0.9)
+    return FieldValue(now + timedelta(days=settings.due_days), 0.9)

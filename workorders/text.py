@@ -1,0 +1,56 @@
+"""Transcript normalisation with a map back to the original characters.
+
+ASR text comes with or without spaces, sometimes with punctuation, full-width digits and
+hyphenated digit groups. Extractors work on a compact form (separators removed, full-width
+folded, ASCII lower-cased) and report spans in the original transcript through ``origin``.
+Where a separator was removed is kept in ``breaks``: spaces often mark word boundaries,
+which helps to cut names and digit groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Separators: whitespace, ASCII and CJK punctuation, and the hyphen Whisper puts in numbers.
+_SEPARATORS = frozenset(" \t\r\n\u3000,.;:!?-_/~·、，。；：！？…“”‘’\"'()（）《》【】[]—")
+
+
+def _fold(ch: str) -> str:
+    code = ord(ch)
+    if 0xFF01 <= code <= 0xFF5E:  # full-width ASCII block
+        ch = chr(code - 0xFEE0)
+    return ch.lower() if ch.isascii() else ch
+
+
+@dataclass(frozen=True)
+class Compact:
+    """The transcript without separators, and where each character came from."""
+
+    text: str
+    origin: tuple[int, ...]
+    breaks: frozenset[int]
+
+    def span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Original-transcript span of ``text[start:end]``."""
+        if start >= end or end > len(self.origin):
+            return None
+        return (self.origin[start], self.origin[end - 1] + 1)
+
+
+def compact(transcript: str) -> Compact:
+    """Strip separators and fold width/case, keeping the origin of every character."""
+    chars: list[str] = []
+    origin: list[int] = []
+    breaks: set[int] = set()
+    pending_break = False
+    for index, raw in enumerate(transcript):
+        ch = _fold(raw)
+        if ch in _SEPARATORS or ch.isspace():
+            pending_break = True
+            continue
+        if pending_break and chars:
+            breaks.add(len(chars))
+        pending_break = False
+        chars.append(ch)
+        origin.append(index)
+    return Compact("".join(chars), tuple(origin), frozenset(breaks))
