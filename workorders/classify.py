@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from workorders.draft import FieldValue
 from workorders.knowledge import Taxonomy, UrgentRules
+from workorders.phone import DIGITS
 from workorders.text import Compact
 
 # Below this many characters of content a transcript says too little to classify (喂 你好 …).
 _MIN_CONTENT = 12
-_FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢"
+_FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢姓叫电话手机号码是"
 _SELF = ("我要", "我想", "想", "要", "来", "我来")
 _DENY = ("不是", "不想", "不要", "没想", "不用")
 
@@ -51,7 +52,8 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
         if best is None or score > best[0]:
             best = (score, index)
     if best is None:
-        content = sum(1 for ch in text if ch not in _FILLER)
+        # Name and number do not say what the call is about: count the rest.
+        content = sum(1 for ch in text if ch not in _FILLER and ch not in DIGITS)
         if content < _MIN_CONTENT:
             return Classification(FieldValue(), FieldValue())
         other = taxonomy.subcategories[-1]

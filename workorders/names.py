@@ -52,6 +52,7 @@ _SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)(姓|信|性|幸|兴)(?:
 _BARE_SURNAME = re.compile("(?<![的家个位是叫那这])姓(?!名)")
 _SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
 _TITLE = re.compile("女士|先生|阿姨|大爷|大妈|师傅|老师|大姐|大哥|奶奶|爷爷")
+_NICKNAME = re.compile("(?:叫我|我是|我叫|就叫)(?:小|老)")
 _SELF_TITLE = re.compile("(?:我是|我叫|叫我|我|联系人|就是|姓)$")
 _REFUSAL = re.compile(
     "不想留名|不留名|不愿留名|不方便留名|不想透露|不愿透露|不方便透露|匿名|名字就不留|名字就不说|"
@@ -64,6 +65,7 @@ _NAME_END = re.compile(
     "零〇一二三四五六七八九幺两0-9]"
 )
 # After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
+_CORRECTION = re.compile("不对|错了|说错|是说|重说|更正|应该是")
 _CONTACT_AFTER = re.compile("电话|手机|号码|联系|谢谢|叫|$")
 
 _Found = tuple[str, int, int, float]  # value, start, end (compact), confidence
@@ -83,12 +85,18 @@ def _surname_at(text: str, i: int) -> str | None:
 
 
 def _given_end(compact: Compact, start: int) -> int:
-    """End of a given name starting at ``start``: at most two characters, maybe none."""
+    """End of a given name starting at ``start``: at most two characters, maybe none.
+
+    A space ends the name, except between single characters: ASR often spaces out the
+    characters of a name it does not know as a word (胡 小 兰).
+    """
     text = compact.text
     end = start
     while end < len(text) and end - start < 2:
-        if end > start and end in compact.breaks:
-            break  # the transcript had a space: the word ended
+        if end > start and end in compact.breaks and not (
+            end - 1 in compact.breaks and end + 1 in compact.breaks | {len(text)}
+        ):
+            break
         if _NAME_END.match(text, end):
             break
         end += 1
@@ -103,6 +111,7 @@ def _word_ends(compact: Compact, at: int) -> bool:
 
 def _self_surname(compact: Compact) -> _Found | None:
     text = compact.text
+    said: list[_Found] = []
     for m in _SELF_SURNAME.finditer(text):
         found = _surname_at(text, m.end())
         if not found:
@@ -114,7 +123,12 @@ def _self_surname(compact: Compact) -> _Found | None:
             _word_ends(compact, end) or _SPELLED_RE.match(text, end) or text.startswith("叫", end)
         ):
             continue
-        return found, m.start(), end, 0.95
+        said.append((found, m.start(), end, 0.95))
+    if said:
+        # 我姓张 不对 我姓章: a correction between two introductions keeps the later one.
+        if len(said) > 1 and _CORRECTION.search(text, said[0][2], said[-1][1]):
+            return said[-1]
+        return said[0]
     for m in _BARE_SURNAME.finditer(text):
         found = _surname_at(text, m.end())
         if not found:
@@ -153,10 +167,25 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
     return None
 
 
+def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
+    found = list(_SPELLED_RE.finditer(text))
+    return min(found, key=lambda m: abs(m.start() - at)) if found else None
+
+
 def _called_surname(compact: Compact) -> _Found | None:
     """我叫李 电话…: a surname alone after 我叫, when no given name could be read."""
     text = compact.text
     for m in _SELF_NAME.finditer(text):
+        found = _surname_at(text, m.end())
+        if found and _word_ends(compact, m.end() + len(found)):
+            return found, m.start(), m.end() + len(found), 0.7
+    return None
+
+
+def _nickname(compact: Compact) -> _Found | None:
+    """叫我小王就行 / 我是老李: a surname in a familiar form."""
+    text = compact.text
+    for m in _NICKNAME.finditer(text):
         found = _surname_at(text, m.end())
         if found and _word_ends(compact, m.end() + len(found)):
             return found, m.start(), m.end() + len(found), 0.7
@@ -178,7 +207,7 @@ def find_name(compact: Compact) -> CallerName:
     """The caller's name and surname; fields are empty when the caller gave none."""
     text = compact.text
     surname = _self_surname(compact)
-    spelled = _SPELLED_RE.search(text)
+    spelled = _nearest_spelling(text, surname[2] if surname else 0)
     if spelled and (surname is None or abs(spelled.start() - surname[2]) <= 6):
         # The spelling settles a homophone the ASR may have written (我姓章 弓长张 → 张).
         value = SPELLED[spelled.group().replace("的", "")]
@@ -189,7 +218,7 @@ def find_name(compact: Compact) -> CallerName:
         compound = _surname_at(full[0], 0) or full[0][0]
         surname = (compound, full[1], full[2], full[3])
     if surname is None:
-        surname = _called_surname(compact) or _titled(text)
+        surname = _called_surname(compact) or _titled(text) or _nickname(compact)
 
     refused = _REFUSAL.search(text)
     if refused:

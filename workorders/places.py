@@ -76,26 +76,40 @@ def _believe_district(m: Mention) -> float:
 # The address stops where the caller moves on from the location to the problem or to
 # themselves. Single characters here are function words that never end a place name.
 _ADDRESS_STOP = re.compile(
-    "楼下|楼上|附近|门口|旁边|对面|里面|外面|那边|那儿|那里|这边|这里|周边|一带|有个|有一|"
+    "一家|一个|楼下|楼上|附近|门口|旁边|对面|里面|外面|那边|那儿|那里|这边|这里|周边|一带|有个|有一|"
     "我|姓|电话|手机|号码|联系|的|是|有|在|被|把|那|这|又|都|就|也|还|没|不|很|太|天天|"
     "一直|经常|总是|现在|已经|每天|晚上|白天|今天|昨天|最近|好几|从|到|给|和|跟|呢|啊|吧|了"
 )
 _PLACE_WORD = re.compile(
     "小区|花园|家园|社区|号楼|号院|公寓|大厦|胡同|单元|广场|市场|商场|公园|学校|医院|村|里|"
-    "路|街|巷|条|园|苑|庄|区|城|楼|院|口|门|桥|号|座|栋|期|营|屯|店|寺|坊|府|湾|厂|站"
+    "路|街|巷|条|园|苑|庄|区|城|楼|院|口|门|桥|号|座|栋|期|营|屯|店|寺|坊|府|湾|厂|站|地|河|房"
 )
 _MAX_ADDRESS = 20
 
 
+# Relative places and generic words are not an address an officer can go to.
+_GENERIC_PLACE = frozenset(
+    ("路边", "路上", "路口", "楼里", "楼下", "楼上", "门口", "小区", "我们小区", "家里", "这边",
+     "社区", "村里", "我们村", "街上", "马路", "那边", "里")
+)
+# An address names places; these characters say the caller has moved on to what happened.
+_NOT_ADDRESS = re.compile("[买卖办装修想说看找帮问让搞开发多能要会去来做收交补]")
+
+
 def _address_after(compact: Compact, start: int) -> FieldValue[str]:
     text = compact.text
-    while start < len(text) and text[start] in "的在住":
+    while start < len(text) and text[start] in "在住":
         start += 1
     stop = _ADDRESS_STOP.search(text, start, min(len(text), start + _MAX_ADDRESS + 6))
     end = stop.start() if stop else min(len(text), start + _MAX_ADDRESS)
-    # A space in the transcript after a long run is a better end than a guess.
+    last = None
+    for last in _PLACE_WORD.finditer(text, start, end):
+        pass
+    if last is None:
+        return FieldValue()
+    end = last.end()
     piece = text[start:end]
-    if len(piece) < 2 or not _PLACE_WORD.search(piece):
+    if len(piece) < 2 or piece in _GENERIC_PLACE or _NOT_ADDRESS.search(piece):
         return FieldValue()
     return FieldValue(piece, 0.7, compact.span(start, end))
 
