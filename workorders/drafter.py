@@ -47,18 +47,18 @@ def draft(
     appeal = appeal_type(
         text, data.taxonomy, urgent=bool(urgent.value), has_category=kind.category.value is not None
     )
-    place_end = places.address.span or places.street.span or places.district.span
-    skip = 0
-    if place_end is not None:
-        # Map the original end back to the compact index: first compact char at/after it.
-        skip = next((i for i, o in enumerate(text.origin) if o >= place_end[1]), len(text.text))
     summary = summarise(
         name=caller.name.value,
         surname=caller.surname.value,
         appeal=appeal.value,
         where=[places.district.value, places.street.value, places.address.value],
         subcategory=kind.subcategory.value,
-        clause=problem_clause(text, kind.evidence, skip),
+        clause=problem_clause(
+            text,
+            kind.evidence,
+            [places.district.span, places.street.span, places.address.span, caller.name.span,
+             caller.surname.span, phone.span],
+        ),
     )
     dispatch = dispatch_to(
         data.dispatch,

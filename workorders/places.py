@@ -102,12 +102,10 @@ def _address_after(compact: Compact, start: int) -> FieldValue[str]:
         start += 1
     stop = _ADDRESS_STOP.search(text, start, min(len(text), start + _MAX_ADDRESS + 6))
     end = stop.start() if stop else min(len(text), start + _MAX_ADDRESS)
-    last = None
-    for last in _PLACE_WORD.finditer(text, start, end):
-        pass
-    if last is None:
+    ends = [m.end() for m in _PLACE_WORD.finditer(text, start, end)]
+    if not ends:
         return FieldValue()
-    end = last.end()
+    end = ends[-1]
     piece = text[start:end]
     if len(piece) < 2 or piece in _GENERIC_PLACE or _NOT_ADDRESS.search(piece):
         return FieldValue()

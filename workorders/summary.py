@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from datetime import datetime, timedelta
 
 from config.settings import DraftingSettings
@@ -13,24 +14,40 @@ from workorders.text import Compact
 _APPEALS = frozenset(("咨询", "求助", "投诉", "举报", "建议", "表扬"))
 # The problem clause stops before the caller turns to who they are or how to call back.
 _CLAUSE_END = re.compile("我姓|我叫|我信|我性|免贵|电话|手机|联系方式|号码|我是")
-_LEAD_FILLER = re.compile("^(?:喂|你好|您好|我想|我要|反映一下|反映|一下|那个|就是|嗯|啊)+")
-_BEFORE = 10
-_AFTER = 14
+_LEAD_FILLER = re.compile(
+    "^(?:喂|你好|您好|我想|我要|想|要|反映一下|反映|一下|那个|就是|嗯|啊|呃|然后|我来|的|了)+"
+)
+_TRAIL = re.compile("(?:我要|我想|我)$")
+_MAX_CLAUSE = 36
 
 
-def problem_clause(compact: Compact, evidence: tuple[int, int] | None, skip: int) -> str:
-    """A short stretch of the transcript around the classifier's strongest phrase."""
-    text = compact.text
+def problem_clause(
+    compact: Compact, evidence: tuple[int, int] | None, cuts: list[tuple[int, int] | None]
+) -> str:
+    """The stretch of the transcript that holds the classifier's strongest phrase.
+
+    The stretch is bounded by the other fields' spans (``cuts``, in the original
+    transcript: place, name, phone) and by the words that turn to the caller's details,
+    so the summary does not repeat them.
+    """
     if evidence is None:
         return ""
-    start = max(0, evidence[0] - _BEFORE)
-    if skip <= evidence[0]:
-        start = max(start, skip)  # do not repeat the address already in the summary
-    end = min(len(text), evidence[1] + _AFTER)
-    stop = _CLAUSE_END.search(text, evidence[1], end)
-    if stop:
-        end = stop.start()
-    return _LEAD_FILLER.sub("", text[start:end])
+    text = compact.text
+    bounds = {0, len(text)}
+    for span in cuts:
+        if span is not None:
+            bounds.add(bisect_left(compact.origin, span[0]))
+            bounds.add(bisect_left(compact.origin, span[1]))
+    bounds.update(m.start() for m in _CLAUSE_END.finditer(text))
+    start = max(b for b in bounds if b <= evidence[0])
+    end = min(b for b in bounds if b >= evidence[1])
+    clause = text[start:end]
+    trimmed = _LEAD_FILLER.sub("", clause)
+    start += len(clause) - len(trimmed)
+    if end - start > _MAX_CLAUSE:
+        start = max(start, min(evidence[0] - 8, end - _MAX_CLAUSE))
+        end = min(end, start + _MAX_CLAUSE)
+    return _TRAIL.sub("", text[start:end])
 
 
 def summarise(
