@@ -56,8 +56,14 @@ def draft(
         clause=problem_clause(
             text,
             kind.evidence,
-            [places.district.span, places.street.span, places.address.span, caller.name.span,
-             caller.surname.span, phone.span],
+            [
+                places.district.span,
+                places.street.span,
+                places.address.span,
+                caller.name.span,
+                caller.surname.span,
+                phone.span,
+            ],
         ),
     )
     dispatch = dispatch_to(

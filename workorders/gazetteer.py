@@ -21,9 +21,20 @@ PlaceKind = Literal["district", "unit"]
 
 # Suffix heard after a unit stem → the kind of unit it names. ASR writes 街道 as 接到.
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("街道办事处", "街道"), ("地区办事处", "地区"), ("街道办", "街道"), ("镇政府", "镇"),
-    ("乡政府", "乡"), ("街道", "街道"), ("接到", "街道"), ("街到", "街道"), ("接道", "街道"),
-    ("节道", "街道"), ("地区", "地区"), ("镇", "镇"), ("乡", "乡"), ("办事处", "街道"),
+    ("街道办事处", "街道"),
+    ("地区办事处", "地区"),
+    ("街道办", "街道"),
+    ("镇政府", "镇"),
+    ("乡政府", "乡"),
+    ("街道", "街道"),
+    ("接到", "街道"),
+    ("街到", "街道"),
+    ("接道", "街道"),
+    ("节道", "街道"),
+    ("地区", "地区"),
+    ("镇", "镇"),
+    ("乡", "乡"),
+    ("办事处", "街道"),
 )
 # Whisper writes 区 as 七 or 期; a bare district name ("通州") is accepted as well.
 DISTRICT_SUFFIXES: tuple[str, ...] = ("区", "七", "期", "曲", "去", "驱")
@@ -159,8 +170,14 @@ class Gazetteer:
         if kind == "district":
             suffix = next((s for s in DISTRICT_SUFFIXES if text.startswith(s, stem_end)), "")
             return Mention(
-                kind, start, stem_end, stem_end + len(suffix), stem, exact,
-                "区" if suffix else None, districts=tuple(self._district_stems[stem]),
+                kind,
+                start,
+                stem_end,
+                stem_end + len(suffix),
+                stem,
+                exact,
+                "区" if suffix else None,
+                districts=tuple(self._district_stems[stem]),
             )
         said = next(((s, k) for s, k in UNIT_SUFFIXES if text.startswith(s, stem_end)), None)
         units = tuple(self._unit_stems[stem])
@@ -168,6 +185,12 @@ class Gazetteer:
             # The stem is itself a whole name (杨镇, 张镇): it carries its own suffix.
             said = said or ("", stem[-1])
         return Mention(
-            kind, start, stem_end, stem_end + (len(said[0]) if said else 0), stem, exact,
-            said[1] if said else None, units=units,
+            kind,
+            start,
+            stem_end,
+            stem_end + (len(said[0]) if said else 0),
+            stem,
+            exact,
+            said[1] if said else None,
+            units=units,
         )

@@ -15,8 +15,28 @@ from workorders.draft import FieldValue
 from workorders.text import Compact
 
 COMPOUND_SURNAMES = (
-    "欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙",
-    "宇文", "夏侯", "端木", "司徒", "申屠", "呼延", "独孤", "南宫", "西门", "轩辕", "澹台",
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "令狐",
+    "长孙",
+    "宇文",
+    "夏侯",
+    "端木",
+    "司徒",
+    "申屠",
+    "呼延",
+    "独孤",
+    "南宫",
+    "西门",
+    "轩辕",
+    "澹台",
 )
 # Common single-character surnames. Characters that are far more often words after 我叫 or
 # 我姓 (叫师傅来, 叫房东, 我信任) are left out even where they are also rare surnames.
@@ -34,18 +54,47 @@ SURNAMES = frozenset(
 # Spelled-out surnames: callers spell a surname to tell homophones apart (张 vs 章).
 # "X的Y" forms (耳东的陈) are matched too: 的 is dropped before looking up.
 SPELLED = {
-    "弓长张": "张", "立早章": "章", "耳东陈": "陈", "木子李": "李", "口天吴": "吴", "双木林": "林",
-    "古月胡": "胡", "言午许": "许", "草头黄": "黄", "三横王": "王", "文刀刘": "刘", "木易杨": "杨",
-    "走肖赵": "赵", "人可何": "何", "双口吕": "吕", "禾口程": "程", "关耳郑": "郑", "子小孙": "孙",
-    "水工江": "江", "雨中雷": "雷", "草头萧": "萧", "草头蒋": "蒋", "双人徐": "徐", "宝盖宋": "宋",
-    "二马冯": "冯", "两点水冯": "冯", "禾火秋": "秋", "土里金": "金", "单人旁何": "何",
-    "三点水江": "江", "三点水汪": "汪", "三点水沈": "沈", "草字头黄": "黄", "草字头范": "范",
-    "走之连": "连", "提手扬": "扬",
+    "弓长张": "张",
+    "立早章": "章",
+    "耳东陈": "陈",
+    "木子李": "李",
+    "口天吴": "吴",
+    "双木林": "林",
+    "古月胡": "胡",
+    "言午许": "许",
+    "草头黄": "黄",
+    "三横王": "王",
+    "文刀刘": "刘",
+    "木易杨": "杨",
+    "走肖赵": "赵",
+    "人可何": "何",
+    "双口吕": "吕",
+    "禾口程": "程",
+    "关耳郑": "郑",
+    "子小孙": "孙",
+    "水工江": "江",
+    "雨中雷": "雷",
+    "草头萧": "萧",
+    "草头蒋": "蒋",
+    "双人徐": "徐",
+    "宝盖宋": "宋",
+    "二马冯": "冯",
+    "两点水冯": "冯",
+    "禾火秋": "秋",
+    "土里金": "金",
+    "单人旁何": "何",
+    "三点水江": "江",
+    "三点水汪": "汪",
+    "三点水沈": "沈",
+    "草字头黄": "黄",
+    "草字头范": "范",
+    "走之连": "连",
+    "提手扬": "扬",
 }
 SPELLED = {k: v for k, v in SPELLED.items() if v in SURNAMES}
-_SPELLED_RE = re.compile("|".join(
-    "的?".join(k[:-1]) + "的?" + k[-1] for k in sorted(SPELLED, key=len, reverse=True)
-))
+_SPELLED_RE = re.compile(
+    "|".join("的?".join(k[:-1]) + "的?" + k[-1] for k in sorted(SPELLED, key=len, reverse=True))
+)
 
 # 姓 is often heard as 信/性/幸/兴; 免贵 and 本人 mark a self-introduction as well as 我.
 _SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)(姓|信|性|幸|兴)(?:是)?")
@@ -66,6 +115,7 @@ _NAME_END = re.compile(
 )
 # After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
 _CORRECTION = re.compile("不对|错了|说错|是说|重说|更正|应该是")
+_CORRECTED = re.compile("(?:不对|错了|说错了|更正)(?:是|我姓|姓|应该是)(.)")
 _CONTACT_AFTER = re.compile("电话|手机|号码|联系|谢谢|叫|$")
 
 _Found = tuple[str, int, int, float]  # value, start, end (compact), confidence
@@ -93,8 +143,10 @@ def _given_end(compact: Compact, start: int) -> int:
     text = compact.text
     end = start
     while end < len(text) and end - start < 2:
-        if end > start and end in compact.breaks and not (
-            end - 1 in compact.breaks and end + 1 in compact.breaks | {len(text)}
+        if (
+            end > start
+            and end in compact.breaks
+            and not (end - 1 in compact.breaks and end + 1 in compact.breaks | {len(text)})
         ):
             break
         if _NAME_END.match(text, end):
@@ -213,6 +265,11 @@ def find_name(compact: Compact) -> CallerName:
         value = SPELLED[spelled.group().replace("的", "")]
         start = surname[1] if surname else spelled.start()
         surname = (value, start, spelled.end(), 0.97)
+    if surname is not None:
+        # 我姓贺 … 不对 是贺: a corrected surname after the first one replaces it.
+        fix = _CORRECTED.search(text, surname[2])
+        if fix and _word_ends(compact, fix.end()) and fix.group(1) in SURNAMES:
+            surname = (fix.group(1), surname[1], fix.end(), 0.9)
     full = _full_name(compact, surname)
     if full is not None and (surname is None or not full[0].startswith(surname[0])):
         compound = _surname_at(full[0], 0) or full[0][0]

@@ -19,9 +19,24 @@ from workorders.text import Compact
 
 DIGITS: dict[str, str] = {
     **{str(d): str(d) for d in range(10)},
-    "零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "要": "1", "腰": "1", "妖": "1",
-    "二": "2", "两": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7",
-    "八": "8", "九": "9",
+    "零": "0",
+    "〇": "0",
+    "洞": "0",
+    "一": "1",
+    "幺": "1",
+    "要": "1",
+    "腰": "1",
+    "妖": "1",
+    "二": "2",
+    "两": "2",
+    "三": "3",
+    "四": "4",
+    "五": "5",
+    "六": "6",
+    "七": "7",
+    "拐": "7",
+    "八": "8",
+    "九": "9",
 }
 # Characters that are words far more often than digits; losing one at a run's edge is cheap.
 _SOFT = frozenset("要腰妖一两")
@@ -52,7 +67,7 @@ def normalise_number(number: str | None) -> str | None:
     digits = "".join(ch for ch in number if ch.isdigit())
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) in (11, 12):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
             break
     return digits or None
 

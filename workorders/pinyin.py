@@ -29,7 +29,7 @@ def fuzzy(syllable: str) -> str:
     """Fold a toneless syllable so that near-homophones compare equal."""
     for long, short in _INITIALS:
         if syllable.startswith(long):
-            syllable = short + syllable[len(long):]
+            syllable = short + syllable[len(long) :]
             break
     for long, short in _FINALS:
         if syllable.endswith(long):

@@ -89,8 +89,26 @@ _MAX_ADDRESS = 20
 
 # Relative places and generic words are not an address an officer can go to.
 _GENERIC_PLACE = frozenset(
-    ("路边", "路上", "路口", "楼里", "楼下", "楼上", "门口", "小区", "我们小区", "家里", "这边",
-     "社区", "村里", "我们村", "街上", "马路", "那边", "里")
+    (
+        "路边",
+        "路上",
+        "路口",
+        "楼里",
+        "楼下",
+        "楼上",
+        "门口",
+        "小区",
+        "我们小区",
+        "家里",
+        "这边",
+        "社区",
+        "村里",
+        "我们村",
+        "街上",
+        "马路",
+        "那边",
+        "里",
+    )
 )
 # An address names places; these characters say the caller has moved on to what happened.
 _NOT_ADDRESS = re.compile("[买卖办装修想说看找帮问让搞开发多能要会去来做收交补]")
@@ -107,7 +125,8 @@ def _address_after(compact: Compact, start: int) -> FieldValue[str]:
         return FieldValue()
     end = ends[-1]
     piece = text[start:end]
-    if len(piece) < 2 or piece in _GENERIC_PLACE or _NOT_ADDRESS.search(piece):
+    bare = piece[:-1] if piece[-1] in "里内上" else piece  # 小区里 is as vague as 小区
+    if len(piece) < 2 or {bare, piece} & _GENERIC_PLACE or _NOT_ADDRESS.search(piece):
         return FieldValue()
     return FieldValue(piece, 0.7, compact.span(start, end))
 

@@ -51,9 +51,11 @@ def is_repeat(draft: Draft, phone: str | None, prior: PriorOrder) -> bool:
     there = _place_key(prior.district, prior.street, prior.address)
     if here is None or there is None or draft.category.value is None:
         return False
-    same_place = here[2] == there[2] and (
-        here[1] == there[1] or not here[1] or not there[1]
-    ) and (here[0] == there[0] or not here[0] or not there[0])
+    same_place = (
+        here[2] == there[2]
+        and (here[1] == there[1] or not here[1] or not there[1])
+        and (here[0] == there[0] or not here[0] or not there[0])
+    )
     return same_place and draft.category.value == prior.category
 
 

@@ -1,0 +1,168 @@
+"""Category/subcategory, appeal type and urgency from the taxonomy's phrase rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from workorders.classify import appeal_type, classify, is_urgent
+from workorders.knowledge import knowledge
+from workorders.text import compact
+
+
+def category(text: str) -> tuple[str | None, str | None]:
+    found = classify(compact(text), knowledge().taxonomy)
+    return found.category.value, found.subcategory.value
+
+
+# (transcript, category, subcategory)
+CATEGORIES = [
+    ("小区的电梯又坏了 物业光说修也不见人", "住房管理", "电梯"),
+    ("物业不作为 楼道里堆满了杂物也不清理", "住房管理", "物业服务"),
+    ("物业乱收费 停车费一个月涨了三百", "住房管理", "物业服务"),
+    ("楼顶一下雨就漏 家里天花板都泡了", "住房管理", "房屋漏水"),
+    ("楼上卫生间往下渗水 我家墙皮都掉了", "住房管理", "房屋漏水"),
+    ("房东不退押金 说好的合同到期就退", "住房管理", "房屋租赁"),
+    ("开发商延期交房两年了", "住房管理", "房产交易"),
+    ("暖气到现在还不热 屋里才十四度", "公用事业", "供暖"),
+    ("我们小区停水两天了也没有通知", "公用事业", "供水"),
+    ("自来水发黄 有股铁锈味", "公用事业", "供水"),
+    ("燃气费交了但是卡里没显示气量", "公用事业", "燃气"),
+    ("楼道里有股煤气味 怕是漏气了", "公用事业", "燃气"),
+    ("一直停电 冰箱里的东西都坏了", "公用事业", "供电"),
+    ("路边电线掉下来了还冒火花", "公用事业", "供电"),
+    ("下水道堵了 污水都返到院子里", "公用事业", "排水"),
+    ("井盖没了 就一个大窟窿", "城市管理", "市政设施"),
+    ("路灯坏了好几个月了晚上黑漆漆的", "城市管理", "市政设施"),
+    ("下水道井盖没了", "城市管理", "市政设施"),
+    ("垃圾桶满了好几天没人收都溢出来了", "城市管理", "环境卫生"),
+    ("楼下有人私搭乱建盖了个彩钢房", "城市管理", "违法建设"),
+    ("地铁口好多摆摊的小商贩 占道经营", "城市管理", "占道经营"),
+    ("小区门口的大树树枝快碰到电线了该修剪了", "城市管理", "园林绿化"),
+    ("楼下KTV天天唱到后半夜 吵得睡不着", "环境保护", "噪声污染"),
+    ("工地晚上十一点还在施工 噪音特别大", "环境保护", "噪声污染"),
+    ("广场舞音响太大声 每天晚上都扰民", "环境保护", "噪声污染"),
+    ("工地扬尘特别大 也不苫盖", "环境保护", "扬尘"),
+    ("楼下烧烤店油烟太大 熏得没法开窗", "环境保护", "大气污染"),
+    ("有人在村里焚烧垃圾 烟特别大", "环境保护", "大气污染"),
+    ("有工厂往河里偷排污水 河水都发臭了", "环境保护", "水污染"),
+    ("小区车位太少 外面的车都停进来", "交通管理", "停车管理"),
+    ("门口天天有人乱停车 车都出不去", "交通管理", "停车管理"),
+    ("建议九百一十路公交晚上延长运营时间", "交通管理", "公交"),
+    ("出租车司机拒载还绕路", "交通管理", "出租网约车"),
+    ("这个路口的红绿灯坏了 早晚高峰堵得厉害", "交通管理", "道路交通"),
+    ("小饭馆卖过期的食品 吃完拉肚子了", "市场管理", "食品安全"),
+    ("超市卖的肉是坏的", "市场管理", "食品安全"),
+    ("在网上买了个电饭煲是坏的 商家不给退款", "市场管理", "网络交易"),
+    ("健身房办了卡现在跑路了 钱退不回来", "市场管理", "消费纠纷"),
+    ("菜市场缺斤短两", "市场管理", "消费纠纷"),
+    ("餐馆打工老板三个月没发工资了", "劳动社保", "拖欠工资"),
+    ("包工头拖欠我们工钱 快过年了还不给", "劳动社保", "拖欠工资"),
+    ("公司不签劳动合同 还无故辞退我", "劳动社保", "劳动关系"),
+    ("社保断交了怎么补缴", "劳动社保", "社会保险"),
+    ("培训机构在学校附近违规开学科培训班", "教育培训", "社会办学"),
+    ("孩子明年上小学 入学需要准备什么材料", "教育培训", "入学"),
+    ("孩子打疫苗在哪里预约需要带什么证件", "卫生健康", "疫苗接种"),
+    ("医院挂号太难了 排了一上午", "卫生健康", "医疗服务"),
+    ("医保异地就医怎么报销", "卫生健康", "医疗保障"),
+    ("社区工作人员帮我们老两口办了养老补贴", "民政服务", "养老服务"),
+    ("高龄津贴怎么申请", "民政服务", "养老服务"),
+    ("想问问低保怎么申请", "民政服务", "社会救助"),
+    ("楼道里有人飞线充电 电动车停满了消防通道", "公共安全", "消防安全"),
+    ("有人打着投资的名义搞诈骗", "公共安全", "社会治安"),
+    ("楼上有人高空抛物差点砸到人", "公共安全", "安全隐患"),
+]
+
+
+@pytest.mark.parametrize(("text", "cat", "sub"), CATEGORIES)
+def test_category(text: str, cat: str, sub: str) -> None:
+    assert category(text) == (cat, sub)
+
+
+@pytest.mark.parametrize(
+    "text", ["喂 你好 我 我 想 问 一下 那个 那个 算了 没事", "我姓诸葛电话一三八一一二二三三四四"]
+)
+def test_no_category_without_content(text: str) -> None:
+    assert category(text) == (None, None)
+
+
+def test_unmatched_content_is_other_with_low_confidence() -> None:
+    found = classify(compact("我家的猫跑到邻居家房顶上去了下不来怎么办呢"), knowledge().taxonomy)
+    assert found.category.value == "其他"
+    assert found.category.confidence < 0.5
+
+
+def appeal(text: str) -> str | None:
+    c = compact(text)
+    tax = knowledge().taxonomy
+    has_category = classify(c, tax).category.value is not None
+    urgent = bool(is_urgent(c, tax.urgent).value)
+    return appeal_type(c, tax, urgent=urgent, has_category=has_category).value
+
+
+APPEALS = [
+    ("我要举报我们楼下的小饭馆卖过期的食品", "举报"),
+    ("有个培训机构违规开学科培训班 我要举报", "举报"),
+    ("我想咨询一下孩子打疫苗在哪里预约", "咨询"),
+    ("想问一下高龄津贴怎么申请", "咨询"),
+    ("请问公租房怎么申请", "咨询"),
+    ("楼下KTV天天唱到后半夜 我要投诉", "投诉"),
+    ("我想投诉一下物业 不作为", "投诉"),
+    ("建议搞个停车管理只让业主的车进", "建议"),
+    ("我提个建议 公交晚上能不能延长运营时间", "建议"),
+    ("表扬一下社区工作人员 特别热心", "表扬"),
+    ("我想表扬一下派出所的民警", "表扬"),
+    ("我不是要投诉 就是想咨询一下暖气什么时候来", "咨询"),
+    ("我想咨询一下怎么投诉无证经营", "咨询"),
+    ("我要反映一下 物业光说修也不见人", "投诉"),
+    ("求助 家里老人摔倒了起不来", "求助"),
+    ("暖气到现在还不热 屋里才十四度", "求助"),  # a problem to fix, nothing declared
+]
+
+
+@pytest.mark.parametrize(("text", "want"), APPEALS)
+def test_appeal_type(text: str, want: str) -> None:
+    assert appeal(text) == want
+
+
+def test_no_appeal_type_for_an_empty_call() -> None:
+    assert appeal("喂 你好 那个 算了") is None
+
+
+URGENT = [
+    "电梯困人了 有个老人关在电梯里半个小时了",
+    "我被困在电梯里了",
+    "楼道里燃气泄漏 味道很大",
+    "闻到很大的煤气味",
+    "路边有根电线落地了还在冒火",
+    "电线掉下来了 冒火花",
+    "井盖没了 就一个大窟窿 太危险了",
+    "路口的井盖丢了",
+    "井盖被偷了 晚上看不见",
+    "路面塌陷了一个大坑",
+    "楼下着火了",
+    "自来水管爆了 水都淹到楼道了",
+    "污水井冒出来的水漫到路上结冰了 老人都滑倒了",
+    "下水道的污水倒灌进家里 电箱就在旁边",
+]
+NOT_URGENT = [
+    "小区的电梯又坏了 物业光说修",
+    "电梯里没有人被困 就是坏了",
+    "暖气不热 老人孩子都感冒了",
+    "垃圾桶满了都溢出来了",
+    "燃气费交了但是卡里没显示气量",
+    "下水道有点堵 排水慢",
+    "楼上装修太吵了",
+    "路灯坏了",
+]
+
+
+@pytest.mark.parametrize("text", URGENT)
+def test_urgent(text: str) -> None:
+    found = is_urgent(compact(text), knowledge().taxonomy.urgent)
+    assert found.value is True
+    assert found.span is not None
+
+
+@pytest.mark.parametrize("text", NOT_URGENT)
+def test_not_urgent(text: str) -> None:
+    assert is_urgent(compact(text), knowledge().taxonomy.urgent).value is False

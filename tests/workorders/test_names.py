@@ -1,0 +1,86 @@
+"""Caller name and surname: self-introductions only, spelled surnames, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from workorders.names import find_name
+from workorders.text import compact
+
+# (transcript, name, surname)
+CASES = [
+    ("我姓黄 电话 幺三八", None, "黄"),
+    ("我 姓 冯 电话 一五九", None, "冯"),
+    ("免贵姓田", None, "田"),
+    ("我信黄 电话一三八", None, "黄"),  # ASR: 姓 → 信
+    ("我性梁电话一八六", None, "梁"),  # ASR: 姓 → 性
+    ("我叫宋佳佳电话一五二", "宋佳佳", "宋"),
+    ("我 叫 宋佳佳 电话 一五二", "宋佳佳", "宋"),
+    ("我叫王强我住在三号楼", "王强", "王"),
+    ("我的名字叫王小明电话", "王小明", "王"),
+    ("我 叫 胡 小 兰", "胡小兰", "胡"),  # characters spaced out by the ASR
+    ("我叫王家明住在通州", "王家明", "王"),
+    ("我姓欧阳叫欧阳娜娜", "欧阳娜娜", "欧阳"),
+    ("免贵姓司马叫司马光电话", "司马光", "司马"),
+    ("我叫诸葛亮", "诸葛亮", "诸葛"),
+    ("我 姓 张 弓长张 叫 张建华 我们", "张建华", "张"),
+    ("我姓张 叫建华 电话", "张建华", "张"),
+    ("我姓章 立早章 电话", None, "章"),
+    ("我姓张 立早章", None, "章"),  # the spelling settles what ASR wrote
+    ("我姓陈 耳东陈", None, "陈"),
+    ("木子李 我姓李", None, "李"),
+    ("我姓吴 口天吴 电话", None, "吴"),
+    ("我姓林 双木林", None, "林"),
+    ("我姓胡 古月胡", None, "胡"),
+    ("我姓许 言午许", None, "许"),
+    ("我姓张 不对 我是说 我姓章 立早章", None, "章"),
+    ("我是王女士 电话", None, "王"),
+    ("我是李女士我要投诉楼上漏水", None, "李"),
+    ("你叫我李阿姨就行", None, "李"),
+    ("联系人赵先生 电话", None, "赵"),
+    ("叫我小王就行", None, "王"),
+    ("姓温", None, "温"),
+    ("姓侯 电话一五零", None, "侯"),
+    ("我叫李 电话一三八", None, "李"),
+]
+
+NEIGHBOURS = [
+    ("隔壁张先生家漏水", None, None),
+    ("楼上姓刘的天天吵 我姓王", None, "王"),
+    ("我邻居叫张三天天在楼道堆东西 我姓马", None, "马"),
+    ("物业经理姓王的态度很差 我姓赵 电话", None, "赵"),
+    ("楼上那家姓刘的半夜装修", None, None),
+    ("我叫了物业好几次 我姓赵", None, "赵"),
+    ("我叫师傅来修", None, None),
+    ("我信任物业", None, None),
+    ("我叫他们来处理", None, None),
+]
+
+REFUSALS = [
+    ("我不想留名字 电话一三八", None, None),
+    ("不想留名字", None, None),
+    ("名字就不留了", None, None),
+    ("我匿名反映", None, None),
+    ("我不方便透露姓名", None, None),
+    ("名字就不留了 我姓王吧", None, "王"),
+    ("全名就不想留了 免贵姓刘", None, "刘"),
+]
+
+NOTHING = [
+    ("喂 你好 我 我 想 问 一下 那个 那个 算了 没事", None, None),
+    ("楼下的饭馆天天排油烟", None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "name", "surname"), CASES + NEIGHBOURS + REFUSALS + NOTHING)
+def test_caller_name(text: str, name: str | None, surname: str | None) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (name, surname)
+
+
+def test_spans_point_at_the_introduction() -> None:
+    text = "我 叫 宋佳佳 电话"
+    found = find_name(compact(text))
+    assert found.name.span is not None
+    assert text[found.name.span[0] : found.name.span[1]] == "我 叫 宋佳佳"
+    assert found.name.confidence > 0.8

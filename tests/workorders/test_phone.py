@@ -1,0 +1,121 @@
+"""Phone extraction: spoken, grouped and Arabic digits; corrections; what is not a phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from workorders.phone import find_phone, normalise_number
+from workorders.text import compact
+
+CALLER = "13900000000"
+
+SPOKEN = [
+    ("电话幺三八幺幺二二三三四四", "13811223344"),
+    ("电话 幺三八 幺幺二二 三三四四", "13811223344"),
+    ("我的手机号是一五九一零二零三零四零", "15910203040"),
+    ("电话要三八要要二二三三四四", "13811223344"),
+    ("电话腰三八腰腰二二三三四四", "13811223344"),
+    ("号码妖三八妖妖二二三三四四", "13811223344"),
+    ("电话一 三 八 零 一 二 三 四 五 六 七", "13801234567"),
+    ("联系方式 一八六 一一 二二 三三 四四 谢谢", "18611223344"),
+    ("电话两个号都行 一三七 零零 一一 二二 三三", "13700112233"),
+    ("手机一九九 八八 七七 六六 五五", "19988776655"),
+    ("我要一三八一一二二三三四四", "13811223344"),  # 要 before the number is a word
+    ("电话一三九零零零零一一一一一下午都在家", "13900001111"),
+    ("电话一八六一一二二三三四四两个号码都能打", "18611223344"),
+    ("打我手机一五零 拐拐 洞洞 八八 九九", "15077008899"),
+]
+
+ARABIC = [
+    ("电话 138 1122 3344", "13811223344"),
+    ("电话159-102-030-4-0", "15910203040"),
+    ("手机号是13811223344", "13811223344"),
+    ("电话 138 1122 3344 住 3 号楼", "13811223344"),
+    ("电话１３８１１２２３３４４", "13811223344"),  # full-width digits
+]
+
+LANDLINES = [
+    ("座机 六二三四 五六七八", "62345678"),
+    ("家里座机零幺零六二三四五六七八", "01062345678"),
+    ("电话 010-6234-5678", "01062345678"),
+]
+
+CORRECTIONS = [
+    ("电话是一三八零零一三八零零零 不对 是 一三八零零一三八零零一", "13800138001"),
+    ("电话一三八零零一三八零零零 错了 重说 一三八零零一三八零零二", "13800138002"),
+    ("手机一五二零一零二零三零四 说错了 应该是 一五二零一零二零三零五", "15201020305"),
+]
+
+# Numbers that must never be taken for a phone: the caller ID stays.
+NOT_PHONES = [
+    "老板欠我一万二千块钱",
+    "二零二三年三月开始就这样",
+    "三号楼二单元一零零二室",
+    "九百一十路公交晚上九点就没了",
+    "订单号一二三四五六七八",
+    "身份证号一一零一零五一九八零零一零一一二三四",
+    "一共交了一二零零零元押金",
+    "我住十八楼 屋里才十四度",
+    "车牌号京A一二三四五",
+    "第三次了 三个月 两口子",
+    "房租 三千五 押金 七千",
+]
+
+
+@pytest.mark.parametrize(("text", "want"), SPOKEN + ARABIC + LANDLINES + CORRECTIONS)
+def test_heard_number(text: str, want: str) -> None:
+    found = find_phone(compact(text), CALLER)
+    assert found.value == want
+    assert found.span is not None
+    assert found.confidence >= 0.7
+
+
+@pytest.mark.parametrize("text", NOT_PHONES)
+def test_not_a_phone(text: str) -> None:
+    found = find_phone(compact(text), CALLER)
+    assert found.value == CALLER
+    assert found.span is None
+
+
+def test_span_points_at_the_transcript() -> None:
+    text = "我姓黄 电话 幺三八 幺幺二二 三三四四"
+    found = find_phone(compact(text), None)
+    assert found.span is not None
+    assert text[found.span[0] : found.span[1]] == "幺三八 幺幺二二 三三四四"
+
+
+@pytest.mark.parametrize(
+    ("caller", "want"),
+    [
+        ("13900000000", "13900000000"),
+        ("+86 139 0000 0000", "13900000000"),
+        ("0086-13900000000", "13900000000"),
+        ("010 6234 5678", "01062345678"),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_caller_id_when_nothing_spoken(caller: str | None, want: str | None) -> None:
+    assert find_phone(compact("楼下太吵了"), caller).value == want
+
+
+def test_keypad_wins_over_everything() -> None:
+    found = find_phone(compact("电话一三八一一二二三三四四"), CALLER, keypad_phone="15011112222")
+    assert found.value == "15011112222"
+    assert found.confidence > 0.95
+
+
+def test_a_number_with_a_lost_digit_falls_back_to_the_caller_id() -> None:
+    # Whisper sometimes drops one of a repeated pair: an invalid number is not reported.
+    assert find_phone(compact("电话 1381122334"), "13811223344").value == "13811223344"
+
+
+def test_heard_number_confirming_the_caller_id_is_most_confident() -> None:
+    assert find_phone(compact("电话一三九零零零零零零零零"), CALLER).confidence == 0.99
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"), [("138-1122-3344", "13811223344"), ("+8613811223344", "13811223344")]
+)
+def test_normalise_number(raw: str, want: str) -> None:
+    assert normalise_number(raw) == want
