@@ -1,0 +1,169 @@
+"""What the SIP core hands out: events for the application, actions for the I/O driver.
+
+Events (frozen dataclasses) describe what happened to a call; the application reacts by
+calling :class:`~voice_gateway.sip.uas.UserAgentServer` operations. Actions are what the
+driver must perform: :class:`Transmit` bytes, start (:class:`TimerRequest`) or cancel
+(:class:`TimerCancel`) a timer, and call ``handle_timer(key)`` when one fires.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from voice_gateway.sip.message import Request
+from voice_gateway.sip.sdp import NegotiatedAudio, SessionDescription
+
+Address = tuple[str, int]
+
+
+class Transport(enum.Enum):
+    """Transport protocol a message came in on or goes out on."""
+
+    UDP = "UDP"
+    TCP = "TCP"
+
+    @property
+    def reliable(self) -> bool:
+        """Reliable transports need no retransmissions (RFC 3261 §17)."""
+        return self is not Transport.UDP
+
+
+@dataclass(frozen=True)
+class CallHandle:
+    """Identifies one call (one INVITE and the dialog it creates). Hashable."""
+
+    call_id: str
+    local_tag: str
+    remote_tag: str
+
+
+# --- actions --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transmit:
+    """Send ``data`` to ``dest`` over ``transport``."""
+
+    data: bytes
+    dest: Address
+    transport: Transport
+
+
+@dataclass(frozen=True)
+class TimerRequest:
+    """Call ``handle_timer(key)`` after ``delay`` seconds (``name`` is the RFC timer)."""
+
+    name: str
+    delay: float
+    key: int
+
+
+@dataclass(frozen=True)
+class TimerCancel:
+    """The timer ``key`` is no longer needed."""
+
+    key: int
+
+
+Action = Transmit | TimerRequest | TimerCancel
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+class EndReason(enum.Enum):
+    """Why a call ended."""
+
+    REMOTE_BYE = "remote-bye"  # the caller hung up
+    LOCAL_BYE = "local-bye"  # our BYE got a final response
+    LOCAL_BYE_TIMEOUT = "local-bye-timeout"  # our BYE got no answer (Timer F)
+    ACK_TIMEOUT = "ack-timeout"  # our 200 was never acknowledged (Timer H); BYE sent
+    REJECTED = "rejected"  # we answered the INVITE with a final error
+
+
+@dataclass(frozen=True)
+class IncomingCall:
+    """A new INVITE. Answer with ``answer``/``reject``; 100 Trying is already sent.
+
+    ``offer`` is ``None`` for an INVITE without SDP (our answer is then an offer and the
+    peer's answer arrives in :class:`AckReceived`). An offer that is unparsable (400) or has
+    no codec of the core's :class:`~voice_gateway.sip.sdp.AudioPolicy` (488) is rejected by
+    the core itself and produces no event.
+    """
+
+    call: CallHandle
+    request: Request
+    offer: SessionDescription | None
+    source: Address
+    transport: Transport
+
+
+@dataclass(frozen=True)
+class CallCancelled:
+    """The caller sent CANCEL before we answered; 487 and 200 have been sent."""
+
+    call: CallHandle
+
+
+@dataclass(frozen=True)
+class AckReceived:
+    """The ACK for our 200 arrived; ``answer`` is set if it carried SDP (late offer)."""
+
+    call: CallHandle
+    answer: SessionDescription | None = None
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    """The call is over; ``status`` is the final status of our BYE, if one was sent."""
+
+    call: CallHandle
+    reason: EndReason
+    status: int | None = None
+
+
+@dataclass(frozen=True)
+class Dtmf:
+    """A digit from SIP INFO (application/dtmf-relay or application/dtmf)."""
+
+    call: CallHandle
+    digit: str
+    duration_ms: int | None
+
+
+@dataclass(frozen=True)
+class HoldChanged:
+    """A re-INVITE put the call on hold or took it off; the core already answered it."""
+
+    call: CallHandle
+    on_hold: bool
+    media: NegotiatedAudio
+
+
+@dataclass(frozen=True)
+class MediaChanged:
+    """A re-INVITE changed the remote media address or codec (hold state unchanged)."""
+
+    call: CallHandle
+    media: NegotiatedAudio
+
+
+@dataclass(frozen=True)
+class OptionsPing:
+    """An OPTIONS request, already answered 200."""
+
+    source: Address
+    in_dialog: bool
+
+
+Event = (
+    IncomingCall
+    | CallCancelled
+    | AckReceived
+    | CallEnded
+    | Dtmf
+    | HoldChanged
+    | MediaChanged
+    | OptionsPing
+)

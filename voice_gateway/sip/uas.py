@@ -1,0 +1,661 @@
+"""The sans-IO user agent server: bytes and timer firings in, events and actions out.
+
+How it works: :meth:`UserAgentServer.receive_data` parses one message (a datagram or a
+framed stream message). A request first meets the transaction layer: a retransmission is
+answered from its transaction's stored response and goes no further. A new request is
+checked (Require, Accept, Content-Type), given a server transaction, and routed by method
+and dialog (To tag) to a handler that answers and returns events. Operations
+(:meth:`answer`, :meth:`reject`, :meth:`hangup` ...) go through the call table in
+:mod:`voice_gateway.sip.dialog`. Every send and timer is queued as an action; the driver
+takes them with :meth:`drain_actions` after each call and feeds timer firings back with
+:meth:`handle_timer`. Nothing here reads a clock, a socket or a random source it was not
+given.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from voice_gateway.sip import bodies
+from voice_gateway.sip.dialog import CallInput, CallState, Dialog
+from voice_gateway.sip.errors import LocalProtocolError, SdpError, SipMessageError
+from voice_gateway.sip.events import (
+    AckReceived,
+    Action,
+    Address,
+    CallCancelled,
+    CallEnded,
+    CallHandle,
+    Dtmf,
+    EndReason,
+    Event,
+    HoldChanged,
+    IncomingCall,
+    MediaChanged,
+    OptionsPing,
+    Transport,
+)
+from voice_gateway.sip.grammar import split_list
+from voice_gateway.sip.headers import Headers, Via
+from voice_gateway.sip.message import DEFAULT_LIMITS, Limits, Request, Response, build_response
+from voice_gateway.sip.message import parse_message as _parse
+from voice_gateway.sip.privacy import mask_digits
+from voice_gateway.sip.sdp import AudioPolicy, SessionDescription, answer_offer
+from voice_gateway.sip.transactions import (
+    ActionQueue,
+    InviteServerTransaction,
+    NonInviteClientTransaction,
+    NonInviteServerTransaction,
+    NoticeKind,
+    ServerTransaction,
+    State,
+    TimerConfig,
+    Transaction,
+)
+
+logger = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+# Methods defined by RFCs that we do not implement: 405 with Allow. Anything else: 501.
+KNOWN_METHODS = frozenset(
+    {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "UPDATE", "PRACK", "PUBLISH"}
+)
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def _default_id() -> str:
+    return secrets.token_hex(8)
+
+
+@dataclass(frozen=True)
+class UasConfig:
+    """Everything the core needs to know about itself; no globals."""
+
+    local_host: str = "127.0.0.1"  # advertised in Via and Contact
+    local_port: int = 5060
+    timers: TimerConfig = field(default_factory=TimerConfig)
+    limits: Limits = DEFAULT_LIMITS
+    audio: AudioPolicy = field(default_factory=AudioPolicy)
+    contact_user: str = "intake"
+    server_name: str | None = "voice-intake"
+    hangup_unanswered_status: int = 480
+
+
+@dataclass
+class Stats:
+    """Counters for monitoring; never holds message content."""
+
+    requests: int = 0
+    responses: int = 0
+    retransmissions: int = 0
+    malformed_answered: int = 0
+    malformed_dropped: int = 0
+    stray: int = 0
+    internal_errors: int = 0
+
+
+class UserAgentServer:
+    """SIP UAS core without I/O (see module docstring)."""
+
+    def __init__(
+        self, config: UasConfig | None = None, *, new_id: Callable[[], str] = _default_id
+    ) -> None:
+        self.config = config or UasConfig()
+        self.stats = Stats()
+        self._new_id = new_id
+        self._queue = ActionQueue()
+        self._server: dict[tuple[str, ...], ServerTransaction] = {}
+        self._client: dict[tuple[str, ...], NonInviteClientTransaction] = {}
+        self._calls: dict[CallHandle, Dialog] = {}
+        self._txn_call: dict[int, CallHandle] = {}
+
+    # --- driver interface -------------------------------------------------------------
+
+    def receive_data(
+        self, data: bytes, source: Address, transport: Transport = Transport.UDP
+    ) -> list[Event]:
+        """Feed one whole message; return the events it caused. Never raises."""
+        if not data.strip(b"\r\n\x00 "):
+            return []  # keep-alive
+        try:
+            message = _parse(data, stream=transport.reliable, limits=self.config.limits)
+        except SipMessageError as exc:
+            self._refuse(exc, source, transport)
+            return []
+        try:
+            if isinstance(message, Response):
+                self.stats.responses += 1
+                return self._on_response(message)
+            self.stats.requests += 1
+            return self._on_request(message, source, transport)
+        except Exception:  # the core must never take the event loop down
+            self.stats.internal_errors += 1
+            logger.exception("SIP core failed on a message from %s", source[0])
+            return []
+
+    def handle_timer(self, key: int) -> list[Event]:
+        """A timer from a :class:`TimerRequest` fired; stale keys are ignored."""
+        entry = self._queue.pop_timer(key)
+        if entry is None:
+            return []
+        transaction, name = entry
+        events: list[Event] = []
+        for notice in transaction.on_timer(name):
+            if notice.kind is NoticeKind.TIMEOUT:
+                events += self._on_timeout(notice.transaction)
+        self._forget(transaction)
+        return events
+
+    def drain_actions(self) -> list[Action]:
+        """Return (and forget) the sends and timer changes queued so far."""
+        return self._queue.drain()
+
+    # --- operations -------------------------------------------------------------------
+
+    def provisional(
+        self, call: CallHandle, status: int = 180, *, sdp: SessionDescription | bytes | None = None
+    ) -> bool:
+        """Send 180 Ringing (or 183 Session Progress with early-media SDP)."""
+        dialog = self._live(call, CallInput.PROVISIONAL)
+        if dialog is None:
+            return False
+        body = _sdp_bytes(sdp)
+        response = self._response(dialog.invite, status, dialog, body=body)
+        self._invite_txn(dialog).send_response(response)
+        dialog.advance(CallInput.PROVISIONAL)
+        return True
+
+    def ringing(self, call: CallHandle) -> bool:
+        """Send 180 Ringing."""
+        return self.provisional(call, 180)
+
+    def answer(self, call: CallHandle, sdp: SessionDescription | bytes) -> bool:
+        """Send 200 OK with our SDP (the answer, or our offer if the INVITE had none)."""
+        dialog = self._live(call, CallInput.ANSWER)
+        if dialog is None:
+            return False
+        if isinstance(sdp, bytes):
+            sdp = SessionDescription.parse(sdp)
+        dialog.local_sdp = sdp
+        response = self._response(dialog.invite, 200, dialog, body=sdp.serialize(), dialog_2xx=True)
+        self._invite_txn(dialog).send_response(response)
+        dialog.advance(CallInput.ANSWER)
+        return True
+
+    def reject(
+        self,
+        call: CallHandle,
+        status: int,
+        reason: str | None = None,
+        *,
+        retry_after: int | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> bool:
+        """Refuse the call with a final 3xx-6xx (e.g. 403, 486, 488, 503 + Retry-After,
+        401 + WWW-Authenticate from :mod:`voice_gateway.sip.auth`)."""
+        if not 300 <= status <= 699:
+            raise LocalProtocolError("reject needs a 3xx-6xx status")
+        dialog = self._live(call, CallInput.REJECT)
+        if dialog is None:
+            return False
+        extra = list(headers)
+        if retry_after is not None:
+            extra.append(("Retry-After", str(retry_after)))
+        response = self._response(dialog.invite, status, dialog, reason=reason, extra=extra)
+        self._invite_txn(dialog).send_response(response)
+        dialog.advance(CallInput.REJECT)
+        self._end(dialog)
+        return True
+
+    def hangup(self, call: CallHandle) -> bool:
+        """End the call from our side: a BYE once the call is up (after the ACK), or a
+        final error if it was never answered. The outcome comes as :class:`CallEnded`."""
+        dialog = self._live(call, CallInput.HANGUP)
+        if dialog is None:
+            return False
+        if dialog.state is CallState.INCOMING:
+            return self.reject(call, self.config.hangup_unanswered_status)
+        before = dialog.state
+        dialog.advance(CallInput.HANGUP)
+        if before is CallState.CONFIRMED:
+            self._send_bye(dialog)
+        return True
+
+    def call_state(self, call: CallHandle) -> CallState:
+        """Where the call stands (``ENDED`` for unknown or forgotten calls)."""
+        dialog = self._calls.get(call)
+        return dialog.state if dialog is not None else CallState.ENDED
+
+    @property
+    def active_calls(self) -> int:
+        """Calls not yet ended."""
+        return len(self._calls)
+
+    # --- requests ---------------------------------------------------------------------
+
+    def _on_request(self, request: Request, source: Address, transport: Transport) -> list[Event]:
+        _stamp_via(request, source)
+        method = request.method
+        key = _server_key(request)
+        if method == "ACK":
+            return self._on_ack(request, key)
+        existing = self._server.get(key)
+        if existing is not None:
+            self.stats.retransmissions += 1
+            existing.receive_request()
+            return []
+        txn: ServerTransaction
+        if method == "INVITE":
+            txn = InviteServerTransaction(
+                self._queue, self.config.timers, request, key, source, transport
+            )
+        else:
+            txn = NonInviteServerTransaction(
+                self._queue, self.config.timers, request, key, source, transport
+            )
+        self._server[key] = txn
+        try:
+            return self._dispatch(request, txn, source, transport)
+        finally:
+            self._forget(txn)
+
+    def _dispatch(
+        self, request: Request, txn: ServerTransaction, source: Address, transport: Transport
+    ) -> list[Event]:
+        method = request.method
+        if method != "CANCEL":
+            unsupported = [
+                tag for tag in request.headers.get_all("Require") if tag not in SUPPORTED_EXTENSIONS
+            ]
+            if unsupported:
+                self._reply(txn, 420, extra=[("Unsupported", ", ".join(unsupported))])
+                return []
+        if method == "CANCEL":
+            return self._on_cancel(request, txn)
+        if method == "OPTIONS":
+            self._reply(txn, 200, extra=[("Accept", bodies.SDP_TYPE)])
+            return [OptionsPing(source, in_dialog=request.to_tag is not None)]
+        if request.to_tag is not None:
+            return self._in_dialog(request, txn)
+        if method == "INVITE":
+            assert isinstance(txn, InviteServerTransaction)
+            return self._on_invite(request, txn, source, transport)
+        if method == "BYE" or method == "INFO":
+            self._reply(txn, 481)
+        elif method in KNOWN_METHODS:
+            self._reply(txn, 405)
+        else:
+            self._reply(txn, 501)
+        return []
+
+    def _on_invite(
+        self, request: Request, txn: InviteServerTransaction, source: Address, transport: Transport
+    ) -> list[Event]:
+        accept = request.headers.get_all("Accept")
+        if accept and not any(
+            a.split(";")[0].strip().lower() in (bodies.SDP_TYPE, "application/*", "*/*")
+            for a in accept
+        ):
+            self._reply(txn, 406, extra=[("Accept", bodies.SDP_TYPE)])
+            return []
+        if not bodies.acceptable_body(request):
+            self._reply(txn, 415, extra=[("Accept", bodies.SDP_TYPE)])
+            return []
+        offer: SessionDescription | None = None
+        raw = bodies.find_sdp(request)
+        if raw is not None:
+            try:
+                offer = SessionDescription.parse(raw)
+                answer_offer(offer, self.config.audio, "0.0.0.0", 9, session_id="0")
+            except SdpError as exc:
+                self._reply(txn, exc.status, to_tag=self._new_id())
+                return []
+        txn.send_response(self._response(request, 100))
+        dialog = Dialog.from_invite(request, self._new_id(), source, transport)
+        dialog.offer = offer
+        dialog.invite_keys[request.cseq.number] = txn.key
+        self._calls[dialog.handle] = dialog
+        self._txn_call[id(txn)] = dialog.handle
+        return [IncomingCall(dialog.handle, request, offer, source, transport)]
+
+    def _on_cancel(self, request: Request, txn: ServerTransaction) -> list[Event]:
+        invite_key = (*_server_key(request)[:-1], "INVITE")
+        invite_txn = self._server.get(invite_key)
+        if not isinstance(invite_txn, InviteServerTransaction):
+            self._reply(txn, 481)
+            return []
+        self._reply(txn, 200)
+        handle = self._txn_call.get(id(invite_txn))
+        dialog = self._calls.get(handle) if handle is not None else None
+        if dialog is None or not dialog.advance(CallInput.CANCEL):
+            return []  # already answered: the CANCEL has no effect (RFC 3261 §9.2)
+        invite_txn.send_response(self._response(dialog.invite, 487, dialog))
+        self._end(dialog)
+        return [CallCancelled(dialog.handle)]
+
+    def _on_ack(self, request: Request, key: tuple[str, ...]) -> list[Event]:
+        txn = self._server.get((*key[:-1], "INVITE"))
+        if isinstance(txn, InviteServerTransaction) and txn.state in (
+            State.COMPLETED,
+            State.CONFIRMED,
+        ):
+            txn.receive_ack()  # ACK for a non-2xx: same branch (RFC 3261 §17.2.1)
+            return []
+        dialog = self._calls.get(_dialog_key(request))
+        if dialog is None:
+            self.stats.stray += 1
+            return []
+        invite = self._server.get(dialog.invite_keys.pop(request.cseq.number, ("",)))
+        if isinstance(invite, InviteServerTransaction):
+            invite.receive_ack()
+        state = dialog.state
+        if not dialog.advance(CallInput.ACK) or state not in (
+            CallState.ANSWERED,
+            CallState.HANGUP_PENDING,
+        ):
+            return []
+        answer: SessionDescription | None = None
+        raw = bodies.find_sdp(request)
+        if raw is not None and dialog.offer is None:
+            try:
+                answer = SessionDescription.parse(raw)
+            except SdpError:
+                logger.debug("unparsable SDP in ACK from %s", dialog.source[0])
+        events: list[Event] = [AckReceived(dialog.handle, answer)]
+        if dialog.state is CallState.TERMINATING:
+            self._send_bye(dialog)
+        return events
+
+    def _in_dialog(self, request: Request, txn: ServerTransaction) -> list[Event]:
+        dialog = self._calls.get(_dialog_key(request))
+        if dialog is None:
+            self._reply(txn, 481)
+            return []
+        cseq = request.cseq.number
+        if cseq < dialog.remote_cseq:
+            self._reply(txn, 500, extra=[("Retry-After", "1")])
+            return []
+        dialog.remote_cseq = cseq
+        method = request.method
+        if method == "BYE":
+            return self._on_bye(dialog, txn)
+        if method == "INFO":
+            return self._on_info(dialog, request, txn)
+        if method == "INVITE":
+            assert isinstance(txn, InviteServerTransaction)
+            return self._on_reinvite(dialog, request, txn)
+        self._reply(txn, 405 if method in KNOWN_METHODS else 501)
+        return []
+
+    def _on_bye(self, dialog: Dialog, txn: ServerTransaction) -> list[Event]:
+        if not dialog.advance(CallInput.REMOTE_BYE):
+            self._reply(txn, 481)
+            return []
+        self._reply(txn, 200)
+        invite = self._server.get(_server_key(dialog.invite))
+        if isinstance(invite, InviteServerTransaction) and invite.state is State.ACCEPTED:
+            invite.receive_ack()  # a BYE implies the 200 arrived: stop retransmitting it
+        return self._end(dialog, EndReason.REMOTE_BYE)
+
+    def _on_info(self, dialog: Dialog, request: Request, txn: ServerTransaction) -> list[Event]:
+        if not request.body:
+            self._reply(txn, 200)  # an empty INFO is a keep-alive
+            return []
+        if request.content_type not in (bodies.DTMF_RELAY_TYPE, bodies.DTMF_TYPE):
+            self._reply(txn, 415, extra=[("Accept", bodies.DTMF_RELAY_TYPE)])
+            return []
+        try:
+            digit = bodies.parse_dtmf_info(request.content_type, request.body)
+        except ValueError:
+            self._reply(txn, 400, reason="Bad DTMF Body")
+            return []
+        self._reply(txn, 200)
+        if not dialog.advance(CallInput.INFO):
+            return []
+        return [Dtmf(dialog.handle, digit.digit, digit.duration_ms)]
+
+    def _on_reinvite(
+        self, dialog: Dialog, request: Request, txn: InviteServerTransaction
+    ) -> list[Event]:
+        if not dialog.allows(CallInput.REINVITE) or dialog.local_sdp is None:
+            self._reply(txn, 491)
+            return []
+        if not bodies.acceptable_body(request):
+            self._reply(txn, 415, extra=[("Accept", bodies.SDP_TYPE)])
+            return []
+        raw = bodies.find_sdp(request)
+        local = dialog.local_sdp
+        events: list[Event] = []
+        if raw is not None:
+            media = next((m for m in local.media if m.port), None)
+            connection = (media.connection if media else None) or local.connection
+            if media is None or connection is None:
+                self._reply(txn, 488)
+                return []
+            try:
+                offer = SessionDescription.parse(raw)
+                answer, negotiated = answer_offer(
+                    offer, self.config.audio, connection.address, media.port,
+                    session_id=local.origin.session_id,
+                    session_version=local.origin.session_version,
+                )  # fmt: skip
+            except SdpError as exc:
+                self._reply(txn, exc.status)
+                return []
+            if answer.serialize() != local.serialize():
+                answer.origin.session_version += 1
+            dialog.local_sdp = local = answer
+            previous, dialog.media, dialog.offer = dialog.media, negotiated, offer
+            if negotiated.on_hold != dialog.on_hold:
+                dialog.on_hold = negotiated.on_hold
+                events.append(HoldChanged(dialog.handle, negotiated.on_hold, negotiated))
+            elif previous is not None and previous != negotiated:
+                events.append(MediaChanged(dialog.handle, negotiated))
+        dialog.advance(CallInput.REINVITE)
+        txn.send_response(
+            self._response(request, 200, dialog, body=local.serialize(), dialog_2xx=True)
+        )
+        dialog.invite_keys[request.cseq.number] = txn.key
+        self._txn_call[id(txn)] = dialog.handle
+        return events
+
+    # --- responses and timers to our own requests -------------------------------------
+
+    def _on_response(self, response: Response) -> list[Event]:
+        key = (response.branch or "", response.cseq.method)
+        txn = self._client.get(key)
+        if txn is None:
+            self.stats.stray += 1
+            return []
+        events: list[Event] = []
+        for notice in txn.receive_response(response):
+            if notice.kind is NoticeKind.RESPONSE and response.status >= 200:
+                events += self._bye_done(txn, EndReason.LOCAL_BYE, response.status)
+        self._forget(txn)
+        return events
+
+    def _on_timeout(self, txn: Transaction) -> list[Event]:
+        handle = self._txn_call.get(id(txn))
+        dialog = self._calls.get(handle) if handle is not None else None
+        if isinstance(txn, NonInviteClientTransaction):
+            return self._bye_done(txn, EndReason.LOCAL_BYE_TIMEOUT, None)
+        if dialog is None or not dialog.advance(CallInput.ACK_TIMEOUT):
+            return []
+        logger.info("no ACK for 200 from %s: sending BYE", dialog.source[0])
+        self._send_bye(dialog)
+        dialog.end_reported = True
+        return [CallEnded(dialog.handle, EndReason.ACK_TIMEOUT)]
+
+    def _bye_done(self, txn: Transaction, reason: EndReason, status: int | None) -> list[Event]:
+        handle = self._txn_call.get(id(txn))
+        dialog = self._calls.get(handle) if handle is not None else None
+        if dialog is None or not dialog.advance(CallInput.BYE_DONE):
+            return []
+        return self._end(dialog, reason, status)
+
+    def _send_bye(self, dialog: Dialog) -> None:
+        via = Via(dialog.transport.value, self.config.local_host, self.config.local_port,
+                  {"branch": MAGIC_COOKIE + self._new_id(), "rport": None})  # fmt: skip
+        request = dialog.build_request("BYE", via)
+        if self.config.server_name:
+            request.headers.add("User-Agent", self.config.server_name)
+        txn = NonInviteClientTransaction(
+            self._queue, self.config.timers, request, dialog.next_hop(), dialog.transport
+        )
+        self._client[txn.key] = txn
+        self._txn_call[id(txn)] = dialog.handle
+        txn.start()
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _live(self, call: CallHandle, event: CallInput) -> Dialog | None:
+        dialog = self._calls.get(call)
+        if dialog is None:
+            return None
+        if not dialog.allows(event):
+            raise LocalProtocolError(f"cannot {event.value} a call in state {dialog.state.value}")
+        return dialog
+
+    def _invite_txn(self, dialog: Dialog) -> InviteServerTransaction:
+        txn = self._server.get(_server_key(dialog.invite))
+        if not isinstance(txn, InviteServerTransaction):
+            raise LocalProtocolError("the INVITE transaction is gone")
+        return txn
+
+    def _end(
+        self, dialog: Dialog, reason: EndReason | None = None, status: int | None = None
+    ) -> list[Event]:
+        self._calls.pop(dialog.handle, None)
+        if reason is None or dialog.end_reported:
+            return []
+        dialog.end_reported = True
+        return [CallEnded(dialog.handle, reason, status)]
+
+    def _forget(self, txn: Transaction) -> None:
+        if not txn.terminated:
+            return
+        self._txn_call.pop(id(txn), None)
+        if isinstance(txn, NonInviteClientTransaction):
+            self._client.pop(txn.key, None)
+        elif self._server.get(txn.key) is txn:
+            del self._server[txn.key]
+
+    def _response(
+        self,
+        request: Request,
+        status: int,
+        dialog: Dialog | None = None,
+        *,
+        reason: str | None = None,
+        body: bytes = b"",
+        extra: Sequence[tuple[str, str]] = (),
+        dialog_2xx: bool = False,
+        to_tag: str | None = None,
+    ) -> Response:
+        headers = list(extra)
+        if dialog_2xx:
+            headers += [("Record-Route", rr) for rr in request.headers.fields("Record-Route")]
+            headers.append(("Contact", self._contact(dialog)))
+        if status == 405 or status == 501 or dialog_2xx or (request.method == "OPTIONS"):
+            headers.append(("Allow", ALLOW))
+        if self.config.server_name:
+            headers.append(("Server", self.config.server_name))
+        tag = dialog.handle.local_tag if dialog is not None else to_tag
+        return build_response(
+            request, status, reason, to_tag=tag, extra_headers=headers, body=body,
+            content_type=bodies.SDP_TYPE if body else None,
+        )  # fmt: skip
+
+    def _reply(
+        self,
+        txn: ServerTransaction,
+        status: int,
+        *,
+        reason: str | None = None,
+        extra: Sequence[tuple[str, str]] = (),
+        to_tag: str | None = None,
+    ) -> None:
+        request = txn.request
+        if to_tag is None and request.to_tag is None and status > 100:
+            to_tag = self._new_id()
+        txn.send_response(self._response(request, status, reason=reason, extra=extra,
+                                         to_tag=to_tag))  # fmt: skip
+
+    def _contact(self, dialog: Dialog | None) -> str:
+        config = self.config
+        uri = f"sip:{config.contact_user}@{config.local_host}:{config.local_port}"
+        if dialog is not None and dialog.transport is Transport.TCP:
+            uri += ";transport=tcp"
+        return f"<{uri}>"
+
+    def _refuse(self, exc: SipMessageError, source: Address, transport: Transport) -> None:
+        """Answer a malformed request if it can be addressed, else count and drop it."""
+        headers = exc.headers
+        cseq = (headers.get("CSeq") or "").split() if headers is not None else []
+        addressable = (
+            exc.is_request
+            and headers is not None
+            and headers.get_all("Via")
+            and not (len(cseq) == 2 and cseq[1] == "ACK")
+        )
+        logger.debug(
+            "refused message from %s: %s %s", source[0], exc.status, mask_digits(exc.reason)
+        )
+        if not addressable or headers is None:
+            self.stats.malformed_dropped += 1
+            return
+        self.stats.malformed_answered += 1
+        request = Request("UNPARSED", "sip:invalid", headers)
+        tag = None if (headers.get("To") or "").find("tag=") >= 0 else self._new_id()
+        response = self._response(request, exc.status, reason=exc.reason, to_tag=tag)
+        self._queue.transmit(response.serialize(), source, transport)
+
+
+def _sdp_bytes(sdp: SessionDescription | bytes | None) -> bytes:
+    if sdp is None:
+        return b""
+    return sdp if isinstance(sdp, bytes) else sdp.serialize()
+
+
+def _server_key(request: Request) -> tuple[str, ...]:
+    """RFC 3261 §17.2.3 matching key; ACK is keyed as the INVITE it acknowledges."""
+    via = request.top_via
+    method = "INVITE" if request.method == "ACK" else request.method
+    branch = via.branch or ""
+    if branch.startswith(MAGIC_COOKIE):
+        return (branch, via.sent_by, method)
+    # RFC 2543 peers (RFC 4475 §3.4.1 inv2543): fall back to the dialog-ish identifiers.
+    return (request.call_id, request.from_tag or "", str(request.cseq.number), str(via), method)
+
+
+def _dialog_key(request: Request) -> CallHandle:
+    return CallHandle(request.call_id, request.to_tag or "", request.from_tag or "")
+
+
+def _stamp_via(request: Request, source: Address) -> None:
+    """Add ``received``/``rport`` to the top Via (RFC 3261 §18.2.1, RFC 3581)."""
+    fields = request.headers.fields("Via")
+    via = Via.parse(request.headers.get_all("Via")[0])
+    changed = False
+    if via.host.strip("[]") != source[0]:
+        via.params["received"] = source[0]
+        changed = True
+    if "rport" in via.params and via.params["rport"] is None:
+        via.params["rport"] = str(source[1])
+        changed = True
+    if not changed:
+        return
+    rebuilt = ", ".join([str(via), *list(split_list(fields[0]))[1:]])
+    headers = Headers()
+    replaced = False
+    for name, value in request.headers:
+        if name == "Via" and not replaced:
+            headers.add(name, rebuilt)
+            replaced = True
+        else:
+            headers.add(name, value)
+    request.headers = headers
