@@ -37,7 +37,8 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("办事处", "街道"),
 )
 # Whisper writes 区 as 七 or 期; a bare district name ("通州") is accepted as well.
-DISTRICT_SUFFIXES: tuple[str, ...] = ("区", "七", "期", "曲", "去", "驱")
+DISTRICT_SUFFIXES: tuple[str, ...] = ("区", "七", "期", "曲", "去", "驱", "7")
+_QU = frozenset(("qu", "qi"))
 # Longest first, so that 常营回族乡 loses 回族乡, not just 乡.
 _NAME_SUFFIXES = ("满族蒙古族乡", "回族乡", "满族乡", "街道", "地区", "镇", "乡", "区")
 
@@ -169,6 +170,8 @@ class Gazetteer:
     ) -> Mention:
         if kind == "district":
             suffix = next((s for s in DISTRICT_SUFFIXES if text.startswith(s, stem_end)), "")
+            if not suffix and stem_end < len(text) and readings(text[stem_end]) & _QU:
+                suffix = text[stem_end]  # 区 heard as 汽, 起, 7 …
             return Mention(
                 kind,
                 start,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from workorders.draft import FieldValue
+from workorders.pinyin import plain_readings, sounds_alike
 from workorders.text import Compact
 
 COMPOUND_SURNAMES = (
@@ -40,7 +41,7 @@ COMPOUND_SURNAMES = (
 )
 # Common single-character surnames. Characters that are far more often words after 我叫 or
 # 我姓 (叫师傅来, 叫房东, 我信任) are left out even where they are also rare surnames.
-SURNAMES = frozenset(
+_SURNAME_ORDER = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余"
     "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙"
     "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟"
@@ -51,6 +52,20 @@ SURNAMES = frozenset(
     "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿"
     "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
 )
+SURNAMES = frozenset(_SURNAME_ORDER)
+
+
+def _surnames_by_sound() -> dict[str, str]:
+    """Reading → the most common surname with it (the list above is roughly by frequency)."""
+    table: dict[str, str] = {}
+    for surname in _SURNAME_ORDER:
+        primary = plain_readings(surname)[:1]  # 彭 is also read bang/pang, never as a name
+        for reading in primary:
+            table.setdefault(reading, surname)
+    return table
+
+
+_BY_SOUND = _surnames_by_sound()
 # Spelled-out surnames: callers spell a surname to tell homophones apart (张 vs 章).
 # "X的Y" forms (耳东的陈) are matched too: 的 is dropped before looking up.
 SPELLED = {
@@ -92,6 +107,7 @@ SPELLED = {
     "提手扬": "扬",
 }
 SPELLED = {k: v for k, v in SPELLED.items() if v in SURNAMES}
+_SPELLED_BY_LENGTH = sorted(SPELLED.items(), key=lambda kv: -len(kv[0]))
 _SPELLED_RE = re.compile(
     "|".join("的?".join(k[:-1]) + "的?" + k[-1] for k in sorted(SPELLED, key=len, reverse=True))
 )
@@ -167,12 +183,18 @@ def _self_surname(compact: Compact) -> _Found | None:
     for m in _SELF_SURNAME.finditer(text):
         found = _surname_at(text, m.end())
         if not found:
+            heard = _heard_surname(compact, m.end())
+            if heard:
+                said.append((heard, m.start(), m.end() + 1, 0.6))
             continue
         end = m.end() + len(found)
         # 我信任… is not 我姓任: after a misheard 姓 the name must end right away.
         misheard = m.group(1) != "姓"
         if misheard and not (
-            _word_ends(compact, end) or _SPELLED_RE.match(text, end) or text.startswith("叫", end)
+            _word_ends(compact, end)
+            or _SPELLED_RE.match(text, end)
+            or text.startswith("叫", end)
+            or _spelling_by_sound(text, end) is not None
         ):
             continue
         said.append((found, m.start(), end, 0.95))
@@ -191,6 +213,17 @@ def _self_surname(compact: Compact) -> _Found | None:
         if text.startswith("的", end) or not _CONTACT_AFTER.match(text, _given_end(compact, end)):
             continue  # 楼上姓刘的: someone else
         return found, m.start(), end, 0.8
+    return None
+
+
+def _heard_surname(compact: Compact, at: int) -> str | None:
+    """我姓攀 / 我信猴: ASR wrote a homophone of the surname; map it by sound."""
+    text = compact.text
+    if at >= len(text) or not _word_ends(compact, at + 1):
+        return None
+    for reading in plain_readings(text[at]):
+        if reading in _BY_SOUND:
+            return _BY_SOUND[reading]
     return None
 
 
@@ -222,6 +255,16 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
 def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
     found = list(_SPELLED_RE.finditer(text))
     return min(found, key=lambda m: abs(m.start() - at)) if found else None
+
+
+def _spelling_by_sound(text: str, after: int) -> tuple[str, int] | None:
+    """弓长张 heard as 公长张: a spelling right after the surname, matched by sound."""
+    for start in range(after, min(after + 3, len(text))):
+        for spelled, surname in _SPELLED_BY_LENGTH:
+            window = text[start : start + len(spelled)]
+            if len(window) == len(spelled) and sounds_alike(window, spelled):
+                return surname, start + len(spelled)
+    return None
 
 
 def _called_surname(compact: Compact) -> _Found | None:
@@ -265,6 +308,10 @@ def find_name(compact: Compact) -> CallerName:
         value = SPELLED[spelled.group().replace("的", "")]
         start = surname[1] if surname else spelled.start()
         surname = (value, start, spelled.end(), 0.97)
+    elif surname is not None:
+        heard = _spelling_by_sound(text, surname[2])
+        if heard is not None:
+            surname = (heard[0], surname[1], heard[1], 0.9)
     if surname is not None:
         # 我姓贺 … 不对 是贺: a corrected surname after the first one replaces it.
         fix = _CORRECTED.search(text, surname[2])

@@ -144,6 +144,29 @@ def _grouped_pieces(compact: Compact, start: int, end: int) -> list[tuple[int, i
     return pieces
 
 
+def _one_digit_apart(heard: str, number: str) -> bool:
+    """Whether ``heard`` is ``number`` with one digit added or dropped."""
+    if abs(len(heard) - len(number)) != 1:
+        return False
+    longer, shorter = (heard, number) if len(heard) > len(number) else (number, heard)
+    return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+
+
+def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None:
+    """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit).
+
+    Only a run that is not itself a well-formed number counts: a caller who gives a
+    different, valid number means that number.
+    """
+    text = compact.text
+    for start, end in _runs(text):
+        if end - start == len(caller) or not _CUE.search(text, max(0, start - _CUE_WINDOW), start):
+            continue
+        if _one_digit_apart("".join(DIGITS[ch] for ch in text[start:end]), caller):
+            return start, end
+    return None
+
+
 def find_phone(
     compact: Compact, caller_number: str | None, keypad_phone: str | None = None
 ) -> FieldValue[str]:
@@ -161,16 +184,23 @@ def find_phone(
             candidates.extend(_windows(compact, start, end))
     candidates = [c for c in candidates if c.score > 0]
     caller = normalise_number(caller_number)
+    misheard = _misheard_caller_id(compact, caller) if caller else None
     if candidates:
         corrections = [m.end() for m in _CORRECTION.finditer(text)]
         if corrections:
             after = [c for c in candidates if c.start >= corrections[-1]]
             candidates = after or candidates
         best = max(candidates, key=lambda c: (c.score, c.start))
+        if caller and misheard and misheard[0] <= best.start < misheard[1]:
+            # The best reading comes from a run that is the caller ID with a digit too
+            # many: the ASR stuttered, the caller ID is right.
+            return FieldValue(caller, 0.85, compact.span(*misheard))
         confidence = min(0.97, 0.55 + best.score * 0.05)
         if caller and best.digits == caller:
             confidence = 0.99
         return FieldValue(best.digits, round(confidence, 3), compact.span(best.start, best.end))
+    if caller and misheard:
+        return FieldValue(caller, 0.85, compact.span(*misheard))
     if caller:
         return FieldValue(caller, 0.7, None)
     return FieldValue()

@@ -47,6 +47,15 @@ def readings(ch: str) -> frozenset[str]:
     return frozenset(fuzzy(_strip_tone(r)) for r in raw.split(","))
 
 
+@lru_cache(maxsize=8192)
+def plain_readings(ch: str) -> tuple[str, ...]:
+    """Exact toneless readings of one character, most common first; empty if not Han."""
+    raw = pinyin_dict.get(ord(ch))
+    if raw is None:
+        return ()
+    return tuple(dict.fromkeys(_strip_tone(r) for r in raw.split(",")))
+
+
 def sounds_alike(a: str, b: str) -> bool:
     """Whether two strings of equal length could be heard as each other."""
     return len(a) == len(b) and all(

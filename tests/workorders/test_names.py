@@ -84,3 +84,25 @@ def test_spans_point_at_the_introduction() -> None:
     assert found.name.span is not None
     assert text[found.name.span[0] : found.name.span[1]] == "我 叫 宋佳佳"
     assert found.name.confidence > 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("我姓攀 电话", "潘"),  # ASR homophones of the surname itself
+        ("我信量。电话186", "梁"),
+        ("我信猴,电话", "侯"),
+        ("我性观", "关"),
+        ("我信张公长张", "张"),  # the spelling heard as homophones
+        ("我姓陈 耳冬陈", "陈"),
+    ],
+)
+def test_surname_heard_as_a_homophone(text: str, surname: str) -> None:
+    found = find_name(compact(text)).surname
+    assert found.value == surname
+    assert found.confidence < 0.95
+
+
+@pytest.mark.parametrize("text", ["我信不过物业", "我性子急", "我信他们了"])
+def test_no_surname_from_ordinary_words(text: str) -> None:
+    assert find_name(compact(text)).surname.value is None

@@ -119,3 +119,19 @@ def test_heard_number_confirming_the_caller_id_is_most_confident() -> None:
 )
 def test_normalise_number(raw: str, want: str) -> None:
     assert normalise_number(raw) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "caller", "want"),
+    [
+        # Whisper gained a digit: the caller ID one digit away is what was meant.
+        ("电话151012345678", "15012345678", "15012345678"),
+        ("电话 1381122334", "13811223344", "13811223344"),
+        # A corrected, valid number after a garbled one is still the caller's choice.
+        ("电话 1381122334 不对 是 15900001111", "13811223344", "15900001111"),
+        # A valid number one digit off the caller ID is a different number.
+        ("电话 13811223345", "13811223344", "13811223345"),
+    ],
+)
+def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
+    assert find_phone(compact(text), caller).value == want

@@ -129,3 +129,16 @@ def test_confidence_is_higher_for_exact_names() -> None:
     exact = find_places(compact("朝阳区双井街道"), knowledge().gazetteer)
     heard = find_places(compact("朝阳七双进接到"), knowledge().gazetteer)
     assert exact.street.confidence > heard.street.confidence
+
+
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [
+        ("潮洋汽攀家", "朝阳区"),
+        ("海电7万顺路", "海淀区"),
+        ("通周期中仓", "通州区"),
+        ("风台区方中", "丰台区"),
+    ],
+)
+def test_district_heard_as_homophones_with_a_suffix(text: str, district: str) -> None:
+    assert places(text)[0] == district
