@@ -114,6 +114,14 @@ def appeal_type(
     return FieldValue()
 
 
+def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:
+    """First occurrence of ``phrase`` not just after a negation (没有人被困), or -1."""
+    at = text.find(phrase)
+    while at >= 0 and _preceded_by(text, at, negations, window=4):
+        at = text.find(phrase, at + 1)
+    return at
+
+
 def is_urgent(compact: Compact, rules: UrgentRules) -> FieldValue[bool]:
     """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …)."""
     text = compact.text
@@ -126,8 +134,7 @@ def is_urgent(compact: Compact, rules: UrgentRules) -> FieldValue[bool]:
     for lists in rules.all_of:
         spans: list[int] = []
         for options in lists:
-            hits = [text.find(o) for o in options]
-            found = [h for h in hits if h >= 0]
+            found = [h for o in options if (h := _unnegated(text, o, rules.negations)) >= 0]
             if not found:
                 break
             spans.append(min(found))

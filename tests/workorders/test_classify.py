@@ -166,3 +166,35 @@ def test_urgent(text: str) -> None:
 @pytest.mark.parametrize("text", NOT_URGENT)
 def test_not_urgent(text: str) -> None:
     assert is_urgent(compact(text), knowledge().taxonomy.urgent).value is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯卡在三楼和四楼之间 里面有人出不来",
+        "我妈被关在电梯里了",
+        "家里煤气管道漏了 味道很大",
+        "楼道里的天然气管子呲呲往外漏气",
+        "电线耷拉到地上还在打火",
+        "高压线断了掉在路边",
+        "井盖不知道被谁拿走了",
+        "人行道上的下水井没盖子 敞着",
+        "污水井往外冒污水 流到马路上结冰了 老人路过滑倒了",
+    ],
+)
+def test_urgent_however_it_is_put(text: str) -> None:
+    assert is_urgent(compact(text), knowledge().taxonomy.urgent).value is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电梯老是坏 物业不修",
+        "燃气费太贵了",
+        "电线杆上贴满了小广告",
+        "井盖一压就响 吵得睡不着",
+        "污水处理费是怎么收的",
+    ],
+)
+def test_not_urgent_when_the_hazard_words_are_not_there(text: str) -> None:
+    assert is_urgent(compact(text), knowledge().taxonomy.urgent).value is False
