@@ -9,6 +9,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import audioop
 
+__all__ = ["alaw_to_pcm", "audioop", "pcm_to_alaw", "pcm_to_ulaw", "ulaw_to_pcm"]
+
 
 def ulaw_to_pcm(data: bytes) -> bytes:
     return audioop.ulaw2lin(data, 2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from voice_gateway.rtp._audioop import audioop
+from asr.g711 import audioop
 
 SAMPLE_RATE = 8000
 SAMPLE_WIDTH = 2

@@ -7,7 +7,7 @@ audio returns, so a short loss sounds like a short dip and a long one like a pau
 
 from __future__ import annotations
 
-from voice_gateway.rtp._audioop import audioop
+from asr.g711 import audioop
 from voice_gateway.rtp.g711 import PCM_FRAME_BYTES, SAMPLE_WIDTH
 
 
