@@ -17,7 +17,7 @@ from workorders.phone import DIGITS
 from workorders.text import Compact
 
 # Below this many characters of content a transcript says too little to classify (喂 你好 …).
-_MIN_CONTENT = 12
+_MIN_CONTENT = 6
 _FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢姓叫电话手机号码是"
 _SELF = ("我要", "我想", "想", "要", "来", "我来")
 _DENY = ("不是", "不想", "不要", "没想", "不用")
