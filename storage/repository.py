@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 
@@ -112,6 +112,27 @@ class Store:
                 select(DraftRow).order_by(DraftRow.created_at.desc(), DraftRow.id).limit(limit)
             )).all()
         return [draft_json_from(r.fields, r.call_id, r.created_at, r.status) for r in rows]
+
+    async def recent_drafts_like(
+        self, phone: str | None, district: str | None, street: str | None, since: datetime
+    ) -> list[DraftRow]:
+        """Drafts since ``since`` with the same phone, or at the same district and street:
+        the candidates for repeat-caller linking."""
+        conditions = []
+        if phone:
+            conditions.append(DraftRow.phone == phone)
+        if district and street:
+            conditions.append((DraftRow.district == district) & (DraftRow.street == street))
+        if not conditions:
+            return []
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(DraftRow)
+                .where(DraftRow.created_at >= since, or_(*conditions))
+                .order_by(DraftRow.created_at)
+                .limit(200)
+            )
+            return list(rows.all())
 
     async def get_call(self, call_id: str) -> Call | None:
         async with self._sessions() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,21 @@ async def test_unfinished_call_is_drafted_after_restart(settings: Settings) -> N
     assert call.utterances and call.utterances[0].text == "电话一三六二二三三四四五五"
     assert [d["call_id"] for d in drafts] == [call_id]
     assert drafts[0]["phone"] == "13622334455"
+
+
+async def test_repeat_caller_is_linked_and_third_appeal_escalated(settings: Settings) -> None:
+    from voice_gateway.calls.drafting import draft_and_store
+
+    text = "朝阳区双井街道九龙花园三号楼电梯坏了我姓黄电话一三八一一二二三三四四"
+    async with open_services(settings, with_asr=False) as services:
+        first = await draft_and_store(services, None, text, "13811223344")
+        second = await draft_and_store(services, None, text, "13811223344")
+        third = await draft_and_store(services, None, text, "13811223344")
+        other = await draft_and_store(services, None, "海淀区学院路街道噪音扰民", "13900001111")
+        rows = await services.store.recent_drafts_like("13811223344", None, None,
+                                                       datetime.now(UTC) - timedelta(days=1))
+    related = {r.id: (r.related, r.escalate) for r in rows}
+    assert related[first["id"]] == ([], False)
+    assert related[second["id"]] == ([first["id"]], False)
+    assert related[third["id"]] == ([first["id"], second["id"]], True)
+    assert other["id"] not in related

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
 from asr.audio import AudioFormatError, load_audio
 from asr.stream import UtteranceRecognizeStream
 from storage import StoredUtterance
 from storage.models import Call
+from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.calls.file_call import feed_audio
 from voice_gateway.services import Services
-from workorders import draft
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,4 @@ async def _recover(services: Services, call: Call) -> None:
 
 async def _draft(services: Services, call: Call, utterances: list[StoredUtterance]) -> None:
     transcript = "".join(u.text for u in utterances if u.text)
-    drafted = draft(transcript, call.caller_number, datetime.now(UTC),
-                    settings=services.settings.drafting)
-    await services.store.save_draft(call.id, transcript, drafted.to_dict(), drafted.evidence(),
-                                    list(drafted.related), drafted.escalate)
+    await draft_and_store(services, call.id, transcript, call.caller_number)

@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from asr.stream import TranscriptEvent, UtteranceRecognizeStream
 from storage import Event, RecordingWriter, StoredUtterance
 from storage.repository import new_id
+from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.services import Services
-from workorders import draft
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +58,8 @@ class CallSession:
         self.utterances: list[StoredUtterance] = []
         self._consumer: asyncio.Task[None] | None = None
         self._finished = False
+        # A contact number keyed in and confirmed in the IVR; it beats anything heard.
+        self.keypad_phone: str | None = None
 
     async def start(self) -> str:
         await self.services.store.create_call(
@@ -108,13 +109,8 @@ class CallSession:
         store = self.services.store
         await store.end_call(self.call_id, reason, self.recording.duration)
         transcript = "".join(u.text for u in self.utterances if u.text)
-        drafted = draft(
-            transcript, self.caller_number, datetime.now(UTC),
-            settings=self.services.settings.drafting,
-        )
-        stored = await store.save_draft(
-            self.call_id, transcript, drafted.to_dict(), drafted.evidence(),
-            list(drafted.related), drafted.escalate,
+        stored = await draft_and_store(
+            self.services, self.call_id, transcript, self.caller_number, self.keypad_phone
         )
         log.info("call %s drafted (%d utterances)", self.call_id[:8], len(self.utterances))
         return CallOutcome(self.call_id, transcript, self.utterances, stored)

@@ -1,0 +1,40 @@
+"""From a finished call's transcript to a stored draft, linked to earlier appeals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from voice_gateway.services import Services
+from workorders import PriorOrder, draft, link_repeats
+
+
+async def draft_and_store(
+    services: Services,
+    call_id: str | None,
+    transcript: str,
+    caller_number: str | None,
+    keypad_phone: str | None = None,
+) -> dict[str, Any]:
+    """Draft the work order (pure, milliseconds), link repeats from storage, store it."""
+    settings = services.settings.drafting
+    now = datetime.now(UTC)
+    drafted = draft(transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone)
+    since = now - timedelta(days=settings.repeat_window_days)
+    rows = await services.store.recent_drafts_like(
+        drafted.phone.value, drafted.district.value, drafted.street.value, since
+    )
+    prior = [
+        PriorOrder(
+            id=r.id, phone=r.phone, district=r.district, street=r.street,
+            address=r.fields.get("address"), category=r.category,
+            created_at=r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC),
+        )
+        for r in rows
+    ]
+    if prior:
+        drafted = link_repeats(drafted, caller_number, prior, now, settings)
+    return await services.store.save_draft(
+        call_id, transcript, drafted.to_dict(), drafted.evidence(),
+        list(drafted.related), drafted.escalate,
+    )
