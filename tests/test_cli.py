@@ -126,3 +126,18 @@ def test_db_upgrade_creates_database(cli_env: dict[str, str]) -> None:
     proc = run_cli(cli_env, "db", "upgrade")
     assert proc.returncode == 0, proc.stderr
     assert (Path(cli_env["VOICE_INTAKE_DATA_DIR"]) / "voice-intake.db").is_file()
+
+
+def test_draft_jsonl_in_and_out(cli_env: dict[str, str]) -> None:
+    lines = [json.dumps({"id": c["id"], "text": c["text"], "caller_number": c["caller_number"]},
+                        ensure_ascii=False) for c in list(EXPECTED.values())[:3]]
+    lines.insert(1, "{not json")
+    proc = run_cli(cli_env, "draft", stdin="\n".join(lines) + "\n")
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(out) == 4
+    assert proc.returncode == 1  # one bad line; the others are still drafted
+    assert out[1]["line"] == 2 and "error" in out[1]
+    good = [o for o in out if "error" not in o]
+    assert [o["id"] for o in good] == [c["id"] for c in list(EXPECTED.values())[:3]]
+    for o in good:
+        assert o["phone"] == EXPECTED[o["id"]]["expect"]["phone"]
