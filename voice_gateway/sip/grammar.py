@@ -55,13 +55,15 @@ URI_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+\-.]*):(?P<rest>\S+)"
 # SIP-URI          =  "sip:" [ userinfo ] hostport
 #                     uri-parameters [ headers ]
 # userinfo         =  ( user / telephone-subscriber ) [ ":" password ] "@"
+# user             =  1*( unreserved / escaped / user-unreserved )
+# user-unreserved  =  "&" / "=" / "+" / "$" / "," / ";" / "?" / "/"
 # hostport         =  host [ ":" port ]
 # host             =  hostname / IPv4address / IPv6reference
 # uri-parameters   =  *( ";" uri-parameter)
 # headers          =  "?" header *( "&" header )
 SIP_URI_RE = re.compile(
     r"(?P<scheme>[Ss][Ii][Pp][Ss]?):"
-    r"(?:(?P<user>[^:@;?\s]+)(?::(?P<password>[^@;?\s]*))?@)?"
+    r"(?:(?P<user>[^:@\s<>]+)(?::(?P<password>[^@\s<>]*))?@)?"
     r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)"
     r"(?::(?P<port>[0-9]{1,5}))?"
     r"(?P<params>(?:;[^;?\s]*)*)"

@@ -85,6 +85,19 @@ class UasConfig:
     hangup_unanswered_status: int = 480
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """What a request screen answers instead of letting a request in."""
+
+    status: int
+    reason: str | None = None
+    retry_after: int | None = None
+
+
+# Called for every new request except ACK and CANCEL (admission: allowlist, rate limits).
+RequestScreen = Callable[[Request, Address], Refusal | None]
+
+
 @dataclass
 class Stats:
     """Counters for monitoring; never holds message content."""
@@ -102,9 +115,16 @@ class UserAgentServer:
     """SIP UAS core without I/O (see module docstring)."""
 
     def __init__(
-        self, config: UasConfig | None = None, *, new_id: Callable[[], str] = _default_id
+        self,
+        config: UasConfig | None = None,
+        *,
+        new_id: Callable[[], str] = _default_id,
+        screen: RequestScreen | None = None,
     ) -> None:
+        """``new_id`` makes tags and branches (inject a counter for exact-bytes tests);
+        ``screen`` may refuse any new request before the core handles it."""
         self.config = config or UasConfig()
+        self._screen = screen
         self.stats = Stats()
         self._new_id = new_id
         self._queue = ActionQueue()
@@ -267,6 +287,13 @@ class UserAgentServer:
         self, request: Request, txn: ServerTransaction, source: Address, transport: Transport
     ) -> list[Event]:
         method = request.method
+        if self._screen is not None and method != "CANCEL":
+            refusal = self._screen(request, source)
+            if refusal is not None:
+                retry = refusal.retry_after
+                extra = [("Retry-After", str(retry))] if retry is not None else []
+                self._reply(txn, refusal.status, reason=refusal.reason, extra=extra)
+                return []
         if method != "CANCEL":
             unsupported = [
                 tag for tag in request.headers.get_all("Require") if tag not in SUPPORTED_EXTENSIONS
