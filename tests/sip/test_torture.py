@@ -36,27 +36,31 @@ WSINV = crlf(
 )
 
 # §3.1.1.2 intmeth: a wide range of token characters in the method -> 501 at a UA.
-INTMETH = crlf(
-    "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$"
-    "/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0\n"
-    "Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+`'~\n"
-    'To: "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f" <sip:1_unusual.URI~(to-be!sure)&isn\'t+it$/crazy?,/;;*'
-    "@example.com>\n"
-    "From: token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%="
-    '"\xd1\x80\xd0\xb0\xd0\xb1\xd0\xbe\xd1\x82\xd0\xb0\xd1\x8e\xd1\x89\xd0\xb8\xd0\xb9";tag=_token~1\'+`*%!-.\n'
-    "Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\n"
-    "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\n"
-    "Max-Forwards: 255\n"
-    "extensionHeader-!.%*+_`'~:\xef\xbb\xbf\xe5\xa4\xa7\xe5\x81\x9c\xe9\x9b\xbb\n"
-    "Content-Length: 0\n\n"
-).decode("latin-1").encode("latin-1")
+INTMETH = (
+    crlf(
+        "!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$"
+        "/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0\n"
+        "Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+`'~\n"
+        'To: "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f" <sip:1_unusual.URI~(to-be!sure)&isn\'t+it$/crazy?,/;;*'
+        "@example.com>\n"
+        "From: token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%="
+        '"\xd1\x80\xd0\xb0\xd0\xb1\xd0\xbe\xd1\x82\xd0\xb0\xd1\x8e\xd1\x89\xd0\xb8\xd0\xb9";tag=_token~1\'+`*%!-.\n'
+        "Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\n"
+        "CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\n"
+        "Max-Forwards: 255\n"
+        "extensionHeader-!.%*+_`'~:\xef\xbb\xbf\xe5\xa4\xa7\xe5\x81\x9c\xe9\x9b\xbb\n"
+        "Content-Length: 0\n\n"
+    )
+    .decode("latin-1")
+    .encode("latin-1")
+)
 
 # §3.1.1.4 escnull: escaped NUL in user names.
 ESCNULL = request("OPTIONS", uri="sip:null-%00-null@example.com")
 # §3.1.1.5 esc02: a % that is not an escape in the method name.
 ESC02 = request("RE%47IST", uri="sip:registrar.example.com")
 # §3.1.1.6 lwsdisp: no LWS between display name and <.
-LWSDISP = request("OPTIONS").replace(b"From: <", b'From: caller<')
+LWSDISP = request("OPTIONS").replace(b"From: <", b"From: caller<")
 # §3.1.1.7 longreq: very long values.
 LONGREQ = request("OPTIONS", extra="X-Long: " + "a" * 3000, call_id="longreq." + "b" * 500)
 # §3.1.1.8 dblreq: two requests in one datagram (only the first is processed).
@@ -184,7 +188,9 @@ INVALID = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "data", "expected"), VALID + INVALID, ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "data", "expected"), VALID + INVALID, ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_torture(name: str, data: bytes, expected: int | str | None) -> None:
     harness = Harness()
     events = harness.feed(data)

@@ -587,7 +587,7 @@ class UserAgentServer:
         if dialog_2xx:
             headers += [("Record-Route", rr) for rr in request.headers.fields("Record-Route")]
             headers.append(("Contact", self._contact(dialog)))
-        if status == 405 or status == 501 or dialog_2xx or (request.method == "OPTIONS"):
+        if status in (405, 501) or dialog_2xx or (request.method == "OPTIONS" and status == 200):
             headers.append(("Allow", ALLOW))
         if self.config.server_name:
             headers.append(("Server", self.config.server_name))
