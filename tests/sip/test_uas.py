@@ -135,8 +135,9 @@ def test_full_call_with_dtmf_hold_and_remote_bye() -> None:
     harness = Harness()
     call = established(harness)
     harness.take()
+    relay = "application/dtmf-relay"
     dtmf = request("INFO", to_tag="id0", cseq=2, branch="z9hG4bKi1",
-                   content_type="application/dtmf-relay", body="Signal=5\r\nDuration=160\r\n")  # fmt: skip
+                   content_type=relay, body="Signal=5\r\nDuration=160\r\n")  # fmt: skip
     assert harness.feed(dtmf) == [Dtmf(call, "5", 160)]
     assert harness.statuses() == [200]
     star = request("INFO", to_tag="id0", cseq=3, branch="z9hG4bKi2",
