@@ -23,8 +23,10 @@ def signed(now: float, *, password: str = "pw", algorithm: str = "MD5", qop: boo
            nonce: str | None = None, realm: str = "hotline.example") -> Request:  # fmt: skip
     nonce = nonce or AUTH.make_nonce(now)
     uri = "sip:12345@127.0.0.1"
-    response = digest_response(algorithm, "trunk1", realm, password, "INVITE", uri, nonce,
-                               qop="auth" if qop else None, nc="00000001", cnonce="abc")  # fmt: skip
+    response = digest_response(
+        algorithm, "trunk1", realm, password, "INVITE", uri, nonce,
+        qop="auth" if qop else None, nc="00000001", cnonce="abc",
+    )  # fmt: skip
     value = (f'Digest username="trunk1", realm="{realm}", nonce="{nonce}", uri="{uri}", '
              f'response="{response}", algorithm={algorithm}')  # fmt: skip
     if qop:
