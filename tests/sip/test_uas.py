@@ -400,3 +400,22 @@ def test_many_calls_leave_nothing_behind() -> None:
     harness.advance(200)
     assert harness.core.active_calls == 0 and harness.live_timers == 0
     assert sum(isinstance(e, CallEnded) for e in harness.events) == 50
+
+
+def test_first_reinvite_moving_media_is_reported() -> None:
+    harness = Harness()
+    call = established(harness)
+    moved = invite(to_tag="id0", cseq=2, branch="z9hG4bKre",
+                   body=OFFER.replace("c=IN IP4 127.0.0.1", "c=IN IP4 127.0.0.9"))  # fmt: skip
+    (event,) = harness.feed(moved)
+    assert isinstance(event, MediaChanged) and event.call == call
+    assert event.media.remote_host == "127.0.0.9"
+
+
+def test_reinvite_without_sdp_gets_our_current_sdp() -> None:
+    harness = Harness()
+    established(harness)
+    harness.take()
+    assert harness.feed(invite(to_tag="id0", cseq=2, branch="z9hG4bKre", body="")) == []
+    (ok,) = harness.take()
+    assert ok.response.status == 200 and ok.response.body == our_answer().serialize()

@@ -13,10 +13,11 @@ import enum
 from dataclasses import dataclass, field
 
 from voice_gateway.sip import grammar
-from voice_gateway.sip.events import Address, CallHandle, Transport
+from voice_gateway.sip.errors import NoCommonCodec
+from voice_gateway.sip.events import Address, CallHandle, HoldChanged, MediaChanged, Transport
 from voice_gateway.sip.headers import Headers, NameAddress, SipUri, Via
 from voice_gateway.sip.message import Request
-from voice_gateway.sip.sdp import NegotiatedAudio, SessionDescription
+from voice_gateway.sip.sdp import AudioPolicy, NegotiatedAudio, SessionDescription, answer_offer
 
 
 class CallState(enum.Enum):
@@ -127,6 +128,33 @@ class Dialog:
     def allows(self, event: CallInput) -> bool:
         """Whether the table has a move for ``event`` now."""
         return (self.state, event) in CALL_TRANSITIONS
+
+    def renegotiate(
+        self, offer: SessionDescription, policy: AudioPolicy
+    ) -> list[HoldChanged | MediaChanged]:
+        """Answer a re-INVITE's offer from our current local SDP (same address and port;
+        the session version goes up when the answer changes). Raises
+        :class:`~voice_gateway.sip.errors.SdpError` (400/488): the call then goes on as it
+        was. Returns the hold or media change the offer brought."""
+        local = self.local_sdp
+        media = next((m for m in local.media if m.port), None) if local else None
+        connection = (media.connection if media else None) or (local.connection if local else None)
+        if local is None or media is None or connection is None:
+            raise NoCommonCodec("no local audio stream to renegotiate")
+        answer, negotiated = answer_offer(
+            offer, policy, connection.address, media.port,
+            session_id=local.origin.session_id, session_version=local.origin.session_version,
+        )  # fmt: skip
+        if answer.serialize() != local.serialize():
+            answer.origin.session_version += 1
+        previous = self.media
+        self.local_sdp, self.media, self.offer = answer, negotiated, offer
+        if negotiated.on_hold != self.on_hold:
+            self.on_hold = negotiated.on_hold
+            return [HoldChanged(self.handle, negotiated.on_hold, negotiated)]
+        if previous is not None and previous != negotiated:
+            return [MediaChanged(self.handle, negotiated)]
+        return []
 
     def build_request(self, method: str, via: Via, max_forwards: int = 70) -> Request:
         """An in-dialog request (RFC 3261 §12.2.1.1), with the next local CSeq."""

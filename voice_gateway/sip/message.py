@@ -336,3 +336,29 @@ def _with_tag(value: str, tag: str) -> str:
     except ValueError:
         return value
     return f"{value};tag={tag}"
+
+
+def stamp_received(request: Request, source: tuple[str, int]) -> None:
+    """Add ``received``/``rport`` to the top Via of a received request (RFC 3261 §18.2.1,
+    RFC 3581), so that every response copies them."""
+    fields = request.headers.fields("Via")
+    via = Via.parse(request.headers.get_all("Via")[0])
+    changed = False
+    if via.host.strip("[]") != source[0]:
+        via.params["received"] = source[0]
+        changed = True
+    if "rport" in via.params and via.params["rport"] is None:
+        via.params["rport"] = str(source[1])
+        changed = True
+    if not changed:
+        return
+    rebuilt = ", ".join([str(via), *list(grammar.split_list(fields[0]))[1:]])
+    headers = Headers()
+    replaced = False
+    for name, value in request.headers:
+        if name == "Via" and not replaced:
+            headers.add(name, rebuilt)
+            replaced = True
+        else:
+            headers.add(name, value)
+    request.headers = headers

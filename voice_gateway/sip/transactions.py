@@ -27,6 +27,22 @@ from voice_gateway.sip.errors import LocalProtocolError
 from voice_gateway.sip.events import Action, Address, TimerCancel, TimerRequest, Transmit, Transport
 from voice_gateway.sip.message import Request, Response
 
+MAGIC_COOKIE = "z9hG4bK"
+
+
+def server_transaction_key(request: Request) -> tuple[str, ...]:
+    """RFC 3261 §17.2.3 matching key; an ACK is keyed as the INVITE it acknowledges.
+
+    Branches without the magic cookie come from RFC 2543 peers (RFC 4475 §3.4.1 inv2543):
+    they are matched on Call-ID, From tag, CSeq number and the whole top Via instead.
+    """
+    via = request.top_via
+    method = "INVITE" if request.method == "ACK" else request.method
+    branch = via.branch or ""
+    if branch.startswith(MAGIC_COOKIE):
+        return (branch, via.sent_by, method)
+    return (request.call_id, request.from_tag or "", str(request.cseq.number), str(via), method)
+
 
 @dataclass(frozen=True)
 class TimerConfig:

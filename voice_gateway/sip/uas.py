@@ -32,19 +32,24 @@ from voice_gateway.sip.events import (
     Dtmf,
     EndReason,
     Event,
-    HoldChanged,
     IncomingCall,
-    MediaChanged,
     OptionsPing,
     Transport,
 )
-from voice_gateway.sip.grammar import split_list
-from voice_gateway.sip.headers import Headers, Via
-from voice_gateway.sip.message import DEFAULT_LIMITS, Limits, Request, Response, build_response
+from voice_gateway.sip.headers import Via
+from voice_gateway.sip.message import (
+    DEFAULT_LIMITS,
+    Limits,
+    Request,
+    Response,
+    build_response,
+    stamp_received,
+)
 from voice_gateway.sip.message import parse_message as _parse
 from voice_gateway.sip.privacy import mask_digits
 from voice_gateway.sip.sdp import AudioPolicy, SessionDescription, answer_offer
 from voice_gateway.sip.transactions import (
+    MAGIC_COOKIE,
     ActionQueue,
     InviteServerTransaction,
     NonInviteClientTransaction,
@@ -54,6 +59,7 @@ from voice_gateway.sip.transactions import (
     State,
     TimerConfig,
     Transaction,
+    server_transaction_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,7 +70,6 @@ KNOWN_METHODS = frozenset(
     {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "UPDATE", "PRACK", "PUBLISH"}
 )
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
-MAGIC_COOKIE = "z9hG4bK"
 
 
 def _default_id() -> str:
@@ -201,6 +206,9 @@ class UserAgentServer:
         if isinstance(sdp, bytes):
             sdp = SessionDescription.parse(sdp)
         dialog.local_sdp = sdp
+        if dialog.offer is not None:
+            _, dialog.media = answer_offer(dialog.offer, self.config.audio, "0.0.0.0", 9,
+                                           session_id="0")  # fmt: skip
         response = self._response(dialog.invite, 200, dialog, body=sdp.serialize(), dialog_2xx=True)
         self._invite_txn(dialog).send_response(response)
         dialog.advance(CallInput.ANSWER)
@@ -258,9 +266,9 @@ class UserAgentServer:
     # --- requests ---------------------------------------------------------------------
 
     def _on_request(self, request: Request, source: Address, transport: Transport) -> list[Event]:
-        _stamp_via(request, source)
+        stamp_received(request, source)
         method = request.method
-        key = _server_key(request)
+        key = server_transaction_key(request)
         if method == "ACK":
             return self._on_ack(request, key)
         existing = self._server.get(key)
@@ -350,7 +358,7 @@ class UserAgentServer:
         return [IncomingCall(dialog.handle, request, offer, source, transport)]
 
     def _on_cancel(self, request: Request, txn: ServerTransaction) -> list[Event]:
-        invite_key = (*_server_key(request)[:-1], "INVITE")
+        invite_key = (*server_transaction_key(request)[:-1], "INVITE")
         invite_txn = self._server.get(invite_key)
         if not isinstance(invite_txn, InviteServerTransaction):
             self._reply(txn, 481)
@@ -423,7 +431,7 @@ class UserAgentServer:
             self._reply(txn, 481)
             return []
         self._reply(txn, 200)
-        invite = self._server.get(_server_key(dialog.invite))
+        invite = self._server.get(server_transaction_key(dialog.invite))
         if isinstance(invite, InviteServerTransaction) and invite.state is State.ACCEPTED:
             invite.receive_ack()  # a BYE implies the 200 arrived: stop retransmitting it
         return self._end(dialog, EndReason.REMOTE_BYE)
@@ -455,33 +463,14 @@ class UserAgentServer:
             self._reply(txn, 415, extra=[("Accept", bodies.SDP_TYPE)])
             return []
         raw = bodies.find_sdp(request)
-        local = dialog.local_sdp
         events: list[Event] = []
         if raw is not None:
-            media = next((m for m in local.media if m.port), None)
-            connection = (media.connection if media else None) or local.connection
-            if media is None or connection is None:
-                self._reply(txn, 488)
-                return []
             try:
-                offer = SessionDescription.parse(raw)
-                answer, negotiated = answer_offer(
-                    offer, self.config.audio, connection.address, media.port,
-                    session_id=local.origin.session_id,
-                    session_version=local.origin.session_version,
-                )  # fmt: skip
+                events = list(dialog.renegotiate(SessionDescription.parse(raw), self.config.audio))
             except SdpError as exc:
                 self._reply(txn, exc.status)
                 return []
-            if answer.serialize() != local.serialize():
-                answer.origin.session_version += 1
-            dialog.local_sdp = local = answer
-            previous, dialog.media, dialog.offer = dialog.media, negotiated, offer
-            if negotiated.on_hold != dialog.on_hold:
-                dialog.on_hold = negotiated.on_hold
-                events.append(HoldChanged(dialog.handle, negotiated.on_hold, negotiated))
-            elif previous is not None and previous != negotiated:
-                events.append(MediaChanged(dialog.handle, negotiated))
+        local = dialog.local_sdp
         dialog.advance(CallInput.REINVITE)
         txn.send_response(
             self._response(request, 200, dialog, body=local.serialize(), dialog_2xx=True)
@@ -548,7 +537,7 @@ class UserAgentServer:
         return dialog
 
     def _invite_txn(self, dialog: Dialog) -> InviteServerTransaction:
-        txn = self._server.get(_server_key(dialog.invite))
+        txn = self._server.get(server_transaction_key(dialog.invite))
         if not isinstance(txn, InviteServerTransaction):
             raise LocalProtocolError("the INVITE transaction is gone")
         return txn
@@ -648,41 +637,5 @@ def _sdp_bytes(sdp: SessionDescription | bytes | None) -> bytes:
     return sdp if isinstance(sdp, bytes) else sdp.serialize()
 
 
-def _server_key(request: Request) -> tuple[str, ...]:
-    """RFC 3261 §17.2.3 matching key; ACK is keyed as the INVITE it acknowledges."""
-    via = request.top_via
-    method = "INVITE" if request.method == "ACK" else request.method
-    branch = via.branch or ""
-    if branch.startswith(MAGIC_COOKIE):
-        return (branch, via.sent_by, method)
-    # RFC 2543 peers (RFC 4475 §3.4.1 inv2543): fall back to the dialog-ish identifiers.
-    return (request.call_id, request.from_tag or "", str(request.cseq.number), str(via), method)
-
-
 def _dialog_key(request: Request) -> CallHandle:
     return CallHandle(request.call_id, request.to_tag or "", request.from_tag or "")
-
-
-def _stamp_via(request: Request, source: Address) -> None:
-    """Add ``received``/``rport`` to the top Via (RFC 3261 §18.2.1, RFC 3581)."""
-    fields = request.headers.fields("Via")
-    via = Via.parse(request.headers.get_all("Via")[0])
-    changed = False
-    if via.host.strip("[]") != source[0]:
-        via.params["received"] = source[0]
-        changed = True
-    if "rport" in via.params and via.params["rport"] is None:
-        via.params["rport"] = str(source[1])
-        changed = True
-    if not changed:
-        return
-    rebuilt = ", ".join([str(via), *list(split_list(fields[0]))[1:]])
-    headers = Headers()
-    replaced = False
-    for name, value in request.headers:
-        if name == "Via" and not replaced:
-            headers.add(name, rebuilt)
-            replaced = True
-        else:
-            headers.add(name, value)
-    request.headers = headers
