@@ -400,6 +400,8 @@ def test_many_calls_leave_nothing_behind() -> None:
     harness.advance(200)
     assert harness.core.active_calls == 0 and harness.live_timers == 0
     assert sum(isinstance(e, CallEnded) for e in harness.events) == 50
+    core = harness.core
+    assert not core._server and not core._client and not core._txn_call
 
 
 def test_first_reinvite_moving_media_is_reported() -> None:
