@@ -1,4 +1,8 @@
-"""Batch transcription of files through the streaming pipeline (``voice-intake transcribe``)."""
+"""Batch transcription of files through the streaming pipeline (``voice-intake transcribe``).
+
+Each file is fed as 20 ms frames, exactly like a live call, so ``transcribe`` measures and
+exercises the same path; a few files run at once to keep every worker busy.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 from asr.audio import load_audio
 from asr.pool import AsrWorkerPool
-from asr.stream import UtteranceRecognizeStream
+from asr.stream import open_recognize_stream
 from config import VadSettings
 
 FRAME_MS = 20
@@ -18,7 +22,7 @@ FRAME_MS = 20
 async def transcribe_file(pool: AsrWorkerPool, vad: VadSettings, path: Path) -> dict[str, Any]:
     """One file's text and timed utterances, fed as 20 ms frames like a live call."""
     audio = await asyncio.to_thread(load_audio, path)
-    stream = UtteranceRecognizeStream(pool.decode, vad, audio.sample_rate)
+    stream = open_recognize_stream(pool, vad, audio.sample_rate)
     step = audio.sample_rate * FRAME_MS // 1000 * 2
     for i, offset in enumerate(range(0, len(audio.pcm), step)):
         stream.push(audio.pcm[offset : offset + step])

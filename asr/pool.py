@@ -1,109 +1,410 @@
 """Decoding in worker processes, off the event loop.
 
-Each worker process builds its engine once (the model is loaded in the initializer) and
-then decodes utterances. A semaphore bounds the utterances in flight, so a burst of calls
-waits for a free slot instead of queueing unbounded audio (back-pressure).
+N worker processes (spawned, see :mod:`asr.worker`) each load the engine once and then
+answer jobs in order over a pipe. Per worker the parent runs two daemon threads: one
+sends jobs (a pipe write blocks while the worker is busy, and must not block the loop),
+one waits on the reply pipe *and* the process sentinel, so a worker that dies is noticed
+at once, not when the next job times out. Threads only hand results to the loop with
+``call_soon_threadsafe``; all state below is touched on the loop only.
 
-A worker that dies (a native engine crashing) breaks a ``ProcessPoolExecutor`` for every
-job in it; the pool then builds a fresh executor, once per generation, and each affected
-utterance is retried once. A second failure is reported to the caller as
-:class:`AsrWorkerCrashed`; the call goes on.
+Utterance decodes queue in one backlog (bounded by a semaphore: back-pressure). A worker
+with no decode in flight takes up to ``max_batch`` queued utterances at once, so under
+load Whisper decodes utterances of concurrent calls in one batch, and with no load an
+utterance goes out alone at once (no waiting to fill a batch).
+
+Stateful recognizers (Vosk) live in one worker for the life of a stream: a
+:class:`RecognizerSession` is pinned to the worker with the fewest sessions (sticky
+assignment) and all its feeds go to that worker's pipe, in order.
+
+When a worker dies, every job it held fails with :class:`AsrWorkerLost`, and a fresh
+worker is started in its place. Each utterance decode is retried once, alone (so a
+poison utterance cannot take a batch of others down with it twice); a second loss is
+:class:`AsrWorkerCrashed`, and the call goes on. Sessions on the dead worker raise
+:class:`AsrWorkerLost`; the stream that owns one replays its audio into a new session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import itertools
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
 
-from asr.engines.base import DecodeRequest, DecodeResult, Engine, EngineSpec, build_engine
+from asr.engines.base import DecodeRequest, DecodeResult, EngineSpec, SessionUpdate
+from asr.worker import worker_main
 
 log = logging.getLogger(__name__)
 
-_ENGINE: Engine | None = None
+_STOP = object()
+# A replacement worker that dies this many times in a row before loading is given up.
+MAX_LOAD_FAILURES = 3
 
 
-def _init_worker(spec: EngineSpec) -> None:
-    global _ENGINE
-    _ENGINE = build_engine(spec)
+class AsrPoolError(RuntimeError):
+    """Base class of the worker pool's errors."""
 
 
-def _decode_in_worker(request: DecodeRequest) -> DecodeResult:
-    assert _ENGINE is not None, "worker initializer did not run"
-    return _ENGINE.decode(request)
+class AsrWorkerLost(AsrPoolError):
+    """The worker holding this job or recognizer session died."""
 
 
-def _ping() -> bool:
-    return _ENGINE is not None
-
-
-class AsrWorkerCrashed(RuntimeError):
+class AsrWorkerCrashed(AsrPoolError):
     """An utterance crashed its worker twice; it is given up, the call is not."""
+
+
+class AsrModelLoadError(AsrPoolError):
+    """A worker could not load the model."""
+
+
+class AsrJobFailed(AsrPoolError):
+    """The engine raised while handling a job (the worker lives on)."""
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    pid: int
+    cpu_seconds: float
+    resident_bytes: int
+
+
+class _Worker:
+    """One worker process and the two threads that talk to it."""
+
+    def __init__(
+        self,
+        spec: EngineSpec,
+        index: int,
+        loop: asyncio.AbstractEventLoop,
+        on_exit: Callable[[_Worker, int | None], None],
+    ) -> None:
+        self.index = index
+        self._loop = loop
+        self._on_exit = on_exit
+        self.pending: dict[int, asyncio.Future[Any]] = {}
+        self.ready: asyncio.Future[int] = loop.create_future()
+        self.decoding = False
+        self.sessions = 0
+        self.alive = True
+        self._ids = itertools.count()
+        ctx = multiprocessing.get_context("spawn")
+        # spawn: forking a process that runs an event loop and native threads is unsafe.
+        child_jobs, self._jobs = ctx.Pipe(duplex=False)
+        self._replies, child_replies = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(
+            target=worker_main, args=(spec, child_jobs, child_replies),
+            name=f"asr-worker-{index}", daemon=True,
+        )
+        self.process.start()
+        child_jobs.close()
+        child_replies.close()
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        threading.Thread(target=self._send_loop, daemon=True,
+                         name=f"asr-send-{index}").start()
+        threading.Thread(target=self._receive_loop, daemon=True,
+                         name=f"asr-recv-{index}").start()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def is_ready(self) -> bool:
+        return self.alive and self.ready.done() and not self.ready.exception()
+
+    def submit(self, op: str, payload: Any) -> asyncio.Future[Any]:
+        fut: asyncio.Future[Any] = self._loop.create_future()
+        if not self.alive:
+            fut.set_exception(AsrWorkerLost(f"ASR worker {self.pid} is gone"))
+            return fut
+        job_id = next(self._ids)
+        self.pending[job_id] = fut
+        self._outbox.put((job_id, op, payload))
+        return fut
+
+    def stop(self) -> None:
+        """Ask the worker to exit after the jobs already sent."""
+        self._outbox.put(None)
+        self._outbox.put(_STOP)
+
+    # Threads.
+
+    def _send_loop(self) -> None:
+        while (message := self._outbox.get()) is not _STOP:
+            try:
+                self._jobs.send(message)
+            except (OSError, ValueError):
+                break  # the worker is gone; the receiver thread reports it
+        self._jobs.close()
+
+    def _receive_loop(self) -> None:
+        replies: Connection = self._replies
+        while True:
+            ready = wait([replies, self.process.sentinel])
+            if replies not in ready:
+                break
+            try:
+                message = replies.recv()
+            except (EOFError, OSError):
+                break
+            self._post(self._on_message, message)
+        self.process.join()
+        self._post(self._exited, self.process.exitcode)
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    # On the loop.
+
+    def _on_message(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "ready":
+            if not self.ready.done():
+                self.ready.set_result(int(message[1]))
+            return
+        if message[0] == "load_failed":
+            if not self.ready.done():
+                self.ready.set_exception(AsrModelLoadError(str(message[1])))
+            return
+        job_id, ok, value = message
+        fut = self.pending.pop(job_id, None)
+        if fut is None or fut.done():
+            return
+        if ok:
+            fut.set_result(value)
+        else:
+            fut.set_exception(AsrJobFailed(str(value)))
+
+    def _exited(self, exitcode: int | None) -> None:
+        self.alive = False
+        lost = AsrWorkerLost(f"ASR worker {self.pid} exited (code {exitcode})")
+        if not self.ready.done():
+            self.ready.set_exception(lost)
+        for fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(lost)
+        self.pending.clear()
+        self._on_exit(self, exitcode)
+
+
+@dataclass
+class _DecodeJob:
+    request: DecodeRequest
+    future: asyncio.Future[DecodeResult]
+    solo: bool
 
 
 class AsrWorkerPool:
     """N worker processes, each holding one loaded engine."""
 
-    def __init__(self, spec: EngineSpec, workers: int, queue_size: int = 32) -> None:
+    def __init__(
+        self, spec: EngineSpec, workers: int, queue_size: int = 32, *, max_batch: int = 4
+    ) -> None:
         self.spec = spec
         self.workers = max(1, workers)
+        self.max_batch = max(1, max_batch)
         self._slots = asyncio.Semaphore(max(self.workers, queue_size))
-        self._executor: ProcessPoolExecutor | None = None
-        self._generation = 0
-        self._restart_lock = asyncio.Lock()
+        self._pool: list[_Worker] = []
+        self._backlog: deque[_DecodeJob] = deque()
+        self._session_ids = itertools.count(1)
+        self._load_failures = 0
+        self._closing = False
+        self._changed: asyncio.Event | None = None
         self.restarts = 0
         self.ready = False
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        # spawn: forking a process that runs an event loop and native threads is unsafe.
-        return ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(self.spec,),
-        )
+        self.batches = 0
+        self.batched_utterances = 0
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded its model."""
-        if self._executor is None:
-            self._executor = self._new_executor()
+        if self._pool:
+            return
         loop = asyncio.get_running_loop()
-        # One ping per worker makes the executor start all of them now.
-        ok = await asyncio.gather(
-            *(loop.run_in_executor(self._executor, _ping) for _ in range(self.workers))
-        )
-        self.ready = all(ok)
+        self._changed = asyncio.Event()
+        self._pool = [_Worker(self.spec, i, loop, self._worker_exited)
+                      for i in range(self.workers)]
+        try:
+            await asyncio.gather(*(w.ready for w in self._pool))
+        except AsrPoolError:
+            await self.close()
+            raise
+        self.ready = True
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in self._pool if w.alive and w.pid is not None]
 
     async def decode(self, request: DecodeRequest) -> DecodeResult:
-        """Decode one utterance; retried once if its worker crashes."""
+        """Decode one utterance; retried once, alone, if its worker dies."""
+        if not self._pool:
+            raise RuntimeError("AsrWorkerPool.start() was not awaited")
+        loop = asyncio.get_running_loop()
         async with self._slots:
             for attempt in (1, 2):
-                executor, generation = self._executor, self._generation
-                if executor is None:
-                    raise RuntimeError("AsrWorkerPool.start() was not awaited")
-                loop = asyncio.get_running_loop()
+                job = _DecodeJob(request, loop.create_future(), solo=attempt > 1)
+                self._backlog.append(job)
+                self._dispatch()
                 try:
-                    return await loop.run_in_executor(executor, _decode_in_worker, request)
-                except BrokenProcessPool:
-                    log.warning("ASR worker crashed (attempt %d); restarting the pool", attempt)
-                    await self._restart(generation)
+                    return await job.future
+                except AsrWorkerLost as exc:
+                    log.warning("ASR worker lost during a decode (attempt %d): %s", attempt, exc)
+                finally:
+                    if not job.future.done():  # cancelled while queued
+                        job.future.cancel()
             raise AsrWorkerCrashed("utterance crashed the ASR worker twice")
 
-    async def _restart(self, broken_generation: int) -> None:
-        async with self._restart_lock:
-            if self._generation != broken_generation:
-                return  # another caller already replaced this executor
-            old = self._executor
-            self._executor = self._new_executor()
-            self._generation += 1
-            self.restarts += 1
-            if old is not None:
-                old.shutdown(wait=False, cancel_futures=True)
+    def _dispatch(self) -> None:
+        for worker in self._pool:
+            while self._backlog and self._backlog[0].future.done():
+                self._backlog.popleft()
+            if not self._backlog:
+                return
+            if not worker.is_ready or worker.decoding:
+                continue
+            batch = [self._backlog.popleft()]
+            while (len(batch) < self.max_batch and self._backlog and not batch[0].solo
+                   and not self._backlog[0].solo):
+                job = self._backlog.popleft()
+                if not job.future.done():
+                    batch.append(job)
+            worker.decoding = True
+            self.batches += 1
+            self.batched_utterances += len(batch)
+            fut = worker.submit("decode", [j.request for j in batch])
+            fut.add_done_callback(functools.partial(self._decoded, worker, batch))
+
+    def _decoded(
+        self, worker: _Worker, batch: list[_DecodeJob], fut: asyncio.Future[Any]
+    ) -> None:
+        worker.decoding = False
+        exc = fut.exception() if not fut.cancelled() else AsrWorkerLost("cancelled")
+        for i, job in enumerate(batch):
+            if job.future.done():
+                continue
+            if exc is not None:
+                job.future.set_exception(exc)
+            else:
+                job.future.set_result(fut.result()[i])
+        self._dispatch()
+
+    def _worker_exited(self, worker: _Worker, exitcode: int | None) -> None:
+        if self._closing or worker not in self._pool:
+            return
+        was_ready = worker.ready.done() and not worker.ready.exception()
+        self._load_failures = 0 if was_ready else self._load_failures + 1
+        if not self.ready:
+            return  # still starting: start() reports the failure
+        if self._load_failures >= MAX_LOAD_FAILURES:
+            log.error("ASR worker %d keeps dying while loading; not restarting it", worker.index)
+            self._pool.remove(worker)
+            if not self._pool:
+                self.ready = False
+                while self._backlog:
+                    job = self._backlog.popleft()
+                    if not job.future.done():
+                        job.future.set_exception(AsrWorkerCrashed("no ASR worker left"))
+            return
+        log.warning("ASR worker %d (pid %s) died with code %s; starting a new one",
+                    worker.index, worker.pid, exitcode)
+        replacement = _Worker(self.spec, worker.index, asyncio.get_running_loop(),
+                              self._worker_exited)
+        self._pool[self._pool.index(worker)] = replacement
+        self.restarts += 1
+        replacement.ready.add_done_callback(lambda _f: self._worker_ready())
+
+    def _worker_ready(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+        self._dispatch()
+
+    async def open_session(self, grammar: tuple[str, ...] | None = None) -> RecognizerSession:
+        """A recognizer session pinned to the least-loaded worker (streaming engines)."""
+        while True:
+            live = [w for w in self._pool if w.is_ready]
+            if live:
+                break
+            if not self._pool or self._changed is None:
+                raise AsrWorkerCrashed("no ASR worker available")
+            self._changed.clear()
+            await self._changed.wait()
+        worker = min(live, key=lambda w: (w.sessions, len(w.pending)))
+        session = RecognizerSession(worker, next(self._session_ids))
+        await session.open(grammar)
+        return session
+
+    async def worker_stats(self) -> list[WorkerStats]:
+        """CPU seconds and resident memory of each live worker (answered in job order)."""
+        live = [w for w in self._pool if w.is_ready]
+        answers = await asyncio.gather(*(w.submit("stats", None) for w in live))
+        return [WorkerStats(w.pid or 0, float(cpu), int(rss))
+                for w, (cpu, rss) in zip(live, answers, strict=True)]
 
     async def close(self) -> None:
         self.ready = False
-        if self._executor is not None:
-            executor, self._executor = self._executor, None
-            await asyncio.to_thread(executor.shutdown, True, cancel_futures=True)
+        self._closing = True
+        workers, self._pool = self._pool, []
+        for w in workers:
+            w.stop()
+        for w in workers:
+            await asyncio.to_thread(w.process.join, 5.0)
+            if w.process.is_alive():
+                w.process.kill()
+                await asyncio.to_thread(w.process.join, 5.0)
+        while self._backlog:
+            job = self._backlog.popleft()
+            if not job.future.done():
+                job.future.set_exception(AsrWorkerLost("the ASR pool was closed"))
+
+
+class RecognizerSession:
+    """A stateful recognizer living in one worker process; ops run there, in order."""
+
+    def __init__(self, worker: _Worker, session_id: int) -> None:
+        self._worker = worker
+        self.session_id = session_id
+        self._open = False
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._worker.pid
+
+    async def open(self, grammar: tuple[str, ...] | None) -> None:
+        self._worker.sessions += 1
+        self._open = True
+        try:
+            await self._worker.submit("open", (self.session_id, grammar))
+        except AsrPoolError:
+            self._release()
+            raise
+
+    async def feed(self, pcm: bytes) -> SessionUpdate:
+        update: SessionUpdate = await self._worker.submit("feed", (self.session_id, pcm))
+        return update
+
+    async def finish(self) -> DecodeResult:
+        """Close the open segment; the session stays usable for the next utterance."""
+        result: DecodeResult = await self._worker.submit("finish", self.session_id)
+        return result
+
+    async def close(self) -> None:
+        if self._open:
+            self._release()
+            if self._worker.alive:
+                await self._worker.submit("close", self.session_id)
+
+    def abandon(self) -> None:
+        """Forget a session whose worker is gone (nothing to tell the worker)."""
+        self._release()
+
+    def _release(self) -> None:
+        if self._open:
+            self._open = False
+            self._worker.sessions -= 1

@@ -6,9 +6,14 @@ more audio will come. ``async for event in stream`` yields speech starts, interi
 transcripts with times relative to the start of the stream, finals in utterance order, and
 stops after the last final following ``end()``.
 
-:class:`UtteranceRecognizeStream` is the implementation for engines that decode whole
-utterances (faster-whisper, and Vosk when VAD-gated): resampling and endpointing happen
-here, decoding in the worker pool.
+Two implementations, chosen by :func:`open_recognize_stream` from the pool's engine:
+
+- :class:`UtteranceRecognizeStream` for engines that decode whole utterances
+  (faster-whisper): resampling and endpointing here, each utterance decoded in the pool
+  as soon as it ends, finals released in utterance order.
+- :class:`asr.streaming.VoskRecognizeStream` for engines with live recognizer state
+  (Vosk): speech audio fed to a recognizer session pinned to one worker, interim results
+  while the caller speaks.
 """
 
 from __future__ import annotations
@@ -18,14 +23,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from asr.engines.base import DecodeRequest, DecodeResult, Word
 from asr.normalize import normalize_text
-from asr.pool import AsrWorkerCrashed
+from asr.pool import AsrPoolError
 from asr.resample import StreamResampler
-from asr.vad import SAMPLE_RATE, Endpointer, SpeechStarted, Utterance
+from asr.vad import SAMPLE_RATE, Endpointer, SpeechStarted, Utterance, VadEvent
 from config import VadSettings
+
+if TYPE_CHECKING:
+    from asr.pool import AsrWorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +55,26 @@ class TranscriptEvent:
 
 
 class RecognizeStream(abc.ABC):
-    @abc.abstractmethod
-    def push(self, pcm: bytes) -> None: ...
+    """Frames in (``push``/``flush``/``end``), transcript events out (``async for``)."""
 
     @abc.abstractmethod
-    def flush(self) -> None: ...
+    def push(self, pcm: bytes) -> None:
+        """Caller audio, 16-bit mono PCM at the stream's input rate."""
 
     @abc.abstractmethod
-    def end(self) -> None: ...
+    def flush(self) -> None:
+        """End the current utterance now."""
+
+    @abc.abstractmethod
+    def end(self) -> None:
+        """No more audio; the iteration stops after the last final."""
 
     @abc.abstractmethod
     def __aiter__(self) -> AsyncIterator[TranscriptEvent]: ...
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Abandon the stream (work in flight is cancelled)."""
 
 
 Decoder = Callable[[DecodeRequest], Awaitable[DecodeResult]]
@@ -72,11 +89,14 @@ class UtteranceRecognizeStream(RecognizeStream):
         vad: VadSettings,
         input_rate: int,
         prompt: str | None = None,
+        *,
+        on_utterance: Callable[[Utterance], None] | None = None,
     ) -> None:
         self._decode = decode
         self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
         self._endpointer = Endpointer(vad)
         self._prompt = prompt
+        self._on_utterance = on_utterance
         self._events: asyncio.Queue[TranscriptEvent | None] = asyncio.Queue()
         # Decodes in flight, in utterance order; finals are released in that order.
         self._pending: asyncio.Queue[tuple[Utterance, asyncio.Task[DecodeResult]] | None] = (
@@ -101,11 +121,13 @@ class UtteranceRecognizeStream(RecognizeStream):
         self._ended = True
         self._pending.put_nowait(None)
 
-    def _handle(self, events: list[SpeechStarted | Utterance]) -> None:
+    def _handle(self, events: list[VadEvent]) -> None:
         for ev in events:
             if isinstance(ev, SpeechStarted):
                 self._events.put_nowait(TranscriptEvent("speech_started", ev.time))
-            else:
+            elif isinstance(ev, Utterance):
+                if self._on_utterance is not None:
+                    self._on_utterance(ev)
                 request = DecodeRequest(ev.pcm, prompt=self._prompt)
                 task = asyncio.ensure_future(self._decode(request))
                 self._pending.put_nowait((ev, task))
@@ -116,7 +138,7 @@ class UtteranceRecognizeStream(RecognizeStream):
                 utt, task = item
                 try:
                     result = await task
-                except (AsrWorkerCrashed, OSError, RuntimeError) as exc:
+                except (AsrPoolError, OSError) as exc:
                     log.error("utterance %.2f-%.2f s not transcribed: %s", utt.start, utt.end, exc)
                     self._events.put_nowait(
                         TranscriptEvent("final", utt.start, utt.end, error=str(exc), pcm=utt.pcm)
@@ -146,3 +168,19 @@ class UtteranceRecognizeStream(RecognizeStream):
             item = self._pending.get_nowait()
             if item is not None:
                 item[1].cancel()
+
+
+def open_recognize_stream(
+    pool: AsrWorkerPool,
+    vad: VadSettings,
+    input_rate: int,
+    *,
+    prompt: str | None = None,
+    grammar: tuple[str, ...] | None = None,
+) -> RecognizeStream:
+    """The right stream for the pool's engine: live sessions for Vosk, utterances else."""
+    if pool.spec.kind == "vosk":
+        from asr.streaming import VoskRecognizeStream
+
+        return VoskRecognizeStream(pool, vad, input_rate, grammar=grammar)
+    return UtteranceRecognizeStream(pool.decode, vad, input_rate, prompt)

@@ -1,13 +1,25 @@
-"""Endpointing: webrtcvad frames → utterances, with a four-state hysteresis.
+"""Endpointing: 16 kHz frames → utterances, with a four-state hysteresis.
 
-States: QUIET (no speech), STARTING (voiced frames seen, not yet enough), SPEAKING, and
-STOPPING (unvoiced frames after speech, not yet enough to end). Entering SPEAKING emits
-:class:`SpeechStarted` (barge-in); leaving STOPPING for QUIET emits :class:`Utterance`
-with its audio (plus a pre-roll, so onsets are not clipped). An utterance longer than the
-maximum is split at its quietest frame in the last third, not mid-word.
+States: QUIET (no speech), STARTING (speech-like frames seen, not yet enough), SPEAKING,
+and STOPPING (non-speech frames after speech, not yet enough to end). Entering SPEAKING
+emits :class:`SpeechStarted` (barge-in); leaving STOPPING for QUIET emits
+:class:`Utterance` with its audio (a pre-roll before, so onsets are not clipped, and a
+short tail after). An utterance longer than the maximum is split at the quietest point
+of its last third, which in running speech is a pause between words, not mid-word.
 
-Pure tones (DTMF, dial and busy tones) fool webrtcvad; a frame whose spectrum is a few
-sharp peaks is counted as unvoiced whatever webrtcvad says.
+A frame counts as speech (:class:`SpeechDetector`) when webrtcvad says so *and* it is
+not a pure tone *and* it is either periodic (voiced speech has a pitch) or well above the
+noise floor. That keeps the telephone's own sounds out: DTMF, dial, busy and ringback
+tones are a few sharp spectral peaks; line hiss and hum fool webrtcvad at high levels but
+are neither periodic nor above their own floor (the minimum frame energy of the last
+1.5 s).
+
+With ``emit_audio`` the endpointer also hands out the utterance audio as it goes
+(:class:`SpeechAudio`), for streaming recognizers: from speech start on, pauses inside
+speech are held back until speech resumes, and only the tail of the final pause is
+released, so a recognizer is fed exactly the utterance audio and never the silence
+between utterances. In that mode long speech is not split here (streaming engines close
+segments themselves).
 """
 
 from __future__ import annotations
@@ -22,6 +34,9 @@ import webrtcvad
 from config import VadSettings
 
 SAMPLE_RATE = 16000
+NOISE_WINDOW_S = 1.5
+# Frame energy (mean square, int16 units) below which nothing is audible (about -70 dBFS).
+SILENT_ENERGY = 10.0
 
 
 class VadState(enum.Enum):
@@ -33,6 +48,8 @@ class VadState(enum.Enum):
 
 @dataclass(frozen=True)
 class SpeechStarted:
+    """Speech began at ``time`` (stream seconds, pre-roll excluded): barge-in."""
+
     time: float
 
 
@@ -47,11 +64,20 @@ class Utterance:
         return self.end - self.start
 
 
-VadEvent = SpeechStarted | Utterance
+@dataclass(frozen=True)
+class SpeechAudio:
+    """Utterance audio starting at ``start`` (only with ``emit_audio``)."""
+
+    start: float
+    pcm: bytes
+
+
+VadEvent = SpeechStarted | Utterance | SpeechAudio
 
 
 def is_tone(frame: np.ndarray) -> bool:
-    """True when nearly all the frame's energy sits in a few narrow spectral peaks."""
+    """True when nearly all the frame's energy sits in one or two narrow spectral peaks
+    (DTMF digits are two tones; dial, busy and ringback tones one or two)."""
     x = frame.astype(np.float32)
     spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
     total = float(spectrum.sum())
@@ -67,20 +93,60 @@ def is_tone(frame: np.ndarray) -> bool:
     return peaks / total > 0.85
 
 
+def periodicity(frame: np.ndarray) -> float:
+    """Peak normalised autocorrelation at pitch lags (62–400 Hz): ~0.8+ for voiced
+    speech, ~0.2 for hiss."""
+    x = frame.astype(np.float64)
+    x -= x.mean()
+    n = x.size
+    spectrum = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(np.abs(spectrum) ** 2)[:n]
+    if ac[0] <= 0:
+        return 0.0
+    lags = np.arange(SAMPLE_RATE // 400, min(n - 1, SAMPLE_RATE // 62))
+    return float(np.max(ac[lags] / ac[0] * n / (n - lags)))
+
+
+class SpeechDetector:
+    """Per-frame speech decision: webrtcvad, tone rejection, periodicity, noise floor."""
+
+    def __init__(self, settings: VadSettings) -> None:
+        self._vad = webrtcvad.Vad(settings.aggressiveness)
+        self._periodicity = settings.periodicity
+        self._snr = 10 ** (settings.noise_snr_db / 10)
+        window = max(1, int(NOISE_WINDOW_S * 1000 // settings.frame_ms))
+        self._energies: deque[float] = deque(maxlen=window)
+
+    def __call__(self, frame: bytes) -> tuple[bool, float]:
+        """(is speech, frame energy)."""
+        samples = np.frombuffer(frame, dtype="<i2")
+        energy = float(np.mean(samples.astype(np.float32) ** 2))
+        floor = min(self._energies) if self._energies else SILENT_ENERGY
+        self._energies.append(energy)
+        if energy < SILENT_ENERGY or not self._vad.is_speech(frame, SAMPLE_RATE):
+            return False, energy
+        if is_tone(samples):
+            return False, energy
+        loud = energy > max(floor, SILENT_ENERGY) * self._snr
+        return loud or periodicity(samples) >= self._periodicity, energy
+
+
 class Endpointer:
     """Push 16 kHz mono PCM; get speech-start and utterance events with stream times."""
 
-    def __init__(self, settings: VadSettings) -> None:
+    def __init__(self, settings: VadSettings, *, emit_audio: bool = False) -> None:
         if settings.frame_ms not in (10, 20, 30):
             raise ValueError("vad.frame_ms must be 10, 20 or 30")
-        self._vad = webrtcvad.Vad(settings.aggressiveness)
         self.settings = settings
+        self._detect = SpeechDetector(settings)
+        self._emit_audio = emit_audio
         self._frame_bytes = SAMPLE_RATE * settings.frame_ms // 1000 * 2
         self._frame_s = settings.frame_ms / 1000
         self._start_frames = max(1, settings.start_ms // settings.frame_ms)
         self._end_frames = max(1, settings.end_ms // settings.frame_ms)
         self._min_frames = max(1, settings.min_speech_ms // settings.frame_ms)
         self._max_frames = int(settings.max_utterance_s * 1000 // settings.frame_ms)
+        self._tail_frames = max(0, settings.tail_ms // settings.frame_ms)
         pre_roll = max(1, settings.pre_roll_ms // settings.frame_ms)
         self._pre_roll: deque[bytes] = deque(maxlen=pre_roll)
         self._pending = b""
@@ -92,56 +158,54 @@ class Endpointer:
         self._utt: list[bytes] = []
         self._energy: list[float] = []
         self._utt_start_frame = 0
+        self._speech_start_frame = 0
         self._voiced = 0
         self._unvoiced_run = 0
+        self._released = 0  # frames of _utt handed out as SpeechAudio
 
     @property
     def time(self) -> float:
+        """Stream time of the end of the last complete frame."""
         return self._frames_seen * self._frame_s
 
     def push(self, pcm: bytes) -> list[VadEvent]:
         self._pending += pcm
         events: list[VadEvent] = []
         fb = self._frame_bytes
-        while len(self._pending) >= fb:
-            frame, self._pending = self._pending[:fb], self._pending[fb:]
-            events.extend(self._frame(frame))
+        whole = len(self._pending) // fb * fb
+        chunk, self._pending = self._pending[:whole], self._pending[whole:]
+        for i in range(0, whole, fb):
+            events.extend(self._frame(chunk[i : i + fb]))
         return events
 
     def flush(self) -> list[VadEvent]:
         """End any utterance in progress now (end of call, or an explicit cut)."""
         events: list[VadEvent] = []
         if self.state in (VadState.SPEAKING, VadState.STOPPING):
-            events.extend(self._emit(len(self._utt)))
+            keep = len(self._utt) - self._unvoiced_run + min(self._unvoiced_run,
+                                                              self._tail_frames)
+            events.extend(self._emit(keep))
         self.state = VadState.QUIET
         self._reset_utterance()
         return events
 
-    def _is_speech(self, frame: bytes) -> tuple[bool, float]:
-        samples = np.frombuffer(frame, dtype="<i2")
-        energy = float(np.mean(samples.astype(np.float32) ** 2))
-        if energy < 1.0:
-            return False, energy
-        voiced = self._vad.is_speech(frame, SAMPLE_RATE)
-        return voiced and not is_tone(samples), energy
-
     def _frame(self, frame: bytes) -> list[VadEvent]:
-        voiced, energy = self._is_speech(frame)
+        voiced, energy = self._detect(frame)
         index = self._frames_seen
         self._frames_seen += 1
         events: list[VadEvent] = []
         st = self.state
         if st is VadState.QUIET:
-            if voiced:
-                self._utt = list(self._pre_roll)
-                self._energy = [0.0] * len(self._utt)
-                self._utt_start_frame = index - len(self._utt)
-                self._voiced = 1
-                self._unvoiced_run = 0
-                self.state = VadState.STARTING
-            else:
+            if not voiced:
                 self._pre_roll.append(frame)
                 return events
+            self._utt = list(self._pre_roll)
+            self._energy = [0.0] * len(self._utt)
+            self._utt_start_frame = index - len(self._utt)
+            self._speech_start_frame = index
+            self._voiced = 1
+            self._unvoiced_run = 0
+            self.state = VadState.STARTING
         elif st is VadState.STARTING:
             if voiced:
                 self._voiced += 1
@@ -154,43 +218,57 @@ class Endpointer:
                     self.state = VadState.QUIET
                     self._reset_utterance()
                     return events
+        elif voiced:
+            self._voiced += 1
+            self._unvoiced_run = 0
+            self.state = VadState.SPEAKING
         else:
-            if voiced:
-                self._voiced += 1
-                self._unvoiced_run = 0
-                self.state = VadState.SPEAKING
-            else:
-                self._unvoiced_run += 1
-                self.state = VadState.STOPPING
+            self._unvoiced_run += 1
+            self.state = VadState.STOPPING
         self._utt.append(frame)
         self._energy.append(energy)
         if self.state is VadState.STARTING and self._voiced >= self._start_frames:
             self.state = VadState.SPEAKING
-            events.append(SpeechStarted(self._utt_start_frame * self._frame_s))
+            events.append(SpeechStarted(self._speech_start_frame * self._frame_s))
         if self.state is VadState.STOPPING and self._unvoiced_run >= self._end_frames:
-            # Keep a short tail of the silence: endings of Mandarin syllables are soft.
-            keep = len(self._utt) - self._unvoiced_run + min(self._unvoiced_run, 10)
+            keep = len(self._utt) - self._unvoiced_run + min(self._unvoiced_run,
+                                                              self._tail_frames)
             events.extend(self._emit(keep))
             self.state = VadState.QUIET
             self._pre_roll.clear()
             self._reset_utterance()
-        elif len(self._utt) >= self._max_frames and self.state in (
-            VadState.SPEAKING, VadState.STOPPING
-        ):
-            events.extend(self._split())
+        elif self.state is VadState.SPEAKING:
+            if self._emit_audio:
+                events.extend(self._release(len(self._utt)))
+            elif len(self._utt) >= self._max_frames:
+                events.extend(self._split())
         return events
+
+    def _release(self, upto: int) -> list[VadEvent]:
+        """Hand out utterance frames [released, upto) as one SpeechAudio."""
+        if upto <= self._released:
+            return []
+        start = (self._utt_start_frame + self._released) * self._frame_s
+        pcm = b"".join(self._utt[self._released : upto])
+        self._released = upto
+        return [SpeechAudio(start, pcm)]
 
     def _emit(self, keep: int) -> list[VadEvent]:
         if self._voiced < self._min_frames:
             return []
+        events: list[VadEvent] = []
+        if self._emit_audio:
+            events.extend(self._release(keep))
         pcm = b"".join(self._utt[:keep])
         start = self._utt_start_frame * self._frame_s
-        return [Utterance(start, start + keep * self._frame_s, pcm)]
+        events.append(Utterance(start, start + keep * self._frame_s, pcm))
+        return events
 
     def _split(self) -> list[VadEvent]:
-        """Cut an over-long utterance at the quietest frame of its last third."""
+        """Cut an over-long utterance at the quietest point of its last third."""
         n = len(self._utt)
         lo = n * 2 // 3
+        # Smoothed over 150 ms, so the cut lands in a pause, not a dip inside a syllable.
         window = np.convolve(np.array(self._energy[lo:]), np.ones(5) / 5, mode="same")
         cut = lo + int(window.argmin()) + 1
         events = self._emit(cut)

@@ -62,6 +62,10 @@ class AsrSettings:
     whisper_beam_size: int = 5
     vosk_model: str = "vosk-model-small-cn-0.22"
     language: str = "zh"
+    # Utterances of concurrent calls decoded together by one worker (Whisper batching).
+    max_batch: int = 4
+    # Prompt Whisper with hot words from the shipped gazetteer and taxonomy.
+    whisper_hotwords: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,12 @@ class VadSettings:
     pre_roll_ms: int = 300
     min_speech_ms: int = 250
     max_utterance_s: float = 20.0
+    # A frame webrtcvad calls voiced counts as speech only if it is periodic (voiced
+    # speech has a pitch; hiss and hum do not) or this many dB above the noise floor.
+    periodicity: float = 0.5
+    noise_snr_db: float = 9.0
+    # Silence kept after the last voiced frame of an utterance (soft syllable endings).
+    tail_ms: int = 300
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,19 @@
-"""What an engine does: decode one utterance of 16 kHz mono PCM into text.
+"""What an engine does: decode utterances of 16 kHz mono PCM into text.
 
 Engines run inside worker processes (see :mod:`asr.pool`); they are built there from an
 :class:`EngineSpec`, which is plain data so it crosses the process boundary.
+
+Two shapes of engine exist. Every engine decodes whole utterances (``decode_batch``: one
+or more at once, so that Whisper can share one ``generate`` call between concurrent
+calls). Streaming engines (Vosk) also hold recognizer *sessions*: state that lives in
+one worker process, fed audio as it arrives and answering with interim and final
+results.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 SAMPLE_RATE = 16000
 
@@ -24,6 +30,8 @@ class EngineSpec:
     compute_type: str = "int8"
     # Free-form options for the fake engine used in tests.
     options: tuple[tuple[str, str], ...] = ()
+    # Prompt used for requests that carry none (e.g. a hot-word prompt, see asr.hotwords).
+    prompt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,36 @@ class DecodeResult:
     words: tuple[Word, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class SessionUpdate:
+    """What a recognizer session says after being fed audio.
+
+    ``finals`` are segments the engine has closed (Vosk's own endpointing inside a long
+    utterance); ``partial`` is the running hypothesis of the open segment. Word times are
+    relative to the first sample fed to the session.
+    """
+
+    finals: tuple[DecodeResult, ...] = ()
+    partial: str = ""
+
+
 class Engine(Protocol):
     def decode(self, request: DecodeRequest) -> DecodeResult: ...
+
+    def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]: ...
+
+
+@runtime_checkable
+class StreamingEngine(Protocol):
+    """An engine that keeps per-stream recognizer state (one worker holds each session)."""
+
+    def open_session(self, session_id: int, grammar: tuple[str, ...] | None) -> None: ...
+
+    def feed(self, session_id: int, pcm: bytes) -> SessionUpdate: ...
+
+    def finish(self, session_id: int) -> DecodeResult: ...
+
+    def close_session(self, session_id: int) -> None: ...
 
 
 def build_engine(spec: EngineSpec) -> Engine:

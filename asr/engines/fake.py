@@ -2,18 +2,28 @@
 
 Options (``EngineSpec.options``):
 - ``script``: utterance texts separated by ``|``, returned in turn (then ``utterance N``);
-- ``crash_marker``: a file path; the first decode in any worker creates it and kills the
-  worker process, as a segfaulting native engine would;
+- ``crash_marker``: a file path; the first decode (or session feed) in any worker creates
+  it and kills the worker process, as a segfaulting native engine would;
+- ``crash_always``: ``"1"`` makes every decode kill its worker (a poison utterance);
 - ``delay``: seconds each decode takes.
+
+Sessions answer each feed with a partial ``"<n> bytes"`` and finish with the next
+scripted text, so streaming code can be tested without Vosk.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
-from asr.engines.base import SAMPLE_RATE, DecodeRequest, DecodeResult, EngineSpec, Word
+from asr.engines.base import (
+    SAMPLE_RATE,
+    DecodeRequest,
+    DecodeResult,
+    EngineSpec,
+    SessionUpdate,
+    Word,
+)
 
 
 class FakeEngine:
@@ -21,27 +31,54 @@ class FakeEngine:
         self._options = dict(spec.options)
         self._script = [s for s in self._options.get("script", "").split("|") if s]
         self._count = 0
+        # Session → [bytes fed in all, bytes fed when the open segment began].
+        self._sessions: dict[int, list[int]] = {}
 
-    def decode(self, request: DecodeRequest) -> DecodeResult:
+    def _maybe_crash(self) -> None:
+        if self._options.get("crash_always") == "1":
+            os._exit(17)
         marker = self._options.get("crash_marker")
         if marker:
             try:
                 fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                pass
-            else:
-                os.close(fd)
-                os._exit(17)
-        if delay := float(self._options.get("delay", "0")):
-            time.sleep(delay)
+                return
+            os.close(fd)
+            os._exit(17)
+
+    def _next_text(self) -> str:
         self._count += 1
         if self._script:
-            text = self._script[(self._count - 1) % len(self._script)]
-        else:
-            text = f"utterance {self._count}"
+            return self._script[(self._count - 1) % len(self._script)]
+        return f"utterance {self._count}"
+
+    def decode(self, request: DecodeRequest) -> DecodeResult:
+        self._maybe_crash()
+        if delay := float(self._options.get("delay", "0")):
+            time.sleep(delay)
+        text = self._next_text()
         duration = len(request.pcm) / 2 / SAMPLE_RATE
         return DecodeResult(text, 0.9, (Word(text, 0.0, duration, 0.9),))
 
+    def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
+        return [self.decode(r) for r in requests]
 
-def crash_marker_exists(path: str) -> bool:
-    return Path(path).exists()
+    def open_session(self, session_id: int, grammar: tuple[str, ...] | None) -> None:
+        self._sessions[session_id] = [0, 0]
+
+    def feed(self, session_id: int, pcm: bytes) -> SessionUpdate:
+        self._maybe_crash()
+        fed = self._sessions[session_id]
+        fed[0] += len(pcm)
+        return SessionUpdate((), f"{fed[0] - fed[1]} bytes")
+
+    def finish(self, session_id: int) -> DecodeResult:
+        fed = self._sessions[session_id]
+        # Like Vosk, times count from the session's first sample, across segments.
+        start, end = fed[1] / 2 / SAMPLE_RATE, fed[0] / 2 / SAMPLE_RATE
+        fed[1] = fed[0]
+        text = self._next_text()
+        return DecodeResult(text, 0.9, (Word(text, start, end, 0.9),))
+
+    def close_session(self, session_id: int) -> None:
+        self._sessions.pop(session_id, None)
