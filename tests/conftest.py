@@ -21,6 +21,7 @@ def settings(tmp_path: Path) -> Settings:
     return load_settings(environ={
         "VOICE_INTAKE_DATA_DIR": str(tmp_path / "data"),
         "VOICE_INTAKE_MODEL_DIR": str(MODEL_DIR),
+        "VOICE_INTAKE_SIP_PORT": "0",
     })
 
 
@@ -30,4 +31,5 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_INTAKE_")}
     env["VOICE_INTAKE_DATA_DIR"] = str(tmp_path / "data")
     env["VOICE_INTAKE_MODEL_DIR"] = str(MODEL_DIR)
+    env["VOICE_INTAKE_SIP_PORT"] = "0"
     return env

@@ -19,12 +19,14 @@ import console
 from config import Settings
 from storage import ping
 from voice_gateway.calls.recovery import recover_unfinished_calls
+from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
 
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
+SIP = web.AppKey("sip", SipGateway)
 
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 
@@ -53,11 +55,16 @@ def init_app(
                     await recovery
 
     async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
-        # The SIP user agent server (voice_gateway/sip) is started here once it lands;
-        # until then the process serves HTTP only and says so.
-        if settings.sip.enabled:
-            log.warning("SIP listener not available yet: calls arrive only via `voice-intake call`")
-        yield
+        if not settings.sip.enabled:
+            yield
+            return
+        gateway = SipGateway(app[SERVICES])
+        await gateway.start()
+        app[SIP] = gateway
+        try:
+            yield
+        finally:
+            await gateway.close()  # calls in progress are hung up and drafted
 
     app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(sip_ctx)

@@ -354,3 +354,25 @@ async def test_a_failing_callback_does_not_break_the_endpoint(
     await settle()
     assert len(calls) == 3
     assert not gateway.closed
+
+
+async def test_sequence_jump_without_a_pause_is_not_concealed_as_loss(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(inactivity_timeout=None, jitter_depth=3))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    caller = await raw_peer(peers)
+    ulaw = PCMU.encode(prompt_pcm(0.4))
+    # Ten packets, then the sender jumps 400 sequence numbers ahead 20 ms later (a spliced
+    # stream): 8 s of "loss" that never took place in time.
+    for n, seq in enumerate([*range(10), *range(410, 420)]):
+        caller.send(RtpPacket(0, seq, seq * 160, 77, ulaw[(n % 20) * 160 : (n % 20 + 1) * 160])
+                    .serialize(), port)
+        await asyncio.sleep(0.02)
+    await settle()
+    gateway.close()
+    assert gateway.stats.frames_concealed <= 10  # elapsed time plus the buffer depth
+    assert gateway.stats.gap_frames_skipped >= 390
+    assert len(recorder.received) <= 30

@@ -60,6 +60,7 @@ class CallSession:
         self._finished = False
         # A contact number keyed in and confirmed in the IVR; it beats anything heard.
         self.keypad_phone: str | None = None
+        self.dtmf: list[str] = []
 
     async def start(self) -> str:
         await self.services.store.create_call(

@@ -97,6 +97,7 @@ class EndpointStats:
     frames_unsent: int = 0
     send_errors: int = 0
     pacing_resets: int = 0
+    gap_frames_skipped: int = 0  # lost slots not concealed: the sender jumped, time did not
     jitter: JitterStats = field(default_factory=JitterStats)
 
 
@@ -306,7 +307,12 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
         stats.rtp_accepted += 1
         assert self._loop is not None
-        self._last_activity = self._loop.time()
+        now = self._loop.time()
+        # A hole is concealed only for as long as packets really stopped arriving: a
+        # sequence jump with no pause (a sender splicing streams, a replayed capture) is a
+        # discontinuity, not seconds of lost audio.
+        conceal_budget = int((now - self._last_activity) / FRAME_DURATION) + self.jitter.depth
+        self._last_activity = now
         if packet.payload_type == self.settings.dtmf_payload_type:
             stats.dtmf_packets += 1
             try:
@@ -318,6 +324,11 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             if digit is not None:
                 self._call(self.on_dtmf, digit)
         for frame in self.jitter.add(packet):
+            if frame.packet is None:
+                if conceal_budget <= 0:
+                    stats.gap_frames_skipped += 1
+                    continue
+                conceal_budget -= 1
             self._deliver(frame)
 
     def error_received(self, exc: Exception) -> None:

@@ -1,0 +1,44 @@
+"""Writing RTP into pcap files that sipp's ``play_pcap_audio`` plays."""
+
+from __future__ import annotations
+
+import random
+import struct
+from pathlib import Path
+
+PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)  # Ethernet
+
+
+def _ipv4_udp(payload: bytes, src_port: int = 6000, dst_port: int = 6002) -> bytes:
+    udp = struct.pack("!HHHH", src_port, dst_port, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1]))
+    eth = b"\x00" * 12 + b"\x08\x00"
+    return eth + ip + udp
+
+
+def write_rtp_pcap(path: Path, payload: bytes, payload_type: int = 0,
+                   frame_bytes: int = 160, leading_silence_s: float = 0.0) -> float:
+    """Packetise G.711 ``payload`` as 20 ms RTP packets; return the duration in seconds."""
+    silence = (b"\xff" if payload_type == 0 else b"\xd5") * int(8000 * leading_silence_s)
+    payload = silence + payload
+    ssrc = random.getrandbits(32)
+    seq = random.getrandbits(16)
+    ts = random.getrandbits(32)
+    out = bytearray(PCAP_HEADER)
+    t = 1_700_000_000.0
+    n = 0
+    for off in range(0, len(payload), frame_bytes):
+        chunk = payload[off : off + frame_bytes]
+        if len(chunk) < frame_bytes:
+            chunk += (b"\xff" if payload_type == 0 else b"\xd5") * (frame_bytes - len(chunk))
+        marker = 0x80 if n == 0 else 0
+        rtp = struct.pack("!BBHII", 0x80, marker | payload_type, (seq + n) & 0xFFFF,
+                          (ts + n * frame_bytes) & 0xFFFFFFFF, ssrc) + chunk
+        frame = _ipv4_udp(rtp)
+        sec = t + n * 0.02
+        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
+        out += frame
+        n += 1
+    path.write_bytes(bytes(out))
+    return n * 0.02

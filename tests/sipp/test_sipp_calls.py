@@ -1,0 +1,173 @@
+"""The gateway against the real sipp on loopback (Debian package sip-tester)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from asr.audio import load_audio
+from config import Settings
+from storage import Event
+from tests.conftest import CALLS_DIR, SHARED
+from tests.sipp.harness import (
+    SIPP,
+    call_audio,
+    run_sipp,
+    running_gateway,
+    sip_settings,
+    wait_for_drafts,
+)
+
+pytestmark = [pytest.mark.slow]
+
+EXPECTED = {
+    (case := json.loads(line))["id"]: case
+    for line in (SHARED / "samples" / "drafting_dev.jsonl").read_text("utf-8").splitlines()
+    if line.strip()
+}
+
+
+def test_sipp_is_installed() -> None:
+    assert SIPP is not None, "scripts/test installs sip-tester; sipp must be on PATH"
+
+
+async def test_full_call_with_audio_dtmf_and_bye_is_drafted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = sip_settings(settings)
+    audio = call_audio(CALLS_DIR / "D10.ulaw.wav", tmp_path)
+    ms = int(audio["AUDIO_MS"])
+    caller = EXPECTED["D10"]["caller_number"]
+    async with running_gateway(settings) as (services, gateway):
+        async with services.bus.subscribe() as events:
+            run = await run_sipp("uac_call.xml", settings.sip.port, tmp_path,
+                                 inf=[[caller]], values=audio)
+            assert run.returncode == 0, run.errors or run.stderr
+            drafts = await wait_for_drafts(services, 1)
+            seen: list[Event] = []
+            while not events.empty():
+                seen.append(events.get_nowait())
+        assert len(drafts) == 1
+        draft = drafts[0]
+        call = await services.store.get_call(draft["call_id"])
+    assert draft["phone"] == EXPECTED["D10"]["expect"]["phone"]
+    assert draft["district"] == "海淀区"
+    assert call is not None and call.source == "sip" and call.caller_number == caller
+    assert call.end_reason == "remote-bye"
+    assert [e.payload["digit"] for e in seen if e.kind == "dtmf"] == ["1", "#"]
+    assert call.utterances and call.utterances[0].text
+    # The caller's side: all the audio sipp sent, within the jitter buffer's last frames.
+    assert call.recording_path is not None
+    recorded = load_audio(Path(call.recording_path))
+    assert recorded.sample_rate == 8000
+    assert recorded.duration == pytest.approx(ms / 1000 + 0.4, abs=0.5)  # + DTMF slots
+    assert Path(call.recording_path).with_suffix(".out.wav").is_file()
+    assert gateway.calls == {}
+
+
+async def test_cancel_before_answer_gets_487_and_no_draft(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = sip_settings(settings, answer_delay_ms=3000)
+    async with running_gateway(settings) as (services, gateway):
+        run = await run_sipp("uac_cancel.xml", settings.sip.port, tmp_path)
+        assert run.returncode == 0, run.errors or run.stderr
+        await asyncio.sleep(0.2)
+        assert gateway.calls == {}
+        assert await services.store.list_drafts() == []
+
+
+async def test_codec_mismatch_gets_488(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings)
+    async with running_gateway(settings) as (services, gateway):
+        run = await run_sipp("uac_codec_mismatch.xml", settings.sip.port, tmp_path)
+        assert run.returncode == 0, run.errors or run.stderr
+        assert gateway.calls == {}
+        assert await services.store.list_drafts() == []
+
+
+async def test_silent_caller_is_hung_up_after_rtp_timeout(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = sip_settings(settings, rtp_timeout_s=2.0)
+    async with running_gateway(settings) as (services, _gateway):
+        run = await run_sipp("uac_silent.xml", settings.sip.port, tmp_path)
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+        call = await services.store.get_call(drafts[0]["call_id"])
+    assert call is not None and call.end_reason == "local-bye"
+    assert call.utterances == []
+    assert drafts[0]["phone"] == "13900000002"  # nothing said: the caller ID
+
+
+TORTURE = [
+    # (name, datagram, expected status line prefix or None for "dropped")
+    ("content-length larger than body",
+     b"OPTIONS sip:12345@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK1\r\n"
+     b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:12345@127.0.0.1>\r\nCall-ID: t1\r\n"
+     b"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 9999\r\n\r\nshort", b"SIP/2.0 400"),
+    ("missing Call-ID",
+     b"OPTIONS sip:12345@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK2\r\n"
+     b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:12345@127.0.0.1>\r\n"
+     b"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", b"SIP/2.0 400"),
+    ("non-numeric CSeq",
+     b"OPTIONS sip:12345@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK3\r\n"
+     b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:12345@127.0.0.1>\r\nCall-ID: t3\r\n"
+     b"CSeq: one OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", b"SIP/2.0 400"),
+    ("CSeq method does not match",
+     b"OPTIONS sip:12345@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK4\r\n"
+     b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:12345@127.0.0.1>\r\nCall-ID: t4\r\n"
+     b"CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", b"SIP/2.0 400"),
+    ("INVITE with garbage SDP",
+     b"INVITE sip:12345@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bK5\r\n"
+     b"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:12345@127.0.0.1>\r\nCall-ID: t5\r\n"
+     b"CSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.1:5999>\r\nMax-Forwards: 70\r\n"
+     b"Content-Type: application/sdp\r\nContent-Length: 11\r\n\r\nnot an sdp!", b"SIP/2.0 400"),
+    ("binary garbage", bytes(range(256)) * 2, None),
+]
+
+
+async def test_malformed_messages_get_400_and_service_goes_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = sip_settings(settings)
+    async with running_gateway(settings) as (_services, gateway):
+        loop = asyncio.get_running_loop()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+            for name, datagram, expected in TORTURE:
+                await loop.sock_sendto(sock, datagram, ("127.0.0.1", settings.sip.port))
+                if expected is None:
+                    with pytest.raises(TimeoutError):
+                        await asyncio.wait_for(loop.sock_recv(sock, 65535), 0.5)
+                    continue
+                reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 5)
+                while reply.startswith(b"SIP/2.0 100"):
+                    reply = await asyncio.wait_for(loop.sock_recv(sock, 65535), 5)
+                assert reply.startswith(expected), (name, reply[:80])
+        assert gateway.calls == {}
+        # Still serving: a well-formed call goes through afterwards.
+        run = await run_sipp("uac_codec_mismatch.xml", settings.sip.port, tmp_path)
+        assert run.returncode == 0, run.errors or run.stderr
+
+
+async def test_thirty_concurrent_calls_all_drafted(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings)
+    # sipp plays one pcap per scenario: every caller says D10's appeal, from its own number.
+    audio = call_audio(CALLS_DIR / "D10.ulaw.wav", tmp_path)
+    rows = [[f"1390000{n:04d}"] for n in range(30)]
+    async with running_gateway(settings) as (services, gateway):
+        run = await run_sipp("uac_call.xml", settings.sip.port, tmp_path, calls=30,
+                             concurrency=30, rate=30, inf=rows, timeout_s=180, values=audio)
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 30, within=300)
+        assert len(drafts) == 30
+        assert gateway.completed == 30 and gateway.calls == {}
+        calls = [await services.store.get_call(d["call_id"]) for d in drafts]
+    assert all(c is not None and c.source == "sip" and c.utterances for c in calls)
+    assert sorted(c.caller_number or "" for c in calls if c) == sorted(r[0] for r in rows)

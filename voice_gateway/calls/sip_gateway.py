@@ -1,0 +1,328 @@
+"""Calls from SIP trunks: admission, SDP answer, RTP media, and a call session per call.
+
+How it works. The sans-IO core (``voice_gateway.sip``) runs over UDP and TCP through
+:class:`SipEndpoint`; its request screen applies admission control before the core sees a
+new request. An ``IncomingCall`` gets 180, an RTP port and an SDP answer; after a short
+ring (the window in which a CANCEL gets 487) it is answered and a :class:`CallSession`
+takes the caller's audio: recording on disk and recognition as it arrives. The system's
+own audio (prompts) is recorded beside it, time-aligned, in ``<call>.out.wav``.
+
+A call ends by the caller's BYE, by our BYE after RTP inactivity, or at shutdown; each way
+the session is finished exactly once and the draft stored. Until the IVR is wired in, a
+call goes straight to intake: everything the caller says is the appeal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+import socket
+from dataclasses import dataclass, field
+
+from config import SipSettings
+from storage import Event, RecordingWriter
+from voice_gateway.calls.admission import AdmissionControl
+from voice_gateway.calls.session import CallSession, mask_number
+from voice_gateway.rtp import AudioFrame, DtmfDigit, PortAllocator, RtpEndpoint, RtpSettings
+from voice_gateway.rtp.g711 import codec_for_name
+from voice_gateway.services import Services
+from voice_gateway.sip import (
+    AudioPolicy,
+    CallCancelled,
+    CallEnded,
+    CallHandle,
+    Dtmf,
+    HoldChanged,
+    IncomingCall,
+    MediaChanged,
+    NegotiatedAudio,
+    NoCommonCodec,
+    OptionsPing,
+    Refusal,
+    TimerConfig,
+    UasConfig,
+    UserAgentServer,
+    answer_offer,
+)
+from voice_gateway.sip import (
+    Event as SipEvent,
+)
+from voice_gateway.sip.auth import AuthResult, DigestAuthenticator
+from voice_gateway.sip.message import Request
+from voice_gateway.sip.transport import SipEndpoint
+
+log = logging.getLogger(__name__)
+SAMPLE_RATE = 8000
+
+
+def advertised_host(settings: SipSettings) -> str:
+    """The address put in Contact and SDP: configured, else the listen address."""
+    if settings.media_address:
+        return settings.media_address
+    if settings.host in ("0.0.0.0", "::", ""):
+        return socket.gethostbyname(socket.gethostname())
+    return settings.host
+
+
+def caller_number(request: Request) -> str | None:
+    """The caller's number: P-Asserted-Identity if the trunk sends one, else From."""
+    from voice_gateway.sip.headers import NameAddress
+
+    for value in request.headers.fields("P-Asserted-Identity"):
+        with contextlib.suppress(ValueError):
+            user = NameAddress.parse(value).uri.user
+            if user:
+                return user
+    try:
+        return request.from_.uri.user
+    except ValueError:
+        return None
+
+
+@dataclass
+class SipCall:
+    """One answered (or answering) call: its media endpoint and its session."""
+
+    handle: CallHandle
+    caller: str | None
+    source: tuple[str, int]
+    rtp: RtpEndpoint
+    session: CallSession | None = None
+    outbound: RecordingWriter | None = None
+    started_at: float = 0.0
+    finishing: asyncio.Task[None] | None = None
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def record_sent(self, frame: AudioFrame) -> None:
+        """Keep the system's side time-aligned with the caller's: silence until now."""
+        if self.outbound is None:
+            return
+        due = int((frame.time - self.started_at) * SAMPLE_RATE) - len(frame.pcm) // 2
+        gap = due - int(self.outbound.duration * SAMPLE_RATE)
+        if gap > 0:
+            self.outbound.write(b"\x00\x00" * gap)
+        self.outbound.write(frame.pcm)
+
+
+class SipGateway:
+    """The SIP side of the service: one per process, started in the app's cleanup context."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings.sip
+        s = self.settings
+        self.admission = AdmissionControl(s)
+        self.policy = AudioPolicy()
+        self.host = advertised_host(s)
+        self.core = UserAgentServer(
+            UasConfig(local_host=self.host, local_port=s.port,
+                      timers=TimerConfig.from_ms(s.t1_ms, s.t2_ms, s.t4_ms), audio=self.policy),
+            screen=self._screen,
+        )
+        self.endpoint = SipEndpoint(self.core, self._on_event)
+        self.ports = PortAllocator(s.rtp_port_min, s.rtp_port_max)
+        self.auth = (
+            DigestAuthenticator(s.auth_realm, secrets.token_bytes(32)) if s.auth_username else None
+        )
+        self.calls: dict[CallHandle, SipCall] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.refused = 0
+        self.completed = 0
+        self._loop = asyncio.get_running_loop()
+
+    async def start(self) -> tuple[str, int]:
+        addr = await self.endpoint.start_udp(self.settings.host, self.settings.port)
+        await self.endpoint.start_tcp(self.settings.host, addr[1])
+        if addr[1] != self.core.config.local_port:  # port 0: the system chose one
+            self.core.config = dataclasses.replace(self.core.config, local_port=addr[1])
+        log.info("SIP listening on %s:%d (UDP, TCP)", addr[0], addr[1])
+        return addr
+
+    async def close(self) -> None:
+        """Stop taking calls; hang up and draft every call in progress."""
+        for call in list(self.calls.values()):
+            with contextlib.suppress(Exception):
+                self.endpoint.hangup(call.handle)
+            self._finish(call, "shutdown")
+        pending = [c.finishing for c in self.calls.values() if c.finishing] + list(self._tasks)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.endpoint.close()
+
+    # --- admission -----------------------------------------------------------------------
+
+    def _screen(self, request: Request, source: tuple[str, int]) -> Refusal | None:
+        host = source[0]
+        if request.method == "INVITE" and request.to_tag is None:
+            decision = self.admission.check_new_call(host, len(self.calls), self._loop.time())
+        else:
+            decision = self.admission.check_request(host)
+        if decision.allowed:
+            return None
+        self.refused += 1
+        log.warning("refused %s from %s: %d %s", request.method, host, decision.status,
+                    decision.reason)
+        return Refusal(decision.status, retry_after=decision.retry_after)
+
+    def _authorised(self, ev: IncomingCall) -> bool:
+        if self.auth is None:
+            return True
+        s = self.settings
+        result = self.auth.verify(
+            ev.request, lambda user: s.auth_password if user == s.auth_username else None,
+            self._loop.time() + 1_700_000_000,
+        )
+        if result is AuthResult.OK:
+            return True
+        self.endpoint.reject(ev.call, 401, headers=[self.auth.challenge(
+            self._loop.time() + 1_700_000_000, stale=result is AuthResult.STALE)])
+        return False
+
+    # --- events from the SIP core (synchronous, on the loop) ------------------------------
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("call task failed", exc_info=exc)
+
+    def _on_event(self, ev: SipEvent) -> None:
+        if isinstance(ev, IncomingCall):
+            self._spawn(self._accept(ev))
+            return
+        if isinstance(ev, OptionsPing):
+            return  # already answered 200 by the core
+        call = self.calls.get(ev.call)
+        if call is None:
+            return
+        if isinstance(ev, CallCancelled):
+            del self.calls[ev.call]
+            call.rtp.close()
+        elif isinstance(ev, CallEnded):
+            self._finish(call, ev.reason.value)
+        elif isinstance(ev, Dtmf):
+            self._on_digit(call, ev.digit, "info")
+        elif isinstance(ev, HoldChanged | MediaChanged):
+            self._apply_media(call, ev.media)
+            if isinstance(ev, HoldChanged):
+                timeout = None if ev.on_hold else self.settings.rtp_timeout_s
+                call.rtp.set_inactivity_timeout(timeout)
+
+    def _apply_media(self, call: SipCall, media: NegotiatedAudio) -> None:
+        if media.remote_port and media.remote_host not in ("0.0.0.0", "::"):
+            call.rtp.set_remote((media.remote_host, media.remote_port),
+                                expected_host=call.source[0])
+
+    # --- a call's life ------------------------------------------------------------------
+
+    async def _accept(self, ev: IncomingCall) -> None:
+        if not self._authorised(ev):
+            return
+        if ev.offer is None:
+            self.endpoint.reject(ev.call, 488, reason="SDP offer required")
+            return
+        caller = caller_number(ev.request)
+        rtp_settings_pending: list[SipCall] = []
+
+        def on_audio(frame: AudioFrame) -> None:
+            call = rtp_settings_pending[0]
+            if call.session is not None:
+                call.session.push(frame.pcm)
+
+        def on_dtmf(digit: DtmfDigit) -> None:
+            self._on_digit(rtp_settings_pending[0], digit.digit, "rfc4733")
+
+        def on_timeout() -> None:
+            call = rtp_settings_pending[0]
+            log.info("call %s: no RTP for %.0f s, hanging up", _short(call),
+                     self.settings.rtp_timeout_s)
+            if not self.endpoint.hangup(call.handle):
+                self._finish(call, "rtp_timeout")
+
+        try:
+            # Negotiate before opening a socket: a 488 needs no RTP port.
+            _sdp, media = answer_offer(ev.offer, self.policy, self.host, 9, session_id="0")
+        except NoCommonCodec:
+            self.endpoint.reject(ev.call, 488)
+            return
+        self.endpoint.ringing(ev.call)
+        rtp = RtpEndpoint(
+            RtpSettings(codec=codec_for_name(media.codec),
+                        dtmf_payload_type=media.telephone_event_pt,
+                        inactivity_timeout=self.settings.rtp_timeout_s),
+            on_audio=on_audio, on_dtmf=on_dtmf, on_timeout=on_timeout,
+            on_sent_audio=lambda f: rtp_settings_pending[0].record_sent(f),
+        )
+        call = SipCall(ev.call, caller, ev.source, rtp)
+        rtp_settings_pending.append(call)
+        self.calls[ev.call] = call
+        try:
+            bind_host = self.host if self.settings.host in ("0.0.0.0", "::") else self.settings.host
+            port = await rtp.bind(bind_host, self.ports)
+            sdp, media = answer_offer(ev.offer, self.policy, self.host, port,
+                                      session_id=str(secrets.randbits(31)))
+        except Exception:
+            self.calls.pop(ev.call, None)
+            rtp.close()
+            self.endpoint.reject(ev.call, 503, retry_after=self.settings.retry_after_s)
+            raise
+        self._apply_media(call, media)
+        await asyncio.sleep(self.settings.answer_delay_ms / 1000)
+        if ev.call not in self.calls:  # cancelled while ringing
+            return
+        session = CallSession(self.services, source="sip", caller_number=caller,
+                              input_rate=SAMPLE_RATE)
+        call.outbound = RecordingWriter(session.recording.path.with_suffix(".out.wav"),
+                                        SAMPLE_RATE)
+        call.session = session
+        call.started_at = self._loop.time()
+        if not self.endpoint.answer(ev.call, sdp):
+            self.calls.pop(ev.call, None)
+            await session.abort()
+            rtp.close()
+            return
+        await session.start()
+        call.answered.set()
+        log.info("call %s answered: %s from %s, RTP port %d, %s", _short(call),
+                 mask_number(caller), ev.source[0], port, media.codec)
+
+    def _on_digit(self, call: SipCall, digit: str, via: str) -> None:
+        if call.session is None:
+            return
+        call.session.dtmf.append(digit)
+        self._spawn(self.services.store.record_event(
+            Event("dtmf", call.session.call_id, {"digit": digit, "via": via})))
+
+    def _finish(self, call: SipCall, reason: str) -> None:
+        if call.finishing is None:
+            call.finishing = asyncio.ensure_future(self._finish_call(call, reason))
+            self._tasks.add(call.finishing)
+            call.finishing.add_done_callback(self._task_done)
+
+    async def _finish_call(self, call: SipCall, reason: str) -> None:
+        try:
+            call.rtp.close()  # delivers what the jitter buffer still holds
+            if call.outbound is not None:
+                call.outbound.close()
+            if call.session is not None:
+                await call.answered.wait()
+                stats = call.rtp.stats
+                garbage = (stats.too_short + stats.bad_version + stats.malformed
+                           + stats.unexpected_payload_type + stats.foreign_source)
+                log.info("call %s ended (%s): %d RTP packets, %d garbage datagrams dropped",
+                         _short(call), reason, stats.rtp_accepted, garbage)
+                await call.session.finish(reason)
+                self.completed += 1
+        finally:
+            self.calls.pop(call.handle, None)
+
+
+def _short(call: SipCall) -> str:
+    return call.session.call_id[:8] if call.session else call.handle.call_id[:8]
