@@ -49,6 +49,7 @@ async def run_sipp(
     scenario: str, port: int, workdir: Path, *, calls: int = 1, concurrency: int = 1,
     rate: float = 10.0, inf: list[list[str]] | None = None, transport: str = "u1",
     timeout_s: int = 120, values: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> SippRun:
     """Run ``scenario`` (a file in tests/sipp/scenarios, its ``@NAME@`` placeholders
     replaced from ``values``) against 127.0.0.1:``port``."""
@@ -64,7 +65,7 @@ async def run_sipp(
         "-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port()),
         "-m", str(calls), "-l", str(concurrency), "-r", str(rate), "-t", transport,
         "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-max_recv_loops", "1000",
-        "-trace_err", "-error_file", str(errors),
+        "-trace_err", "-error_file", str(errors), *extra,
     ]
     if inf is not None:
         inf_file = workdir / f"sipp-{scenario}-{port}.csv"

@@ -171,3 +171,46 @@ async def test_thirty_concurrent_calls_all_drafted(settings: Settings, tmp_path:
         calls = [await services.store.get_call(d["call_id"]) for d in drafts]
     assert all(c is not None and c.source == "sip" and c.utterances for c in calls)
     assert sorted(c.caller_number or "" for c in calls if c) == sorted(r[0] for r in rows)
+
+
+async def test_source_outside_allowlist_gets_403(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings, allowed_networks=("192.0.2.0/24",))
+    async with running_gateway(settings, with_asr=False) as (_services, gateway):
+        run = await run_sipp("uac_refused.xml", settings.sip.port, tmp_path,
+                             values={"STATUS": "403"})
+        assert run.returncode == 0, run.errors or run.stderr
+        assert gateway.refused == 1 and gateway.calls == {}
+
+
+async def test_over_max_calls_gets_503(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings, max_calls=0)
+    async with running_gateway(settings, with_asr=False) as (_services, gateway):
+        run = await run_sipp("uac_refused.xml", settings.sip.port, tmp_path,
+                             values={"STATUS": "503"})
+        assert run.returncode == 0, run.errors or run.stderr
+        assert gateway.refused == 1
+
+
+async def test_per_source_rate_limit_gets_403(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings, rate_limit_per_s=0.001, rate_limit_burst=1)
+    async with running_gateway(settings, with_asr=False) as (_services, gateway):
+        # The first INVITE takes the only token (and is answered 488 for its codec).
+        first = await run_sipp("uac_codec_mismatch.xml", settings.sip.port, tmp_path)
+        assert first.returncode == 0, first.errors or first.stderr
+        second = await run_sipp("uac_refused.xml", settings.sip.port, tmp_path,
+                                values={"STATUS": "403"})
+        assert second.returncode == 0, second.errors or second.stderr
+        assert gateway.refused == 1
+
+
+async def test_digest_authentication(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings, auth_username="trunk1", auth_password="s3cret")
+    async with running_gateway(settings) as (services, _gateway):
+        wrong = await run_sipp("uac_auth.xml", settings.sip.port, tmp_path,
+                               extra=("-au", "trunk1", "-ap", "wrong"), timeout_s=10)
+        assert wrong.returncode != 0  # challenged again instead of answered
+        run = await run_sipp("uac_auth.xml", settings.sip.port, tmp_path,
+                             extra=("-au", "trunk1", "-ap", "s3cret"))
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+    assert len(drafts) == 1 and drafts[0]["phone"] == "13900000005"
