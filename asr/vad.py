@@ -117,8 +117,9 @@ class SpeechDetector:
         window = max(1, int(NOISE_WINDOW_S * 1000 // settings.frame_ms))
         self._energies: deque[float] = deque(maxlen=window)
 
-    def __call__(self, frame: bytes) -> tuple[bool, float]:
-        """(is speech, frame energy)."""
+    def __call__(self, frame: bytes, in_speech: bool = False) -> tuple[bool, float]:
+        """(is speech, frame energy). Inside speech the bar is lower (hysteresis): weak
+        syllable endings must not end an utterance, but noise alone never starts one."""
         samples = np.frombuffer(frame, dtype="<i2")
         energy = float(np.mean(samples.astype(np.float32) ** 2))
         floor = min(self._energies) if self._energies else SILENT_ENERGY
@@ -127,8 +128,11 @@ class SpeechDetector:
             return False, energy
         if is_tone(samples):
             return False, energy
-        loud = energy > max(floor, SILENT_ENERGY) * self._snr
-        return loud or periodicity(samples) >= self._periodicity, energy
+        snr = np.sqrt(self._snr) if in_speech else self._snr
+        if energy > max(floor, SILENT_ENERGY) * snr:
+            return True, energy
+        bar = self._periodicity - (0.1 if in_speech else 0.0)
+        return periodicity(samples) >= bar, energy
 
 
 class Endpointer:
@@ -190,7 +194,8 @@ class Endpointer:
         return events
 
     def _frame(self, frame: bytes) -> list[VadEvent]:
-        voiced, energy = self._detect(frame)
+        voiced, energy = self._detect(
+            frame, in_speech=self.state in (VadState.SPEAKING, VadState.STOPPING))
         index = self._frames_seen
         self._frames_seen += 1
         events: list[VadEvent] = []
@@ -237,11 +242,11 @@ class Endpointer:
             self.state = VadState.QUIET
             self._pre_roll.clear()
             self._reset_utterance()
-        elif self.state is VadState.SPEAKING:
-            if self._emit_audio:
+        elif self._emit_audio:
+            if self.state is VadState.SPEAKING:
                 events.extend(self._release(len(self._utt)))
-            elif len(self._utt) >= self._max_frames:
-                events.extend(self._split())
+        elif self.state is not VadState.STARTING and len(self._utt) >= self._max_frames:
+            events.extend(self._split())
         return events
 
     def _release(self, upto: int) -> list[VadEvent]:

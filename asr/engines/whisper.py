@@ -43,6 +43,24 @@ COMPRESSION_RATIO_THRESHOLD = 2.4
 MIN_RMS = 16.0
 
 
+def echoes_prompt(text: str, prompt: str) -> bool:
+    """Most of the text's character pairs are in the prompt: Whisper repeating it."""
+    chars = [c for c in text if c.isalnum()]
+    pairs = {a + b for a, b in zip(chars, chars[1:], strict=False)}
+    return bool(pairs) and sum(p in prompt for p in pairs) >= 0.5 * len(pairs)
+
+
+def is_non_speech(text: str, no_speech_prob: float, avg_logprob: float, prompt: str) -> bool:
+    """Whisper's own silence rule, a little stricter, plus prompt echoes on noise.
+
+    Real speech here has ``no_speech_prob`` under 0.1; noise that came back as text
+    measured 0.67-0.74 with log-probabilities just above faster-whisper's -1.0 cut.
+    """
+    if no_speech_prob > NO_SPEECH_THRESHOLD and avg_logprob < -0.7:
+        return True
+    return no_speech_prob > 0.4 and echoes_prompt(text, prompt)
+
+
 def compression_ratio(text: str) -> float:
     raw = text.encode("utf-8")
     return len(raw) / len(zlib.compress(raw)) if raw else 0.0
@@ -132,13 +150,13 @@ class WhisperEngine:
             suppress_tokens=self._suppress,
         )
         results: list[DecodeResult | None] = []
-        for out in outputs:
+        for out, req in zip(outputs, requests, strict=True):
             tokens = out.sequences_ids[0]
             avg_logprob = out.scores[0] * len(tokens) / (len(tokens) + 1)
-            if out.no_speech_prob > NO_SPEECH_THRESHOLD and avg_logprob < LOG_PROB_THRESHOLD:
-                results.append(DecodeResult("", 0.0))  # Whisper itself says: silence
-                continue
             text = self._tokenizer.decode(tokens).strip()
+            if is_non_speech(text, out.no_speech_prob, avg_logprob, self._prompt_for(req)):
+                results.append(DecodeResult("", 0.0))
+                continue
             if (compression_ratio(text) > COMPRESSION_RATIO_THRESHOLD
                     or avg_logprob < LOG_PROB_THRESHOLD):
                 results.append(None)
@@ -173,7 +191,8 @@ class WhisperEngine:
         logprobs: list[float] = []
         no_speech: list[float] = []
         for seg in segments:
-            if seg.no_speech_prob > NO_SPEECH_THRESHOLD and seg.avg_logprob < LOG_PROB_THRESHOLD:
+            if is_non_speech(seg.text, seg.no_speech_prob, seg.avg_logprob,
+                             self._prompt_for(request)):
                 continue
             texts.append(seg.text)
             logprobs.append(seg.avg_logprob)

@@ -1,0 +1,138 @@
+"""The worker pool with the fake engine: decoding, batching, sticky sessions, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from asr.engines.base import DecodeRequest, EngineSpec
+from asr.pool import AsrJobFailed, AsrModelLoadError, AsrWorkerCrashed, AsrWorkerPool
+
+UTTERANCE = DecodeRequest(b"\0\0" * 16000)
+
+
+def fake(**options: str) -> EngineSpec:
+    return EngineSpec("fake", options=tuple(options.items()))
+
+
+async def started(spec: EngineSpec, workers: int = 2, **kw: int) -> AsrWorkerPool:
+    pool = AsrWorkerPool(spec, workers, **kw)
+    await pool.start()
+    return pool
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[AsrWorkerPool]:
+    p = await started(fake(delay="0.05"))
+    yield p
+    await p.close()
+
+
+async def test_start_loads_every_worker_and_decodes(pool: AsrWorkerPool) -> None:
+    assert pool.ready
+    assert len(set(pool.worker_pids)) == 2
+    assert os.getpid() not in pool.worker_pids
+    result = await pool.decode(UTTERANCE)
+    assert result.text == "utterance 1"
+    assert result.words[0].end == pytest.approx(1.0)
+
+
+async def test_queued_utterances_are_batched(pool: AsrWorkerPool) -> None:
+    results = await asyncio.gather(*(pool.decode(UTTERANCE) for _ in range(12)))
+    assert len(results) == 12
+    # Two go out alone at once; the rest queue and leave in batches of up to 4.
+    assert pool.batched_utterances == 12
+    assert pool.batches < 12
+
+
+async def test_back_pressure_bounds_what_is_in_flight() -> None:
+    p = await started(fake(delay="0.05"), workers=1, queue_size=2)
+    try:
+        tasks = [asyncio.create_task(p.decode(UTTERANCE)) for _ in range(6)]
+        await asyncio.sleep(0.02)
+        assert len(p._backlog) + sum(len(w.pending) for w in p._pool) <= 2
+        await asyncio.gather(*tasks)
+    finally:
+        await p.close()
+
+
+async def test_worker_crash_is_restarted_and_the_utterance_retried(tmp_path: Path) -> None:
+    marker = tmp_path / "crashed"
+    p = await started(fake(crash_marker=str(marker)))
+    try:
+        before = set(p.worker_pids)
+        result = await p.decode(UTTERANCE)
+        assert marker.exists()  # the first decode really killed its worker
+        assert result.text.startswith("utterance")
+        assert p.restarts == 1
+        await asyncio.sleep(0.5)  # let the replacement load
+        assert len(p.worker_pids) == 2 and set(p.worker_pids) != before
+        assert (await p.decode(UTTERANCE)).text  # and the pool goes on
+    finally:
+        await p.close()
+
+
+async def test_a_killed_worker_is_replaced_and_its_batch_retried() -> None:
+    p = await started(fake(delay="0.5"))
+    try:
+        jobs = asyncio.gather(*(p.decode(UTTERANCE) for _ in range(4)))
+        await asyncio.sleep(0.2)
+        victim = p.worker_pids[0]
+        os.kill(victim, signal.SIGKILL)  # a real crash, from outside
+        results = await jobs
+        assert len(results) == 4 and all(r.text for r in results)
+        assert p.restarts == 1
+        assert victim not in p.worker_pids
+    finally:
+        await p.close()
+
+
+async def test_a_poison_utterance_is_given_up_after_one_retry() -> None:
+    p = await started(fake(crash_always="1"), workers=1)
+    try:
+        with pytest.raises(AsrWorkerCrashed):
+            await p.decode(UTTERANCE)
+        assert p.restarts == 2
+    finally:
+        await p.close()
+
+
+async def test_sessions_are_sticky_and_balanced(pool: AsrWorkerPool) -> None:
+    a = await pool.open_session()
+    b = await pool.open_session()
+    assert a.worker_pid != b.worker_pid  # least-loaded worker first
+    for _ in range(3):
+        await a.feed(b"\0" * 3200)
+    update = await a.feed(b"\0" * 3200)
+    assert update.partial == "12800 bytes"  # all four feeds reached the same recognizer
+    final = await a.finish()
+    assert final.words[0].end == pytest.approx(0.4)
+    await a.close()
+    await b.close()
+
+
+async def test_a_failing_job_leaves_the_worker_alive(pool: AsrWorkerPool) -> None:
+    session = await pool.open_session()
+    await session.close()
+    pids = set(pool.worker_pids)
+    with pytest.raises(AsrJobFailed, match="KeyError"):
+        await session.feed(b"\0" * 320)  # the worker no longer knows the session
+    assert set(pool.worker_pids) == pids
+
+
+async def test_a_model_that_cannot_load_fails_start(tmp_path: Path) -> None:
+    p = AsrWorkerPool(EngineSpec("vosk", str(tmp_path / "no-such-model")), 1)
+    with pytest.raises(AsrModelLoadError):
+        await p.start()
+    assert not p.ready
+
+
+async def test_worker_stats_report_cpu_and_memory(pool: AsrWorkerPool) -> None:
+    stats = await pool.worker_stats()
+    assert {s.pid for s in stats} == set(pool.worker_pids)
+    assert all(s.cpu_seconds > 0 and s.resident_bytes > 10_000_000 for s in stats)

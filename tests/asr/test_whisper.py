@@ -1,0 +1,95 @@
+"""faster-whisper for real (Whisper base, int8): Simplified text, nothing from non-speech."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asr.audio import load_audio
+from asr.engines.base import DecodeRequest, DecodeResult, EngineSpec
+from asr.engines.whisper import WhisperEngine
+from asr.hotwords import build_prompt
+from asr.stream import UtteranceRecognizeStream
+from config import VadSettings
+from tests.asr import signals as sig
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine(whisper_dir: Path) -> WhisperEngine:
+    return WhisperEngine(EngineSpec("whisper", str(whisper_dir), threads=2))
+
+
+def request(x: np.ndarray, prompt: str | None = None) -> DecodeRequest:
+    return DecodeRequest(sig.pcm(x), prompt=prompt)
+
+
+def cer(ref: str, hyp: str) -> float:
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[-1] / max(1, len(ref))
+
+
+NON_SPEECH = {
+    "silence": lambda: sig.silence(4),
+    "white noise": lambda: sig.white_noise(4, 1000),
+    "pink noise": lambda: sig.pink_noise(4, 2000),
+    "dtmf": lambda: sig.dtmf("13800138000#"),
+    "dial tone": lambda: sig.dial_tone(3),
+}
+
+
+@pytest.mark.parametrize("name", list(NON_SPEECH))
+def test_no_text_is_invented_for_non_speech(engine: WhisperEngine, name: str) -> None:
+    x = NON_SPEECH[name]()
+    assert engine.decode(request(x)).text == ""
+    # Not with a prompt full of hot words either (a prompt invites Whisper to repeat it).
+    assert engine.decode(request(x, build_prompt())).text == ""
+
+
+def test_simplified_chinese_out(engine: WhisperEngine) -> None:
+    import opencc
+
+    result = engine.decode(request(sig.speech("BAC009S0150W0154.wav")))
+    text = result.text.rstrip("。")
+    assert cer("从今年开始万达就要全面退出住宅销售市场", text) < 0.15
+    assert opencc.OpenCC("t2s").convert(text) == text
+    assert 0.3 < result.confidence <= 1.0
+
+
+def test_a_batch_decodes_like_single_utterances(engine: WhisperEngine) -> None:
+    names = ["BAC009S0150W0154.wav", "telsim_BAC009S0252W0168.wav", "BAC009S0252W0056.wav"]
+    batch = [request(sig.speech(n)) for n in names]
+    batch.insert(1, request(sig.silence(2)))  # a silent one in the middle changes nothing
+    together = engine.decode_batch(batch)
+    alone = [engine.decode(r) for r in batch]
+    assert [r.text for r in together] == [r.text for r in alone]
+    assert together[1].text == "" and all(r.text for i, r in enumerate(together) if i != 1)
+
+
+def test_hotword_prompt_is_used(engine: WhisperEngine) -> None:
+    x = sig.speech("BAC009S0252W0487.wav")  # 北京东南四环七车追尾无人员伤亡
+    result = engine.decode(request(x, build_prompt()))
+    assert "北京" in result.text
+
+
+async def test_a_phone_call_through_the_stream(engine: WhisperEngine) -> None:
+    async def decode(req: DecodeRequest) -> DecodeResult:
+        return await asyncio.to_thread(engine.decode, req)  # the loop stays free
+
+    call = load_audio(sig.CALLS / "D03.ulaw.wav")  # 8 kHz μ-law
+    stream = UtteranceRecognizeStream(decode, VadSettings(), call.sample_rate)
+    for frame in sig.frames(call.pcm, call.sample_rate):
+        stream.push(frame)
+    stream.end()
+    finals = [e async for e in stream if e.kind == "final"]
+    text = "".join(e.text for e in finals)
+    assert "疫苗" in text and "电话" in text and "13622" in text
+    assert "，" not in text and " " not in text.replace("1", "")
