@@ -17,6 +17,7 @@ back to sampling like faster-whisper does; known subtitle-credit phrases are dro
 
 from __future__ import annotations
 
+import itertools
 import zlib
 
 import numpy as np
@@ -46,7 +47,7 @@ MIN_RMS = 16.0
 def echoes_prompt(text: str, prompt: str) -> bool:
     """Most of the text's character pairs are in the prompt: Whisper repeating it."""
     chars = [c for c in text if c.isalnum()]
-    pairs = {a + b for a, b in zip(chars, chars[1:], strict=False)}
+    pairs = {a + b for a, b in itertools.pairwise(chars)}
     return bool(pairs) and sum(p in prompt for p in pairs) >= 0.5 * len(pairs)
 
 

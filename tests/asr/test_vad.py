@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_long_speech_is_split_in_a_pause_not_mid_word() -> None:
     for u in utts:
         assert u.duration <= settings.max_utterance_s + 0.05
     # Pieces of one split utterance abut: nothing lost, nothing doubled.
-    assert any(abs(b.start - a.end) < 1e-6 for a, b in zip(utts, utts[1:], strict=False))
+    assert any(abs(b.start - a.end) < 1e-6 for a, b in itertools.pairwise(utts))
 
 
 def test_short_click_is_not_an_utterance() -> None:
