@@ -214,3 +214,23 @@ async def test_digest_authentication(settings: Settings, tmp_path: Path) -> None
         assert run.returncode == 0, run.errors or run.stderr
         drafts = await wait_for_drafts(services, 1)
     assert len(drafts) == 1 and drafts[0]["phone"] == "13900000005"
+
+
+async def test_hold_unhold_info_dtmf_and_options_in_dialog(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = sip_settings(settings)
+    async with (
+        running_gateway(settings) as (services, _gateway),
+        services.bus.subscribe() as events,
+    ):
+        run = await run_sipp("uac_indialog.xml", settings.sip.port, tmp_path)
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+        digits = []
+        while not events.empty():
+            ev = events.get_nowait()
+            if ev.kind == "dtmf":
+                digits.append((ev.payload["digit"], ev.payload["via"]))
+    assert digits == [("5", "info")]
+    assert len(drafts) == 1
