@@ -58,7 +58,7 @@ def _start_step(state: CallState, out: Out, index: int, quiet: bool = False) -> 
     while index < len(node.ask) and node.ask[index] in state.heard - {"problem", "phone"}:
         index += 1
     if index >= len(node.ask):
-        state = submit(state, out, complete=True)
+        state = submit(state, out, complete=True, always=True)
         state = _set(state, step="done", index=index)
         # The thanks are not interruptible: what the caller adds is still kept, but the
         # dialogue is over.

@@ -213,7 +213,8 @@ def _menu(r: _Reader, c: dict[str, Any]) -> Node:
         o.unknown(("key", "keywords", "label", "next"))
         options.append(Option(next=o.text("next"), key=o.get("key", str, None, what="a string"),
                               keywords=o.texts("keywords"), label=o.text("label", "")))
-    return MenuNode(options=tuple(options), no_match=r.get("no_match", str, None, what="a node id"),
+    return MenuNode(options=tuple(options), no_match=r.get("no_match", (str, type(None)), None,
+                                                               what="a node id or null"),
                     on_fail=r.text("on_fail"),
                     min_confidence=r.number("min_confidence", 0.0), **c)
 

@@ -162,11 +162,12 @@ def goto(state: CallState, target: str, reason: ExitReason, key: str | None = No
     return replace(state, goto=Goto(target, reason, key, typeahead))
 
 
-def submit(state: CallState, out: Out, *, complete: bool) -> CallState:
-    """Hand what was gathered to the drafter, once. An incomplete call (hang-up) is only
-    submitted when the caller said or keyed something worth drafting."""
+def submit(state: CallState, out: Out, *, complete: bool, always: bool = False) -> CallState:
+    """Hand what was gathered to the drafter, once. The end of an intake dialogue always
+    submits (``always``); other ends of a call (hang-up, transfer, a hangup node) only when
+    the caller said or keyed something worth drafting."""
     p = state.intake or IntakeProgress()
-    if state.submitted or (not complete and not state.kept and p.keypad_phone is None):
+    if state.submitted or (not always and not state.kept and p.keypad_phone is None):
         return state
     fields = IntakeFields(
         utterances=state.kept,
