@@ -275,9 +275,18 @@ _ACTION_TYPES: dict[str, type[Any]] = {
 
 
 def action_to_dict(action: Action) -> dict[str, Any]:
-    """JSON-ready form: ``{"action": "PlayPrompt", "prompt_id": ..., ...}``."""
-    body = dataclasses.asdict(action)
+    """JSON-ready form: ``{"action": "PlayPrompt", "prompt_id": ..., ...}`` (lists, not
+    tuples, so that it equals what comes back from ``json.loads``)."""
+    body = _plain(dataclasses.asdict(action))
     return {"action": type(action).__name__, **body}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def action_from_dict(data: dict[str, Any]) -> Action:
