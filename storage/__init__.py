@@ -1,15 +1,23 @@
 """Layer 2: database models and repository, migrations, recordings, the event bus."""
 
+from storage.accounts import Account, AccountError, Accounts
 from storage.db import create_engine, ping
 from storage.events import Event, EventBus
 from storage.migrate import upgrade
 from storage.recordings import RecordingWriter
+from storage.reports import Reports
 from storage.repository import Store, StoredUtterance
+from storage.workflow import DraftWorkflow
 
 __all__ = [
+    "Account",
+    "AccountError",
+    "Accounts",
+    "DraftWorkflow",
     "Event",
     "EventBus",
     "RecordingWriter",
+    "Reports",
     "Store",
     "StoredUtterance",
     "create_engine",

@@ -70,6 +70,19 @@ class DraftRow(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     related: Mapped[list[Any]] = mapped_column(JSON)
     escalate: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Review (migration 0002): the claim that locks a draft to one agent, and the outcome.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    merged_into: Mapped[str | None] = mapped_column(String(32))
+    reject_reason: Mapped[str | None] = mapped_column(String(32))
+    # The work order once dispatched, and its follow-up (响应率, 解决率, 满意率).
+    dispatched_to: Mapped[str | None] = mapped_column(Text)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied|basic|dissatisfied
 
 
 class EventRow(Base):
@@ -80,3 +93,48 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- console: accounts, login sessions, audit log (migration 0002) -----------------------
+
+
+class User(Base):
+    """A console account: an agent or an admin. Passwords are stored as argon2 hashes."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))  # agent | admin
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginSession(Base):
+    """A server-side login session; the cookie holds a random token, the table its sha256."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditRow(Base):
+    """One change made in the console: who, when, what, and the values before and after."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    draft_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+

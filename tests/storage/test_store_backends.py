@@ -1,0 +1,151 @@
+"""The store and the console's repositories on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect
+
+from storage import AccountError, Accounts, DraftWorkflow, Event, Store, StoredUtterance, upgrade
+from storage.workflow import DraftNotFound, WorkflowConflict, WorkflowInvalid
+
+FIELDS = {
+    "name": None, "surname": "黄", "phone": "13811223344", "district": "朝阳区",
+    "street": "双井街道", "address": "九龙花园三号楼", "category": "住房管理",
+    "subcategory": "电梯", "appeal_type": "投诉", "urgent": False, "summary": "电梯坏了",
+    "dispatch_to": "朝阳区住房和城乡建设委员会", "due_at": None,
+    "confidence": {"phone": 0.4, "district": 0.95},
+}
+
+
+async def _drafted_call(store: Store, fields: dict[str, object] | None = None) -> dict[str, object]:
+    call_id = await store.create_call("file", "13811223344", None, "fake:none")
+    await store.add_utterance(call_id, StoredUtterance(0, 0.5, 2.0, "电梯坏了", 0.9,
+                                                       [["电梯坏了", 0.5, 2.0, 0.9]]))
+    await store.end_call(call_id, "hangup", 3.0)
+    return await store.save_draft(call_id, "电梯坏了", fields or FIELDS, {"phone": [0, 4]},
+                                  [], False)
+
+
+async def test_schema_at_head_and_idempotent(store: Store) -> None:
+    await upgrade(store.engine)
+    async with store.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+        columns = await conn.run_sync(
+            lambda c: {col["name"] for col in inspect(c).get_columns("drafts")})
+    assert {"calls", "utterances", "drafts", "events", "users", "login_sessions",
+            "audit_log"} <= tables
+    assert {"claimed_by", "dispatched_at", "responded_at", "resolved_at",
+            "satisfaction"} <= columns
+
+
+async def test_existing_store_methods(store: Store) -> None:
+    async with store.bus.subscribe() as q:
+        first = await _drafted_call(store)
+        kinds = [q.get_nowait().kind for _ in range(q.qsize())]
+    assert kinds == ["call_started", "utterance", "call_ended", "draft_created"]
+    drafts = await store.list_drafts()
+    assert [d["id"] for d in drafts] == [first["id"]]
+    assert drafts[0]["created_at"].endswith("+00:00") and drafts[0]["status"] == "new"
+    since = datetime.now(UTC) - timedelta(days=1)
+    assert [r.id for r in await store.recent_drafts_like("13811223344", None, None, since)] \
+        == [first["id"]]
+    await store.record_event(Event("dtmf", None, {"digit": "1"}))
+
+
+async def test_accounts_and_sessions(store: Store) -> None:
+    accounts = Accounts(store.engine)
+    alice = await accounts.add_user("alice", "correct horse", "agent")
+    with pytest.raises(AccountError):
+        await accounts.add_user("alice", "another password", "agent")
+    with pytest.raises(AccountError):
+        await accounts.add_user("bob", "short", "agent")
+    with pytest.raises(AccountError):
+        await accounts.add_user("bob", "long enough", "root")
+    assert await accounts.authenticate("alice", "wrong password") is None
+    assert await accounts.authenticate("nobody", "correct horse") is None
+    assert await accounts.authenticate("alice", "correct horse") == alice
+    token, active = await accounts.open_session(alice, timedelta(hours=1))
+    found = await accounts.session(token)
+    assert found is not None and found.account == alice
+    assert found.csrf_token == active.csrf_token
+    assert await accounts.session(token + "x") is None
+    expired, _ = await accounts.open_session(alice, timedelta(seconds=-1))
+    assert await accounts.session(expired) is None
+    await accounts.close_session(token)
+    assert await accounts.session(token) is None
+
+
+async def test_claim_locks_and_every_change_is_audited(store: Store) -> None:
+    flow = DraftWorkflow(store.engine, store.bus)
+    draft = await _drafted_call(store)
+    did = str(draft["id"])
+    with pytest.raises(WorkflowConflict):
+        await flow.edit(did, "alice", {"phone": "13811223345"})  # not claimed
+    await flow.claim(did, "alice")
+    await flow.claim(did, "alice")  # renewing one's own claim is fine
+    with pytest.raises(WorkflowConflict, match="alice"):
+        await flow.claim(did, "bob")
+    with pytest.raises(WorkflowConflict):
+        await flow.edit(did, "bob", {"phone": "1"})
+    edited = await flow.edit(did, "alice", {"phone": "13811223345", "district": "朝阳区"})
+    assert edited["phone"] == "13811223345" and edited["confidence"]["phone"] == 1.0
+    assert edited["confidence"]["district"] == 0.95  # unchanged field keeps its confidence
+    dispatched = await flow.dispatch(did, "alice", "朝阳区双井街道办事处")
+    assert dispatched["status"] == "dispatched"
+    assert dispatched["dispatch_to"] == "朝阳区双井街道办事处"
+    with pytest.raises(WorkflowConflict):
+        await flow.claim(did, "bob")
+    detail = await flow.detail(did)
+    assert [(a.username, a.action) for a in detail.audit] == [("alice", "edit"),
+                                                               ("alice", "dispatch")]
+    assert detail.audit[0].before == {"phone": "13811223344"}
+    assert detail.audit[0].after == {"phone": "13811223345"}
+    assert detail.workflow["dispatched_to"] == "朝阳区双井街道办事处"
+    assert detail.workflow["claimed_by"] is None
+    assert [u["text"] for u in detail.utterances] == ["电梯坏了"]
+    listed = await store.list_drafts()
+    assert listed[0]["phone"] == "13811223345" and listed[0]["status"] == "dispatched"
+    with pytest.raises(DraftNotFound):
+        await flow.claim("missing", "alice")
+
+
+async def test_expired_claim_can_be_taken_over(store: Store) -> None:
+    flow = DraftWorkflow(store.engine, store.bus, claim_ttl=timedelta(seconds=-1))
+    draft = await _drafted_call(store)
+    await flow.claim(str(draft["id"]), "alice")
+    taken = await flow.claim(str(draft["id"]), "bob")
+    assert taken["claimed_by"] is None  # a negative TTL: every claim is already stale
+
+
+async def test_merge_reject_follow_up_and_queue_order(store: Store) -> None:
+    flow = DraftWorkflow(store.engine, store.bus)
+    first = str((await _drafted_call(store))["id"])
+    repeat = str((await _drafted_call(store))["id"])
+    prank = str((await _drafted_call(store, {**FIELDS, "category": "其他"}))["id"])
+    urgent = str((await _drafted_call(store, {**FIELDS, "urgent": True}))["id"])
+    queue = [d["id"] for d, _w in await flow.queue()]
+    assert queue == [urgent, first, repeat, prank]
+    assert [d["id"] for d, _w in await flow.queue(category="其他")] == [prank]
+    assert await flow.queue(district="海淀区") == []
+
+    for did in (first, repeat, prank):
+        await flow.claim(did, "alice")
+    with pytest.raises(WorkflowInvalid):
+        await flow.merge(repeat, "alice", repeat)
+    merged = await flow.merge(repeat, "alice", first)
+    assert merged["status"] == "merged"
+    with pytest.raises(WorkflowInvalid):
+        await flow.reject(prank, "alice", "because")
+    assert (await flow.reject(prank, "alice", "prank"))["status"] == "rejected"
+    with pytest.raises(WorkflowConflict):
+        await flow.follow_up(first, "alice", responded=True)  # not dispatched yet
+    await flow.dispatch(first, "alice", None)
+    state = await flow.follow_up(first, "bob", responded=True, resolved=True,
+                                 satisfaction="basic")
+    assert state["responded_at"] and state["resolved_at"] and state["satisfaction"] == "basic"
+    assert state["related"] == [repeat]
+    detail = await flow.detail(first)
+    assert detail.audit[-1].username == "bob" and detail.audit[-1].action == "follow_up"
+    assert [d["id"] for d, _w in await flow.queue()] == [urgent]
