@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from ivr import analytics, default_menu, run_call
-from ivr.events import action_from_dict, action_to_dict
+from ivr.events import Action, action_from_dict, action_to_dict
 
 MENU = default_menu()
 DAY = datetime(2025, 6, 3, 10, 0)
@@ -28,12 +28,12 @@ SCRIPTS = [
 
 
 @pytest.fixture(scope="module")
-def logs() -> list[list[object]]:
+def logs() -> list[list[Action]]:
     return [run_call(MENU, script, DAY).log for script in SCRIPTS]
 
 
-def test_counts_after_n_calls(logs: list[list[object]]) -> None:
-    stats = analytics(logs)  # type: ignore[arg-type]
+def test_counts_after_n_calls(logs: list[list[Action]]) -> None:
+    stats = analytics(logs)
     main = stats["main"]
     assert main.entries == 10
     assert dict(main.exits) == {"1": 1, "2": 5, "3": 1, "no_match": 1, "timeout": 1,
@@ -48,8 +48,8 @@ def test_counts_after_n_calls(logs: list[list[object]]) -> None:
     assert main.drop_off == pytest.approx(0.1)
 
 
-def test_average_time_spent(logs: list[list[object]]) -> None:
-    stats = analytics(logs)  # type: ignore[arg-type]
+def test_average_time_spent(logs: list[list[Action]]) -> None:
+    stats = analytics(logs)
     welcome = stats["welcome"]
     assert welcome.timed_visits == 10
     # The simulator plays a prompt for 0.5 s + 0.25 s per character.
@@ -58,18 +58,18 @@ def test_average_time_spent(logs: list[list[object]]) -> None:
     assert stats["main"].average_time_s is not None and stats["main"].average_time_s > 0
 
 
-def test_analytics_from_stored_json(logs: list[list[object]]) -> None:
+def test_analytics_from_stored_json(logs: list[list[Action]]) -> None:
     stored = [[json.loads(json.dumps(action_to_dict(a), ensure_ascii=False)) for a in log]
-              for log in logs]  # type: ignore[arg-type]
+              for log in logs]
     assert {k: v.as_dict() for k, v in analytics(stored).items()} == {
-        k: v.as_dict() for k, v in analytics(logs).items()  # type: ignore[arg-type]
+        k: v.as_dict() for k, v in analytics(logs).items()
     }
 
 
-def test_every_action_round_trips_through_json(logs: list[list[object]]) -> None:
+def test_every_action_round_trips_through_json(logs: list[list[Action]]) -> None:
     for log in logs:
         for action in log:
-            data = json.loads(json.dumps(action_to_dict(action)))  # type: ignore[arg-type]
+            data = json.loads(json.dumps(action_to_dict(action)))
             assert action_from_dict(data) == action
 
 

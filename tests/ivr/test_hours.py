@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,5 +91,5 @@ def test_runtime_never_reads_the_clock() -> None:
     import ivr.state
 
     for module in (ivr.runtime, ivr.state, ivr.hours):
-        source = open(module.__file__ or "", encoding="utf-8").read()
+        source = Path(module.__file__ or "").read_text(encoding="utf-8")
         assert "datetime.now" not in source and "time.time" not in source

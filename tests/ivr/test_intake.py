@@ -71,7 +71,8 @@ def keys(state: CallState, digits: str) -> tuple[CallState, list[Action]]:
 
 
 def test_phone_prompt_text_is_the_keyed_one() -> None:
-    assert MENU.prompts["intake_phone"] == "请输入您的联系电话，以井号键结束；使用本机号码请直接按井号键。"
+    expected = "请输入您的联系电话，以井号键结束；使用本机号码请直接按井号键。"
+    assert MENU.prompts["intake_phone"] == expected
 
 
 def test_keyed_number_is_read_back_digit_by_digit() -> None:
@@ -118,7 +119,7 @@ def test_hash_alone_uses_the_caller_id_without_read_back() -> None:
 
 
 def test_hash_alone_without_caller_id_asks_for_the_number() -> None:
-    state, actions = step(at_phone(None), Dtmf("#"))
+    _, actions = step(at_phone(None), Dtmf("#"))
     assert prompts(actions) == ["intake_phone_no_caller_id"]
     assert InputFailed("intake", "invalid", 0.0) in actions
 
@@ -172,7 +173,7 @@ def test_silence_at_the_phone_question_moves_on() -> None:
 
 
 def test_hangup_mid_intake_submits_what_was_said() -> None:
-    state, actions = step(at_phone(), Hangup(at=50.0))
+    _, actions = step(at_phone(), Hangup(at=50.0))
     (submit,) = of_type(actions, SubmitIntake)
     assert submit.fields.complete is False
     assert submit.fields.transcript == "小区门口的路灯坏了一个月，我姓王"
@@ -196,6 +197,6 @@ def test_speech_at_the_menu_starts_the_appeal() -> None:
 
 
 def test_speech_during_the_welcome_starts_the_appeal() -> None:
-    state, actions = drive(MENU, [Utterance("你好我要反映一下噪音的问题", 0.9)])
+    state, _ = drive(MENU, [Utterance("你好我要反映一下噪音的问题", 0.9)])
     assert state.node_id == "intake"
     assert [k.node_id for k in state.kept] == ["main"]

@@ -13,6 +13,7 @@ from ivr.events import (
     CollectDigits,
     DigitsCollected,
     Dtmf,
+    Event,
     FieldsHeard,
     HangUp,
     Hangup,
@@ -42,7 +43,7 @@ def play(pid: str, interruptible: bool = True) -> PlayPrompt:
 
 BYE = [NodeEntered("bye", "hangup", 0.0), play("bye", False), NodeExited("bye", "end", None, 0.0),
        HangUp()]
-WAITING = [PromptFinished("p_main")]  # main menu prompt played, timer main/1 running
+WAITING: list[Event] = [PromptFinished("p_main")]  # main menu prompt played, timer main/1 running
 
 ROWS: list[tuple[str, list[Any], Any, list[Any]]] = [
     ("call starts at the start node",
@@ -204,7 +205,7 @@ def _main() -> dict[str, Any]:
     return dict(SMALL["nodes"]["main"])
 
 
-CODE = [Dtmf("3"), PromptFinished("p_code")]
+CODE: list[Event] = [Dtmf("3"), PromptFinished("p_code")]
 
 
 def test_collect_digits_with_terminator() -> None:
@@ -238,7 +239,7 @@ def test_collect_spoken_digits() -> None:
 
 # ---------------------------------------------------------------------------- transfer
 
-XFER = [Dtmf("2"), PromptFinished("p_xfer")]
+XFER: list[Event] = [Dtmf("2"), PromptFinished("p_xfer")]
 
 
 def test_transfer_after_its_prompt() -> None:

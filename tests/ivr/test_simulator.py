@@ -22,7 +22,8 @@ def nodes(path: list[dict[str, Any]]) -> list[tuple[str, str | None, str | None]
 def submitted(path: list[dict[str, Any]]) -> dict[str, Any]:
     subs = [a["fields"] for r in path for a in r["actions"] if a["action"] == "SubmitIntake"]
     assert len(subs) == 1, subs
-    return subs[0]
+    fields: dict[str, Any] = subs[0]
+    return fields
 
 
 def played(path: list[dict[str, Any]]) -> list[str]:

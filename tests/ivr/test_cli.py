@@ -1,0 +1,68 @@
+"""The plain CLI functions (the lead wires them into ``voice-intake ivr``)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from ivr import MenuFormatError
+from ivr.cli import json_lines, main, show, simulate_file, validate_file
+
+from .support import SMALL
+
+
+def test_show_default() -> None:
+    data = show("default")
+    assert data["start"] == "welcome"
+    assert [o["key"] for o in data["nodes"]["main"]["options"]] == ["1", "2", "3", "4", "0"]
+    assert data["prompts"]["intake_phone"].startswith("请输入您的联系电话")
+    json.dumps(data)
+
+
+def test_validate_default_is_clean() -> None:
+    assert validate_file("default") == []
+
+
+def test_validate_names_the_node(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(SMALL))
+    data["nodes"]["code"]["next"] = "nowhere"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert validate_file(path) == ["node 'code': next goes to unknown node 'nowhere'"]
+    assert main(["validate", str(path)]) == 1
+    assert main(["validate", "default"]) == 0
+
+
+def test_validate_reports_schema_problems(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('{"id": "x", "start": "a", "nodes": {"a": {"type": "hangup", "nxt": 1}}}')
+    assert validate_file(path) == ["node 'a': nxt: unknown field"]
+    assert validate_file(tmp_path / "absent.json")[0].startswith("menu: cannot read")
+
+
+def test_simulate_file_json_lines() -> None:
+    records = simulate_file("default", ["1", "我要问一下社保怎么交"],
+                            now=datetime(2025, 6, 3, 10, 0))
+    lines = json_lines(records).splitlines()
+    assert len(lines) == len(records)
+    assert [json.loads(line)["node"] for line in lines][:3] == ["welcome", "main", "intake"]
+    assert "社保" in lines[2]  # Chinese is not escaped
+
+
+def test_simulate_refuses_an_invalid_menu(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(SMALL))
+    data["nodes"]["code"]["next"] = "nowhere"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(MenuFormatError, match="node 'code'"):
+        simulate_file(path, [])
+
+
+def test_main_simulate_prints_one_node_per_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "default", "--input", "2", "--input", "我要投诉噪音",
+                 "--at", "2025-06-03T10:00:00+08:00"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[1])["key"] == "2"
