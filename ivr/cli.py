@@ -1,7 +1,8 @@
 """Plain functions behind ``voice-intake ivr show|validate|simulate`` (the CLI wires them to
 argparse). ``FILE`` is a menu path or ``default`` for the shipped menu.
 
-``python -m ivr.cli show default`` also works, for a quick look without the full CLI.
+``python -m ivr.cli show default`` also works, for a quick look without the full CLI;
+``python -m ivr.cli render default DIR`` renders the prompts that have no audio yet.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ivr.errors import MenuFormatError
+from ivr.errors import MenuFormatError, PromptError
 from ivr.loader import load_menu
 from ivr.model import Menu
+from ivr.prompts import missing_prompts, render_missing
 from ivr.serialize import menu_to_data
+from ivr.settings import IvrSettings
 from ivr.simulator import simulate
 from ivr.validate import validate
 
@@ -56,6 +59,17 @@ def simulate_file(file: str | Path, inputs: list[str], now: datetime | None = No
     return simulate(checked_menu(file), inputs, when, caller_number)
 
 
+def missing(file: str | Path, prompt_dir: Path) -> list[str]:
+    """Prompt ids of the menu with no audio in ``prompt_dir`` (what the admin UI flags)."""
+    return missing_prompts(load_menu(file), prompt_dir)
+
+
+def render(file: str | Path, prompt_dir: Path, settings: IvrSettings | None = None) -> list[str]:
+    """Render every prompt of the menu that has no audio yet with the offline TTS command;
+    return the ids rendered. Run at build or deploy time (scripts), not per call."""
+    return render_missing(load_menu(file), prompt_dir, settings or IvrSettings())
+
+
 def json_lines(records: list[dict[str, Any]]) -> str:
     """One compact JSON object per line, Chinese left readable."""
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -70,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("file")
     sim.add_argument("--input", action="append", default=[])
     sim.add_argument("--at", help="ISO time of the call (default: now)")
+    for name in ("missing", "render"):
+        p = sub.add_parser(name)
+        p.add_argument("file")
+        p.add_argument("prompt_dir", type=Path)
     args = parser.parse_args(argv)
     try:
         if args.command == "show":
@@ -79,12 +97,18 @@ def main(argv: list[str] | None = None) -> int:
             for line in problems:
                 print(line, file=sys.stderr)
             return 1 if problems else 0
-        else:
+        elif args.command == "simulate":
             when = datetime.fromisoformat(args.at) if args.at else None
             sys.stdout.write(json_lines(simulate_file(args.file, args.input, when)))
+        else:
+            ids = (missing if args.command == "missing" else render)(args.file, args.prompt_dir)
+            print("\n".join(ids))
     except MenuFormatError as exc:
         for e in exc.errors:
             print(e, file=sys.stderr)
+        return 1
+    except PromptError as exc:
+        print(exc, file=sys.stderr)
         return 1
     return 0
 

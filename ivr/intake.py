@@ -13,6 +13,7 @@ is read back with the digit prompts and confirmed with 1 (or 对/是的) or re-e
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from ivr.events import CollectDigits, Dtmf, StartIntake, Utterance
 from ivr.model import DIGIT_PROMPTS, IntakeNode
@@ -42,8 +43,8 @@ def _progress(state: CallState) -> IntakeProgress:
     return state.intake or IntakeProgress()
 
 
-def _set(state: CallState, **changes: object) -> CallState:
-    return replace(state, intake=replace(_progress(state), **changes))  # type: ignore[arg-type]
+def _set(state: CallState, **changes: Any) -> CallState:
+    return replace(state, intake=replace(_progress(state), **changes))
 
 
 def enter(state: CallState, out: Out, quiet: bool) -> CallState:

@@ -153,7 +153,7 @@ def _prompt_finished(state: CallState, event: PromptFinished, out: Out) -> CallS
         return state  # a stopped or unknown prompt
     state = replace(state, prompts=state.prompts[1:])
     if state.prompts:
-        return replace(state, at=state.at)  # a new object: the finish is consumed
+        return state
     return _PROMPTS_DONE[state.node.type](state, out)
 
 

@@ -66,3 +66,23 @@ def test_main_simulate_prints_one_node_per_line(capsys: pytest.CaptureFixture[st
                  "--at", "2025-06-03T10:00:00+08:00"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert json.loads(out[1])["key"] == "2"
+
+
+def test_missing_and_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ivr.cli import missing, render
+    from ivr.settings import IvrSettings
+
+    assert "welcome" in missing("default", tmp_path)
+    # A stand-in TTS (the espeak-ng path is tested in test_prompts): every prompt becomes
+    # the same short tone, which is enough to see that nothing is missing afterwards.
+    from .test_prompts import needs_ffmpeg, tone_wav
+
+    if needs_ffmpeg.args[0]:
+        pytest.skip("ffmpeg not installed")
+    src = tmp_path / "tone.wav"
+    src.write_bytes(tone_wav(0.05))
+    rendered = render("default", tmp_path / "p", IvrSettings(tts_command=("cp", str(src), "{out}")))
+    assert set(rendered) == set(missing("default", tmp_path))
+    assert missing("default", tmp_path / "p") == []
+    assert main(["missing", "default", str(tmp_path / "p")]) == 0
+    assert capsys.readouterr().out.strip() == ""
