@@ -101,6 +101,21 @@ class DraftingSettings:
     dispatch_file: Path | None = None
 
 
+@dataclass(frozen=True)
+class IvrSettings:
+    # The menu new calls start with: "default" (the shipped one) or a file path.
+    menu: str = "default"
+    # Prompt audio (<id>.wav, 8 kHz μ-law); empty: <data_dir>/prompts.
+    prompt_dir: Path | None = None
+    # Offline TTS for prompt texts: {text} is the text (else stdin), {out} an output file
+    # (else stdout). espeak-ng's Mandarin voice is the default; any command that writes
+    # common audio works (e.g. a local piper or sherpa-onnx binary).
+    tts_command: tuple[str, ...] = ("espeak-ng", "-v", "cmn", "-s", "150", "--stdout", "{text}")
+    tts_timeout_s: float = 30.0
+    # SIP calls go through the menu; false sends every call straight to intake.
+    enabled: bool = True
+
+
 def _default_data_dir() -> Path:
     return Path("data")
 
@@ -118,12 +133,17 @@ class Settings:
     asr: AsrSettings = field(default_factory=AsrSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     drafting: DraftingSettings = field(default_factory=DraftingSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'voice-intake.db').resolve()}"
+
+    @property
+    def prompt_dir(self) -> Path:
+        return self.ivr.prompt_dir or self.data_dir / "prompts"
 
     @property
     def recordings_dir(self) -> Path:
