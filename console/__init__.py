@@ -1,14 +1,53 @@
-"""Layer 3: the agent console and admin web UI (routes, templates, websockets).
+"""Layer 3: the agent console and admin web UI (routes, pages, websockets, auth).
 
-``setup(app)`` mounts the console on the service's aiohttp application. The console
-itself is built in its own issue; today it mounts nothing.
+``setup(app, services)`` mounts the console on the service's aiohttp application;
+``services`` returns the service's opened resources (settings, store, bus) once the app has
+started. Agents work the live queue and review drafts; admins also see the dashboard and
+export work orders. Everything is served locally: no CDN, no web fonts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
+from console.context import CLAIM_TTL, CONSOLE, Console, ServicesGetter
+from console.limits import LoginLimiter
+from console.live import Fanout
+from console.routes import add_routes
+from storage import Accounts, DraftWorkflow, Reports
 
-def setup(app: web.Application) -> None:
-    """Mount the console's routes on ``app``."""
-    del app
+__all__ = ["CONSOLE", "Console", "setup"]
+
+
+def setup(app: web.Application, services: ServicesGetter | None = None) -> None:
+    """Mount the console's routes on ``app``; without ``services`` nothing is mounted."""
+    if services is None:
+        return
+    get_services = services
+
+    async def console_ctx(app: web.Application) -> AsyncIterator[None]:
+        res = get_services()
+        workflow = DraftWorkflow(res.store.engine, res.bus, claim_ttl=CLAIM_TTL)
+        fanout = Fanout(res.bus, workflow)
+        app[CONSOLE] = Console(
+            settings=res.settings, store=res.store, accounts=Accounts(res.store.engine),
+            workflow=workflow, reports=Reports(res.store.engine), limiter=LoginLimiter(),
+            fanout=fanout,
+        )
+        ready = asyncio.Event()
+        feed = asyncio.create_task(fanout.run(ready))
+        await ready.wait()
+        try:
+            yield
+        finally:
+            await fanout.close_sockets()
+            feed.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed
+
+    app.cleanup_ctx.append(console_ctx)
+    add_routes(app)

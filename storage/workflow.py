@@ -111,9 +111,10 @@ class DraftWorkflow:
 
     async def queue(
         self, status: str | None = "new", category: str | None = None,
-        district: str | None = None, limit: int = 200,
+        district: str | None = None, limit: int = 200, newest_first: bool = False,
     ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """Drafts for the agent queue: urgent first, then oldest first."""
+        """Drafts for the agent queue: urgent first, then oldest first (or, with
+        ``newest_first``, newest first as ``Store.list_drafts`` orders them)."""
         query = select(DraftRow)
         if status:
             query = query.where(DraftRow.status == status)
@@ -121,7 +122,10 @@ class DraftWorkflow:
             query = query.where(DraftRow.category == category)
         if district:
             query = query.where(DraftRow.district == district)
-        query = query.order_by(DraftRow.urgent.desc(), DraftRow.created_at, DraftRow.id)
+        if newest_first:
+            query = query.order_by(DraftRow.created_at.desc(), DraftRow.id)
+        else:
+            query = query.order_by(DraftRow.urgent.desc(), DraftRow.created_at, DraftRow.id)
         now = datetime.now(UTC)
         async with self._sessions() as s:
             rows = (await s.scalars(query.limit(limit))).all()

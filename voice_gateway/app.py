@@ -70,7 +70,7 @@ def init_app(
     app.cleanup_ctx.append(sip_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    console.setup(app)
+    console.setup(app, lambda: app[SERVICES])
     return app
 
 

@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     mf.add_argument("name")
     mf.add_argument("--dest", type=Path, help="directory to fetch into (default: user cache)")
 
+    users = sub.add_parser("users", help="console accounts")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    ua = usub.add_parser("add", help="add an account; the password is read from stdin")
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=("agent", "admin"), required=True)
+    usub.add_parser("list", help="list accounts")
+
+    export = sub.add_parser("export", help="export work orders as CSV or JSON")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--status", default="dispatched",
+                        help="dispatched (default), new, merged, rejected or all")
+
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
     dsub.add_parser("upgrade", help="apply Alembic migrations")
@@ -104,6 +116,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "models":
         return commands.models(settings, args.models_command, getattr(args, "name", None),
                                getattr(args, "dest", None))
+    if cmd == "users":
+        return asyncio.run(commands.users(settings, args.users_command,
+                                          getattr(args, "name", None), getattr(args, "role", None)))
+    if cmd == "export":
+        return asyncio.run(commands.export(settings, args.format, args.status))
     if cmd == "db":
         return asyncio.run(commands.db_upgrade(settings))
     raise UsageError(f"unknown command {cmd}")  # pragma: no cover

@@ -128,6 +128,48 @@ def models(settings: Settings, action: str, name: str | None, dest: Path | None)
     raise UsageError(f"unknown models command {action}")  # pragma: no cover
 
 
+async def users(settings: Settings, action: str, name: str | None, role: str | None) -> int:
+    """``users add NAME --role R`` (password from stdin: one line, or twice on a terminal)
+    and ``users list``."""
+    from storage import AccountError, Accounts
+
+    if action == "add":
+        password = _read_password()
+        async with open_services(settings, with_asr=False) as services:
+            try:
+                account = await Accounts(services.store.engine).add_user(
+                    name or "", password, role or "")
+            except AccountError as exc:
+                raise UsageError(str(exc)) from exc
+        print(f"added {account.role} {account.username}", file=sys.stderr)
+        return 0
+    async with open_services(settings, with_asr=False) as services:
+        for a in await Accounts(services.store.engine).list_users():
+            print(f"{a.username}\t{a.role}")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        import getpass
+
+        first, second = getpass.getpass("password: "), getpass.getpass("again: ")
+        if first != second:
+            raise UsageError("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def export(settings: Settings, fmt: str, status: str) -> int:
+    from storage import Reports
+    from storage.reports import to_csv, to_json
+
+    async with open_services(settings, with_asr=False) as services:
+        rows = await Reports(services.store.engine).export_rows(None if status == "all" else status)
+    sys.stdout.write(to_csv(rows) if fmt == "csv" else to_json(rows))
+    return 0
+
+
 async def db_upgrade(settings: Settings) -> int:
     async with open_services(settings, with_asr=False):
         pass

@@ -1,0 +1,50 @@
+"""Live calls and the websocket the queue and live pages listen on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from aiohttp import WSMsgType, web
+
+from console.auth import same_origin
+from console.context import CONSOLE
+from console.http import json_error, ok
+from console.live import Message
+from storage.accounts import ActiveSession
+
+
+async def live_calls(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    """Calls in progress with their transcript so far and current IVR node."""
+    return ok(await request.app[CONSOLE].reports.live_calls())
+
+
+async def websocket(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    """Server → client pushes of new and changed drafts and of call progress."""
+    if not same_origin(request):  # cross-site websocket hijacking
+        raise json_error(403, "cross-origin websocket refused")
+    fanout = request.app[CONSOLE].fanout
+    ws = web.WebSocketResponse(heartbeat=30)
+    async with fanout.connect() as queue:  # subscribed before the client can see the 101
+        await ws.prepare(request)
+        fanout.sockets.add(ws)
+        sender = asyncio.create_task(_send(ws, queue))
+        try:
+            await ws.send_str(json.dumps({"type": "hello", "user": session.account.username}))
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT and msg.data == "ping":
+                    await ws.send_str('{"type": "pong"}')
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            fanout.sockets.discard(ws)
+    return ws
+
+
+async def _send(ws: web.WebSocketResponse, queue: asyncio.Queue[Message]) -> None:
+    while not ws.closed:
+        message = await queue.get()
+        with contextlib.suppress(ConnectionError):
+            await ws.send_str(json.dumps(message, ensure_ascii=False))

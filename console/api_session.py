@@ -1,0 +1,61 @@
+"""Login, logout, who am I."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from console.auth import COOKIE, clear_session_cookie, same_origin, set_session_cookie
+from console.context import CONSOLE, SESSION_TTL
+from console.http import json_body, json_error, ok
+from storage.accounts import ActiveSession
+
+log = logging.getLogger(__name__)
+
+
+def _session_json(active: ActiveSession) -> dict[str, str]:
+    return {"username": active.account.username, "role": active.account.role,
+            "csrf_token": active.csrf_token, "expires_at": active.expires_at.isoformat()}
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    """``{"username", "password"}`` → the session cookie and the CSRF token."""
+    console = request.app[CONSOLE]
+    if not same_origin(request):
+        raise json_error(403, "cross-origin login refused")
+    body = await json_body(request)
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username:
+        raise json_error(400, "username and password are required")
+    client = request.remote or "unknown"
+    keys = (f"ip:{client}", f"user:{username}")
+    wait = console.limiter.retry_after(*keys)
+    if wait is not None:
+        exc = json_error(429, "登录尝试过多，请稍后再试", retry_after=round(wait))
+        exc.headers["Retry-After"] = str(round(wait))
+        raise exc
+    account = await console.accounts.authenticate(username, password[:1024])
+    if account is None:
+        console.limiter.failed(*keys)
+        log.info("console login failed from %s", client)
+        raise json_error(401, "用户名或密码错误")
+    console.limiter.succeeded(f"user:{username}")
+    token, active = await console.accounts.open_session(account, SESSION_TTL)
+    log.info("console login: user id %d (%s)", account.id, account.role)
+    response = ok(_session_json(active))
+    set_session_cookie(request, response, token)
+    return response
+
+
+async def logout(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    token = request.cookies.get(COOKIE)
+    if token:
+        await request.app[CONSOLE].accounts.close_session(token)
+    response = ok({"status": "logged out"})
+    clear_session_cookie(response)
+    return response
+
+
+async def me(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    return ok(_session_json(session))

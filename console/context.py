@@ -1,0 +1,51 @@
+"""What the console's handlers share: the stores, the login limiter, the live fan-out.
+
+The composition root hands ``setup`` a function returning the service's resources (anything
+with ``settings``, ``store`` and ``bus``); the console builds its own repositories over the
+same engine when the application starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from aiohttp import web
+
+from config import Settings
+from console.limits import LoginLimiter
+from console.live import Fanout
+from storage import Accounts, DraftWorkflow, EventBus, Reports, Store
+
+SESSION_TTL = timedelta(hours=12)
+CLAIM_TTL = timedelta(minutes=15)
+
+
+class ServiceResources(Protocol):
+    """The part of the service's resources the console uses."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def bus(self) -> EventBus: ...
+
+
+ServicesGetter = Callable[[], ServiceResources]
+
+
+@dataclass
+class Console:
+    settings: Settings
+    store: Store
+    accounts: Accounts
+    workflow: DraftWorkflow
+    reports: Reports
+    limiter: LoginLimiter
+    fanout: Fanout
+
+
+CONSOLE = web.AppKey("console", Console)

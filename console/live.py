@@ -1,0 +1,91 @@
+"""Live fan-out: one subscription to the event bus, turned into console messages and copied
+to every connected websocket.
+
+The messages are built once per event (a new draft is read from the database once, not once
+per agent) and put on each client's bounded queue; a client that does not keep up loses its
+oldest messages, never the service's memory. Messages:
+
+- ``{"type": "draft", "event": "draft_created"|"draft_updated"|"draft_reviewed",
+  "draft": {...}, "workflow": {...}}``
+- ``{"type": "call", "event": "call_started"|"call_ended"|"ivr_node"|"ivr_exit"|
+  "utterance", "call_id": ..., "node": ..., "utterance": {...}}``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from storage import DraftWorkflow, Event, EventBus
+from storage.reports import node_of
+
+log = logging.getLogger(__name__)
+
+DRAFT_EVENTS = ("draft_created", "draft_updated", "draft_reviewed")
+CALL_EVENTS = ("call_started", "call_ended", "ivr_node", "ivr_exit", "utterance")
+Message = dict[str, Any]
+
+
+class Fanout:
+    def __init__(self, bus: EventBus, workflow: DraftWorkflow, queue_size: int = 256) -> None:
+        self._bus = bus
+        self._workflow = workflow
+        self._queue_size = queue_size
+        self._clients: set[asyncio.Queue[Message]] = set()
+        self.sockets: set[web.WebSocketResponse] = set()
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Forward bus events to the clients until cancelled."""
+        async with self._bus.subscribe() as events:
+            if ready is not None:
+                ready.set()
+            while True:
+                event = await events.get()
+                try:
+                    message = await self.message(event)
+                except Exception:  # a database hiccup must not end the live feed
+                    log.exception("live message for %s failed", event.kind)
+                    continue
+                if message is not None:
+                    self._broadcast(message)
+
+    async def message(self, event: Event) -> Message | None:
+        if event.kind in DRAFT_EVENTS:
+            found = await self._workflow.draft(str(event.payload.get("draft_id")))
+            if found is None:
+                return None
+            draft, workflow = found
+            return {"type": "draft", "event": event.kind, "draft": draft, "workflow": workflow}
+        if event.kind in CALL_EVENTS:
+            message: Message = {"type": "call", "event": event.kind, "call_id": event.call_id,
+                                "node": node_of(event.payload)}
+            if event.kind == "utterance":
+                p = event.payload
+                message["utterance"] = {"seq": p.get("seq"), "start": p.get("start"),
+                                        "end": p.get("end"), "text": p.get("text")}
+            return message
+        return None
+
+    def _broadcast(self, message: Message) -> None:
+        for q in self._clients:
+            if q.full():
+                q.get_nowait()
+            q.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[asyncio.Queue[Message]]:
+        q: asyncio.Queue[Message] = asyncio.Queue(self._queue_size)
+        self._clients.add(q)
+        try:
+            yield q
+        finally:
+            self._clients.discard(q)
+
+    async def close_sockets(self) -> None:
+        for ws in list(self.sockets):
+            await ws.close(code=1001, message=b"server shutdown")

@@ -1,0 +1,50 @@
+/* The admin dashboard: charts and the three rates per district. */
+"use strict";
+
+(() => {
+  const { api, el } = VI;
+  const pct = (r) => (r === null || r === undefined ? "—" : (r * 100).toFixed(1) + "%");
+
+  function rateCell(r) {
+    return el("td", {}, r === null ? "" : el("span", { class: "rate-bar", style: null }), pct(r));
+  }
+
+  async function load() {
+    const hours = document.getElementById("d-hours").value;
+    const d = await api("GET", "/api/dashboard?hours=" + hours);
+    const hourLabel = (iso) => { const t = new Date(iso); return hours > 48 ? (t.getMonth() + 1) + "/" + t.getDate() : String(t.getHours()).padStart(2, "0") + "时"; };
+    let perHour = d.calls_per_hour.map((h) => ({ label: hourLabel(h.hour), values: [h.calls] }));
+    if (hours > 48) { // by day
+      const days = new Map();
+      for (const it of perHour) days.set(it.label, (days.get(it.label) || 0) + it.values[0]);
+      perHour = [...days].map(([label, n]) => ({ label, values: [n] }));
+    }
+    Charts.columns(document.getElementById("chart-calls"), perHour, { label: "来电量" });
+    Charts.bars(document.getElementById("chart-ivr"),
+      d.ivr_drop_off.map((n) => ({ label: n.node, values: [n.entries, n.hangups], notes: ["", pct(n.drop_off)] })),
+      { label: "语音导航节点", series: [{ name: "进入", cls: "bar" }, { name: "挂机", cls: "bar alt" }] });
+    Charts.bars(document.getElementById("chart-category"),
+      d.drafts_by_category.map((c) => ({ label: c.key, values: [c.count] })), { label: "工单类别" });
+    Charts.bars(document.getElementById("chart-district"),
+      d.drafts_by_district.map((c) => ({ label: c.key, values: [c.count] })), { label: "工单区域" });
+    Charts.columns(document.getElementById("chart-delay"),
+      d.dispatch_delay.buckets.map((b) => ({ label: b.key, values: [b.count] })), { label: "挂机至派单用时" });
+    const median = d.dispatch_delay.median_s;
+    document.getElementById("delay-median").textContent = median === null ? "" :
+      "（中位数 " + (median < 120 ? Math.round(median) + " 秒" : (median / 60).toFixed(1) + " 分钟") + "，共 " + d.dispatch_delay.count + " 单）";
+    const body = document.getElementById("rates-body");
+    body.replaceChildren(...d.rates.map((r) => el("tr", {}, el("th", { scope: "row", text: r.district }),
+      el("td", { text: String(r.orders) }), rateCell(r.response_rate), rateCell(r.resolution_rate),
+      rateCell(r.satisfaction_rate))));
+    for (const [i, r] of d.rates.entries()) {
+      body.children[i].querySelectorAll(".rate-bar").forEach((bar, j) => {
+        bar.style.width = Math.round(60 * [r.response_rate, r.resolution_rate, r.satisfaction_rate].filter((x) => x !== null)[j]) + "px";
+      });
+    }
+    if (!d.rates.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "暂无已派单工单" })));
+  }
+
+  VI.session().then(load).catch((e) => { document.getElementById("dash-title").textContent = "数据看板（加载失败：" + e.message + "）"; });
+  document.getElementById("d-hours").addEventListener("change", load);
+  VI.live(() => {}, null);
+})();
