@@ -9,7 +9,7 @@
   function card(call) {
     const list = el("ol", { "aria-label": "转写" });
     const node = el("span", { class: "tag node", text: call.ivr_node ? "导航节点：" + call.ivr_node : "导航节点：—" });
-    const elapsed = el("span", { class: "elapsed" });
+    const elapsed = el("span", { class: "elapsed", text: "通话 " + clock((Date.now() - new Date(call.started_at)) / 1000) });
     const c = el("article", { class: "call-card", "data-id": call.id, tabindex: 0,
       "aria-label": "来电 " + (call.caller_number || "未知号码") },
       el("header", {}, el("strong", { text: call.caller_number || "未知号码" }),
