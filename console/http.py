@@ -37,9 +37,3 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise json_error(400, "body must be a JSON object")
     return data
 
-
-def mask_phone(number: str | None) -> str:
-    """For logs: ``138****3344``."""
-    if not number:
-        return "-"
-    return number[:3] + "****" + number[-4:] if len(number) >= 8 else "****"

@@ -40,6 +40,25 @@ async def test_schema_at_head_and_idempotent(store: Store) -> None:
             "satisfaction"} <= columns
 
 
+async def test_migration_0002_downgrades_and_upgrades_again(store: Store) -> None:
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    def _down(connection: object) -> None:
+        cfg = alembic_config(store.engine.url.render_as_string(hide_password=False))
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0001")
+
+    await _drafted_call(store)
+    async with store.engine.begin() as conn:
+        await conn.run_sync(_down)
+        tables = await conn.run_sync(lambda c: set(inspect(c).get_table_names()))
+    assert "users" not in tables and "drafts" in tables
+    await upgrade(store.engine)
+    assert len(await store.list_drafts()) == 1  # 0001 data survived the round trip
+
+
 async def test_existing_store_methods(store: Store) -> None:
     async with store.bus.subscribe() as q:
         first = await _drafted_call(store)
