@@ -167,7 +167,25 @@
     if (!detail.audit.length) $("audit").append(el("tr", {}, el("td", { colspan: 5, text: "暂无修改" })));
   }
 
-  function renderAll() { renderHead(); renderFields(); renderActions(); renderAudit(); }
+  function renderFollowUp() {
+    const w = detail.workflow, box = $("follow-up");
+    box.hidden = detail.draft.status !== "dispatched";
+    $("fu-responded").checked = !!w.responded_at;
+    $("fu-resolved").checked = !!w.resolved_at;
+    $("fu-satisfaction").value = w.satisfaction || "";
+  }
+
+  async function saveFollowUp() {
+    const body = { responded: $("fu-responded").checked, resolved: $("fu-resolved").checked,
+      satisfaction: $("fu-satisfaction").value || null };
+    try {
+      await api("POST", "/api/drafts/" + encodeURIComponent(draftId) + "/follow-up", body);
+    } catch (e) { message("回访保存失败：" + e.message, true); return; }
+    await reload();
+    message("已保存回访");
+  }
+
+  function renderAll() { renderHead(); renderFields(); renderActions(); renderFollowUp(); renderAudit(); }
 
   async function reload() {
     detail = await api("GET", "/api/drafts/" + encodeURIComponent(draftId));
@@ -246,6 +264,7 @@
     player.addEventListener("seeked", onTime);
     renderTranscript();
     $("save").addEventListener("click", save);
+    $("fu-save").addEventListener("click", saveFollowUp);
     $("dispatch").addEventListener("click", () => {
       const unit = $("unit").value.trim();
       act("dispatch", { unit: unit || null }, "已批准并派单至 " + (unit || "建议单位"));

@@ -134,6 +134,10 @@ async def test_agent_reviews_a_live_draft_and_dispatches(server: Any, browser: A
     await page.get_by_role("button", name="批准并派单").click()
     await expect(page.locator("#review-status")).to_have_text("已派单")
     await expect(page.locator("#claim-state")).to_contain_text("已派往")
+    await page.get_by_label("已响应").check()  # the work order's follow-up
+    await page.get_by_label("满意度").select_option("satisfied")
+    await page.get_by_role("button", name="保存回访").click()
+    await expect(page.locator("#review-message")).to_have_text("已保存回访")
     await page.locator("#audit-box summary").click()
     await expect(page.locator("#audit")).to_contain_text("13811223345")
     await _shot(page, "04-review-dispatched")
@@ -141,9 +145,10 @@ async def test_agent_reviews_a_live_draft_and_dispatches(server: Any, browser: A
 
     detail = await server.server.app[CONSOLE].workflow.detail(draft_id)
     assert detail.draft["status"] == "dispatched" and detail.draft["phone"] == "13811223345"
-    assert [(a.username, a.action) for a in detail.audit] == [("alice", "edit"),
-                                                               ("alice", "dispatch")]
+    assert [(a.username, a.action) for a in detail.audit] == [
+        ("alice", "edit"), ("alice", "dispatch"), ("alice", "follow_up")]
     assert detail.audit[0].before == {"phone": "13811223344"}
+    assert detail.workflow["satisfaction"] == "satisfied" and detail.workflow["responded_at"]
 
 
 async def _word_timed_draft(services: Services) -> str:
