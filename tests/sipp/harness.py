@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,11 +90,16 @@ def call_audio(wav: Path, workdir: Path) -> dict[str, str]:
     return {"AUDIO_PCAP": str(out), "AUDIO_MS": str(ms)}
 
 
+# Prompts rendered once per test session (espeak-ng takes seconds for the whole menu).
+SHARED_PROMPTS = Path(tempfile.gettempdir()) / f"voice-intake-test-prompts-{os.getuid()}"
+
+
 def sip_settings(settings: Settings, **sip: object) -> Settings:
     """``settings`` with SIP on a free loopback port and the given overrides."""
     base = dict(host="127.0.0.1", port=free_port(), answer_delay_ms=100, rtp_timeout_s=10.0)
     base.update(sip)
-    return dataclasses.replace(settings, sip=dataclasses.replace(settings.sip, **base))
+    ivr = dataclasses.replace(settings.ivr, prompt_dir=SHARED_PROMPTS)
+    return dataclasses.replace(settings, sip=dataclasses.replace(settings.sip, **base), ivr=ivr)
 
 
 @contextlib.asynccontextmanager

@@ -234,3 +234,36 @@ async def test_hold_unhold_info_dtmf_and_options_in_dialog(
                 digits.append((ev.payload["digit"], ev.payload["via"]))
     assert digits == [("5", "info")]
     assert len(drafts) == 1
+
+
+async def test_caller_navigates_default_menu_by_dtmf_to_intake(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = sip_settings(settings)
+    audio = call_audio(CALLS_DIR / "D10.ulaw.wav", tmp_path)
+    caller = EXPECTED["D10"]["caller_number"]
+    async with (
+        running_gateway(settings) as (services, gateway),
+        services.bus.subscribe() as events,
+    ):
+        assert gateway.menu is not None and gateway._rendering is not None
+        await gateway._rendering  # prompts spoken by espeak-ng, so callers hear them
+        run = await run_sipp("uac_menu.xml", settings.sip.port, tmp_path, inf=[[caller]],
+                             values=audio)
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+        seen = []
+        while not events.empty():
+            seen.append(events.get_nowait())
+        call = await services.store.get_call(drafts[0]["call_id"])
+    entered = [e.payload["node_id"] for e in seen if e.kind == "ivr_node"]
+    exits = [(e.payload["node_id"], e.payload["reason"], e.payload["key"])
+             for e in seen if e.kind == "ivr_exit"]
+    assert entered[:3] == ["welcome", "main", "intake"]
+    assert ("main", "key", "2") in exits
+    assert drafts[0]["appeal_type"] == "举报"
+    assert drafts[0]["phone"] == EXPECTED["D10"]["expect"]["phone"]
+    # The caller heard the prompts: the system's side of the recording is not silent.
+    assert call is not None and call.recording_path is not None
+    out = load_audio(Path(call.recording_path).with_suffix(".out.wav"))
+    assert out.duration > 1.0 and max(out.pcm) > 0

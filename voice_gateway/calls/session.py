@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,8 @@ class CallSession:
         # A contact number keyed in and confirmed in the IVR; it beats anything heard.
         self.keypad_phone: str | None = None
         self.dtmf: list[str] = []
+        # Called with every speech start and final transcript (the IVR listens here).
+        self.listeners: list[Callable[[TranscriptEvent], None]] = []
 
     async def start(self) -> str:
         await self.services.store.create_call(
@@ -83,6 +86,11 @@ class CallSession:
 
     async def _on_event(self, ev: TranscriptEvent) -> None:
         store = self.services.store
+        for listener in self.listeners:
+            try:
+                listener(ev)
+            except Exception:
+                log.exception("call %s: transcript listener failed", self.call_id[:8])
         if ev.kind == "speech_started":
             store.bus.publish(Event("speech_started", self.call_id, {"time": ev.start}))
             return

@@ -7,9 +7,11 @@ ring (the window in which a CANCEL gets 487) it is answered and a :class:`CallSe
 takes the caller's audio: recording on disk and recognition as it arrives. The system's
 own audio (prompts) is recorded beside it, time-aligned, in ``<call>.out.wav``.
 
-A call ends by the caller's BYE, by our BYE after RTP inactivity, or at shutdown; each way
-the session is finished exactly once and the draft stored. Until the IVR is wired in, a
-call goes straight to intake: everything the caller says is the appeal.
+Each answered call walks the configured IVR menu (:mod:`voice_gateway.calls.ivr_call`):
+prompts over RTP, keys from RFC 4733 or INFO, spoken choices from the recognizer. With the
+IVR off, or a menu that fails validation, calls go straight to intake. A call ends by the
+caller's BYE, by our BYE (after intake, or after RTP inactivity), or at shutdown; each way
+the session is finished exactly once and the draft stored.
 """
 
 from __future__ import annotations
@@ -22,9 +24,15 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 
-from config import SipSettings
+from asr.stream import TranscriptEvent
+from config import IvrSettings, SipSettings
+from ivr import Menu, load_menu, validate
+from ivr.errors import MenuError, PromptError
+from ivr.events import IntakeFields
+from ivr.prompts import render_missing
 from storage import Event, RecordingWriter
 from voice_gateway.calls.admission import AdmissionControl
+from voice_gateway.calls.ivr_call import IvrCall, PromptLibrary
 from voice_gateway.calls.session import CallSession, mask_number
 from voice_gateway.rtp import AudioFrame, DtmfDigit, PortAllocator, RtpEndpoint, RtpSettings
 from voice_gateway.rtp.g711 import codec_for_name
@@ -67,6 +75,22 @@ def advertised_host(settings: SipSettings) -> str:
     return settings.host
 
 
+def load_valid_menu(settings: IvrSettings) -> Menu | None:
+    """The configured menu if IVR is on and the menu validates; else None (intake only)."""
+    if not settings.enabled:
+        return None
+    try:
+        menu = load_menu(settings.menu)
+    except MenuError as exc:
+        log.error("IVR menu %s unusable (%s): calls go straight to intake", settings.menu, exc)
+        return None
+    if errors := validate(menu):
+        log.error("IVR menu %s fails validation (%s): calls go straight to intake",
+                  settings.menu, "; ".join(str(e) for e in errors[:3]))
+        return None
+    return menu
+
+
 def caller_number(request: Request) -> str | None:
     """The caller's number: P-Asserted-Identity if the trunk sends one, else From."""
     from voice_gateway.sip.headers import NameAddress
@@ -95,6 +119,7 @@ class SipCall:
     started_at: float = 0.0
     finishing: asyncio.Task[None] | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
+    ivr: IvrCall | None = None
 
     def record_sent(self, frame: AudioFrame) -> None:
         """Keep the system's side time-aligned with the caller's: silence until now."""
@@ -129,6 +154,9 @@ class SipGateway:
         )
         self.calls: dict[CallHandle, SipCall] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.menu = load_valid_menu(services.settings.ivr)
+        self._rendering: asyncio.Future[None] | None = None
+        self.prompts = PromptLibrary(services.settings.prompt_dir)
         self.refused = 0
         self.completed = 0
         self._loop = asyncio.get_running_loop()
@@ -139,10 +167,25 @@ class SipGateway:
         if addr[1] != self.core.config.local_port:  # port 0: the system chose one
             self.core.config = dataclasses.replace(self.core.config, local_port=addr[1])
         log.info("SIP listening on %s:%d (UDP, TCP)", addr[0], addr[1])
+        if self.menu is not None:
+            self._rendering = asyncio.ensure_future(self._render_prompts(self.menu))
         return addr
+
+    async def _render_prompts(self, menu: Menu) -> None:
+        """Speak every prompt that has no audio yet with the configured offline TTS."""
+        settings = self.services.settings
+        try:
+            done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir, settings.ivr)
+        except (PromptError, OSError) as exc:
+            log.warning("prompts not rendered (%s): calls skip prompts without audio", exc)
+            return
+        if done:
+            log.info("rendered %d prompt(s) into %s", len(done), settings.prompt_dir)
 
     async def close(self) -> None:
         """Stop taking calls; hang up and draft every call in progress."""
+        if self._rendering is not None:
+            self._rendering.cancel()  # the thread finishes its prompt; nobody waits for it
         for call in list(self.calls.values()):
             with contextlib.suppress(Exception):
                 self.endpoint.hangup(call.handle)
@@ -289,11 +332,38 @@ class SipGateway:
             rtp.close()
             return
         await session.start()
+        if self.menu is not None:
+            self._start_ivr(call, session, self.menu)
         call.answered.set()
         log.info("call %s answered: %s from %s, RTP port %d, %s", _short(call),
                  mask_number(caller), ev.source[0], port, media.codec)
 
+    def _start_ivr(self, call: SipCall, session: CallSession, menu: Menu) -> None:
+        def on_intake(fields: IntakeFields) -> None:
+            session.keypad_phone = fields.keypad_phone
+
+        ivr = IvrCall(menu, call_id=session.call_id, caller_number=call.caller, media=call.rtp,
+                      prompts=self.prompts, store=self.services.store,
+                      end_call=lambda: self._hang_up(call), on_intake=on_intake)
+
+        def on_transcript(ev: TranscriptEvent) -> None:
+            if ev.kind == "speech_started":
+                ivr.speech_started()
+            elif ev.kind == "final":
+                ivr.utterance(ev.text, ev.confidence)
+
+        session.listeners.append(on_transcript)
+        call.ivr = ivr
+        ivr.start()
+
+    def _hang_up(self, call: SipCall) -> None:
+        """The service ends the call (after intake): BYE, then the call is drafted."""
+        if not self.endpoint.hangup(call.handle):
+            self._finish(call, "ivr-hangup")
+
     def _on_digit(self, call: SipCall, digit: str, via: str) -> None:
+        if call.ivr is not None:
+            call.ivr.dtmf(digit)
         if call.session is None:
             return
         call.session.dtmf.append(digit)
@@ -308,6 +378,10 @@ class SipGateway:
 
     async def _finish_call(self, call: SipCall, reason: str) -> None:
         try:
+            if call.ivr is not None:
+                if reason != "local-bye":
+                    call.ivr.caller_hung_up()
+                await call.ivr.close()
             call.rtp.close()  # delivers what the jitter buffer still holds
             if call.outbound is not None:
                 call.outbound.close()
