@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from asr.audio import AudioFormatError
 from asr.models import ModelError
 from config import ConfigError, Settings, load_settings
+from voice_gateway.output import UsageError
 
 log = logging.getLogger("voice_intake")
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,11 +119,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "db":
         return asyncio.run(commands.db_upgrade(settings))
     raise UsageError(f"unknown command {cmd}")  # pragma: no cover
-
-
-def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ from asr.audio import load_audio
 from asr.models import CATALOGUE, USER_CACHE, ModelError, find_model, search_dirs, verify
 from asr.pool import AsrWorkerPool
 from config import Settings
-from voice_gateway.cli import UsageError, print_json
+from voice_gateway.output import UsageError, print_json
 from voice_gateway.services import engine_spec, open_services
 
 
