@@ -3,6 +3,7 @@
 from storage.accounts import Account, AccountError, Accounts
 from storage.db import create_engine, ping
 from storage.events import Event, EventBus
+from storage.menus import MenuVersions
 from storage.migrate import upgrade
 from storage.recordings import RecordingWriter
 from storage.reports import Reports
@@ -16,6 +17,7 @@ __all__ = [
     "DraftWorkflow",
     "Event",
     "EventBus",
+    "MenuVersions",
     "RecordingWriter",
     "Reports",
     "Store",

@@ -1,11 +1,22 @@
-"""SQLAlchemy 2 models: calls, their utterances, work-order drafts, and events."""
+"""SQLAlchemy 2 models: calls, their utterances, work-order drafts, events, console accounts
+and audit, IVR menu versions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -138,3 +149,29 @@ class AuditRow(Base):
     before: Mapped[dict[str, Any]] = mapped_column(JSON)
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
 
+
+
+# --- IVR menus (migration 0003) ---------------------------------------------------------
+
+
+class MenuVersionRow(Base):
+    """One version of an IVR menu: a draft, the published one, or a retired earlier one.
+
+    ``menu_id`` names the menu slot calls start with (``default``); ``data`` is the menu as
+    :func:`ivr.serialize.menu_to_data` writes it, self-contained (prompt texts included),
+    with ``version`` set to this row's number so calls log which version they walked.
+    """
+
+    __tablename__ = "menu_versions"
+    __table_args__ = (UniqueConstraint("menu_id", "version", name="uq_menu_versions_menu_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    menu_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # draft | published | retired
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)
