@@ -26,7 +26,7 @@ def default_data() -> dict[str, Any]:
 
 def with_dead_end(data: dict[str, Any]) -> dict[str, Any]:
     """The default menu with option 4 leading to a play node that loops on itself."""
-    broken = json.loads(json.dumps(data))
+    broken: dict[str, Any] = json.loads(json.dumps(data))
     broken["nodes"]["main"]["options"][3]["next"] = "trap"
     broken["nodes"]["trap"] = {"type": "play", "prompt": "welcome", "next": "trap"}
     return broken
