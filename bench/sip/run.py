@@ -175,6 +175,63 @@ class Probe:
         self.records.clear()
 
 
+class FsyncTimer:
+    """Diagnostics only: time spent in ``os.fsync`` as called by storage.recordings (which
+    runs on the event loop). Installed on that module's ``os`` reference, in this process."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+
+    def install(self) -> None:
+        import storage.recordings as recordings
+
+        real = os.fsync
+        timer = self
+
+        class _Os:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(os, name)
+
+            @staticmethod
+            def fsync(fd: int) -> None:
+                t = time.perf_counter()
+                try:
+                    real(fd)
+                finally:
+                    timer.seconds += time.perf_counter() - t
+                    timer.calls += 1
+
+        if hasattr(recordings, "os"):
+            recordings.os = _Os()
+
+
+FSYNC = FsyncTimer()
+
+
+class LagMonitor:
+    """The event loop's worst lateness: a 10 ms timer and how late it fires."""
+
+    def __init__(self) -> None:
+        self.max_lag = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + 0.01
+            await asyncio.sleep(0.01)
+            self.max_lag = max(self.max_lag, loop.time() - due)
+
+    def __enter__(self) -> LagMonitor:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
 def answered_calls(gateway: SipGateway) -> int:
     return sum(1 for c in list(gateway.calls.values()) if c.answered.is_set())
 
@@ -321,6 +378,10 @@ class HoldLevel:
     sipp_cpu: float | None
     gateway_pps: float
     rcvbuf_errors: int
+    no_ports: int
+    max_lag_ms: float
+    teardown_lag_ms: float
+    fsync_s: float  # seconds per second the loop spent in os.fsync (recordings) in the window
     load: float
     note: str = ""
 
@@ -344,7 +405,7 @@ async def hold_level(gateway: SipGateway, services: Services, probe: Probe, port
     media flowing, for ``window_s``; CPU and packet rate are taken over that window."""
     probe.reset()
     ramp_s = calls / RAMP_CPS
-    hold_s = ramp_s + window_s + 3.0
+    hold_s = ramp_s + window_s + 3.0  # seconds of media; the BYE follows 2 s later
     level_dir = workdir / f"hold-{calls}"
     level_dir.mkdir(parents=True, exist_ok=True)
     pcap, packets = hold_pcap(level_dir, speech, hold_s)
@@ -363,10 +424,14 @@ async def hold_level(gateway: SipGateway, services: Services, probe: Probe, port
         await asyncio.sleep(0.05)
     # Up to the first call's end (its media stops after hold_s), less a margin.
     window = max(1.0, min(window_s, started + hold_s - 1.0 - time.perf_counter()))
-    a = Snapshot.take(gateway, services, pid)
-    await asyncio.sleep(window)
-    b = Snapshot.take(gateway, services, pid)
-    result = await sipp.wait()
+    with LagMonitor() as lag:
+        a = Snapshot.take(gateway, services, pid)
+        fsync0 = FSYNC.seconds
+        await asyncio.sleep(window)
+        b = Snapshot.take(gateway, services, pid)
+        fsync_s = FSYNC.seconds - fsync0
+        window_lag, lag.max_lag = lag.max_lag, 0.0
+        result = await sipp.wait()
     if not await wait_idle(gateway, 60):
         note = note or "calls left open"
     udp1 = udp_counters()
@@ -385,6 +450,8 @@ async def hold_level(gateway: SipGateway, services: Services, probe: Probe, port
         sipp_cpu=(b.sipp - a.sipp) / dt if a.sipp is not None and b.sipp is not None else None,
         gateway_pps=(b.accepted - a.accepted) / dt,
         rcvbuf_errors=udp1["RcvbufErrors"] - udp0["RcvbufErrors"],
+        no_ports=udp1["NoPorts"] - udp0["NoPorts"], max_lag_ms=window_lag * 1000,
+        teardown_lag_ms=lag.max_lag * 1000, fsync_s=fsync_s / dt,
         load=os.getloadavg()[0], note=note,
     )
 
@@ -511,16 +578,24 @@ def report(plan: Plan, ceilings: list[CeilingResult], holds: list[HoldLevel],
         rows.append([
             str(h.calls), f"{h.hold_s:.0f}", f"{h.answered}", f"{h.sipp_failed}",
             f"{h.sent:,}", f"{h.accepted:,}", f"{h.loss * 100:.3f}%", f"{h.concealed}",
-            f"{h.rcvbuf_errors}", f"{h.gateway_pps:,.0f}", f"{h.gateway_cpu:.2f}",
+            f"{h.rcvbuf_errors}", f"{h.no_ports}", f"{h.max_lag_ms:.0f}",
+            f"{h.teardown_lag_ms:.0f}", f"{h.fsync_s:.2f}", f"{h.gateway_pps:,.0f}",
+            f"{h.gateway_pps / (h.calls * PACKETS_PER_S) * 100:.0f}%", f"{h.gateway_cpu:.2f}",
             f"{h.gateway_sys:.2f}", f"{h.ms_per_call_second:.2f}", f"{h.workers_cpu:.2f}",
             "-" if h.sipp_cpu is None else f"{h.sipp_cpu:.2f}",
             f"{h.load:.1f}", "ok" if h.ok else (h.note or "LOSS/FAIL"),
         ])
     print(table(["calls", "hold s", "answered", "failed", "pkts sent", "accepted", "loss",
-                 "concealed", "rcvbuf drops", "gw pkts/s", "gw cpu", "of it sys",
+                 "concealed", "rcvbuf drops", "to closed port", "loop lag ms", "at hang-ups",
+                 "fsync s/s",
+                 "gw pkts/s", "%", "gw cpu", "of it sys",
                  "ms cpu/call-s", "asr cpu", "sipp cpu", "load", "verdict"], rows))
     print("   (rcvbuf drops: kernel UDP RcvbufErrors during the level, machine-wide: they include"
-          " datagrams to sipp's media port, which sipp never reads; loss is from the counts)")
+          " datagrams to sipp's media port, which sipp never reads; to closed port: datagrams"
+          " arriving after a call's RTP socket closed; loop lag: worst lateness of a 10 ms"
+          " timer on the gateway's loop in the window; at hang-ups: from then until every call"
+          " is drafted; fsync s/s: loop time blocked in os.fsync of recordings; % : gateway"
+          " pkts/s of the 50/s per call offered)")
     print()
     print("3. Call setup rate: short calls (INVITE/100/180/200/ACK, 200 ms, BYE/200; no "
           "media), answer_delay_ms=0; a rate counts with no failed call, every call drafted, "
@@ -617,6 +692,7 @@ async def gateway_part(plan: Plan, workdir: Path) -> tuple[list[HoldLevel], list
             services, gateway):
         probe = Probe(gateway)
         probe.install()
+        FSYNC.install()
         port = settings.sip.port
         for rate in plan.rates:
             level = await setup_level(gateway, probe, port, workdir, rate, plan.rate_s)
