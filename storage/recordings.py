@@ -1,7 +1,10 @@
 """Call recordings written to disk as the audio arrives.
 
-The WAV header's sizes are rewritten and the file flushed at least once a second, so a
-crash leaves a valid file missing at most the last second of audio.
+Every second the buffered audio is handed to the kernel and the WAV header's sizes are
+rewritten in place (``os.pwrite``, which leaves the file position alone), so a crash of the
+process leaves a valid file missing at most the last second. Forcing the data to the disk
+(``fsync``, for power loss) takes milliseconds and must never block the event loop: it runs
+in one background thread per process, on a duplicate of the file descriptor.
 """
 
 from __future__ import annotations
@@ -9,8 +12,11 @@ from __future__ import annotations
 import os
 import struct
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
+
+_SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-fsync")
 
 
 def _header(sample_rate: int, data_bytes: int, channels: int = 1) -> bytes:
@@ -21,6 +27,13 @@ def _header(sample_rate: int, data_bytes: int, channels: int = 1) -> bytes:
         + struct.pack("<IHHIIHH", 16, 1, channels, sample_rate, byte_rate, channels * 2, 16)
         + b"data" + struct.pack("<I", data_bytes)
     )
+
+
+def _fsync_and_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class RecordingWriter:
@@ -49,16 +62,13 @@ class RecordingWriter:
             self.sync()
 
     def sync(self) -> None:
-        """Make what was written so far a valid WAV on disk."""
+        """Make what was written so far a valid WAV in the file (and, soon, on the disk)."""
         fh = self._fh
         if fh is None:
             return
-        pos = fh.tell()
-        fh.seek(0)
-        fh.write(_header(self.sample_rate, self._data_bytes))
-        fh.seek(pos)
         fh.flush()
-        os.fsync(fh.fileno())
+        os.pwrite(fh.fileno(), _header(self.sample_rate, self._data_bytes), 0)
+        _SYNCER.submit(_fsync_and_close, os.dup(fh.fileno()))
         self._last_sync = time.monotonic()
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from storage.db import session_factory
 from storage.events import Event, EventBus
@@ -41,8 +41,7 @@ class Store:
 
     async def record_event(self, event: Event) -> None:
         async with self._sessions.begin() as s:
-            s.add(EventRow(call_id=event.call_id, kind=event.kind, at=event.at,
-                           payload=event.payload))
+            s.add(_event_row(event))
         self.bus.publish(event)
 
     async def create_call(
@@ -54,17 +53,20 @@ class Store:
         async with self._sessions.begin() as s:
             s.add(Call(id=call_id, source=source, caller_number=caller_number, status="active",
                        started_at=now, recording_path=recording_path, asr_engine=asr_engine))
-        await self.record_event(Event("call_started", call_id, {"source": source}, now))
+            s.add(_event_row(event := Event("call_started", call_id, {"source": source}, now)))
+        self.bus.publish(event)
         return call_id
 
     async def add_utterance(self, call_id: str, u: StoredUtterance) -> None:
+        event = Event("utterance", call_id, {
+            "seq": u.seq, "start": u.start, "end": u.end, "text": u.text,
+        })
         async with self._sessions.begin() as s:
             s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
                                text=u.text, confidence=u.confidence, words=u.words,
                                error=u.error))
-        await self.record_event(Event("utterance", call_id, {
-            "seq": u.seq, "start": u.start, "end": u.end, "text": u.text,
-        }))
+            s.add(_event_row(event))
+        self.bus.publish(event)
 
     async def replace_utterances(self, call_id: str, utterances: list[StoredUtterance]) -> None:
         """Swap a call's utterances for a fresh transcription (crash recovery)."""
@@ -81,7 +83,8 @@ class Store:
             call = await s.get_one(Call, call_id)
             call.status, call.ended_at, call.end_reason = "ended", now, reason
             call.duration_s = duration_s
-        await self.record_event(Event("call_ended", call_id, {"reason": reason}, now))
+            s.add(_event_row(event := Event("call_ended", call_id, {"reason": reason}, now)))
+        self.bus.publish(event)
 
     async def save_draft(
         self, call_id: str | None, transcript: str, fields: dict[str, Any],
@@ -102,7 +105,9 @@ class Store:
             if call_id is not None:
                 call = await s.get_one(Call, call_id)
                 call.status = "drafted"
-        await self.record_event(Event("draft_created", call_id, {"draft_id": draft_id}, now))
+            event = Event("draft_created", call_id, {"draft_id": draft_id}, now)
+            s.add(_event_row(event))
+        self.bus.publish(event)
         return draft_json_from(fields, call_id, now, "new")
 
     async def list_drafts(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -126,11 +131,15 @@ class Store:
         if not conditions:
             return []
         async with self._sessions() as s:
+            # Only what linking needs: transcripts and evidence stay in the database.
             rows = await s.scalars(
                 select(DraftRow)
+                .options(load_only(DraftRow.id, DraftRow.phone, DraftRow.district,
+                                   DraftRow.street, DraftRow.category, DraftRow.created_at,
+                                   DraftRow.fields, DraftRow.related, DraftRow.escalate))
                 .where(DraftRow.created_at >= since, or_(*conditions))
-                .order_by(DraftRow.created_at)
-                .limit(200)
+                .order_by(DraftRow.created_at.desc())
+                .limit(50)
             )
             return list(rows.all())
 
@@ -146,6 +155,10 @@ class Store:
         async with self._sessions() as s:
             rows = await s.scalars(select(Call).where(Call.status.in_(("active", "ended"))))
             return list(rows.all())
+
+
+def _event_row(event: Event) -> EventRow:
+    return EventRow(call_id=event.call_id, kind=event.kind, at=event.at, payload=event.payload)
 
 
 def draft_json_from(

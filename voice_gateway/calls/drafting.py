@@ -30,7 +30,7 @@ async def draft_and_store(
             address=r.fields.get("address"), category=r.category,
             created_at=r.created_at if r.created_at.tzinfo else r.created_at.replace(tzinfo=UTC),
         )
-        for r in rows
+        for r in reversed(rows)  # oldest first
     ]
     if prior:
         drafted = link_repeats(drafted, caller_number, prior, now, settings)
