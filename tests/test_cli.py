@@ -39,7 +39,7 @@ def test_calls_from_files_store_drafts_that_drafts_lists(cli_env: dict[str, str]
         proc = run_cli(cli_env, "call", str(CALLS_DIR / f"{case}.{fmt}.wav"), "--caller", caller)
         assert proc.returncode == 0, proc.stderr
         out = json.loads(proc.stdout)
-        assert set(out) == {"call_id", "transcript", "utterances", "draft"}
+        assert set(out) == {"call_id", "transcript", "utterances", "draft", "ivr"}
         assert out["transcript"]
         assert all(u["end"] > u["start"] for u in out["utterances"])
         assert out["draft"]["phone"] == EXPECTED[case]["expect"]["phone"], out["transcript"]

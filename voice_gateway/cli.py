@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     call = sub.add_parser("call", help="one simulated inbound call from an audio file")
     call.add_argument("file", type=Path)
     call.add_argument("--caller", default=None, help="caller ID (phone number)")
+    call.add_argument("--input", action="append", default=[], metavar="KEY",
+                      help="drive the IVR menu first: keys (1, 13800138000#), <silence>, "
+                           "<hangup> or speech text; repeatable, one turn each")
 
     tr = sub.add_parser("transcribe", help="transcribe audio files")
     tr.add_argument("files", type=Path, nargs="+")
@@ -65,6 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--status", default="dispatched",
                         help="dispatched (default), new, merged, rejected or all")
+
+    ivr = sub.add_parser("ivr", help="IVR menus: show, validate, simulate, publish, prompts")
+    isub = ivr.add_subparsers(dest="ivr_command", required=True)
+    menu_help = "menu file (JSON or TOML), or `default` for the shipped menu"
+    isub.add_parser("show", help="the menu as JSON, defaults filled in").add_argument(
+        "file", help=menu_help)
+    isub.add_parser("validate", help="check a menu; names the node of each problem"
+                    ).add_argument("file", help=menu_help)
+    isim = isub.add_parser("simulate", help="run a menu with scripted inputs; one JSON line "
+                           "per node visited")
+    isim.add_argument("file", help=menu_help)
+    isim.add_argument("--input", action="append", default=[],
+                      help="a key press (1, 138…#), <silence>, <hangup> or speech text; "
+                           "repeatable, one turn each")
+    isim.add_argument("--at", help="ISO time of the call with zone (default: now, Beijing)")
+    isim.add_argument("--caller", default="13800138000", help="caller ID")
+    ipub = isub.add_parser("publish", help="store the menu as a new version and publish it")
+    ipub.add_argument("file", help=menu_help)
+    ipub.add_argument("--menu-id", default="default",
+                      help="menu slot (default: `default`, the menu calls start with)")
+    ipub.add_argument("--comment", help="what changed (kept in the audit log)")
+    ipr = isub.add_parser("prompts", help="prompts with no audio yet; --render speaks them")
+    ipr.add_argument("file", nargs="?", help="menu (default: ivr.menu)")
+    ipr.add_argument("--render", action="store_true", help="render them with the TTS command")
 
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
@@ -101,7 +128,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "serve":
         return commands.serve(settings, args.host, args.port)
     if cmd == "call":
-        return asyncio.run(commands.call(settings, args.file, args.caller))
+        return asyncio.run(commands.call(settings, args.file, args.caller, args.input))
     if cmd == "transcribe":
         return asyncio.run(commands.transcribe(settings, args.files, args.format))
     if cmd == "draft":
@@ -116,9 +143,28 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                                           getattr(args, "name", None), getattr(args, "role", None)))
     if cmd == "export":
         return asyncio.run(commands.export(settings, args.format, args.status))
+    if cmd == "ivr":
+        return _ivr(args, settings)
     if cmd == "db":
         return asyncio.run(commands.db_upgrade(settings))
     raise UsageError(f"unknown command {cmd}")  # pragma: no cover
+
+
+def _ivr(args: argparse.Namespace, settings: Settings) -> int:
+    from voice_gateway import commands
+
+    action = args.ivr_command
+    if action == "show":
+        return commands.ivr_show(args.file)
+    if action == "validate":
+        return commands.ivr_validate(args.file)
+    if action == "simulate":
+        return commands.ivr_simulate(args.file, args.input, args.at, args.caller)
+    if action == "publish":
+        return asyncio.run(commands.ivr_publish(settings, args.file, args.menu_id, args.comment))
+    if action == "prompts":
+        return commands.ivr_prompts(settings, args.file, args.render)
+    raise UsageError(f"unknown ivr command {action}")  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,13 +38,20 @@ def _check_audio_file(path: Path) -> None:
     load_audio(path)
 
 
-async def call(settings: Settings, path: Path, caller: str | None) -> int:
-    from voice_gateway.calls.file_call import call_from_file, outcome_json
+async def call(settings: Settings, path: Path, caller: str | None,
+               inputs: Sequence[str] = ()) -> int:
+    """A call from a file through the configured menu (``--input``: scripted turns first,
+    then the file's speech); prints the call with the IVR path under ``ivr``."""
+    from voice_gateway.calls.file_call import call_through_menu, configured_menu, outcome_json
 
     await asyncio.to_thread(_check_audio_file, path)
     async with open_services(settings) as services:
-        outcome = await call_from_file(services, path, caller)
-    print_json(outcome_json(outcome))
+        menu = await configured_menu(services)
+        if menu is None and inputs:
+            raise UsageError("--input needs the IVR: it is off (ivr.enabled) or no menu is "
+                             "usable (`voice-intake ivr validate` says why)")
+        result = await call_through_menu(services, path, caller, menu, inputs)
+    print_json(outcome_json(result.outcome, ivr=result.ivr, with_ivr=True))
     return 0
 
 
@@ -177,3 +186,118 @@ async def db_upgrade(settings: Settings) -> int:
     return 0
 
 
+
+
+# --------------------------------------------------------------------------- ivr
+
+
+def _menu_problems(errors: Sequence[object]) -> int:
+    """Print each problem (it names its node) on stderr; exit status 1."""
+    for e in errors:
+        print(f"voice-intake: {e}", file=sys.stderr)
+    return 1
+
+
+def ivr_show(file: str) -> int:
+    from ivr.cli import show
+    from ivr.errors import MenuFormatError
+
+    try:
+        data = show(file)
+    except MenuFormatError as exc:
+        return _menu_problems(exc.errors)
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def ivr_validate(file: str) -> int:
+    from ivr.cli import validate_file
+
+    problems = validate_file(file)
+    if problems:
+        return _menu_problems(problems)
+    print(f"{file}: valid", file=sys.stderr)
+    return 0
+
+
+def ivr_simulate(file: str, inputs: Sequence[str], at: str | None, caller: str | None) -> int:
+    from ivr.cli import json_lines, simulate_file
+    from ivr.errors import MenuFormatError
+
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError as exc:
+        raise UsageError(f"--at {at!r} is not an ISO date and time") from exc
+    if when is not None and when.tzinfo is None:
+        raise UsageError("--at needs a time zone, e.g. 2026-03-02T10:00+08:00")
+    try:
+        path = simulate_file(file, list(inputs), when, caller)
+    except MenuFormatError as exc:
+        return _menu_problems(exc.errors)
+    sys.stdout.write(json_lines(path))
+    return 0
+
+
+async def ivr_publish(settings: Settings, file: str, menu_id: str, comment: str | None) -> int:
+    """Store ``file`` as a new version of ``menu_id`` and publish it; print the version."""
+    from ivr.errors import MenuFormatError
+    from ivr.loader import read_menu_data
+    from storage.menus import MenuInvalid, MenuVersions
+
+    try:
+        data = read_menu_data(file)
+    except MenuFormatError as exc:
+        return _menu_problems(exc.errors)
+    if not isinstance(data, dict):
+        return _menu_problems(["menu: the file must hold a JSON object"])
+    user = f"cli:{_login_name()}"
+    async with open_services(settings, with_asr=False) as services:
+        menus = MenuVersions(services.store.engine)
+        try:
+            saved = await menus.save_draft(menu_id, data, user, comment)
+            if saved.problems:
+                return _menu_problems(saved.problems)
+            published = await menus.publish(menu_id, saved.version.version, user, comment)
+        except MenuInvalid as exc:
+            return _menu_problems(exc.errors)
+    print_json({"menu_id": published.menu_id, "version": published.version,
+                "status": published.status, "name": published.data.get("name")})
+    return 0
+
+
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()[:40]
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def ivr_prompts(settings: Settings, file: str | None, render: bool) -> int:
+    """Prompts of the menu with no audio in the prompt directory (JSON lines); with
+    ``render``, speak them with the configured TTS command."""
+    from ivr.errors import MenuFormatError, PromptError
+    from ivr.loader import load_menu
+    from ivr.prompts import missing_prompts, render_missing
+
+    try:
+        menu = load_menu(file or settings.ivr.menu)
+    except MenuFormatError as exc:
+        return _menu_problems(exc.errors)
+    prompt_dir = settings.prompt_dir
+    missing = missing_prompts(menu, prompt_dir)
+    rendered: list[str] = []
+    if render and missing:
+        try:
+            rendered = render_missing(menu, prompt_dir, settings.ivr)
+        except PromptError as exc:
+            print(f"voice-intake: error: {exc}", file=sys.stderr)
+            return 1
+    for pid in missing:
+        print_json({"prompt": pid, "text": menu.prompts.get(pid),
+                    "status": "rendered" if pid in rendered else "missing"})
+    left = len(missing) - len(rendered)
+    print(f"{prompt_dir}: {len(missing)} prompt(s) without audio"
+          + (f", {len(rendered)} rendered, {left} left" if render else ""), file=sys.stderr)
+    return 1 if render and left else 0
