@@ -16,7 +16,9 @@ from storage.accounts import ActiveSession
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAV = (("/queue", "queue", "工单队列"), ("/calls", "calls", "实时通话"),
-       ("/dashboard", "dashboard", "数据看板"))
+       ("/dashboard", "dashboard", "数据看板"), ("/ivr/editor", "ivr", "语音导航"))
+ADMIN_NAV = frozenset({"dashboard", "ivr"})
+CHART_PAGES = frozenset({"dashboard", "ivr_analytics"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -34,15 +36,15 @@ def _asset(request: web.Request, name: str) -> str:
 def _render(request: web.Request, page: str, title: str, admin: bool = False) -> web.Response:
     links = []
     for href, key, label in NAV:
-        current = ' aria-current="page"' if key == page else ""
-        admin_only = ' class="admin-only"' if key == "dashboard" else ""
+        current = ' aria-current="page"' if page == key or page.startswith(key + "_") else ""
+        admin_only = ' class="admin-only"' if key in ADMIN_NAV else ""
         links.append(f'<a href="{href}"{current}{admin_only}>{label}</a>')
     nav = "".join(links)
     html = _template("layout.html").substitute(
         title=title, page=page, nav=nav, main=_template(f"{page}.html").template,
         css=_asset(request, "console.css"), common=_asset(request, "common.js"),
         charts=(f'<script src="{_asset(request, "charts.js")}"></script>'
-                if page == "dashboard" else ""),
+                if page in CHART_PAGES else ""),
         script=_asset(request, f"{page}.js"),
         body_class="is-admin" if admin else "",
     )

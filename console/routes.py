@@ -12,7 +12,17 @@ from typing import Any
 
 from aiohttp import web
 
-from console import api_admin, api_drafts, api_live, api_reference, api_session, pages
+from console import (
+    api_admin,
+    api_drafts,
+    api_ivr,
+    api_live,
+    api_prompts,
+    api_reference,
+    api_session,
+    pages,
+    pages_ivr,
+)
 from console.auth import Handler, SessionHandler, api_guard, page_guard
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -82,6 +92,43 @@ API_ROUTES: tuple[ApiRoute, ...] = (
              api_admin.dashboard, query=("hours",), tags=("admin",)),
     ApiRoute("GET", "/api/export", "Work orders as CSV or JSON", "admin", api_admin.export,
              query=("format", "status"), response="text/csv", tags=("admin",)),
+    # IVR menus (issue 6): versions, live validation, simulator, analytics, prompt audio.
+    ApiRoute("GET", "/api/ivr/menus/{id}", "Menu slot: working menu, versions, audit", "admin",
+             api_ivr.menu_overview, tags=("ivr",)),
+    ApiRoute("GET", "/api/ivr/menus/{id}/versions/{version}", "One stored version with its JSON",
+             "admin", api_ivr.get_version, tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/validate",
+             "Validate menu JSON text; each error names its node (nothing is stored)", "admin",
+             api_ivr.validate_menu, body=_obj(text=_STR), tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/menus/{id}/drafts",
+             "Save menu JSON text as a new draft version (422 when it does not parse)", "admin",
+             api_ivr.save_draft, body=_obj(text=_STR, comment=_NSTR), tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/menus/{id}/versions/{version}/publish",
+             "Publish a draft (422 with the validation errors, each naming its node)", "admin",
+             api_ivr.publish, body=_obj(comment=_NSTR), tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/menus/{id}/versions/{version}/rollback",
+             "Publish an earlier (retired) version again", "admin", api_ivr.rollback,
+             body=_obj(comment=_NSTR), tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/simulate",
+             "Run menu text (or a stored version) with scripted keys and speech; the path",
+             "admin", api_ivr.simulate_menu,
+             body=_obj(text=_STR, menu_id=_STR, version={"type": "integer"},
+                       inputs={"type": "array", "items": _STR}, at=_NSTR, caller=_NSTR),
+             tags=("ivr",)),
+    ApiRoute("GET", "/api/ivr/analytics",
+             "Per-node entries, exits by key, timeouts, invalid inputs, hang-ups, time in node",
+             "admin", api_ivr.ivr_analytics, query=("from", "to", "menu", "version"),
+             tags=("ivr",)),
+    ApiRoute("GET", "/api/ivr/menus/{id}/prompts", "The menu's prompts and which lack audio",
+             "admin", api_prompts.list_prompts, query=("version",), tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/menus/{id}/prompts/render",
+             "Render the prompts without audio with the offline TTS command", "admin",
+             api_prompts.render_prompts, query=("version",), tags=("ivr",)),
+    ApiRoute("POST", "/api/ivr/prompts/{prompt}/audio",
+             "Upload prompt audio (multipart field `file`; WAV, MP3, M4A, OGG)", "admin",
+             api_prompts.upload_prompt, query=("menu",), tags=("ivr",)),
+    ApiRoute("GET", "/api/ivr/prompts/{prompt}/audio", "A prompt's audio (16-bit PCM WAV)",
+             "admin", api_prompts.prompt_audio, response="audio/wav", tags=("ivr",)),
 )
 
 PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
@@ -89,6 +136,10 @@ PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
     ("/drafts/{id}", "agent", pages.review),
     ("/calls", "agent", pages.calls),
     ("/dashboard", "admin", pages.dashboard),
+    ("/ivr/editor", "admin", pages_ivr.editor),
+    ("/ivr/prompts", "admin", pages_ivr.prompts),
+    ("/ivr/simulator", "admin", pages_ivr.simulator),
+    ("/ivr/analytics", "admin", pages_ivr.analytics),
 )
 
 

@@ -16,6 +16,8 @@ number, so a call's analytics events name the version it walked.
 Every change writes an :class:`~storage.models.AuditRow` in the same transaction (actions
 ``menu_save``, ``menu_publish``, ``menu_rollback``; ``before``/``after`` name the slot and
 the versions involved; a save lists the nodes it changed against the published version).
+Prompt audio lives on disk, not here, but its changes are audited the same way
+(``prompt_upload``, ``prompt_render``: :meth:`MenuVersions.audit_prompts`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from storage.models import AuditRow, EventRow, MenuVersionRow
 
 DEFAULT_MENU_ID = "default"
 STATUSES = ("draft", "published", "retired")
-MENU_ACTIONS = ("menu_save", "menu_publish", "menu_rollback")
+MENU_ACTIONS = ("menu_save", "menu_publish", "menu_rollback", "prompt_upload", "prompt_render")
 IVR_EVENT_KINDS = ("ivr_node", "ivr_exit", "ivr_input")
 MAX_ID = 64
 
@@ -250,6 +252,15 @@ class MenuVersions:
                         {"menu_id": menu_id, "published": previous.version if previous else None},
                         {"menu_id": menu_id, "published": version, "comment": comment or None})
             return _version(target)
+
+    async def audit_prompts(self, menu_id: str, username: str, action: str,
+                            before: dict[str, Any], after: dict[str, Any]) -> None:
+        """Record a change of prompt audio (an upload, a TTS rendering) for ``menu_id``."""
+        if action not in ("prompt_upload", "prompt_render"):
+            raise ValueError(f"not a prompt action: {action}")
+        async with self._sessions.begin() as s:
+            self._audit(s, username, action, datetime.now(UTC), {"menu_id": menu_id, **before},
+                        {"menu_id": menu_id, **after})
 
     @staticmethod
     def _audit(s: AsyncSession, username: str, action: str, now: datetime,
