@@ -267,3 +267,30 @@ async def test_caller_navigates_default_menu_by_dtmf_to_intake(
     assert call is not None and call.recording_path is not None
     out = load_audio(Path(call.recording_path).with_suffix(".out.wav"))
     assert out.duration > 1.0 and max(out.pcm) > 0
+
+
+async def test_new_calls_use_the_published_menu_version(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from ivr import default_menu
+    from ivr.serialize import menu_to_data
+    from storage.menus import DEFAULT_MENU_ID, MenuVersions
+
+    settings = sip_settings(settings)
+    audio = call_audio(CALLS_DIR / "D10.ulaw.wav", tmp_path)
+    async with (
+        running_gateway(settings) as (services, _gateway),
+        services.bus.subscribe() as events,
+    ):
+        versions = MenuVersions(services.store.engine)
+        saved = await versions.save_draft(DEFAULT_MENU_ID, menu_to_data(default_menu()), "admin")
+        await versions.publish(DEFAULT_MENU_ID, saved.version.version, "admin")
+        run = await run_sipp("uac_menu.xml", settings.sip.port, tmp_path, inf=[["13900000009"]],
+                             values=audio)
+        assert run.returncode == 0, run.errors or run.stderr
+        await wait_for_drafts(services, 1)
+        seen = []
+        while not events.empty():
+            seen.append(events.get_nowait())
+    versions_used = {e.payload["menu_version"] for e in seen if e.kind == "ivr_node"}
+    assert versions_used == {saved.version.version}

@@ -24,13 +24,17 @@ import secrets
 import socket
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from asr.stream import TranscriptEvent
 from config import IvrSettings, SipSettings
-from ivr import Menu, load_menu, validate
+from ivr import Menu, load_menu, parse_menu, validate
 from ivr.errors import MenuError, PromptError
 from ivr.events import IntakeFields
+from ivr.loader import load_catalogue
 from ivr.prompts import render_missing
 from storage import Event, RecordingWriter
+from storage.menus import DEFAULT_MENU_ID, MenuVersions
 from voice_gateway.calls.admission import AdmissionControl
 from voice_gateway.calls.ivr_call import IvrCall, PromptLibrary
 from voice_gateway.calls.session import CallSession, mask_number
@@ -64,6 +68,7 @@ from voice_gateway.sip.transport import SipEndpoint
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
+MENU_RECHECK_S = 5.0
 
 
 def advertised_host(settings: SipSettings) -> str:
@@ -87,6 +92,15 @@ def load_valid_menu(settings: IvrSettings) -> Menu | None:
     if errors := validate(menu):
         log.error("IVR menu %s fails validation (%s): calls go straight to intake",
                   settings.menu, "; ".join(str(e) for e in errors[:3]))
+        return None
+    return menu
+
+
+def _published_menu(found: tuple[dict[str, object], int]) -> Menu | None:
+    data, version = found
+    menu = dataclasses.replace(parse_menu(data, load_catalogue()), version=version)
+    if errors := validate(menu):
+        log.error("published menu version %d fails validation (%s)", version, errors[0])
         return None
     return menu
 
@@ -154,7 +168,10 @@ class SipGateway:
         )
         self.calls: dict[CallHandle, SipCall] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # The configured menu file; a version published by an admin replaces it (below).
         self.menu = load_valid_menu(services.settings.ivr)
+        self._menus = MenuVersions(services.store.engine)
+        self._published: tuple[float, Menu | None] = (-1e9, None)
         self._rendering: asyncio.Future[None] | None = None
         self.prompts = PromptLibrary(services.settings.prompt_dir)
         self.refused = 0
@@ -332,11 +349,30 @@ class SipGateway:
             rtp.close()
             return
         await session.start()
-        if self.menu is not None:
-            self._start_ivr(call, session, self.menu)
+        if (menu := await self._menu_for_new_call()) is not None:
+            self._start_ivr(call, session, menu)
         call.answered.set()
         log.info("call %s answered: %s from %s, RTP port %d, %s", _short(call),
                  mask_number(caller), ev.source[0], port, media.codec)
+
+    async def _menu_for_new_call(self) -> Menu | None:
+        """The published version of the menu if there is one, else the configured file.
+
+        Looked up at most every few seconds; a call keeps the version it started with.
+        """
+        if self.menu is None:
+            return None  # IVR off, or the configured menu is unusable
+        checked_at, published = self._published
+        now = self._loop.time()
+        if now - checked_at >= MENU_RECHECK_S:
+            try:
+                found = await self._menus.published_menu(DEFAULT_MENU_ID)
+                published = _published_menu(found) if found is not None else None
+            except (MenuError, SQLAlchemyError) as exc:
+                log.error("published menu unusable (%s); using %s", exc, self.menu.id)
+                published = None
+            self._published = (now, published)
+        return published or self.menu
 
     def _start_ivr(self, call: SipCall, session: CallSession, menu: Menu) -> None:
         def on_intake(fields: IntakeFields) -> None:
