@@ -335,14 +335,20 @@ class MenuVersions:
         async with self._sessions() as s:
             rows = (await s.scalars(query.order_by(EventRow.id))).all()
         calls: dict[str, IvrCallLog] = {}
+        order: dict[str, list[tuple[float, datetime, int, dict[str, Any]]]] = {}
         for r in rows:
             payload = dict(r.payload or {})
             call_menu, call_version = payload.pop("menu", None), payload.pop("menu_version", None)
             key = r.call_id or f"event-{r.id}"
-            log = calls.get(key)
-            if log is None:
-                log = calls[key] = IvrCallLog(key, call_menu, call_version, [])
-            log.actions.append(payload)
+            if key not in calls:
+                calls[key] = IvrCallLog(key, call_menu, call_version, [])
+            when = _aware(r.at)
+            assert when is not None
+            order.setdefault(key, []).append((float(payload.get("at") or 0.0), when, r.id, payload))
+        for key, items in order.items():
+            # A call's events are written by concurrent tasks, so row ids need not follow the
+            # call: the IVR clock, then the time each event was made, restore the order.
+            calls[key].actions.extend(p for *_k, p in sorted(items, key=lambda t: t[:3]))
         return [c for c in calls.values()
                 if (menu is None or c.menu == menu)
                 and (version is None or c.menu_version == version)]
