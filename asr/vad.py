@@ -75,22 +75,46 @@ class SpeechAudio:
 VadEvent = SpeechStarted | Utterance | SpeechAudio
 
 
-def is_tone(frame: np.ndarray) -> bool:
-    """True when nearly all the frame's energy sits in one or two narrow spectral peaks
-    (DTMF digits are two tones; dial, busy and ringback tones one or two)."""
-    x = frame.astype(np.float32)
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size))) ** 2
+# Telephone signalling frequencies (Hz): DTMF rows and columns; dial, busy and ringback
+# tones (China 450; North America 350+440, 440+480, 480+620; Europe 425).
+TONE_HZ = np.array([697, 770, 852, 941, 1209, 1336, 1477, 1633, 350, 425, 440, 450, 480, 620])
+_FFT_N = 2048
+
+
+def _peaks(frame: np.ndarray) -> tuple[float, list[float]]:
+    """Share of energy in the two strongest spectral peaks, and their frequencies."""
+    x = frame.astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size), _FFT_N)) ** 2
+    # Only the telephone band, where every signalling tone lies: a voice's fundamental
+    # below 300 Hz can carry nearly all of a wideband recording's energy on its own.
+    lo, hi = 300 * _FFT_N // SAMPLE_RATE, 3500 * _FFT_N // SAMPLE_RATE
+    spectrum[:lo] = 0
+    spectrum[hi:] = 0
     total = float(spectrum.sum())
     if total <= 1e-3:
-        return False
-    peaks = 0.0
+        return 0.0, []
+    half = int(np.ceil(2 * _FFT_N / x.size))  # the Hann window's main lobe, in bins
+    share = 0.0
+    freqs: list[float] = []
     work = spectrum.copy()
     for _ in range(2):
         i = int(work.argmax())
-        lo, hi = max(0, i - 2), i + 3
-        peaks += float(work[lo:hi].sum())
-        work[lo:hi] = 0
-    return peaks / total > 0.85
+        share += float(work[max(0, i - half) : i + half + 1].sum())
+        work[max(0, i - half) : i + half + 1] = 0
+        freqs.append(i * SAMPLE_RATE / _FFT_N)
+    return share / total, freqs
+
+
+def is_tone(frame: np.ndarray) -> bool:
+    """A pure tone: nearly all energy in one or two spectral lines, or most of it on
+    telephone signalling frequencies (DTMF, dial, busy, ringback), which is how a tone
+    still looks under line noise. A sung or held vowel has harmonics: not a tone."""
+    share, freqs = _peaks(frame)
+    if share > 0.97:
+        return True
+    if share < 0.75:
+        return False
+    return all(np.min(np.abs(TONE_HZ - f) / TONE_HZ) < 0.02 for f in freqs)
 
 
 def periodicity(frame: np.ndarray) -> float:

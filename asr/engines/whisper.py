@@ -94,8 +94,10 @@ class WhisperEngine:
         tokens = self._prompts.get(prompt)
         if tokens is None:
             previous = self._tokenizer.encode(" " + prompt.strip())
+            # With timestamps, as faster-whisper's own transcribe: measured here, dropping
+            # them costs about a point of CER on Mandarin.
             tokens = list(self._model.get_prompt(self._tokenizer, previous,
-                                                 without_timestamps=True))
+                                                 without_timestamps=False))
             if len(self._prompts) < 64:
                 self._prompts[prompt] = tokens
         return tokens
@@ -149,6 +151,7 @@ class WhisperEngine:
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self._suppress,
+            max_initial_timestamp_index=50,  # 1 s, faster-whisper's default
         )
         results: list[DecodeResult | None] = []
         for out, req in zip(outputs, requests, strict=True):
@@ -186,7 +189,6 @@ class WhisperEngine:
             initial_prompt=self._prompt_for(request),
             temperature=list(temperatures),
             no_speech_threshold=NO_SPEECH_THRESHOLD,
-            without_timestamps=True,
         )
         texts: list[str] = []
         logprobs: list[float] = []

@@ -1,0 +1,3 @@
+from bench.asr.run import cli
+
+cli()

@@ -1,0 +1,103 @@
+"""Shared by the ASR benchmarks: data sets, the CER scoring rule, small statistics."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asr.audio import PcmAudio, load_audio
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
+DEV_TSV = SHARED / "audio" / "dev" / "dev.tsv"
+CALLS_TSV = SHARED / "audio" / "calls" / "dev" / "calls.tsv"
+MODEL_DIR = Path(os.environ.get("VOICE_INTAKE_MODEL_DIR", SHARED / "models"))
+
+_DIGITS = str.maketrans("0123456789幺", "零一二三四五六七八九一")
+_DROP = re.compile(r"[\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file of a data set, loaded once, with its reference text."""
+
+    name: str
+    set: str  # "dev" or "calls"
+    reference: str
+    audio: PcmAudio  # at the file's own rate
+
+    @property
+    def duration(self) -> float:
+        return self.audio.duration
+
+    @property
+    def telsim(self) -> bool:
+        return self.name.startswith("telsim_")
+
+
+def score_text(text: str) -> str:
+    """The calls README's rule: NFKC, punctuation and spaces gone, digits read one by one,
+    幺 as 一. Applied to references and hypotheses alike."""
+    text = unicodedata.normalize("NFKC", text)
+    return _DROP.sub("", text).translate(_DIGITS)
+
+
+def edit_distance(ref: str, hyp: str) -> int:
+    d = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, d[0] = d[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
+    return d[-1]
+
+
+def cer(pairs: list[tuple[str, str]]) -> float:
+    """Corpus CER over (reference, hypothesis) pairs, after :func:`score_text`."""
+    errors = sum(edit_distance(score_text(r), score_text(h)) for r, h in pairs)
+    return errors / max(1, sum(len(score_text(r)) for r, _ in pairs))
+
+
+def load_items(quick: bool) -> list[Item]:
+    items: list[Item] = []
+    dev = [line.split("\t") for line in DEV_TSV.read_text(encoding="utf-8").splitlines() if line]
+    calls = [line.split("\t") for line in CALLS_TSV.read_text(encoding="utf-8").splitlines()
+             if line]
+    if quick:
+        dev = dev[:: 3]
+        calls = calls[:: 3]
+    for row in dev:
+        items.append(Item(row[0], "dev", row[1], load_audio(DEV_TSV.parent / row[0])))
+    for row in calls:
+        items.append(Item(row[0], "calls", row[1],
+                          load_audio(CALLS_TSV.parent / f"{row[0]}.ulaw.wav")))
+    return items
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def resident_bytes(pid: int | None = None) -> int:
+    try:
+        with open(f"/proc/{pid or 'self'}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class CpuClock:
+    """CPU seconds of this process (user + system) between start and stop."""
+
+    def __enter__(self) -> CpuClock:
+        self._t0 = time.process_time()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.process_time() - self._t0

