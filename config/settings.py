@@ -80,7 +80,9 @@ class VadSettings:
     # Audio kept from before the detected start, so that onsets are not clipped.
     pre_roll_ms: int = 300
     min_speech_ms: int = 250
-    max_utterance_s: float = 20.0
+    # Long speech is split at its quietest point: Whisper stops early on long windows now
+    # and then, and latency grows with length.
+    max_utterance_s: float = 12.0
     # A frame webrtcvad calls voiced counts as speech only if it is periodic (voiced
     # speech has a pitch; hiss and hum do not) or this many dB above the noise floor.
     periodicity: float = 0.5

@@ -63,7 +63,8 @@ async def transcribe(settings: Settings, files: list[Path], fmt: str) -> int:
     for f in files:
         await asyncio.to_thread(_check_audio_file, f)
     spec, _label = engine_spec(settings)
-    pool = AsrWorkerPool(spec, settings.asr_workers, settings.asr.queue_size)
+    pool = AsrWorkerPool(spec, settings.asr_workers, settings.asr.queue_size,
+                         max_batch=settings.asr.max_batch)
     bar = tqdm(total=len(files), unit="file", file=sys.stderr, disable=not sys.stderr.isatty())
     try:
         await pool.start()

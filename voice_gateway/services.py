@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from asr.engines.base import EngineSpec
+from asr.hotwords import engine_prompt
 from asr.models import choose_engine
 from asr.pool import AsrWorkerPool
 from config import Settings
@@ -41,6 +42,7 @@ def engine_spec(settings: Settings) -> tuple[EngineSpec, str]:
         language=settings.asr.language,
         beam_size=settings.asr.whisper_beam_size,
         compute_type=settings.asr.whisper_compute_type,
+        prompt=engine_prompt(settings) if choice.engine == "whisper" else None,
     )
     return spec, f"{choice.engine}:{choice.model_name}"
 
@@ -72,7 +74,8 @@ async def open_services(
                 spec, label = engine_spec(settings)
             else:
                 label = f"{spec.kind}:{spec.model_path or 'none'}"
-            pool = AsrWorkerPool(spec, workers or settings.asr_workers, settings.asr.queue_size)
+            pool = AsrWorkerPool(spec, workers or settings.asr_workers, settings.asr.queue_size,
+                                 max_batch=settings.asr.max_batch)
             starting = asyncio.create_task(pool.start())
             starting.add_done_callback(lambda t: _log_start(t, label, pool))
             if not asr_in_background:

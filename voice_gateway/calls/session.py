@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from asr.stream import TranscriptEvent, UtteranceRecognizeStream
+from asr.stream import TranscriptEvent, open_recognize_stream
 from storage import Event, RecordingWriter, StoredUtterance
 from storage.repository import new_id
 from voice_gateway.calls.drafting import draft_and_store
@@ -53,9 +53,7 @@ class CallSession:
         self.recording = RecordingWriter(
             settings.recordings_dir / f"{self.call_id}.wav", input_rate
         )
-        self.stream = UtteranceRecognizeStream(
-            services.pool.decode, settings.vad, input_rate
-        )
+        self.stream = open_recognize_stream(services.pool, settings.vad, input_rate)
         self.utterances: list[StoredUtterance] = []
         self._consumer: asyncio.Task[None] | None = None
         self._finished = False
