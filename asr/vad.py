@@ -81,10 +81,21 @@ TONE_HZ = np.array([697, 770, 852, 941, 1209, 1336, 1477, 1633, 350, 425, 440, 4
 _FFT_N = 2048
 
 
+_WINDOWS: dict[int, np.ndarray] = {}
+
+
+def _hann(size: int) -> np.ndarray:
+    """The Hann window for a frame size, built once (it is most of a small frame's cost)."""
+    window = _WINDOWS.get(size)
+    if window is None:
+        window = _WINDOWS[size] = np.hanning(size)
+    return window
+
+
 def _peaks(frame: np.ndarray) -> tuple[float, list[float]]:
     """Share of energy in the two strongest spectral peaks, and their frequencies."""
     x = frame.astype(np.float64)
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size), _FFT_N)) ** 2
+    spectrum = np.abs(np.fft.rfft(x * _hann(x.size), _FFT_N)) ** 2
     # Only the telephone band, where every signalling tone lies: a voice's fundamental
     # below 300 Hz can carry nearly all of a wideband recording's energy on its own.
     lo, hi = 300 * _FFT_N // SAMPLE_RATE, 3500 * _FFT_N // SAMPLE_RATE
@@ -140,6 +151,7 @@ class SpeechDetector:
         self._snr = 10 ** (settings.noise_snr_db / 10)
         window = max(1, int(NOISE_WINDOW_S * 1000 // settings.frame_ms))
         self._energies: deque[float] = deque(maxlen=window)
+        self._frames = 0
 
     def __call__(self, frame: bytes, in_speech: bool = False) -> tuple[bool, float]:
         """(is speech, frame energy). Inside speech the bar is lower (hysteresis): weak
@@ -148,9 +160,13 @@ class SpeechDetector:
         energy = float(np.mean(samples.astype(np.float32) ** 2))
         floor = min(self._energies) if self._energies else SILENT_ENERGY
         self._energies.append(energy)
+        self._frames += 1
         if energy < SILENT_ENERGY or not self._vad.is_speech(frame, SAMPLE_RATE):
             return False, energy
-        if is_tone(samples):
+        # The spectral tone test is the costliest step. Outside speech it runs on every
+        # voiced frame (a tone must never start an utterance); inside speech on every third,
+        # which still ends an utterance on a held tone: tones last many frames.
+        if (not in_speech or self._frames % 3 == 0) and is_tone(samples):
             return False, energy
         snr = np.sqrt(self._snr) if in_speech else self._snr
         if energy > max(floor, SILENT_ENERGY) * snr:
