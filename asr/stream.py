@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from asr.pool import AsrWorkerPool
 
 log = logging.getLogger(__name__)
+BATCH_MS = 60
 
 EventKind = Literal["speech_started", "interim", "final"]
 # Quiet kept before and after each utterance for per-utterance engines. Whisper was
@@ -100,6 +101,9 @@ class UtteranceRecognizeStream(RecognizeStream):
     ) -> None:
         self._decode = decode
         self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
+        self._batch: list[bytes] = []
+        self._batched = 0
+        self._batch_bytes = input_rate * BATCH_MS // 1000 * 2
         # Per-utterance decoders see only the utterance: give them some quiet on each
         # side (it never delays the endpoint, which waits end_ms anyway).
         self.vad = dataclasses.replace(
@@ -120,14 +124,28 @@ class UtteranceRecognizeStream(RecognizeStream):
     def push(self, pcm: bytes) -> None:
         if self._ended:
             raise RuntimeError("push() after end()")
-        self._handle(self._endpointer.push(self._resampler.process(pcm)))
+        # Resample and endpoint 60 ms at a time rather than per 20 ms packet: a third of
+        # the calls into soxr and the VAD for at most 40 ms more latency.
+        self._batch.append(pcm)
+        self._batched += len(pcm)
+        if self._batched >= self._batch_bytes:
+            self._process_batch()
+
+    def _process_batch(self) -> None:
+        if self._batch:
+            pcm = b"".join(self._batch)
+            self._batch.clear()
+            self._batched = 0
+            self._handle(self._endpointer.push(self._resampler.process(pcm)))
 
     def flush(self) -> None:
+        self._process_batch()
         self._handle(self._endpointer.flush())
 
     def end(self) -> None:
         if self._ended:
             return
+        self._process_batch()
         tail = self._resampler.flush()
         self._handle(self._endpointer.push(tail) + self._endpointer.flush())
         self._ended = True

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import webrtcvad
 
+from asr.g711 import audioop
 from config import VadSettings
 
 SAMPLE_RATE = 16000
@@ -157,7 +158,7 @@ class SpeechDetector:
         """(is speech, frame energy). Inside speech the bar is lower (hysteresis): weak
         syllable endings must not end an utterance, but noise alone never starts one."""
         samples = np.frombuffer(frame, dtype="<i2")
-        energy = float(np.mean(samples.astype(np.float32) ** 2))
+        energy = float(audioop.rms(frame, 2)) ** 2  # mean square, in C
         floor = min(self._energies) if self._energies else SILENT_ENERGY
         self._energies.append(energy)
         self._frames += 1
