@@ -294,3 +294,13 @@ async def test_new_calls_use_the_published_menu_version(
             seen.append(events.get_nowait())
     versions_used = {e.payload["menu_version"] for e in seen if e.kind == "ivr_node"}
     assert versions_used == {saved.version.version}
+
+
+async def test_call_over_tcp(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings)
+    async with running_gateway(settings) as (services, gateway):
+        run = await run_sipp("uac_indialog.xml", settings.sip.port, tmp_path, transport="t1")
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+        assert gateway.calls == {}
+    assert len(drafts) == 1 and drafts[0]["phone"] == "13900000006"
