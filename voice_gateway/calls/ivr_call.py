@@ -191,8 +191,16 @@ class IvrCall:
         if kind is not None:
             payload = {**action_to_dict(action), "menu": self.menu.id,
                        "menu_version": self.menu.version}
+            # One write after another, so the stored (and published) order is the call's.
+            previous = self._writes[-1] if self._writes else None
             self._writes.append(asyncio.ensure_future(
-                self.store.record_event(Event(kind, self.call_id, payload))))
+                self._record_after(previous, Event(kind, self.call_id, payload))))
+
+    async def _record_after(self, previous: asyncio.Task[None] | None, event: Event) -> None:
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await previous
+        await self.store.record_event(event)
 
     async def _play_queue(self) -> None:
         while self._queue:
