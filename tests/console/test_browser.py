@@ -89,6 +89,10 @@ async def _shot(page: Any, name: str) -> None:
 async def _login_with_keyboard(page: Any, base: str, username: str, path: str) -> None:
     await page.goto(base + path)
     await page.wait_for_url(lambda url: "/login?next=" in url)
+    # Typing before login.js has run would submit the bare form; wait for the page's
+    # scripts and for the autofocus to land on the username field.
+    await page.wait_for_load_state("load")
+    await page.locator("#username:focus").wait_for()
     await page.keyboard.type(username)  # the username field has focus
     await page.keyboard.press("Tab")
     await page.keyboard.type(PASSWORD)
