@@ -25,20 +25,32 @@
     list.scrollTop = list.scrollHeight;
   }
 
+  // Pushes that arrive while a snapshot is loading are applied after it: the snapshot may
+  // have been read before they happened, and must not overwrite them.
+  let loading = 0;
+  let held = [];
+
   async function load() {
-    const calls = await api("GET", "/api/calls/live");
-    cards.clear();
-    grid.replaceChildren();
-    for (const call of calls) {
-      const c = card(call);
-      cards.set(call.id, c);
-      grid.append(c.card);
+    loading += 1;
+    try {
+      const calls = await api("GET", "/api/calls/live");
+      cards.clear();
+      grid.replaceChildren();
+      for (const call of calls) {
+        const c = card(call);
+        cards.set(call.id, c);
+        grid.append(c.card);
+      }
+      document.getElementById("calls-empty").hidden = cards.size > 0;
+    } finally {
+      loading -= 1;
+      if (!loading) { const late = held; held = []; late.forEach(onMessage); }
     }
-    document.getElementById("calls-empty").hidden = cards.size > 0;
   }
 
   function onMessage(msg) {
     if (msg.type !== "call") return;
+    if (loading) { held.push(msg); return; }
     const c = cards.get(msg.call_id);
     if (msg.event === "call_started" || !c) { if (msg.event !== "call_ended") load(); return; }
     if (msg.event === "utterance") addUtterance(c.list, msg.utterance);

@@ -45,18 +45,30 @@
     document.getElementById("queue-count").textContent = "共 " + items.length + " 条";
   }
 
+  // Pushes that arrive while a snapshot is loading are applied after it: the snapshot may
+  // have been read before they happened, and must not overwrite them.
+  let loading = 0;
+  let held = [];
+
   async function load() {
-    const q = new URLSearchParams();
-    for (const [k, s] of Object.entries(filters)) if (s.value) q.set(k, s.value);
-    sessionStorage.setItem("queue-filters", q.toString());
-    const items = await api("GET", "/api/queue?" + q.toString());
-    rows.clear();
-    for (const it of items) rows.set(it.draft.id, it);
-    render(null);
+    loading += 1;
+    try {
+      const q = new URLSearchParams();
+      for (const [k, s] of Object.entries(filters)) if (s.value) q.set(k, s.value);
+      sessionStorage.setItem("queue-filters", q.toString());
+      const items = await api("GET", "/api/queue?" + q.toString());
+      rows.clear();
+      for (const it of items) rows.set(it.draft.id, it);
+      render(null);
+    } finally {
+      loading -= 1;
+      if (!loading) { const late = held; held = []; late.forEach(onMessage); }
+    }
   }
 
   function onMessage(msg) {
     if (msg.type !== "draft") return;
+    if (loading) { held.push(msg); return; }
     const id = msg.draft.id;
     if (matches(msg.draft)) rows.set(id, { draft: msg.draft, workflow: msg.workflow });
     else rows.delete(id);
