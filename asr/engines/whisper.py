@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import zlib
 
+import ctranslate2
 import numpy as np
 
 from asr.engines.base import SAMPLE_RATE, DecodeRequest, DecodeResult, EngineSpec
@@ -40,6 +41,7 @@ WINDOW_S = 30.0
 NO_SPEECH_THRESHOLD = 0.6
 LOG_PROB_THRESHOLD = -1.0
 COMPRESSION_RATIO_THRESHOLD = 2.4
+SAMPLING_SEED = 12345
 # Below this RMS (int16 units, about -66 dBFS) there is nothing to hear.
 MIN_RMS = 16.0
 
@@ -180,6 +182,9 @@ class WhisperEngine:
 
     def _transcribe(self, audio: np.ndarray, request: DecodeRequest,
                     temperatures: tuple[float, ...]) -> DecodeResult:
+        # The temperature fallback samples: a fixed seed makes the same audio give the same
+        # text every time (a re-run, a retried utterance after a worker crash, a test).
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _info = self._model.transcribe(
             audio,
             language=self._spec.language,
