@@ -174,6 +174,18 @@ async def test_call_keys_walk_the_menu_and_the_keyed_phone_reaches_the_draft(
 
 
 @pytestmark_call
+async def test_the_menu_choice_reaches_the_draft_as_the_appeal_type(settings: Settings) -> None:
+    # The same words after key 1 (咨询) and key 2 (投诉举报): the key decides, since the
+    # words (我想反映一下) only hint at a complaint without naming one.
+    asked = await _call(settings, ["1"])
+    complained = await _call(settings, ["2"])
+    assert asked["ivr"]["path"][1]["key"] == "1" and complained["ivr"]["path"][1]["key"] == "2"
+    assert asked["draft"]["appeal_type"] == "咨询"
+    assert complained["draft"]["appeal_type"] == "投诉"
+    assert complained["draft"]["confidence"]["appeal_type"] > 0.8  # keyed and hinted
+
+
+@pytestmark_call
 async def test_call_without_inputs_unmatched_speech_goes_to_intake(settings: Settings) -> None:
     out = await _call(settings, [])
     path = out["ivr"]["path"]

@@ -78,11 +78,21 @@ def _preceded_by(text: str, at: int, words: tuple[str, ...], window: int = 3) ->
 
 
 def appeal_type(
-    compact: Compact, taxonomy: Taxonomy, *, urgent: bool, has_category: bool
+    compact: Compact,
+    taxonomy: Taxonomy,
+    *,
+    urgent: bool,
+    has_category: bool,
+    menu_choices: tuple[str, ...] = (),
 ) -> FieldValue[str]:
-    """咨询/求助/投诉/举报/建议/表扬: what the caller says they want, else the best hint."""
+    """咨询/求助/投诉/举报/建议/表扬: what the caller says they want, else the best hint.
+
+    ``menu_choices`` are the labels of the IVR options the caller chose (``投诉举报``): the
+    appeal types a label names narrow the choice. Words the caller says outright (我要投诉)
+    still win; a weaker cue in the text only picks among the types the menu allows.
+    """
     text = compact.text
-    best: tuple[float, int, str, int, int] | None = None
+    scored: list[tuple[float, int, str, int, int]] = []
     for order, rule in enumerate(taxonomy.appeals):
         score = 0.0
         span: tuple[int, int] | None = None
@@ -100,18 +110,37 @@ def appeal_type(
             if at >= 0:
                 score += 1.0
                 span = span or (at, at + len(phrase))
-        if span and (best is None or score > best[0] or (score == best[0] and order < best[1])):
-            best = (score, order, rule.name, span[0], span[1])
-    if best is not None:
-        score, _, name, at, end = best
+        if span:
+            scored.append((score, order, rule.name, span[0], span[1]))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    chosen = menu_appeal_types(menu_choices, taxonomy)
+    if scored and (not chosen or scored[0][0] >= 4):
+        score, _, name, at, end = scored[0]
         confidence = 0.9 if score >= 4 else 0.45 + 0.1 * min(score, 3)
+        if name in chosen:
+            confidence = 0.95  # said and keyed: both agree
         return FieldValue(name, round(confidence, 3), compact.span(at, end))
+    if chosen:
+        for _score, _, name, at, end in scored:
+            if name in chosen:  # 投诉举报 pressed, 有人偷倒渣土 heard: 举报
+                return FieldValue(name, 0.9, compact.span(at, end))
+        return FieldValue(chosen[0], 0.8)  # the menu key alone: deliberate, but no words
     if urgent:
         return FieldValue("求助", 0.6)
     if has_category:
         # A problem reported without naming the appeal asks for it to be solved.
         return FieldValue("求助", 0.4)
     return FieldValue()
+
+
+def menu_appeal_types(menu_choices: tuple[str, ...], taxonomy: Taxonomy) -> tuple[str, ...]:
+    """The appeal types named by the last menu choice that names any (``投诉举报`` → both)."""
+    for label in reversed(menu_choices):
+        found = sorted((label.find(rule.name), rule.name) for rule in taxonomy.appeals
+                       if rule.name in label)
+        if found:
+            return tuple(name for _, name in found)
+    return ()
 
 
 def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:

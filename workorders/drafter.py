@@ -28,12 +28,14 @@ def draft(
     *,
     settings: DraftingSettings | None = None,
     keypad_phone: str | None = None,
+    menu_choices: tuple[str, ...] = (),
 ) -> Draft:
     """Draft a work order from one call's transcript.
 
     ``caller_number`` is the caller ID, used when no number is spoken; ``keypad_phone``,
-    a number the caller confirmed on the keypad, wins over anything heard. ``now`` is the
-    time the appeal was received: the deadline counts from it.
+    a number the caller confirmed on the keypad, wins over anything heard. ``menu_choices``
+    are the labels of the IVR options chosen (``投诉举报``): they guide the appeal type.
+    ``now`` is the time the appeal was received: the deadline counts from it.
     """
     settings = settings or DraftingSettings()
     data = knowledge(settings)
@@ -45,7 +47,11 @@ def draft(
     kind = classify(text, data.taxonomy)
     urgent = is_urgent(text, data.taxonomy.urgent)
     appeal = appeal_type(
-        text, data.taxonomy, urgent=bool(urgent.value), has_category=kind.category.value is not None
+        text,
+        data.taxonomy,
+        urgent=bool(urgent.value),
+        has_category=kind.category.value is not None,
+        menu_choices=menu_choices,
     )
     summary = summarise(
         name=caller.name.value,

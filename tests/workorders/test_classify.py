@@ -91,12 +91,13 @@ def test_unmatched_content_is_other_with_low_confidence() -> None:
     assert found.category.confidence < 0.5
 
 
-def appeal(text: str) -> str | None:
+def appeal(text: str, menu_choices: tuple[str, ...] = ()) -> str | None:
     c = compact(text)
     tax = knowledge().taxonomy
     has_category = classify(c, tax).category.value is not None
     urgent = bool(is_urgent(c, tax.urgent).value)
-    return appeal_type(c, tax, urgent=urgent, has_category=has_category).value
+    return appeal_type(c, tax, urgent=urgent, has_category=has_category,
+                       menu_choices=menu_choices).value
 
 
 APPEALS = [
@@ -126,6 +127,35 @@ def test_appeal_type(text: str, want: str) -> None:
 
 def test_no_appeal_type_for_an_empty_call() -> None:
     assert appeal("喂 你好 那个 算了") is None
+
+
+MENU_APPEALS = [
+    # (transcript, options chosen in the IVR, appeal type)
+    ("暖气到现在还不热 屋里才十四度", ("投诉举报",), "投诉"),  # the key alone decides
+    ("暖气到现在还不热 屋里才十四度", ("咨询",), "咨询"),
+    ("有个黑作坊天天往河里偷排污水", ("投诉举报",), "举报"),  # a cue picks among the two
+    ("我想咨询一下孩子打疫苗在哪里预约", ("投诉举报",), "咨询"),  # words said outright win
+    ("楼下KTV天天唱到后半夜", ("建议表扬",), "建议"),
+    ("表扬一下社区工作人员", ("建议表扬",), "表扬"),
+    ("暖气不热", ("人工", "求助"), "求助"),  # the last choice that names a type
+    ("暖气不热", ("人工",), "求助"),  # a label naming no type changes nothing
+]
+
+
+@pytest.mark.parametrize(("text", "choices", "want"), MENU_APPEALS)
+def test_menu_choice_guides_the_appeal_type(text: str, choices: tuple[str, ...],
+                                            want: str) -> None:
+    assert appeal(text, choices) == want
+
+
+def test_menu_choice_alone_gives_the_type_with_less_confidence_than_words() -> None:
+    tax = knowledge().taxonomy
+    keyed = appeal_type(compact("喂"), tax, urgent=False, has_category=False,
+                        menu_choices=("投诉举报",))
+    said = appeal_type(compact("我要投诉"), tax, urgent=False, has_category=False,
+                       menu_choices=("投诉举报",))
+    assert (keyed.value, keyed.span) == ("投诉", None)
+    assert said.value == "投诉" and said.confidence > keyed.confidence
 
 
 URGENT = [

@@ -15,11 +15,13 @@ async def draft_and_store(
     transcript: str,
     caller_number: str | None,
     keypad_phone: str | None = None,
+    menu_choices: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Draft the work order (pure, milliseconds), link repeats from storage, store it."""
     settings = services.settings.drafting
     now = datetime.now(UTC)
-    drafted = draft(transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone)
+    drafted = draft(transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone,
+                    menu_choices=menu_choices)
     since = now - timedelta(days=settings.repeat_window_days)
     rows = await services.store.recent_drafts_like(
         drafted.phone.value, drafted.district.value, drafted.street.value, since

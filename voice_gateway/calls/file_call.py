@@ -72,12 +72,9 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
         await feed_audio(session.push, audio)
         return FileCallResult(await session.finish("end_of_file"), None)
 
-    def on_intake(fields: IntakeFields) -> None:
-        session.keypad_phone = fields.keypad_phone
-
     ivr = FileIvrCall(menu, call_id=session.call_id, caller_number=caller_number,
                       prompts=SilentPrompts(services.settings.prompt_dir),
-                      store=services.store, on_intake=on_intake)
+                      store=services.store, on_intake=session.apply_intake)
     session.listeners.append(ivr.hear)
     ivr.start()
     await ivr.settle()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asr.stream import TranscriptEvent, open_recognize_stream
+from ivr.events import IntakeFields
 from storage import Event, RecordingWriter, StoredUtterance
 from storage.repository import new_id
 from voice_gateway.calls.drafting import draft_and_store
@@ -59,6 +60,8 @@ class CallSession:
         self._finished = False
         # A contact number keyed in and confirmed in the IVR; it beats anything heard.
         self.keypad_phone: str | None = None
+        # The labels of the IVR options the caller chose (投诉举报 …): the appeal type.
+        self.menu_choices: tuple[str, ...] = ()
         self.dtmf: list[str] = []
         # Called with every speech start and final transcript (the IVR listens here).
         self.listeners: list[Callable[[TranscriptEvent], None]] = []
@@ -77,6 +80,11 @@ class CallSession:
         """Caller audio at the session's input rate (16-bit mono PCM)."""
         self.recording.write(pcm)
         self.stream.push(pcm)
+
+    def apply_intake(self, fields: IntakeFields) -> None:
+        """What the IVR's intake hands over: the confirmed keypad number, the menu choices."""
+        self.keypad_phone = fields.keypad_phone
+        self.menu_choices = fields.menu_choices
 
     async def _consume(self) -> None:
         async for ev in self.stream:
@@ -117,7 +125,8 @@ class CallSession:
         await store.end_call(self.call_id, reason, self.recording.duration)
         transcript = "".join(u.text for u in self.utterances if u.text)
         stored = await draft_and_store(
-            self.services, self.call_id, transcript, self.caller_number, self.keypad_phone
+            self.services, self.call_id, transcript, self.caller_number, self.keypad_phone,
+            self.menu_choices,
         )
         log.info("call %s drafted (%d utterances)", self.call_id[:8], len(self.utterances))
         return CallOutcome(self.call_id, transcript, self.utterances, stored)

@@ -30,7 +30,6 @@ from asr.stream import TranscriptEvent
 from config import IvrSettings, SipSettings
 from ivr import Menu, load_menu, parse_menu, validate
 from ivr.errors import MenuError, PromptError
-from ivr.events import IntakeFields
 from ivr.loader import load_catalogue
 from ivr.prompts import render_missing
 from storage import Event, RecordingWriter
@@ -375,12 +374,9 @@ class SipGateway:
         return published or self.menu
 
     def _start_ivr(self, call: SipCall, session: CallSession, menu: Menu) -> None:
-        def on_intake(fields: IntakeFields) -> None:
-            session.keypad_phone = fields.keypad_phone
-
         ivr = IvrCall(menu, call_id=session.call_id, caller_number=call.caller, media=call.rtp,
                       prompts=self.prompts, store=self.services.store,
-                      end_call=lambda: self._hang_up(call), on_intake=on_intake)
+                      end_call=lambda: self._hang_up(call), on_intake=session.apply_intake)
 
         def on_transcript(ev: TranscriptEvent) -> None:
             if ev.kind == "speech_started":
