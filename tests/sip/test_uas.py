@@ -41,13 +41,13 @@ EXACT = [
      [expected("100 Trying", "Server: voice-intake", to_tag=None)], [IncomingCall]),
     ("OPTIONS: 200 with Allow and Accept", request("OPTIONS"),
      [expected("200 OK", "Accept: application/sdp",
-               "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO", "Server: voice-intake",
+               "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY", "Server: voice-intake",
                cseq="1 OPTIONS", to_tag="id0")], [OptionsPing]),
     ("unknown method: 501", request("FROB"),
-     [expected("501 Not Implemented", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO",
+     [expected("501 Not Implemented", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY",
                "Server: voice-intake", cseq="1 FROB", to_tag="id0")], []),
     ("SUBSCRIBE: 405", request("SUBSCRIBE"),
-     [expected("405 Method Not Allowed", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO",
+     [expected("405 Method Not Allowed", "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY",
                "Server: voice-intake", cseq="1 SUBSCRIBE", to_tag="id0")], []),
     ("BYE without dialog: 481", request("BYE", to_tag="zz"),
      [expected("481 Call/Transaction Does Not Exist", "Server: voice-intake", cseq="1 BYE",
@@ -109,7 +109,7 @@ def test_answer_exact_200() -> None:
         == (
             "SIP/2.0 200 OK\r\n" + VIA + FROM + "To: <sip:12345@127.0.0.1>;tag=id0\r\n"
             "Call-ID: call-1\r\nCSeq: 1 INVITE\r\nContact: <sip:intake@127.0.0.1:5060>\r\n"
-            "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\nServer: voice-intake\r\n"
+            "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY\r\nServer: voice-intake\r\n"
             f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n"
         ).encode()
         + sdp

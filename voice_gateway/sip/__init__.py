@@ -28,6 +28,7 @@ from voice_gateway.sip.events import (
     OptionsPing,
     TimerCancel,
     TimerRequest,
+    TransferProgress,
     Transmit,
     Transport,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "TimerCancel",
     "TimerConfig",
     "TimerRequest",
+    "TransferProgress",
     "Transmit",
     "Transport",
     "UasConfig",

@@ -78,3 +78,16 @@ def parse_dtmf_info(content_type: str, body: bytes) -> DtmfDigit:
     if len(signal) != 1 or signal not in _DIGITS:
         raise ValueError("no DTMF digit in INFO body")
     return DtmfDigit(signal, duration)
+
+
+def parse_sipfrag_status(body: bytes) -> int | None:
+    """The status code of a message/sipfrag body's start line (``SIP/2.0 200 OK``), or None
+    when it holds no status line (RFC 3420; RFC 3515 §2.4.5)."""
+    first = body.lstrip(b"\r\n").split(b"\n", 1)[0].strip()
+    parts = first.split(None, 2)
+    if len(parts) < 2 or not parts[0].upper().startswith(b"SIP/"):
+        return None
+    code = parts[1]
+    if len(code) != 3 or not code.isdigit() or not 100 <= int(code) <= 699:
+        return None
+    return int(code)

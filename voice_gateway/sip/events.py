@@ -157,6 +157,22 @@ class OptionsPing:
     in_dialog: bool
 
 
+@dataclass(frozen=True)
+class TransferProgress:
+    """How our REFER (RFC 3515) is going. ``status`` is the REFER's own response when it
+    was refused (or 202 when accepted), then the status line of each NOTIFY's sipfrag: the
+    transferee's INVITE towards the target. ``None``: the REFER got no answer. ``done``
+    once nothing more will come; ``ok`` when the transferee reached the target."""
+
+    call: CallHandle
+    status: int | None
+    done: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.done and self.status is not None and 200 <= self.status < 300
+
+
 Event = (
     IncomingCall
     | CallCancelled
@@ -166,4 +182,5 @@ Event = (
     | HoldChanged
     | MediaChanged
     | OptionsPing
+    | TransferProgress
 )

@@ -34,6 +34,7 @@ from voice_gateway.sip.events import (
     Event,
     IncomingCall,
     OptionsPing,
+    TransferProgress,
     Transport,
 )
 from voice_gateway.sip.headers import Via
@@ -64,7 +65,7 @@ from voice_gateway.sip.transactions import (
 
 logger = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, NOTIFY"
 # Methods defined by RFCs that we do not implement: 405 with Allow. Anything else: 501.
 KNOWN_METHODS = frozenset(
     {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER", "UPDATE", "PRACK", "PUBLISH"}
@@ -137,6 +138,8 @@ class UserAgentServer:
         self._client: dict[tuple[str, ...], NonInviteClientTransaction] = {}
         self._calls: dict[CallHandle, Dialog] = {}
         self._txn_call: dict[int, CallHandle] = {}
+        # Calls with a REFER of ours in progress (RFC 3515): its NOTIFYs are expected.
+        self._transfers: set[CallHandle] = set()
 
     # --- driver interface -------------------------------------------------------------
 
@@ -251,6 +254,22 @@ class UserAgentServer:
         dialog.advance(CallInput.HANGUP)
         if before is CallState.CONFIRMED:
             self._send_bye(dialog)
+        return True
+
+    def refer(self, call: CallHandle, target: str) -> bool:
+        """Transfer the caller to ``target`` (a SIP URI) with an in-dialog REFER (RFC 3515,
+        RFC 5589 blind transfer). Progress comes as :class:`TransferProgress`; once it
+        reports ``ok`` the caller talks to the target and the application hangs up its
+        leg. Only a confirmed call with no transfer under way can be transferred."""
+        dialog = self._calls.get(call)
+        if dialog is None or dialog.state is not CallState.CONFIRMED or call in self._transfers:
+            return False
+        request = dialog.build_request("REFER", self._via(dialog))
+        request.headers.add("Contact", self._contact(dialog))
+        request.headers.add("Refer-To", f"<{target}>")
+        request.headers.add("Referred-By", self._contact(dialog))
+        self._transfers.add(call)
+        self._start_client(dialog, request)
         return True
 
     def call_state(self, call: CallHandle) -> CallState:
@@ -423,8 +442,32 @@ class UserAgentServer:
         if method == "INVITE":
             assert isinstance(txn, InviteServerTransaction)
             return self._on_reinvite(dialog, request, txn)
+        if method == "NOTIFY":
+            return self._on_notify(dialog, request, txn)
         self._reply(txn, 405 if method in KNOWN_METHODS else 501)
         return []
+
+    def _on_notify(self, dialog: Dialog, request: Request, txn: ServerTransaction) -> list[Event]:
+        """The transferee reports on our REFER with message/sipfrag (RFC 3515 §2.4.5)."""
+        event = (request.headers.get("Event") or "").strip()
+        if event.split(";", 1)[0].strip().lower() != "refer":
+            self._reply(txn, 489)  # Bad Event: the only subscription we make is refer
+            return []
+        if dialog.handle not in self._transfers:
+            self._reply(txn, 481)  # no REFER of ours is waiting for news
+            return []
+        status = bodies.parse_sipfrag_status(request.body) if request.body else None
+        if request.body and status is None:
+            self._reply(txn, 400, reason="Bad Sipfrag Body")
+            return []
+        self._reply(txn, 200)
+        state = (request.headers.get("Subscription-State") or "").strip().lower()
+        done = (status is not None and status >= 200) or state.startswith("terminated")
+        if done:
+            self._transfers.discard(dialog.handle)
+        if status is None and not done:
+            return []  # the subscription's first NOTIFY may carry no news
+        return [TransferProgress(dialog.handle, status, done)]
 
     def _on_bye(self, dialog: Dialog, txn: ServerTransaction) -> list[Event]:
         if not dialog.advance(CallInput.REMOTE_BYE):
@@ -490,14 +533,28 @@ class UserAgentServer:
         events: list[Event] = []
         for notice in txn.receive_response(response):
             if notice.kind is NoticeKind.RESPONSE and response.status >= 200:
-                events += self._bye_done(txn, EndReason.LOCAL_BYE, response.status)
+                if txn.request.method == "REFER":
+                    events += self._refer_answered(txn, response.status)
+                else:
+                    events += self._bye_done(txn, EndReason.LOCAL_BYE, response.status)
         self._forget(txn)
         return events
+
+    def _refer_answered(self, txn: Transaction, status: int | None) -> list[Event]:
+        handle = self._txn_call.get(id(txn))
+        if handle is None or handle not in self._transfers:
+            return []
+        accepted = status is not None and 200 <= status < 300
+        if not accepted:
+            self._transfers.discard(handle)
+        return [TransferProgress(handle, status, done=not accepted)]
 
     def _on_timeout(self, txn: Transaction) -> list[Event]:
         handle = self._txn_call.get(id(txn))
         dialog = self._calls.get(handle) if handle is not None else None
         if isinstance(txn, NonInviteClientTransaction):
+            if txn.request.method == "REFER":
+                return self._refer_answered(txn, None)
             return self._bye_done(txn, EndReason.LOCAL_BYE_TIMEOUT, None)
         if dialog is None or not dialog.advance(CallInput.ACK_TIMEOUT):
             return []
@@ -514,9 +571,14 @@ class UserAgentServer:
         return self._end(dialog, reason, status)
 
     def _send_bye(self, dialog: Dialog) -> None:
-        via = Via(dialog.transport.value, self.config.local_host, self.config.local_port,
-                  {"branch": MAGIC_COOKIE + self._new_id(), "rport": None})  # fmt: skip
-        request = dialog.build_request("BYE", via)
+        self._start_client(dialog, dialog.build_request("BYE", self._via(dialog)))
+
+    def _via(self, dialog: Dialog) -> Via:
+        return Via(dialog.transport.value, self.config.local_host, self.config.local_port,
+                   {"branch": MAGIC_COOKIE + self._new_id(), "rport": None})  # fmt: skip
+
+    def _start_client(self, dialog: Dialog, request: Request) -> None:
+        """Send an in-dialog request of ours in its own client transaction."""
         if self.config.server_name:
             request.headers.add("User-Agent", self.config.server_name)
         txn = NonInviteClientTransaction(
@@ -546,6 +608,7 @@ class UserAgentServer:
         self, dialog: Dialog, reason: EndReason | None = None, status: int | None = None
     ) -> list[Event]:
         self._calls.pop(dialog.handle, None)
+        self._transfers.discard(dialog.handle)
         if reason is None or dialog.end_reported:
             return []
         dialog.end_reported = True
