@@ -12,7 +12,7 @@ import dataclasses
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -112,7 +112,18 @@ def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
             kwargs[f.name] = _build(hint, values[f.name], key + ".")  # type: ignore[arg-type]
         else:
             kwargs[f.name] = _coerce(key, hint, values[f.name])
+        if (check := _CHECKS.get(key)) is not None:
+            check(key, kwargs[f.name])
     return cls(**kwargs)
+
+
+def _sip_uri(key: str, value: str) -> None:
+    if value and not value.lower().startswith(("sip:", "sips:")):
+        raise ConfigError(f"{key}: expected a SIP URI such as sip:agents@10.0.0.5, got {value!r}")
+
+
+# Checks beyond the type, by key.
+_CHECKS: dict[str, Callable[[str, Any], None]] = {"ivr.agent_uri": _sip_uri}
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:

@@ -116,6 +116,11 @@ class IvrSettings:
     tts_timeout_s: float = 30.0
     # SIP calls go through the menu; false sends every call straight to intake.
     enabled: bool = True
+    # Where `queue` and `transfer` nodes send callers by SIP REFER: a node whose target is
+    # itself a SIP URI goes there; any other target (a queue name) goes to this agent URI
+    # (an ACD or agent group on the PBX). Empty: no agents reachable, so such calls go on
+    # to the node's `next` (in the default menu: the intake).
+    agent_uri: str = ""
 
 
 def _default_data_dir() -> Path:

@@ -78,6 +78,7 @@ def test_env_lists_and_booleans() -> None:
         ("http = 3\n", "http: expected a table"),
         ("[sip]\nallowed_networks = \"10.0.0.0/8\"\n", "sip.allowed_networks: expected a list"),
         ("[http\n", "vi.toml"),
+        ("[ivr]\nagent_uri = \"10.0.0.5\"\n", "ivr.agent_uri: expected a SIP URI"),
     ],
 )
 def test_bad_toml_names_the_key(tmp_path: Path, toml: str, message: str) -> None:

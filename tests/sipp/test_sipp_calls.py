@@ -306,3 +306,45 @@ async def test_call_over_tcp(settings: Settings, tmp_path: Path) -> None:
         drafts = await wait_for_drafts(services, 1)
         assert gateway.calls == {}
     assert len(drafts) == 1 and drafts[0]["phone"] == "13900000006"
+
+
+async def test_caller_asking_for_an_agent_is_transferred_by_refer(
+    settings: Settings, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from ivr import default_menu
+    from ivr.serialize import menu_to_data
+
+    # The default menu, with agents on duty around the clock so the test does not depend
+    # on the hour it runs at.
+    data = menu_to_data(default_menu())
+    hours = next(n for n in data["nodes"].values() if n["type"] == "hours")
+    hours["weekly"] = {"daily": ["00:00-24:00"]}
+    menu_file = tmp_path / "menu.json"
+    menu_file.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    settings = sip_settings(settings)
+    settings = dataclasses.replace(settings, ivr=dataclasses.replace(
+        settings.ivr, menu=str(menu_file), agent_uri="sip:agents@127.0.0.1:5999"))
+    # sipp sends no RTP while it waits for the REFER (a real caller's phone keeps sending).
+    settings = dataclasses.replace(settings, sip=dataclasses.replace(settings.sip,
+                                                                     rtp_timeout_s=60.0))
+    async with (
+        running_gateway(settings) as (services, _gateway),
+        services.bus.subscribe() as events,
+    ):
+        run = await run_sipp("uac_transfer.xml", settings.sip.port, tmp_path,
+                             inf=[["13900000010"]])
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+        call = await services.store.get_call(drafts[0]["call_id"])
+        seen = []
+        while not events.empty():
+            seen.append(events.get_nowait())
+    transfers = [e.payload for e in seen if e.kind == "transfer"]
+    assert transfers[0]["target"] == "sip:agents@127.0.0.1:5999"
+    assert [(t["status"], t["done"]) for t in transfers[1:]] == [(202, False), (200, True)]
+    exits = [(e.payload["node_id"], e.payload["reason"]) for e in seen if e.kind == "ivr_exit"]
+    assert ("main", "key") in exits and ("agents", "transferred") in exits
+    assert call is not None and call.end_reason == "transferred"
+    assert drafts[0]["phone"] == "13900000010"  # the caller ID, for the agent's work order

@@ -100,7 +100,11 @@ class IvrCall:
         store: Store,
         end_call: Callable[[], None],
         on_intake: Callable[[IntakeFields], None],
+        transfer: Callable[[Transfer], bool] | None = None,
     ) -> None:
+        """``transfer`` starts a transfer to agents (SIP REFER) and says whether it could;
+        its outcome comes back through :meth:`transfer_result`. Without it (a call from a
+        file) every transfer fails at once and the menu goes on to the node's ``next``."""
         self.menu = menu
         self.call_id = call_id
         self.caller_number = caller_number
@@ -109,6 +113,7 @@ class IvrCall:
         self.store = store
         self.end_call = end_call
         self.on_intake = on_intake
+        self.transfer = transfer
         self.state: CallState | None = None
         self.path: list[str] = []
         self._loop = asyncio.get_running_loop()
@@ -139,6 +144,10 @@ class IvrCall:
     def utterance(self, text: str, confidence: float) -> None:
         if text:
             self.feed(Utterance(text, confidence, at=self.now))
+
+    def transfer_result(self, ok: bool) -> None:
+        """The transfer started by a :class:`Transfer` action succeeded or failed."""
+        self.feed(TransferResult(ok, at=self.now))
 
     def caller_hung_up(self) -> None:
         self.feed(Hangup(at=self.now))
@@ -176,9 +185,9 @@ class IvrCall:
         elif isinstance(action, CancelTimer):
             self._cancel_timer()
         elif isinstance(action, Transfer):
-            # No agent transfer yet (REFER and queues come with the console): the runtime
-            # falls back to intake, so the caller is still heard.
-            self._loop.call_soon(self.feed, TransferResult(False, at=self.now))
+            if self.transfer is None or not self.transfer(action):
+                # No agents reachable: the runtime goes on (to intake), the caller is heard.
+                self._loop.call_soon(self.feed, TransferResult(False, at=self.now))
         elif isinstance(action, HangUp):
             self._hangup_requested = True
             if self._player is None or self._player.done():
@@ -212,7 +221,9 @@ class IvrCall:
                 except RuntimeError:  # the media closed under us: the call is ending
                     return
                 if not getattr(result, "completed", True):
-                    return  # stopped: barge-in or the call ended
+                    # Stopped (barge-in): the stop cleared the queue, so what is in it now
+                    # was queued after, e.g. the next node's prompt. It plays.
+                    continue
             self.feed(PromptFinished(prompt.prompt_id, at=self.now))
         if self._hangup_requested:
             self.end_call()

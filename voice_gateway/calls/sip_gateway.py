@@ -30,6 +30,7 @@ from asr.stream import TranscriptEvent
 from config import IvrSettings, SipSettings
 from ivr import Menu, load_menu, parse_menu, validate
 from ivr.errors import MenuError, PromptError
+from ivr.events import Transfer
 from ivr.loader import load_catalogue
 from ivr.prompts import render_missing
 from storage import Event, RecordingWriter
@@ -54,6 +55,7 @@ from voice_gateway.sip import (
     OptionsPing,
     Refusal,
     TimerConfig,
+    TransferProgress,
     UasConfig,
     UserAgentServer,
     answer_offer,
@@ -104,6 +106,14 @@ def _published_menu(found: tuple[dict[str, object], int]) -> Menu | None:
     return menu
 
 
+def transfer_target(target: str, settings: IvrSettings) -> str | None:
+    """Where a ``queue``/``transfer`` node's caller is REFERred: the node's own target when
+    it is a SIP URI, else the configured agent URI; None when agents are not reachable."""
+    if target.lower().startswith(("sip:", "sips:")):
+        return target
+    return settings.agent_uri or None
+
+
 def caller_number(request: Request) -> str | None:
     """The caller's number: P-Asserted-Identity if the trunk sends one, else From."""
     from voice_gateway.sip.headers import NameAddress
@@ -133,6 +143,8 @@ class SipCall:
     finishing: asyncio.Task[None] | None = None
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     ivr: IvrCall | None = None
+    transferred: bool = False
+    last_write: asyncio.Task[None] | None = None  # this call's events are stored in order
 
     def record_sent(self, frame: AudioFrame) -> None:
         """Keep the system's side time-aligned with the caller's: silence until now."""
@@ -268,6 +280,8 @@ class SipGateway:
             self._finish(call, ev.reason.value)
         elif isinstance(ev, Dtmf):
             self._on_digit(call, ev.digit, "info")
+        elif isinstance(ev, TransferProgress):
+            self._on_transfer(call, ev)
         elif isinstance(ev, HoldChanged | MediaChanged):
             self._apply_media(call, ev.media)
             if isinstance(ev, HoldChanged):
@@ -376,7 +390,8 @@ class SipGateway:
     def _start_ivr(self, call: SipCall, session: CallSession, menu: Menu) -> None:
         ivr = IvrCall(menu, call_id=session.call_id, caller_number=call.caller, media=call.rtp,
                       prompts=self.prompts, store=self.services.store,
-                      end_call=lambda: self._hang_up(call), on_intake=session.apply_intake)
+                      end_call=lambda: self._hang_up(call), on_intake=session.apply_intake,
+                      transfer=lambda action: self._transfer(call, action))
 
         def on_transcript(ev: TranscriptEvent) -> None:
             if ev.kind == "speech_started":
@@ -387,6 +402,55 @@ class SipGateway:
         session.listeners.append(on_transcript)
         call.ivr = ivr
         ivr.start()
+
+    def _transfer(self, call: SipCall, action: Transfer) -> bool:
+        """Blind-transfer the caller to agents by REFER; False if there is nowhere to go."""
+        target = transfer_target(action.target, self.services.settings.ivr)
+        if target is None:
+            log.info("call %s: no agent URI configured for %s %r; going on in the menu",
+                     _short(call), action.mode, action.target)
+            return False
+        if not self.endpoint.refer(call.handle, target):
+            return False
+        log.info("call %s: transferring to %s", _short(call), target)
+        self._record(call, "transfer", {"node_id": action.node_id, "target": target,
+                                        "status": None, "done": False})
+        return True
+
+    def _on_transfer(self, call: SipCall, ev: TransferProgress) -> None:
+        if ev.done or ev.status == 202:
+            self._record(call, "transfer", {"target": None, "status": ev.status,
+                                            "done": ev.done})
+        if not ev.done:
+            return
+        if ev.ok:
+            call.transferred = True
+        if call.ivr is not None:
+            call.ivr.transfer_result(ev.ok)
+        if ev.ok:
+            # RFC 5589: the transferee now talks to the agent; our leg is ended by us.
+            log.info("call %s: transferred", _short(call))
+            self._hang_up(call)
+        else:
+            log.info("call %s: transfer failed (%s); back to the menu", _short(call),
+                     ev.status if ev.status is not None else "no answer")
+
+    def _record(self, call: SipCall, kind: str, payload: dict[str, object]) -> None:
+        """Store an event of the call after the call's previous one (same order as here)."""
+        if call.session is None:
+            return
+        event, previous = Event(kind, call.session.call_id, payload), call.last_write
+
+        async def write() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            await self.services.store.record_event(event)
+
+        task = asyncio.ensure_future(write())
+        call.last_write = task
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
 
     def _hang_up(self, call: SipCall) -> None:
         """The service ends the call (after intake): BYE, then the call is drafted."""
@@ -399,8 +463,7 @@ class SipGateway:
         if call.session is None:
             return
         call.session.dtmf.append(digit)
-        self._spawn(self.services.store.record_event(
-            Event("dtmf", call.session.call_id, {"digit": digit, "via": via})))
+        self._record(call, "dtmf", {"digit": digit, "via": via})
 
     def _finish(self, call: SipCall, reason: str) -> None:
         if call.finishing is None:
@@ -424,7 +487,7 @@ class SipGateway:
                            + stats.unexpected_payload_type + stats.foreign_source)
                 log.info("call %s ended (%s): %d RTP packets, %d garbage datagrams dropped",
                          _short(call), reason, stats.rtp_accepted, garbage)
-                await call.session.finish(reason)
+                await call.session.finish("transferred" if call.transferred else reason)
                 self.completed += 1
         finally:
             self.calls.pop(call.handle, None)

@@ -99,6 +99,10 @@ class SipEndpoint:
         """:meth:`UserAgentServer.hangup`, then send."""
         return self._run(self.core.hangup(call))
 
+    def refer(self, call: CallHandle, target: str) -> bool:
+        """:meth:`UserAgentServer.refer`, then send."""
+        return self._run(self.core.refer(call, target))
+
     def _run(self, result: bool) -> bool:
         self.flush()
         return result
