@@ -191,10 +191,10 @@ class VoskRecognizeStream(RecognizeStream):
                 self._fail_segment(str(exc))
                 return
             if not self._segment_had_final:
-                self._final(result, utt.start, utt.end)
+                self._final(result, utt.start, utt.end, utt.pcm)
             elif result.text:
                 start = self._to_stream(result.words[0].start) if result.words else utt.start
-                self._final(result, start, utt.end)
+                self._final(result, start, utt.end, utt.pcm)
         finally:
             self._segment = []
             self._segment_failed = False
@@ -274,11 +274,14 @@ class VoskRecognizeStream(RecognizeStream):
             self._events.put_nowait(TranscriptEvent("interim", start, self._to_stream(
                 self._fed_s), text))
 
-    def _final(self, result: DecodeResult, start: float, end: float) -> None:
+    def _final(self, result: DecodeResult, start: float, end: float, pcm: bytes = b"") -> None:
+        """``pcm``: the utterance's audio, for the utterance-closing final (a menu may have
+        it decoded again under its grammar); finals Vosk closes mid-utterance carry none."""
         words = tuple(Word(w.text, self._to_stream(w.start), self._to_stream(w.end),
                            w.confidence) for w in result.words)
         self._events.put_nowait(TranscriptEvent(
-            "final", start, end, normalize_text(result.text), result.confidence, words))
+            "final", start, end, normalize_text(result.text), result.confidence, words,
+            pcm=pcm))
         self._last_partial = ""
 
     def _fail_segment(self, reason: str) -> None:

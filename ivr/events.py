@@ -45,11 +45,16 @@ class SpeechStarted:
 
 @dataclass(frozen=True)
 class Utterance:
-    """A final transcript of one utterance (empty text: noise, treated as no input)."""
+    """A final transcript of one utterance (empty text: noise, treated as no input).
+
+    ``alternatives`` are other readings of the same audio that a menu may match when
+    ``text`` matches no option: the recognizer run again, constrained to the menu's
+    keywords (a Vosk grammar). ``text`` stays what is kept for the appeal."""
 
     text: str
     confidence: float = 1.0
     at: float = field(default=0.0, kw_only=True)
+    alternatives: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -229,10 +229,19 @@ def _menu_dtmf(state: CallState, event: Dtmf, out: Out) -> CallState:
 def _menu_utterance(state: CallState, event: Utterance, out: Out) -> CallState:
     node = state.node
     assert isinstance(node, MenuNode)
-    if not event.text.strip():
+    if not event.text.strip() and not event.alternatives:
         return state if state.prompts else _retry_or_fail(state, out, "timeout")
-    state = keep(stop(state, out), out, "menu", event)
+    state = stop(state, out)
+    if event.text.strip():  # (a reading under the grammar alone is not the caller's words)
+        state = keep(state, out, "menu", event)
     choice = match_option(node.options, event.text)
+    if choice is None or event.confidence < node.min_confidence:
+        # A reading constrained to the menu's words (see Utterance.alternatives); the
+        # session only offers one that was recognised with enough confidence.
+        choice = next((c for alt in event.alternatives
+                       if (c := match_option(node.options, alt)) is not None), None)
+        if choice is not None:
+            return _choose(state, choice.option, "speech", choice.option.name)
     if choice is not None and event.confidence >= node.min_confidence:
         return _choose(state, choice.option, "speech", choice.option.name)
     if node.no_match is not None:

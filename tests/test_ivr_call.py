@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from asr.engines.base import DecodeResult
 from ivr import Menu, default_menu
 from ivr.events import IntakeFields, Transfer
 from ivr.model import HoursNode, Interval
@@ -125,4 +126,70 @@ async def test_transfer_that_cannot_start_goes_on_to_next() -> None:
     media.finish_current()
     await settle()
     assert call.path[-1] == "agent_busy"  # then on to the intake: the caller is heard
+    await call.close()
+
+
+def with_decoder(decode: Any) -> tuple[IvrCall, FakeMedia]:
+    media = FakeMedia()
+    call = IvrCall(agents_all_day(), call_id="c2", caller_number=None, media=media,
+                   prompts=FakePrompts(), store=FakeStore(),  # type: ignore[arg-type]
+                   end_call=lambda: None, on_intake=lambda f: None, choice_decoder=decode)
+    return call, media
+
+
+async def at_main(call: IvrCall, media: FakeMedia) -> None:
+    call.start()
+    await settle()
+    media.finish_current()  # the welcome ends: the main menu listens
+    await settle()
+    assert call.path[-1] == "main" and call.grammar() is not None
+
+
+async def test_a_reading_under_the_menu_grammar_chooses_when_the_free_text_does_not() -> None:
+    asked: list[tuple[str, ...]] = []
+
+    async def decode(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+        asked.append(phrases)
+        return DecodeResult("投 诉", 0.8)  # Vosk's words, space-separated
+
+    call, media = with_decoder(decode)
+    await at_main(call, media)
+    call.final("头数", 0.7, b"\1\0" * 1600)  # a free reading that matches nothing
+    await settle()
+    assert "人工" in asked[0] and asked[0][-1] == "[unk]"
+    assert call.path[-1] == "intake" and call.state is not None
+    assert call.state.choices == ("投诉举报",)  # chosen by the constrained reading
+    assert [k.text for k in call.state.kept] == ["头数"]  # the caller's own words are kept
+    await call.close()
+
+
+async def test_without_a_match_or_with_a_failed_decode_the_free_text_goes_on() -> None:
+    async def broken(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+        raise RuntimeError("worker lost")
+
+    call, media = with_decoder(broken)
+    await at_main(call, media)
+    call.final("楼上漏水了", 0.9, b"\1\0" * 1600)
+    await settle()
+    assert call.path[-1] == "intake" and call.state is not None
+    assert call.state.choices == () and call.state.kept[0].text == "楼上漏水了"
+    await call.close()
+
+
+async def test_finals_reach_the_menu_in_order_while_a_decode_is_pending() -> None:
+    release = asyncio.Event()
+
+    async def slow(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+        await release.wait()
+        return DecodeResult("", 0.0)
+
+    call, media = with_decoder(slow)
+    await at_main(call, media)
+    call.final("第一句", 0.9, b"\1\0" * 1600)
+    call.final("第二句", 0.9)  # no audio: no decode, but it waits for the first
+    await settle()
+    assert call.state is not None and call.state.kept == ()
+    release.set()
+    await settle()
+    assert [k.text for k in call.state.kept] == ["第一句", "第二句"]
     await call.close()

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from asr.audio import load_audio
+from asr.audio import load_audio, parse_wav
 from asr.engines.base import DecodeRequest, EngineSpec
 from asr.engines.vosk import GrammarError, grammar_json
 from asr.models import find_model
@@ -108,3 +108,80 @@ async def test_a_bad_grammar_never_reaches_the_recognizer(pool: AsrWorkerPool) -
     with pytest.raises(AsrJobFailed, match="GrammarError"):
         await pool.decode(DecodeRequest(b"\0\0" * 1600, grammar=("",)))
     assert pool.worker_pids == pids and pool.restarts == 0
+
+
+KOREAN_MENU = {
+    "id": "ko", "start": "main", "prompts": {"p": "…", "bye": "…", "invalid_input": "…"},
+    "nodes": {
+        "main": {"type": "menu", "prompt": "p", "on_fail": "bye", "no_match": "bye",
+                 "options": [
+                     {"key": "1", "keywords": ["상담"], "label": "상담", "next": "bye"},
+                     {"key": "2", "keywords": ["신고"], "label": "신고", "next": "bye"},
+                 ]},
+        "bye": {"type": "hangup", "prompt": "bye"},
+    },
+}
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_spoken_menu_word_is_read_again_under_the_menu_grammar(
+    pool: AsrWorkerPool,
+) -> None:
+    """The live path of a SIP call at a menu: the stream's final carries the utterance's
+    audio, the call has it decoded again in a worker under the menu's grammar, and the
+    constrained reading chooses the option. Korean (the only Vosk model here), spoken by
+    espeak-ng."""
+    import shutil
+    import subprocess
+
+    from ivr import parse_menu
+    from voice_gateway.calls.ivr_call import IvrCall, PromptLibrary
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    wav = (await asyncio.to_thread(
+        subprocess.run, ["espeak-ng", "-v", "ko", "-s", "130", "--stdout", "신고"],
+        capture_output=True, check=True)).stdout
+    spoken = parse_wav(wav, "신고").resampled(16000)
+    # A line's noise floor around the word (digital zeros are nothing a phone sends, and
+    # Kaldi's features go astray on them).
+    import numpy as np
+
+    samples = np.concatenate([np.zeros(8000), np.frombuffer(spoken.pcm, np.int16),
+                              np.zeros(16000)])
+    noise = np.random.default_rng(0).integers(-40, 40, len(samples))
+    pcm = np.clip(samples + noise, -32768, 32767).astype(np.int16).tobytes()
+    stream = VoskRecognizeStream(pool, VadSettings(), 16000)
+    finals = [e for e in await run(stream, pcm, 16000) if e.kind == "final"]
+    assert len(finals) == 1 and finals[0].pcm  # the audio goes along with the final
+
+    class Store:
+        async def record_event(self, event: object) -> None:
+            pass
+
+    class Silent:
+        async def play(self, pcm: bytes) -> object:
+            return None
+
+        def stop_playback(self) -> None:
+            pass
+
+    async def decode(audio: bytes, phrases: tuple[str, ...]) -> object:
+        return await pool.decode(DecodeRequest(audio, grammar=phrases))
+
+    call = IvrCall(parse_menu(KOREAN_MENU), call_id="ko-1", caller_number=None,
+                   media=Silent(), prompts=PromptLibrary(sig.MODEL_DIR / "none"),
+                   store=Store(),  # type: ignore[arg-type]
+                   end_call=lambda: None, on_intake=lambda f: None,
+                   choice_decoder=decode)  # type: ignore[arg-type]
+    call.start()
+    await asyncio.sleep(0.05)
+    assert set(call.grammar() or ()) == {"상담", "신고", "一", "二", "[unk]"}
+    # Whatever the free reading was, the constrained one picks key 2.
+    call.final("", 0.0, finals[0].pcm)
+    for _ in range(100):
+        if "bye" in call.path:
+            break
+        await asyncio.sleep(0.05)
+    assert call.state is not None and call.state.choices == ("신고",)
+    await call.close()

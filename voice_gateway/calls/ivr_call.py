@@ -18,13 +18,14 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
 from asr.audio import AudioFormatError, load_audio
-from ivr import CallState, Menu, new_call, step
+from asr.engines.base import DecodeResult
+from ivr import CallState, Menu, grammar_for, new_call, step
 from ivr.errors import MenuError
 from ivr.events import (
     Action,
@@ -52,12 +53,17 @@ from ivr.events import (
 from ivr.events import (
     Event as IvrEvent,
 )
+from ivr.model import MenuNode
 from ivr.prompts import prompt_path
 from storage import Event, Store
 
 log = logging.getLogger(__name__)
 
 ANALYTICS_KINDS = {NodeEntered: "ivr_node", NodeExited: "ivr_exit", InputFailed: "ivr_input"}
+
+
+# Decodes an utterance's audio (16 kHz PCM) under a grammar of phrases.
+ChoiceDecoder = Callable[[bytes, tuple[str, ...]], Awaitable[DecodeResult]]
 
 
 class Playback(Protocol):
@@ -101,10 +107,13 @@ class IvrCall:
         end_call: Callable[[], None],
         on_intake: Callable[[IntakeFields], None],
         transfer: Callable[[Transfer], bool] | None = None,
+        choice_decoder: ChoiceDecoder | None = None,
     ) -> None:
         """``transfer`` starts a transfer to agents (SIP REFER) and says whether it could;
         its outcome comes back through :meth:`transfer_result`. Without it (a call from a
-        file) every transfer fails at once and the menu goes on to the node's ``next``."""
+        file) every transfer fails at once and the menu goes on to the node's ``next``.
+        ``choice_decoder`` decodes an utterance's audio again under a grammar of the
+        current menu's words (Vosk); see :meth:`final`."""
         self.menu = menu
         self.call_id = call_id
         self.caller_number = caller_number
@@ -114,6 +123,8 @@ class IvrCall:
         self.end_call = end_call
         self.on_intake = on_intake
         self.transfer = transfer
+        self.choice_decoder = choice_decoder
+        self._hearing: asyncio.Task[None] | None = None  # finals reach the runtime in order
         self.state: CallState | None = None
         self.path: list[str] = []
         self._loop = asyncio.get_running_loop()
@@ -141,9 +152,53 @@ class IvrCall:
     def speech_started(self) -> None:
         self.feed(SpeechStarted(at=self.now))
 
-    def utterance(self, text: str, confidence: float) -> None:
-        if text:
-            self.feed(Utterance(text, confidence, at=self.now))
+    def utterance(self, text: str, confidence: float,
+                  alternatives: tuple[str, ...] = ()) -> None:
+        if text or alternatives:
+            self.feed(Utterance(text, confidence, at=self.now, alternatives=alternatives))
+
+    def final(self, text: str, confidence: float, pcm: bytes = b"") -> None:
+        """A final transcript. At a menu that takes spoken choices, with a
+        ``choice_decoder`` and the utterance's audio, the audio is first decoded again
+        under the menu's grammar (its keywords and key names, plus ``[unk]``): free
+        recognition of a short word like 人工 is the weak case, and the constrained
+        reading goes along as an alternative. The free text is still what is kept."""
+        phrases = self.grammar() if self.choice_decoder is not None and pcm else None
+        previous = self._hearing
+        if phrases is None and (previous is None or previous.done()):
+            self.utterance(text, confidence)
+            return
+        node_id = self.state.node_id if self.state is not None else None
+
+        async def hear() -> None:
+            alternatives: tuple[str, ...] = ()
+            if phrases is not None and self.choice_decoder is not None:
+                try:
+                    result = await self.choice_decoder(pcm, phrases)
+                except Exception as exc:
+                    log.warning("call %s: grammar decode failed (%s)", self.call_id[:8], exc)
+                else:
+                    if result.text and result.confidence >= self._min_confidence():
+                        alternatives = (result.text,)
+            if previous is not None:
+                with contextlib.suppress(Exception):
+                    await previous
+            if self.state is None or self.state.node_id != node_id:
+                alternatives = ()  # the menu moved on (a key): the reading is stale
+            self.utterance(text, confidence, alternatives)
+
+        self._hearing = asyncio.ensure_future(hear())
+
+    def grammar(self) -> tuple[str, ...] | None:
+        """The grammar for the node the caller is at, if it takes spoken choices."""
+        if self.state is None or self.failed or not isinstance(self.state.node, MenuNode):
+            return None
+        phrases = grammar_for(self.state.node)
+        return tuple(phrases) if len(phrases) > 1 else None  # more than [unk] alone
+
+    def _min_confidence(self) -> float:
+        node = self.state.node if self.state is not None else None
+        return node.min_confidence if isinstance(node, MenuNode) else 0.0
 
     def transfer_result(self, ok: bool) -> None:
         """The transfer started by a :class:`Transfer` action succeeded or failed."""
@@ -242,6 +297,8 @@ class IvrCall:
     async def close(self) -> None:
         """Stop timers and playback; wait until the analytics events are stored."""
         self._stop()
+        if self._hearing is not None and not self._hearing.done():
+            self._hearing.cancel()
         if self._player is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._player

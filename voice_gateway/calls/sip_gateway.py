@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from asr.engines.base import DecodeRequest, DecodeResult
 from asr.stream import TranscriptEvent
 from config import IvrSettings, SipSettings
 from ivr import Menu, load_menu, parse_menu, validate
@@ -36,7 +37,7 @@ from ivr.prompts import render_missing
 from storage import Event, RecordingWriter
 from storage.menus import DEFAULT_MENU_ID, MenuVersions
 from voice_gateway.calls.admission import AdmissionControl
-from voice_gateway.calls.ivr_call import IvrCall, PromptLibrary
+from voice_gateway.calls.ivr_call import ChoiceDecoder, IvrCall, PromptLibrary
 from voice_gateway.calls.session import CallSession, mask_number
 from voice_gateway.rtp import AudioFrame, DtmfDigit, PortAllocator, RtpEndpoint, RtpSettings
 from voice_gateway.rtp.g711 import codec_for_name
@@ -391,17 +392,29 @@ class SipGateway:
         ivr = IvrCall(menu, call_id=session.call_id, caller_number=call.caller, media=call.rtp,
                       prompts=self.prompts, store=self.services.store,
                       end_call=lambda: self._hang_up(call), on_intake=session.apply_intake,
-                      transfer=lambda action: self._transfer(call, action))
+                      transfer=lambda action: self._transfer(call, action),
+                      choice_decoder=self._choice_decoder())
 
         def on_transcript(ev: TranscriptEvent) -> None:
             if ev.kind == "speech_started":
                 ivr.speech_started()
             elif ev.kind == "final":
-                ivr.utterance(ev.text, ev.confidence)
+                ivr.final(ev.text, ev.confidence, ev.pcm)
 
         session.listeners.append(on_transcript)
         call.ivr = ivr
         ivr.start()
+
+    def _choice_decoder(self) -> ChoiceDecoder | None:
+        """Vosk takes a runtime grammar: menus get their words decoded under it."""
+        pool = self.services.pool
+        if pool is None or pool.spec.kind != "vosk":
+            return None  # Whisper takes no grammar; its text is matched by pinyin
+
+        async def decode(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+            return await pool.decode(DecodeRequest(pcm, grammar=phrases))
+
+        return decode
 
     def _transfer(self, call: SipCall, action: Transfer) -> bool:
         """Blind-transfer the caller to agents by REFER; False if there is nowhere to go."""
