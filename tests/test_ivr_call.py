@@ -193,3 +193,70 @@ async def test_finals_reach_the_menu_in_order_while_a_decode_is_pending() -> Non
     await settle()
     assert [k.text for k in call.state.kept] == ["第一句", "第二句"]
     await call.close()
+
+
+async def test_a_grammar_reading_that_is_a_scrap_of_a_longer_utterance_is_ignored() -> None:
+    # "我住在一号楼楼上漏水": Vosk drops the [unk] words (or a model without [unk] forces
+    # the speech onto the grammar) and reads just 一: that is not key 1.
+    async def scrap(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+        return DecodeResult("一", 0.9)
+
+    call, media = with_decoder(scrap)
+    await at_main(call, media)
+    call.final("我住在一号楼楼上漏水", 0.9, b"\1\0" * 1600)
+    await settle()
+    assert call.path[-1] == "intake" and call.state is not None
+    assert call.state.choices == ()  # went on as the appeal, not as 咨询
+
+    async def with_unknown(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+        return DecodeResult("投诉", 0.9, unknown_words=2)
+
+    call, media = with_decoder(with_unknown)
+    await at_main(call, media)
+    call.final("要投", 0.9, b"\1\0" * 1600)
+    await settle()
+    assert call.state is not None and call.state.choices == ()
+    await call.close()
+
+
+async def test_no_grammar_decode_once_the_call_is_closed() -> None:
+    asked: list[bytes] = []
+
+    async def decode(pcm: bytes, phrases: tuple[str, ...]) -> DecodeResult:
+        asked.append(pcm)
+        return DecodeResult("投诉", 0.9)
+
+    call, media = with_decoder(decode)
+    await at_main(call, media)
+    call.caller_hung_up()
+    await call.close()
+    call.final("投诉", 0.9, b"\1\0" * 1600)  # the session's last final, after the hang-up
+    await settle()
+    assert asked == []
+
+
+async def test_a_transfer_the_node_gives_up_on_is_abandoned() -> None:
+    abandoned: list[str] = []
+    media = FakeMedia()
+    call = IvrCall(agents_all_day(), call_id="c3", caller_number=None, media=media,
+                   prompts=FakePrompts(), store=FakeStore(),  # type: ignore[arg-type]
+                   end_call=lambda: None, on_intake=lambda f: None,
+                   transfer=lambda t: True, abandon_transfer=lambda: abandoned.append("x"))
+    call.start()
+    await settle()
+    call.dtmf("0")
+    await settle()
+    media.finish_current()  # the transfer prompt ends: the REFER goes out
+    await settle()
+    assert call.path[-1] == "agents" and call.state is not None
+    timer = call.state.timer
+    assert timer is not None
+    from ivr.events import Timeout
+
+    call.feed(Timeout(timer, at=call.now))  # the node's 60 s run out
+    await settle()
+    assert call.path[-1] == "agent_busy" and abandoned == ["x"]
+    call.transfer_result(True)  # a late outcome changes nothing in the menu
+    await settle()
+    assert call.path[-1] in ("agent_busy", "intake")
+    await call.close()

@@ -92,9 +92,10 @@ def appeal_type(
     still win; a weaker cue in the text only picks among the types the menu allows.
     """
     text = compact.text
-    scored: list[tuple[float, int, str, int, int]] = []
+    scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
         score = 0.0
+        declared = False
         span: tuple[int, int] | None = None
         for phrase in rule.declared:
             at = text.find(phrase)
@@ -103,6 +104,7 @@ def appeal_type(
             if at < 0:
                 continue
             weight = 5.0 if _preceded_by(text, at, _SELF) else 4.0
+            declared = True
             if weight > score:
                 score, span = weight, (at, at + len(phrase))
         for phrase in rule.cues:
@@ -111,17 +113,17 @@ def appeal_type(
                 score += 1.0
                 span = span or (at, at + len(phrase))
         if span:
-            scored.append((score, order, rule.name, span[0], span[1]))
+            scored.append((score, order, rule.name, span[0], span[1], declared))
     scored.sort(key=lambda s: (-s[0], s[1]))
     chosen = menu_appeal_types(menu_choices, taxonomy)
-    if scored and (not chosen or scored[0][0] >= 4):
-        score, _, name, at, end = scored[0]
+    if scored and (not chosen or scored[0][5]):  # no menu choice, or a type said outright
+        score, _, name, at, end, _declared = scored[0]
         confidence = 0.9 if score >= 4 else 0.45 + 0.1 * min(score, 3)
         if name in chosen:
             confidence = 0.95  # said and keyed: both agree
         return FieldValue(name, round(confidence, 3), compact.span(at, end))
     if chosen:
-        for _score, _, name, at, end in scored:
+        for _score, _, name, at, end, _declared in scored:
             if name in chosen:  # 投诉举报 pressed, 有人偷倒渣土 heard: 举报
                 return FieldValue(name, 0.9, compact.span(at, end))
         return FieldValue(chosen[0], 0.8)  # the menu key alone: deliberate, but no words

@@ -56,6 +56,9 @@ class DecodeResult:
     text: str
     confidence: float
     words: tuple[Word, ...] = field(default_factory=tuple)
+    # Words the engine heard but could not name (Vosk's [unk] under a grammar), left out
+    # of ``text``: a reading with any is not the whole utterance.
+    unknown_words: int = 0
 
 
 @dataclass(frozen=True)

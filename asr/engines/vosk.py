@@ -130,4 +130,7 @@ def result_from_pieces(pieces: list[dict[str, Any]]) -> DecodeResult:
             t for p in pieces if (t := str(p.get("text", ""))) and t != "[unk]"
         ).strip()
     confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
-    return DecodeResult(text, confidence, tuple(words))
+    unknown = sum(1 for p in pieces for w in p.get("result", []) if w.get("word") == "[unk]")
+    if not any(p.get("result") for p in pieces):
+        unknown = sum(str(p.get("text", "")).split().count("[unk]") for p in pieces)
+    return DecodeResult(text, confidence, tuple(words), unknown)

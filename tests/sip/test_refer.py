@@ -123,3 +123,26 @@ def test_sipfrag_status() -> None:
     assert parse_sipfrag_status(b"INVITE sip:x SIP/2.0") is None
     assert parse_sipfrag_status(b"SIP/2.0 99 Nope") is None
     assert parse_sipfrag_status(b"") is None
+
+
+def test_final_status_before_the_subscription_ends_is_reported_once() -> None:
+    harness = Harness()
+    call, refer = referred(harness)
+    harness.feed(answer(refer, 202, "Accepted"))
+    assert harness.feed(notify("SIP/2.0 200 OK\r\n", 2)) == [TransferProgress(call, 200, True)]
+    # The notifier ends its subscription afterwards: answered 200, nothing new to report.
+    assert harness.feed(notify("SIP/2.0 200 OK\r\n", 3, state="terminated")) == []
+    assert harness.statuses() == [200, 200]
+    assert harness.feed(notify("SIP/2.0 200 OK\r\n", 4)) == []
+    assert harness.statuses() == [481]
+
+
+def test_an_abandoned_transfer_reports_nothing_and_its_notifies_get_481() -> None:
+    harness = Harness()
+    call, refer = referred(harness)
+    harness.feed(answer(refer, 202, "Accepted"))
+    harness.core.abandon_transfer(call)
+    assert harness.feed(notify("SIP/2.0 200 OK\r\n", 2)) == []
+    assert harness.statuses() == [481]
+    # And a new transfer may start.
+    assert harness.op(harness.core.refer(call, AGENTS))

@@ -139,6 +139,8 @@ MENU_APPEALS = [
     ("表扬一下社区工作人员", ("建议表扬",), "表扬"),
     ("暖气不热", ("人工", "求助"), "求助"),  # the last choice that names a type
     ("暖气不热", ("人工",), "求助"),  # a label naming no type changes nothing
+    # Many weak cues are still not the caller naming the type: the key stands.
+    ("我反映一下 物业不作为 没人管 天天扰民", ("咨询",), "咨询"),
 ]
 
 

@@ -55,6 +55,7 @@ from ivr.events import (
 )
 from ivr.model import MenuNode
 from ivr.prompts import prompt_path
+from ivr.speech import normalise
 from storage import Event, Store
 
 log = logging.getLogger(__name__)
@@ -108,12 +109,14 @@ class IvrCall:
         on_intake: Callable[[IntakeFields], None],
         transfer: Callable[[Transfer], bool] | None = None,
         choice_decoder: ChoiceDecoder | None = None,
+        abandon_transfer: Callable[[], None] | None = None,
     ) -> None:
         """``transfer`` starts a transfer to agents (SIP REFER) and says whether it could;
         its outcome comes back through :meth:`transfer_result`. Without it (a call from a
         file) every transfer fails at once and the menu goes on to the node's ``next``.
-        ``choice_decoder`` decodes an utterance's audio again under a grammar of the
-        current menu's words (Vosk); see :meth:`final`."""
+        ``abandon_transfer`` is called when the menu stops waiting for a transfer that is
+        still under way (the node's timeout). ``choice_decoder`` decodes an utterance's
+        audio again under a grammar of the current menu's words (Vosk); see :meth:`final`."""
         self.menu = menu
         self.call_id = call_id
         self.caller_number = caller_number
@@ -124,7 +127,11 @@ class IvrCall:
         self.on_intake = on_intake
         self.transfer = transfer
         self.choice_decoder = choice_decoder
+        self.abandon_transfer = abandon_transfer
+        self._transferring = False
         self._hearing: asyncio.Task[None] | None = None  # finals reach the runtime in order
+        self._hearings: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.state: CallState | None = None
         self.path: list[str] = []
         self._loop = asyncio.get_running_loop()
@@ -163,6 +170,8 @@ class IvrCall:
         under the menu's grammar (its keywords and key names, plus ``[unk]``): free
         recognition of a short word like 人工 is the weak case, and the constrained
         reading goes along as an alternative. The free text is still what is kept."""
+        if self._closed:
+            return
         phrases = self.grammar() if self.choice_decoder is not None and pcm else None
         previous = self._hearing
         if phrases is None and (previous is None or previous.done()):
@@ -178,7 +187,7 @@ class IvrCall:
                 except Exception as exc:
                     log.warning("call %s: grammar decode failed (%s)", self.call_id[:8], exc)
                 else:
-                    if result.text and result.confidence >= self._min_confidence():
+                    if self._whole_reading(result, text):
                         alternatives = (result.text,)
             if previous is not None:
                 with contextlib.suppress(Exception):
@@ -187,13 +196,27 @@ class IvrCall:
                 alternatives = ()  # the menu moved on (a key): the reading is stale
             self.utterance(text, confidence, alternatives)
 
-        self._hearing = asyncio.ensure_future(hear())
+        self._hearing = task = asyncio.ensure_future(hear())
+        self._hearings.add(task)
+        task.add_done_callback(self._hearings.discard)
+
+    def _whole_reading(self, reading: DecodeResult, free_text: str) -> bool:
+        """A grammar reading counts only as a reading of the whole utterance: Vosk drops
+        [unk] words and a model without [unk] forces speech onto the grammar, so a
+        sentence that only contains 一 (一号楼漏水) must not come back as key 1."""
+        if not reading.text or reading.unknown_words:
+            return False
+        if reading.confidence < self._min_confidence():
+            return False
+        heard, read = normalise(free_text), normalise(reading.text)
+        return len(read) * 2 >= len(heard)  # not a scrap of a longer free reading
 
     def grammar(self) -> tuple[str, ...] | None:
         """The grammar for the node the caller is at, if it takes spoken choices."""
-        if self.state is None or self.failed or not isinstance(self.state.node, MenuNode):
+        state = self.state
+        if state is None or self.failed or state.ended or not isinstance(state.node, MenuNode):
             return None
-        phrases = grammar_for(self.state.node)
+        phrases = grammar_for(state.node)
         return tuple(phrases) if len(phrases) > 1 else None  # more than [unk] alone
 
     def _min_confidence(self) -> float:
@@ -202,6 +225,7 @@ class IvrCall:
 
     def transfer_result(self, ok: bool) -> None:
         """The transfer started by a :class:`Transfer` action succeeded or failed."""
+        self._transferring = False
         self.feed(TransferResult(ok, at=self.now))
 
     def caller_hung_up(self) -> None:
@@ -209,7 +233,7 @@ class IvrCall:
         self._stop()
 
     def feed(self, event: IvrEvent) -> None:
-        if self.state is None or self.failed:
+        if self.state is None or self.failed or self._closed:
             return
         try:
             self.state, actions = step(self.state, event)
@@ -240,7 +264,9 @@ class IvrCall:
         elif isinstance(action, CancelTimer):
             self._cancel_timer()
         elif isinstance(action, Transfer):
-            if self.transfer is None or not self.transfer(action):
+            if self.transfer is not None and self.transfer(action):
+                self._transferring = True
+            else:
                 # No agents reachable: the runtime goes on (to intake), the caller is heard.
                 self._loop.call_soon(self.feed, TransferResult(False, at=self.now))
         elif isinstance(action, HangUp):
@@ -251,6 +277,12 @@ class IvrCall:
             self.on_intake(action.fields)
         if isinstance(action, NodeEntered):
             self.path.append(action.node_id)
+        if (isinstance(action, NodeExited) and action.reason == "transfer_failed"
+                and self._transferring):
+            # The node timed out on a transfer still under way: stop waiting for it.
+            self._transferring = False
+            if self.abandon_transfer is not None:
+                self.abandon_transfer()
         kind = ANALYTICS_KINDS.get(type(action))
         if kind is not None:
             payload = {**action_to_dict(action), "menu": self.menu.id,
@@ -297,8 +329,9 @@ class IvrCall:
     async def close(self) -> None:
         """Stop timers and playback; wait until the analytics events are stored."""
         self._stop()
-        if self._hearing is not None and not self._hearing.done():
-            self._hearing.cancel()
+        self._closed = True
+        for task in list(self._hearings):
+            task.cancel()
         if self._player is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._player

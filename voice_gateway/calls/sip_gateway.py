@@ -393,7 +393,8 @@ class SipGateway:
                       prompts=self.prompts, store=self.services.store,
                       end_call=lambda: self._hang_up(call), on_intake=session.apply_intake,
                       transfer=lambda action: self._transfer(call, action),
-                      choice_decoder=self._choice_decoder())
+                      choice_decoder=self._choice_decoder(),
+                      abandon_transfer=lambda: self.endpoint.abandon_transfer(call.handle))
 
         def on_transcript(ev: TranscriptEvent) -> None:
             if ev.kind == "speech_started":

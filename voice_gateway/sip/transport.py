@@ -103,6 +103,10 @@ class SipEndpoint:
         """:meth:`UserAgentServer.refer`, then send."""
         return self._run(self.core.refer(call, target))
 
+    def abandon_transfer(self, call: CallHandle) -> None:
+        """:meth:`UserAgentServer.abandon_transfer` (sends nothing)."""
+        self.core.abandon_transfer(call)
+
     def _run(self, result: bool) -> bool:
         self.flush()
         return result

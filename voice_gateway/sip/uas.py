@@ -138,8 +138,10 @@ class UserAgentServer:
         self._client: dict[tuple[str, ...], NonInviteClientTransaction] = {}
         self._calls: dict[CallHandle, Dialog] = {}
         self._txn_call: dict[int, CallHandle] = {}
-        # Calls with a REFER of ours in progress (RFC 3515): its NOTIFYs are expected.
-        self._transfers: set[CallHandle] = set()
+        # Calls with a REFER of ours whose subscription is open (RFC 3515): its NOTIFYs are
+        # expected. True once its outcome was reported (a final status before the
+        # subscription ends): a new transfer may then start.
+        self._transfers: dict[CallHandle, bool] = {}
 
     # --- driver interface -------------------------------------------------------------
 
@@ -262,15 +264,23 @@ class UserAgentServer:
         reports ``ok`` the caller talks to the target and the application hangs up its
         leg. Only a confirmed call with no transfer under way can be transferred."""
         dialog = self._calls.get(call)
-        if dialog is None or dialog.state is not CallState.CONFIRMED or call in self._transfers:
+        if dialog is None or dialog.state is not CallState.CONFIRMED:
             return False
+        if self._transfers.get(call) is False:
+            return False  # one under way
         request = dialog.build_request("REFER", self._via(dialog))
         request.headers.add("Contact", self._contact(dialog))
         request.headers.add("Refer-To", f"<{target}>")
         request.headers.add("Referred-By", self._contact(dialog))
-        self._transfers.add(call)
+        self._transfers[call] = False
         self._start_client(dialog, request)
         return True
+
+    def abandon_transfer(self, call: CallHandle) -> None:
+        """Stop waiting for a transfer's outcome (the application gave up on it): no more
+        :class:`TransferProgress` for it, and its NOTIFYs get 481, which ends the
+        subscription at the transferee (RFC 6665 §4.1.3)."""
+        self._transfers.pop(call, None)
 
     def call_state(self, call: CallHandle) -> CallState:
         """Where the call stands (``ENDED`` for unknown or forgotten calls)."""
@@ -462,11 +472,15 @@ class UserAgentServer:
             return []
         self._reply(txn, 200)
         state = (request.headers.get("Subscription-State") or "").strip().lower()
-        done = (status is not None and status >= 200) or state.startswith("terminated")
-        if done:
-            self._transfers.discard(dialog.handle)
-        if status is None and not done:
-            return []  # the subscription's first NOTIFY may carry no news
+        terminated = state.startswith("terminated")
+        done = (status is not None and status >= 200) or terminated
+        reported = self._transfers[dialog.handle]
+        if terminated:
+            del self._transfers[dialog.handle]
+        elif done:
+            self._transfers[dialog.handle] = True  # further NOTIFYs are still answered
+        if reported or (status is None and not done):
+            return []  # news already given, or a NOTIFY without any
         return [TransferProgress(dialog.handle, status, done)]
 
     def _on_bye(self, dialog: Dialog, txn: ServerTransaction) -> list[Event]:
@@ -542,11 +556,11 @@ class UserAgentServer:
 
     def _refer_answered(self, txn: Transaction, status: int | None) -> list[Event]:
         handle = self._txn_call.get(id(txn))
-        if handle is None or handle not in self._transfers:
+        if handle is None or self._transfers.get(handle) is not False:
             return []
         accepted = status is not None and 200 <= status < 300
         if not accepted:
-            self._transfers.discard(handle)
+            del self._transfers[handle]
         return [TransferProgress(handle, status, done=not accepted)]
 
     def _on_timeout(self, txn: Transaction) -> list[Event]:
@@ -608,7 +622,7 @@ class UserAgentServer:
         self, dialog: Dialog, reason: EndReason | None = None, status: int | None = None
     ) -> list[Event]:
         self._calls.pop(dialog.handle, None)
-        self._transfers.discard(dialog.handle)
+        self._transfers.pop(dialog.handle, None)
         if reason is None or dialog.end_reported:
             return []
         dialog.end_reported = True
