@@ -348,3 +348,28 @@ async def test_caller_asking_for_an_agent_is_transferred_by_refer(
     assert ("main", "key") in exits and ("agents", "transferred") in exits
     assert call is not None and call.end_reason == "transferred"
     assert drafts[0]["phone"] == "13900000010"  # the caller ID, for the agent's work order
+
+
+async def test_a_call_storage_cannot_take_is_refused_with_503_not_answered(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A call is stored before it is answered: with the database unable to take it (an
+    overloaded pool, a database down), the trunk gets 503 and can route the call
+    elsewhere, rather than a 200 for a call that would be lost."""
+    from sqlalchemy.exc import OperationalError
+
+    from asr.engines.base import EngineSpec
+
+    settings = sip_settings(settings)
+    async with running_gateway(settings, spec=EngineSpec("fake"), workers=1) as (
+        services, gateway,
+    ):
+        async def unavailable(*args: object, **kwargs: object) -> str:
+            raise OperationalError("INSERT INTO calls", {}, Exception("database is locked"))
+
+        services.store.create_call = unavailable  # type: ignore[method-assign]
+        run = await run_sipp("uac_refused.xml", settings.sip.port, tmp_path,
+                             values={"STATUS": "503"})
+        assert run.returncode == 0, run.errors or run.stderr
+        assert gateway.refused == 1 and gateway.calls == {}
+        assert await services.store.list_drafts() == []

@@ -65,6 +65,7 @@ from voice_gateway.sip import (
     Event as SipEvent,
 )
 from voice_gateway.sip.auth import AuthResult, DigestAuthenticator
+from voice_gateway.sip.dialog import CallState as SipCallState
 from voice_gateway.sip.message import Request
 from voice_gateway.sip.transport import SipEndpoint
 
@@ -353,16 +354,36 @@ class SipGateway:
             return
         session = CallSession(self.services, source="sip", caller_number=caller,
                               input_rate=SAMPLE_RATE)
+        try:
+            # Stored before it is answered: a call we accept is one storage knows about.
+            # If storage cannot take it (overload, database down), the trunk gets a 503
+            # and can route the call elsewhere, instead of a 200 for a call we would lose.
+            await session.start()
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("call from %s refused with 503: storage unavailable (%s)",
+                      ev.source[0], type(exc).__name__)
+            self.refused += 1
+            self.calls.pop(ev.call, None)
+            await session.abort()
+            rtp.close()
+            if self.endpoint.core.call_state(ev.call) is SipCallState.INCOMING:  # not cancelled
+                self.endpoint.reject(ev.call, 503, retry_after=self.settings.retry_after_s)
+            return
         call.outbound = RecordingWriter(session.recording.path.with_suffix(".out.wav"),
                                         SAMPLE_RATE)
         call.session = session
         call.started_at = self._loop.time()
+        if ev.call not in self.calls:  # cancelled while it was being stored
+            call.outbound.close()
+            rtp.close()
+            await session.finish("cancelled")  # drafted empty: nothing stored is left open
+            return
         if not self.endpoint.answer(ev.call, sdp):
             self.calls.pop(ev.call, None)
-            await session.abort()
+            call.outbound.close()
             rtp.close()
+            await session.finish("not-answered")
             return
-        await session.start()
         if (menu := await self._menu_for_new_call()) is not None:
             self._start_ivr(call, session, menu)
         call.answered.set()
