@@ -122,8 +122,35 @@ def _sip_uri(key: str, value: str) -> None:
         raise ConfigError(f"{key}: expected a SIP URI such as sip:agents@10.0.0.5, got {value!r}")
 
 
+def _sip_uris(key: str, value: Mapping[str, str]) -> None:
+    for name, uri in value.items():
+        if not uri:
+            raise ConfigError(f"{key}.{name}: expected a SIP URI, got an empty string")
+        _sip_uri(f"{key}.{name}", uri)
+
+
 # Checks beyond the type, by key.
-_CHECKS: dict[str, Callable[[str, Any], None]] = {"ivr.agent_uri": _sip_uri}
+_CHECKS: dict[str, Callable[[str, Any], None]] = {
+    "ivr.agent_uri": _sip_uri, "ivr.queues": _sip_uris}
+
+
+def _coerce_table(key: str, value_hint: Any, value: Any) -> dict[str, Any]:
+    """A TOML table, or from the environment ``name=value`` pairs separated by commas."""
+    if isinstance(value, _EnvString):
+        table: dict[str, Any] = {}
+        for pair in (p.strip() for p in value.split(",")):
+            if not pair:
+                continue
+            name, sep, item = pair.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(f"{key}: expected name=value pairs separated by commas, "
+                                  f"got {pair!r}")
+            table[name.strip()] = _EnvString(item.strip())
+        value = table
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}: expected a table, got {value!r}")
+    return {str(name): _coerce(f"{key}.{name}", value_hint, item)
+            for name, item in value.items()}
 
 
 def _coerce(key: str, hint: Any, value: Any) -> Any:
@@ -140,6 +167,8 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
             allowed = ", ".join(repr(a) for a in args)
             raise ConfigError(f"{key}: {value!r} is not one of {allowed}")
         return value
+    if origin in (dict, Mapping, typing.Mapping):
+        return _coerce_table(key, args[1], value)
     if origin is tuple:
         items = value.split(",") if isinstance(value, _EnvString) else value
         if not isinstance(items, list | tuple):

@@ -7,6 +7,7 @@ here is all it takes to make it configurable from TOML and from ``VOICE_INTAKE_*
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -121,6 +122,10 @@ class IvrSettings:
     # (an ACD or agent group on the PBX). Empty: no agents reachable, so such calls go on
     # to the node's `next` (in the default menu: the intake).
     agent_uri: str = ""
+    # Queue names to SIP URIs, for menus with several queues ([ivr.queues] complaints =
+    # "sip:complaints@pbx"; in the environment "complaints=sip:…,water=sip:…"). A queue
+    # named here goes to its URI; one not named goes to agent_uri.
+    queues: Mapping[str, str] = field(default_factory=dict)
 
 
 def _default_data_dir() -> Path:

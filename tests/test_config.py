@@ -79,6 +79,9 @@ def test_env_lists_and_booleans() -> None:
         ("[sip]\nallowed_networks = \"10.0.0.0/8\"\n", "sip.allowed_networks: expected a list"),
         ("[http\n", "vi.toml"),
         ("[ivr]\nagent_uri = \"10.0.0.5\"\n", "ivr.agent_uri: expected a SIP URI"),
+        ("[ivr]\nqueues = \"water\"\n", "ivr.queues: expected a table"),
+        ("[ivr.queues]\nwater = \"10.0.0.5\"\n", "ivr.queues.water: expected a SIP URI"),
+        ("[ivr.queues]\nwater = 5\n", "ivr.queues.water: expected a string"),
     ],
 )
 def test_bad_toml_names_the_key(tmp_path: Path, toml: str, message: str) -> None:
@@ -100,6 +103,20 @@ def test_bad_toml_names_the_key(tmp_path: Path, toml: str, message: str) -> None
 def test_bad_environment_names_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(environ=env)
+
+
+def test_queues_from_toml_and_environment(tmp_path: Path) -> None:
+    cfg = tmp_path / "vi.toml"
+    cfg.write_text('[ivr.queues]\ncomplaints = "sip:complaints@10.0.0.5"\n', encoding="utf-8")
+    assert load_settings(cfg, environ={}).ivr.queues == {
+        "complaints": "sip:complaints@10.0.0.5"}
+    s = load_settings(cfg, environ={
+        "VOICE_INTAKE_IVR_QUEUES": "water=sip:water@10.0.0.6, gas=sip:gas@10.0.0.7"})
+    assert s.ivr.queues == {"water": "sip:water@10.0.0.6", "gas": "sip:gas@10.0.0.7"}
+    with pytest.raises(ConfigError, match=r"ivr\.queues: expected name=value pairs"):
+        load_settings(environ={"VOICE_INTAKE_IVR_QUEUES": "sip:water@10.0.0.6"})
+    with pytest.raises(ConfigError, match=r"ivr\.queues\.gas: expected a SIP URI"):
+        load_settings(environ={"VOICE_INTAKE_IVR_QUEUES": "gas=10.0.0.7"})
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

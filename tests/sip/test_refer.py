@@ -146,3 +146,16 @@ def test_an_abandoned_transfer_reports_nothing_and_its_notifies_get_481() -> Non
     assert harness.statuses() == [481]
     # And a new transfer may start.
     assert harness.op(harness.core.refer(call, AGENTS))
+
+
+def test_transfer_target_by_node_uri_then_queue_name_then_agent_uri() -> None:
+    from config.settings import IvrSettings
+    from voice_gateway.calls.sip_gateway import transfer_target
+
+    ivr = IvrSettings(agent_uri="sip:agents@10.0.0.5",
+                      queues={"water": "sip:water@10.0.0.6"})
+    assert transfer_target("sip:duty@10.0.0.9", ivr) == "sip:duty@10.0.0.9"
+    assert transfer_target("water", ivr) == "sip:water@10.0.0.6"
+    assert transfer_target("agents", ivr) == "sip:agents@10.0.0.5"
+    assert transfer_target("water", IvrSettings(queues={"water": "sip:w@h"})) == "sip:w@h"
+    assert transfer_target("agents", IvrSettings(queues={"water": "sip:w@h"})) is None

@@ -110,10 +110,11 @@ def _published_menu(found: tuple[dict[str, object], int]) -> Menu | None:
 
 def transfer_target(target: str, settings: IvrSettings) -> str | None:
     """Where a ``queue``/``transfer`` node's caller is REFERred: the node's own target when
-    it is a SIP URI, else the configured agent URI; None when agents are not reachable."""
+    it is a SIP URI, the queue's URI when ``ivr.queues`` names it, else the configured
+    agent URI; None when agents are not reachable."""
     if target.lower().startswith(("sip:", "sips:")):
         return target
-    return settings.agent_uri or None
+    return settings.queues.get(target) or settings.agent_uri or None
 
 
 def caller_number(request: Request) -> str | None:
