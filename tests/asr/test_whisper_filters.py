@@ -1,0 +1,31 @@
+"""Whisper's non-speech rules, on the figures real decodes gave (no model needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from asr.engines.whisper import DEFAULT_PROMPT, is_loop, is_non_speech
+
+
+@pytest.mark.parametrize(
+    ("text", "loop"),
+    [
+        ("作试试试试试试试试试试", True),
+        ("作语语语语语语语语语语语", True),
+        ("对对对对", False),  # short: real speech repeats like this
+        ("我们小区的电梯又坏了", False),
+        ("喂喂喂你好吗", True),
+        ("", False),
+    ],
+)
+def test_a_decoder_loop_is_one_character_for_half_the_text(text: str, loop: bool) -> None:
+    assert is_loop(text) is loop
+
+
+def test_noise_that_came_back_as_a_loop_is_non_speech() -> None:
+    # Pink noise on an AVX2 machine: just above the log-probability cut.
+    assert is_non_speech("作试试试试试试试试试试", 0.886, -0.698, DEFAULT_PROMPT)
+    # The same figures with real words are kept, and real speech never goes.
+    assert not is_non_speech("我们小区的电梯又坏了", 0.886, -0.698, DEFAULT_PROMPT)
+    assert not is_non_speech("作试试试试试试试试试试", 0.05, -0.698, DEFAULT_PROMPT)
+    assert is_non_speech("我们小区的电梯又坏了", 0.7, -0.9, DEFAULT_PROMPT)
