@@ -30,7 +30,15 @@ from asr.engines.base import DecodeRequest, DecodeResult, Word
 from asr.normalize import normalize_text
 from asr.pool import AsrPoolError
 from asr.resample import StreamResampler
-from asr.vad import SAMPLE_RATE, Endpointer, SpeechStarted, Utterance, VadEvent
+from asr.vad import (
+    SAMPLE_RATE,
+    EndCandidate,
+    Endpointer,
+    EndRetracted,
+    SpeechStarted,
+    Utterance,
+    VadEvent,
+)
 from config import VadSettings
 
 if TYPE_CHECKING:
@@ -40,9 +48,9 @@ log = logging.getLogger(__name__)
 BATCH_MS = 60
 
 EventKind = Literal["speech_started", "interim", "final"]
-# Quiet kept before and after each utterance for per-utterance engines. Whisper was
-# measured on shared/audio/dev: cut to the VAD's 0.3 s it lost 3 points of CER against
-# whole files; with 0.6 s it is within half a point.
+# Quiet kept before each utterance for per-utterance engines: Whisper loses onsets
+# without some lead-in (measured on shared/audio/dev, with 0.3 s before and after it lost
+# up to 3 points of CER against whole files).
 WHISPER_CONTEXT_MS = 600
 
 
@@ -98,19 +106,24 @@ class UtteranceRecognizeStream(RecognizeStream):
         *,
         on_utterance: Callable[[Utterance], None] | None = None,
         context_ms: int = WHISPER_CONTEXT_MS,
+        speculate: bool = True,
     ) -> None:
         self._decode = decode
         self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
         self._batch: list[bytes] = []
         self._batched = 0
         self._batch_bytes = input_rate * BATCH_MS // 1000 * 2
-        # Per-utterance decoders see only the utterance: give them some quiet on each
-        # side (it never delays the endpoint, which waits end_ms anyway).
-        self.vad = dataclasses.replace(
-            vad, pre_roll_ms=max(vad.pre_roll_ms, context_ms),
-            tail_ms=min(vad.end_ms, max(vad.tail_ms, context_ms)),
-        )
-        self._endpointer = Endpointer(self.vad)
+        # Per-utterance decoders see only the utterance: give them some quiet before it.
+        self.vad = dataclasses.replace(vad, pre_roll_ms=max(vad.pre_roll_ms, context_ms))
+        # Speculative endpointing: once the caller has paused for the tail time, the
+        # utterance's audio is what the endpoint would keep, so its decode starts then
+        # rather than at the end of the hangover, tail_ms → end_ms earlier (0.4 s by
+        # default). Speech resuming cancels it: still queued it costs nothing; already
+        # decoding, the pool's work is wasted, which happens only when a worker was idle.
+        self._endpointer = Endpointer(self.vad, speculate=speculate)
+        self._speculative: tuple[Utterance, asyncio.Task[DecodeResult]] | None = None
+        self.speculated = 0  # decodes started on a pause, and of those:
+        self.speculation_used = 0  # the endpoint came and kept them
         self._prompt = prompt
         self._on_utterance = on_utterance
         self._events: asyncio.Queue[TranscriptEvent | None] = asyncio.Queue()
@@ -141,6 +154,7 @@ class UtteranceRecognizeStream(RecognizeStream):
     def flush(self) -> None:
         self._process_batch()
         self._handle(self._endpointer.flush())
+        self._retract()  # a pause too short to make an utterance
 
     def end(self) -> None:
         if self._ended:
@@ -148,6 +162,7 @@ class UtteranceRecognizeStream(RecognizeStream):
         self._process_batch()
         tail = self._resampler.flush()
         self._handle(self._endpointer.push(tail) + self._endpointer.flush())
+        self._retract()
         self._ended = True
         self._pending.put_nowait(None)
 
@@ -155,12 +170,32 @@ class UtteranceRecognizeStream(RecognizeStream):
         for ev in events:
             if isinstance(ev, SpeechStarted):
                 self._events.put_nowait(TranscriptEvent("speech_started", ev.time))
+            elif isinstance(ev, EndCandidate):
+                self._retract()
+                self.speculated += 1
+                self._speculative = (ev.utterance, self._start_decode(ev.utterance))
+            elif isinstance(ev, EndRetracted):
+                self._retract()
             elif isinstance(ev, Utterance):
                 if self._on_utterance is not None:
                     self._on_utterance(ev)
-                request = DecodeRequest(ev.pcm, prompt=self._prompt)
-                task = asyncio.ensure_future(self._decode(request))
+                guess = self._speculative
+                if guess is not None and (guess[0].start, guess[0].end) == (ev.start, ev.end):
+                    self._speculative = None
+                    self.speculation_used += 1
+                    task = guess[1]
+                else:
+                    self._retract()
+                    task = self._start_decode(ev)
                 self._pending.put_nowait((ev, task))
+
+    def _start_decode(self, utt: Utterance) -> asyncio.Task[DecodeResult]:
+        return asyncio.ensure_future(self._decode(DecodeRequest(utt.pcm, prompt=self._prompt)))
+
+    def _retract(self) -> None:
+        if self._speculative is not None:
+            self._speculative[1].cancel()
+            self._speculative = None
 
     async def _collect(self) -> None:
         try:
@@ -193,6 +228,7 @@ class UtteranceRecognizeStream(RecognizeStream):
 
     async def aclose(self) -> None:
         """Abandon the stream: cancel decodes still in flight."""
+        self._retract()
         self._collector.cancel()
         while not self._pending.empty():
             item = self._pending.get_nowait()

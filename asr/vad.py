@@ -73,7 +73,24 @@ class SpeechAudio:
     pcm: bytes
 
 
-VadEvent = SpeechStarted | Utterance | SpeechAudio
+@dataclass(frozen=True)
+class EndCandidate:
+    """Only with ``speculate``: the caller has paused for the tail time, and if the pause
+    lasts until the end hangover this will be the utterance, audio and times exactly.
+    A decoder may start on it now; :class:`EndRetracted` or a different
+    :class:`Utterance` says it was not the end."""
+
+    utterance: Utterance
+
+
+@dataclass(frozen=True)
+class EndRetracted:
+    """The last :class:`EndCandidate` is void: speech resumed at ``time``."""
+
+    time: float
+
+
+VadEvent = SpeechStarted | Utterance | SpeechAudio | EndCandidate | EndRetracted
 
 
 # Telephone signalling frequencies (Hz): DTMF rows and columns; dial, busy and ringback
@@ -179,12 +196,14 @@ class SpeechDetector:
 class Endpointer:
     """Push 16 kHz mono PCM; get speech-start and utterance events with stream times."""
 
-    def __init__(self, settings: VadSettings, *, emit_audio: bool = False) -> None:
+    def __init__(self, settings: VadSettings, *, emit_audio: bool = False,
+                 speculate: bool = False) -> None:
         if settings.frame_ms not in (10, 20, 30):
             raise ValueError("vad.frame_ms must be 10, 20 or 30")
         self.settings = settings
         self._detect = SpeechDetector(settings)
         self._emit_audio = emit_audio
+        self._speculate = speculate and not emit_audio
         self._frame_bytes = SAMPLE_RATE * settings.frame_ms // 1000 * 2
         self._frame_s = settings.frame_ms / 1000
         self._start_frames = max(1, settings.start_ms // settings.frame_ms)
@@ -207,6 +226,7 @@ class Endpointer:
         self._voiced = 0
         self._unvoiced_run = 0
         self._released = 0  # frames of _utt handed out as SpeechAudio
+        self._candidate = False  # an EndCandidate is out for the current pause
 
     @property
     def time(self) -> float:
@@ -268,6 +288,9 @@ class Endpointer:
             self._voiced += 1
             self._unvoiced_run = 0
             self.state = VadState.SPEAKING
+            if self._candidate:
+                self._candidate = False
+                events.append(EndRetracted(index * self._frame_s))
         else:
             self._unvoiced_run += 1
             self.state = VadState.STOPPING
@@ -287,7 +310,15 @@ class Endpointer:
             if self.state is VadState.SPEAKING:
                 events.extend(self._release(len(self._utt)))
         elif self.state is not VadState.STARTING and len(self._utt) >= self._max_frames:
+            self._candidate = False  # the split's utterance differs: the stream sees it
             events.extend(self._split())
+        elif (self._speculate and self.state is VadState.STOPPING
+              and self._unvoiced_run == self._tail_frames and self._voiced >= self._min_frames):
+            # The audio an endpoint now would keep is complete: everything up to here.
+            start = self._utt_start_frame * self._frame_s
+            self._candidate = True
+            events.append(EndCandidate(Utterance(start, start + len(self._utt) * self._frame_s,
+                                                 b"".join(self._utt))))
         return events
 
     def _release(self, upto: int) -> list[VadEvent]:

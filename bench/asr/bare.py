@@ -28,8 +28,13 @@ def init_whisper(model_path: str, threads: int) -> None:
 
 
 def whisper_file(pcm16k: bytes, beam: int) -> tuple[str, float, float]:
-    from asr.engines.whisper import DEFAULT_PROMPT
+    import ctranslate2
 
+    from asr.engines.whisper import DEFAULT_PROMPT, SAMPLING_SEED
+
+    # The temperature fallback samples. Seeded per file like the pipeline's decodes, the
+    # figure does not depend on which worker got which file in what order.
+    ctranslate2.set_random_seed(SAMPLING_SEED)
     t0, c0 = time.perf_counter(), time.process_time()
     audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
     segments, _ = _MODEL.transcribe(audio, language="zh", beam_size=beam, vad_filter=False,

@@ -21,7 +21,8 @@ FRAME_MS = 20
 
 
 def make_stream(pool: AsrWorkerPool, vad: VadSettings, rate: int,
-                on_utterance: dict[float, float] | None = None) -> RecognizeStream:
+                on_utterance: dict[float, float] | None = None,
+                speculate: bool = True) -> RecognizeStream:
     """The stream the service would open, noting when each utterance was endpointed."""
     if pool.spec.kind == "vosk":
         return VoskRecognizeStream(pool, vad, rate)
@@ -30,7 +31,8 @@ def make_stream(pool: AsrWorkerPool, vad: VadSettings, rate: int,
         if on_utterance is not None:
             on_utterance[round(utt.start, 3)] = time.perf_counter()
 
-    return UtteranceRecognizeStream(pool.decode, vad, rate, on_utterance=note)
+    return UtteranceRecognizeStream(pool.decode, vad, rate, on_utterance=note,
+                                    speculate=speculate)
 
 
 async def transcribe_fast(pool: AsrWorkerPool, vad: VadSettings, items: list[Item],
@@ -64,10 +66,12 @@ class Latency:
     speech_end_to_final: list[float] = field(default_factory=list)
     endpoint_to_final: list[float] = field(default_factory=list)
     durations: list[float] = field(default_factory=list)
+    speculated: int = 0  # decodes started on a pause
+    speculation_used: int = 0  # of which the endpoint kept
 
 
 async def paced(pool: AsrWorkerPool, vad: VadSettings, lanes: list[list[Item]],
-                gap_s: float = 1.2) -> Latency:
+                gap_s: float = 1.2, speculate: bool = True) -> Latency:
     """Each lane is one caller speaking its items in real time, with pauses between them.
 
     Speech end is the stream time of the utterance's last voiced frame (its end minus the
@@ -80,7 +84,7 @@ async def paced(pool: AsrWorkerPool, vad: VadSettings, lanes: list[list[Item]],
         if any(i.audio.sample_rate != rate for i in items):
             items = [i for i in items if i.audio.sample_rate == rate]
         endpointed: dict[float, float] = {}
-        stream = make_stream(pool, vad, rate, endpointed)
+        stream = make_stream(pool, vad, rate, endpointed, speculate)
         tail = (stream.vad if isinstance(stream, UtteranceRecognizeStream) else vad).tail_ms
         tail_s = tail / 1000
         gap = b"\0\0" * int(rate * gap_s)
@@ -106,6 +110,9 @@ async def paced(pool: AsrWorkerPool, vad: VadSettings, lanes: list[list[Item]],
                 await asyncio.sleep(delay)
         stream.end()
         await consumer
+        if isinstance(stream, UtteranceRecognizeStream):
+            out.speculated += stream.speculated
+            out.speculation_used += stream.speculation_used
 
     await asyncio.gather(*(lane(items) for items in lanes if items))
     return out

@@ -70,3 +70,11 @@ def pcm(x: np.ndarray) -> bytes:
 def frames(data: bytes, rate: int = SR, ms: int = 20) -> list[bytes]:
     step = rate * ms // 1000 * 2
     return [data[i : i + step] for i in range(0, len(data), step)]
+
+
+def trimmed(x: np.ndarray, level: float = 300.0) -> np.ndarray:
+    """``x`` without its quiet ends (20 ms frames under ``level`` RMS)."""
+    n = SR // 50
+    loud = [i for i in range(0, x.size - n + 1, n)
+            if np.sqrt(np.mean(x[i : i + n].astype(np.float64) ** 2)) >= level]
+    return x[loud[0] : loud[-1] + n] if loud else x[:0]

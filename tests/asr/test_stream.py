@@ -169,3 +169,65 @@ async def test_live_stream_rejects_a_bad_grammar(fake_pool: AsrWorkerPool) -> No
 def test_calls_fixture_exists() -> None:
     assert Path(sig.CALLS / "calls.tsv").is_file()
     assert load_audio(sig.CALLS / "D01.ulaw.wav").sample_rate == 8000
+
+
+async def test_decoding_starts_at_the_pause_and_a_resumed_pause_is_cancelled() -> None:
+    """Speculative endpointing: the decode that gives the final starts tail_ms after the
+    last word, not end_ms; a pause the caller talks through cancels its decode."""
+    vad = VadSettings()
+    pushed = 0.0
+    started: list[tuple[float, bytes]] = []
+    cancelled: list[float] = []
+
+    async def decoder(request: DecodeRequest) -> DecodeResult:
+        at = pushed
+        started.append((at, request.pcm))
+        try:
+            await asyncio.sleep(0.03)
+        except asyncio.CancelledError:
+            cancelled.append(at)
+            raise
+        return DecodeResult(f"第{len(started)}次", 0.9)
+
+    stream = UtteranceRecognizeStream(decoder, vad, 16000)
+    x = np.concatenate([sig.silence(0.5), sig.trimmed(sig.speech("BAC009S0150W0154.wav")),
+                        sig.silence(0.5), sig.trimmed(sig.speech("BAC009S0252W0123.wav")),
+                        sig.silence(1.5)])
+    consumer = asyncio.create_task(_collect(stream))
+    for frame in sig.frames(sig.pcm(x), 16000):
+        stream.push(frame)
+        pushed += 0.02
+        await asyncio.sleep(0.001)  # decodes run while audio arrives, as in a live call
+    stream.end()
+    (final,) = finals(await consumer)
+    assert stream.speculation_used == 1 and stream.speculated == len(started)
+    # The 0.5 s pause between the sentences (at least) was spoken through: cancelled.
+    assert len(cancelled) >= 1 and len(started) == len(cancelled) + 1
+    at, pcm = started[-1]
+    assert pcm == final.pcm and final.text == f"第{len(started)}次"
+    # Started within a VAD batch (60 ms) of tail_ms after the last word, well before the
+    # endpoint at end_ms.
+    assert final.end <= at <= final.end + 0.08
+    assert at < final.end + (vad.end_ms - vad.tail_ms) / 1000
+
+
+async def test_without_speculation_decoding_waits_for_the_endpoint() -> None:
+    vad = VadSettings()
+    pushed = 0.0
+    started: list[float] = []
+
+    async def decoder(request: DecodeRequest) -> DecodeResult:
+        started.append(pushed)
+        return DecodeResult("好", 0.9)
+
+    stream = UtteranceRecognizeStream(decoder, vad, 16000, speculate=False)
+    x = np.concatenate([sig.silence(0.5), sig.speech("BAC009S0150W0154.wav"), sig.silence(1.5)])
+    consumer = asyncio.create_task(_collect(stream))
+    for frame in sig.frames(sig.pcm(x), 16000):
+        stream.push(frame)
+        pushed += 0.02
+        await asyncio.sleep(0)
+    stream.end()
+    (final,) = finals(await consumer)
+    assert started[0] >= final.end + (vad.end_ms - vad.tail_ms) / 1000 - 0.001
+    assert stream.speculated == 0

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from asr.vad import (
+    EndCandidate,
     Endpointer,
+    EndRetracted,
     SpeechAudio,
     SpeechStarted,
     Utterance,
@@ -164,3 +166,51 @@ def test_emitted_audio_is_exactly_the_utterance_audio() -> None:
 def test_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="frame_ms"):
         Endpointer(dataclasses.replace(VadSettings(), frame_ms=25))
+
+
+def timed(x: np.ndarray, **kw: bool) -> list[tuple[float, VadEvent]]:
+    """Events with the stream time at which each came out."""
+    ep = Endpointer(VadSettings(), **kw)
+    out: list[tuple[float, VadEvent]] = []
+    for frame in sig.frames(sig.pcm(x)):
+        out.extend((ep.time, e) for e in ep.push(frame))
+    return out + [(ep.time, e) for e in ep.flush()]
+
+
+def test_a_pause_gives_an_end_candidate_that_the_endpoint_then_confirms_exactly() -> None:
+    s = VadSettings()
+    # A 0.5 s pause is longer than the tail (0.3 s) but shorter than the hangover (0.7 s).
+    x = np.concatenate([sig.silence(0.5), sig.trimmed(sig.speech(SPEECH[0])),
+                        sig.silence(0.5), sig.trimmed(sig.speech(SPEECH[1])), sig.silence(1.5)])
+    events = timed(x, speculate=True)
+    plain = run(x)
+    # Speculation changes nothing about the utterances themselves.
+    assert utterances([e for _t, e in events]) == utterances(plain)
+    assert len(utterances(plain)) == 1  # the short pause did not end it
+    outstanding: EndCandidate | None = None
+    retracted = 0
+    for t, e in events:
+        if isinstance(e, EndCandidate):
+            assert outstanding is None
+            outstanding = e
+            # It comes tail_ms after the last voiced frame, i.e. at its own end.
+            assert t == pytest.approx(e.utterance.end)
+        elif isinstance(e, EndRetracted):
+            assert outstanding is not None and e.time >= outstanding.utterance.end
+            outstanding, retracted = None, retracted + 1
+        elif isinstance(e, Utterance):
+            # The endpoint keeps exactly the candidate's audio, end_ms - tail_ms later.
+            assert outstanding is not None and outstanding.utterance == e
+            hangover = (s.end_ms // s.frame_ms - s.tail_ms // s.frame_ms) * s.frame_ms
+            assert t == pytest.approx(e.end + hangover / 1000)
+            outstanding = None
+    assert retracted >= 1  # at least the 0.5 s pause
+    assert not any(isinstance(e, EndCandidate | EndRetracted) for e in plain)
+
+
+def test_no_candidate_when_the_tail_is_as_long_as_the_hangover() -> None:
+    x = np.concatenate([sig.silence(0.5), sig.speech(SPEECH[0]), sig.silence(1.5)])
+    ep = Endpointer(VadSettings(tail_ms=700, end_ms=700), speculate=True)
+    events = [e for f in sig.frames(sig.pcm(x)) for e in ep.push(f)] + ep.flush()
+    assert not any(isinstance(e, EndCandidate) for e in events)
+    assert len(utterances(events)) == 1
