@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from workorders.pinyin import readings, sounds_alike
+from workorders.pinyin import readings
 
 PlaceKind = Literal["district", "unit"]
+# A stem in the sound index: the stem, its kind, and each character's readings.
+_Entry = tuple[str, PlaceKind, tuple[frozenset[str], ...]]
 
 # Suffix heard after a unit stem → the kind of unit it names. ASR writes 街道 as 接到.
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -116,15 +118,26 @@ class Gazetteer:
             self.units_by_district[unit.district].append(unit)
             for stem in {f.stem for f in unit.forms}:
                 self._unit_stems[stem].append(unit)
-        self._index: dict[str, list[tuple[str, PlaceKind]]] = defaultdict(list)
+        # Stems filed by the readings of their first two characters (one-character stems
+        # by their only one), with every character's readings: a text position looks up
+        # only the stems that already sound alike for two characters.
+        self._index: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+        self._single: dict[str, list[_Entry]] = defaultdict(list)
         for stem in self._district_stems:
             self._file(stem, "district")
         for stem in self._unit_stems:
             self._file(stem, "unit")
 
     def _file(self, stem: str, kind: PlaceKind) -> None:
-        for reading in readings(stem[0]):
-            self._index[reading].append((stem, kind))
+        heard = tuple(readings(ch) for ch in stem)
+        entry = (stem, kind, heard)
+        if len(stem) == 1:
+            for r0 in heard[0]:
+                self._single[r0].append(entry)
+            return
+        for r0 in heard[0]:
+            for r1 in heard[1]:
+                self._index[r0, r1].append(entry)
 
     @classmethod
     def from_file(cls, path: Path) -> Gazetteer:
@@ -149,18 +162,29 @@ class Gazetteer:
     def mentions(self, text: str) -> list[Mention]:
         """Every stretch of ``text`` that sounds like a district or unit name."""
         found: list[Mention] = []
-        for start, ch in enumerate(text):
+        n = len(text)
+        heard = [readings(ch) for ch in text]
+        for start in range(n):
             seen: set[tuple[str, PlaceKind]] = set()
-            for reading in readings(ch):
-                for key in self._index.get(reading, ()):
-                    if key in seen:
+            buckets: list[list[_Entry]] = []
+            for r0 in heard[start]:
+                if (single := self._single.get(r0)) is not None:
+                    buckets.append(single)
+                if start + 1 < n:
+                    buckets.extend(b for r1 in heard[start + 1]
+                                   if (b := self._index.get((r0, r1))) is not None)
+            for bucket in buckets:
+                for stem, kind, sounds in bucket:
+                    if (stem, kind) in seen:
                         continue
-                    seen.add(key)
-                    stem, kind = key
+                    seen.add((stem, kind))
                     stem_end = start + len(stem)
-                    heard = text[start:stem_end]
-                    exact = heard == stem
-                    if not exact and not sounds_alike(heard, stem):
+                    if stem_end > n:
+                        continue
+                    exact = text.startswith(stem, start)
+                    # The first two characters already sound alike (the index).
+                    if not exact and not all(heard[start + i] & sounds[i]
+                                             for i in range(2, len(stem))):
                         continue
                     found.append(self._mention(text, kind, start, stem_end, stem, exact))
         return found

@@ -142,3 +142,21 @@ def test_confidence_is_higher_for_exact_names() -> None:
 )
 def test_district_heard_as_homophones_with_a_suffix(text: str, district: str) -> None:
     assert places(text)[0] == district
+
+
+@pytest.mark.parametrize("text", [
+    "朝阳区双井街道九龙花园", "朝阳七双景街等", "石景山区鲁古街道重聚园小区", "海电区学院路街到",
+    "房山七粮相见苏中三里", "通周期中昌街道中昌小气", "潮洋汽攀家沿街道还威西里",
+    "我住怀柔去龙山街道",
+    "延期起摆全街道的社区", "大兴区旧宫镇德茂家园", "张镇", "杨镇的", "",
+])
+def test_sound_index_finds_what_comparing_every_name_finds(text: str) -> None:
+    from workorders.pinyin import sounds_alike
+
+    gz = knowledge().gazetteer
+    stems = {(s, "district") for d in gz.districts.values() for s in d.stems}
+    stems |= {(f.stem, "unit") for u in gz.units for f in u.forms}
+    expected = sorted(
+        (start, stem, kind) for start in range(len(text)) for stem, kind in stems
+        if start + len(stem) <= len(text) and sounds_alike(text[start:start + len(stem)], stem))
+    assert sorted((m.start, m.stem, m.kind) for m in gz.mentions(text)) == expected
