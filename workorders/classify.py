@@ -34,23 +34,28 @@ class Classification:
 def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
     """Pick the subcategory whose phrases weigh most in the transcript."""
     text = compact.text
+    by_char = taxonomy.phrases_by_first_char
+    # The phrases that can occur at all, in taxonomy order (subcategory, then phrase).
+    candidates = sorted(e for ch in set(text) for e in by_char.get(ch, ()))
+    scores: dict[int, float] = {}
+    evidence: dict[int, tuple[int, int, float]] = {}
+    for sub_index, _pos, phrase, weight in candidates:
+        at = text.find(phrase)
+        if at < 0:
+            continue
+        scores[sub_index] = scores.get(sub_index, 0.0) + weight
+        if sub_index not in evidence or weight > evidence[sub_index][2]:
+            evidence[sub_index] = (at, at + len(phrase), weight)
     best: tuple[float, int] | None = None
     by_category: dict[str, float] = {}
-    evidence: dict[int, tuple[int, int, float]] = {}
-    for index, sub in enumerate(taxonomy.subcategories):
-        score = 0.0
-        for phrase, weight in sub.phrases:
-            at = text.find(phrase)
-            if at < 0:
-                continue
-            score += weight
-            if index not in evidence or weight > evidence[index][2]:
-                evidence[index] = (at, at + len(phrase), weight)
+    for sub_index in sorted(scores):
+        score = scores[sub_index]
         if score <= 0:
             continue
+        sub = taxonomy.subcategories[sub_index]
         by_category[sub.category] = max(by_category.get(sub.category, 0.0), score)
         if best is None or score > best[0]:
-            best = (score, index)
+            best = (score, sub_index)
     if best is None:
         # Name and number do not say what the call is about: count the rest.
         content = sum(1 for ch in text if ch not in _FILLER and ch not in DIGITS)

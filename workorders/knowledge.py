@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,16 @@ class Taxonomy:
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.category for s in self.subcategories))
+
+    @cached_property
+    def phrases_by_first_char(self) -> dict[str, tuple[tuple[int, int, str, float], ...]]:
+        """Every phrase as (subcategory index, position, phrase, weight), by its first
+        character: a transcript only needs the phrases that start with one of its own."""
+        index: dict[str, list[tuple[int, int, str, float]]] = {}
+        for i, sub in enumerate(self.subcategories):
+            for j, (phrase, weight) in enumerate(sub.phrases):
+                index.setdefault(phrase[0], []).append((i, j, phrase, weight))
+        return {ch: tuple(entries) for ch, entries in index.items()}
 
 
 @dataclass(frozen=True)
