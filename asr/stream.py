@@ -154,7 +154,6 @@ class UtteranceRecognizeStream(RecognizeStream):
     def flush(self) -> None:
         self._process_batch()
         self._handle(self._endpointer.flush())
-        self._retract()  # a pause too short to make an utterance
 
     def end(self) -> None:
         if self._ended:
@@ -162,7 +161,6 @@ class UtteranceRecognizeStream(RecognizeStream):
         self._process_batch()
         tail = self._resampler.flush()
         self._handle(self._endpointer.push(tail) + self._endpointer.flush())
-        self._retract()
         self._ended = True
         self._pending.put_nowait(None)
 

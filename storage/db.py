@@ -57,7 +57,9 @@ class WriteGate:
     that must precede each 200 OK queued behind the drafts of calls ending and took
     0.4–1.5 s (bench.sip, 50 setups/s). Gated here, writes go in turn with no sleeping,
     and a call being admitted goes before the others: it waits for one write at most.
-    On other databases (row locks, many writers) the gate lets everyone through.
+    Every store's writes go through it (``write_gate``). On other databases (row locks,
+    many writers) the gate lets everyone through. A write must not wait, inside the
+    gate, for another gated write.
     """
 
     def __init__(self, serial: bool) -> None:
@@ -72,8 +74,9 @@ class WriteGate:
             yield
             return
         if self._busy:
+            queue = self._urgent if urgent else self._normal
             waiter = asyncio.get_running_loop().create_future()
-            (self._urgent if urgent else self._normal).append(waiter)
+            queue.append(waiter)
             try:
                 await waiter  # the releaser hands the gate over: _busy stays True
             except asyncio.CancelledError:
@@ -81,7 +84,7 @@ class WriteGate:
                     self._release()  # handed over just as we were cancelled: pass it on
                 else:
                     with contextlib.suppress(ValueError):  # _release may have dropped it
-                        (self._urgent if urgent else self._normal).remove(waiter)
+                        queue.remove(waiter)
                 raise
         else:
             self._busy = True
