@@ -39,7 +39,14 @@ def load_settings(
         values = _read_toml(Path(path))
     _merge(values, _from_env(env))
     settings: Settings = _build(Settings, values, prefix="")
+    _check_ranges(settings)
     return settings
+
+
+def _check_ranges(settings: Settings) -> None:
+    window = settings.asr.whisper_window_s
+    if not 10.0 <= window <= 30.0:
+        raise ConfigError(f"asr.whisper_window_s: expected 10 to 30 (seconds), got {window!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -61,6 +61,8 @@ class AsrSettings:
     whisper_model: str = "whisper-base-ct2"
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
+    # Whisper's encoder window for utterances that fit (10-30 s; see asr.engines.whisper).
+    whisper_window_s: float = 20.0
     vosk_model: str = "vosk-model-small-cn-0.22"
     language: str = "zh"
     # Utterances of concurrent calls decoded together by one worker (Whisper batching).

@@ -74,6 +74,27 @@ def test_a_batch_decodes_like_single_utterances(engine: WhisperEngine) -> None:
     assert together[1].text == "" and all(r.text for i, r in enumerate(together) if i != 1)
 
 
+def test_windows_fit_the_utterance(whisper_dir: Path, engine: WhisperEngine) -> None:
+    # The default 20 s window for anything up to 19 s; longer utterances get Whisper's 30 s.
+    assert engine.window_frames(16000 * 4) == 2000
+    assert engine.window_frames(16000 * 19) == 2000
+    assert engine.window_frames(16000 * 19 + 1) == 3000
+    full = WhisperEngine(EngineSpec("whisper", str(whisper_dir), threads=2, window_s=30.0))
+    assert full.window_frames(16000 * 4) == 3000
+    # A batch mixing both window lengths: each utterance decodes as it does alone.
+    short = sig.speech("BAC009S0150W0154.wav")
+    other = sig.speech("BAC009S0252W0487.wav")  # 北京东南四环七车追尾无人员伤亡
+    long = np.concatenate([short, sig.silence(0.5), other] * 3)
+    assert engine.window_frames(long.size) == 3000
+    batch = [request(short), request(long)]
+    together = engine.decode_batch(batch)
+    assert [r.text for r in together] == [engine.decode(r).text for r in batch]
+    assert "万达" in together[0].text and "万达" in together[1].text
+    assert "追尾" in together[1].text
+    # Same words from the shorter window as from the full one on clear speech.
+    assert cer(full.decode(batch[0]).text, together[0].text) < 0.15
+
+
 def test_hotword_prompt_is_used(engine: WhisperEngine) -> None:
     x = sig.speech("BAC009S0252W0487.wav")  # 北京东南四环七车追尾无人员伤亡
     result = engine.decode(request(x, build_prompt()))
