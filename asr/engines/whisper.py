@@ -30,6 +30,8 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections import Counter
+from dataclasses import dataclass
+from typing import Any
 
 import ctranslate2
 import numpy as np
@@ -57,6 +59,15 @@ NO_SPEECH_THRESHOLD = 0.6
 LOG_PROB_THRESHOLD = -1.0
 COMPRESSION_RATIO_THRESHOLD = 2.4
 SAMPLING_SEED = 12345
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+BEST_OF = 5  # sampled hypotheses per temperature, faster-whisper's default
+# Tokens a decode may produce for an utterance: a base plus a rate twice the densest
+# transcript of the bench's files (5.8 tokens/s, Whisper's tokenizer on the references),
+# room for punctuation and timestamps. Only a decoder stuck in a loop reaches it; without
+# the bound, a 2.5 s utterance that went to the sampling fallback ran to 448 tokens at each
+# temperature and held its worker 7 s (21 s under load, queueing every call behind it).
+MAX_TOKENS_BASE = 20
+MAX_TOKENS_PER_S = 12.0
 # Below this RMS (int16 units, about -66 dBFS) there is nothing to hear.
 MIN_RMS = 16.0
 
@@ -88,9 +99,30 @@ def is_non_speech(text: str, no_speech_prob: float, avg_logprob: float, prompt: 
     return no_speech_prob > 0.4 and echoes_prompt(text, prompt)
 
 
+def max_new_tokens(samples: int) -> int:
+    """The most tokens a decode of ``samples`` (16 kHz) may produce."""
+    return MAX_TOKENS_BASE + int(MAX_TOKENS_PER_S * samples / SAMPLE_RATE)
+
+
 def compression_ratio(text: str) -> float:
     raw = text.encode("utf-8")
     return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+@dataclass(frozen=True)
+class _Hypothesis:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+
+    @property
+    def loops(self) -> bool:
+        return compression_ratio(self.text) > COMPRESSION_RATIO_THRESHOLD or is_loop(self.text)
+
+    @property
+    def needs_fallback(self) -> bool:
+        """Where faster-whisper would try again at a higher temperature."""
+        return self.loops or self.avg_logprob < LOG_PROB_THRESHOLD
 
 
 class WhisperEngine:
@@ -99,6 +131,11 @@ class WhisperEngine:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
 
+        # Sampling (the fallback) draws from CTranslate2's generator, one per thread, seeded
+        # once at its first use: the first fallback of a worker process repeats itself,
+        # later ones depend on what was sampled before (set_random_seed has no effect on a
+        # generator already seeded). Fallbacks are rare; their text may vary run to run.
+        ctranslate2.set_random_seed(SAMPLING_SEED)
         self._model = WhisperModel(
             spec.model_path,
             device="cpu",
@@ -156,12 +193,12 @@ class WhisperEngine:
             features.append(pad_or_trim(feats, frames))
             audios.append(audio)
             batch.append(i)
-        for batch, features, audios in groups.values():
-            for i, audio, result in zip(
-                batch, audios, self._generate(np.stack(features), [requests[i] for i in batch]),
+        for batch, features, _audios in groups.values():
+            for i, result in zip(
+                batch, self._generate(np.stack(features), [requests[i] for i in batch]),
                 strict=True,
             ):
-                results[i] = result if result is not None else self._fallback(audio, requests[i])
+                results[i] = result
         return [r if r is not None else DecodeResult("", 0.0) for r in results]
 
     def window_frames(self, samples: int) -> int:
@@ -177,31 +214,73 @@ class WhisperEngine:
         """Beam search at temperature 0; None where faster-whisper would fall back."""
         encoder_output = self._model.encode(features)
         prompts = [self._prompt_tokens(self._prompt_for(r)) for r in requests]
+        longest = max(len(p) + max_new_tokens(len(r.pcm) // 2)
+                      for p, r in zip(prompts, requests, strict=True))
         outputs = self._model.model.generate(
             encoder_output,
             prompts,
             beam_size=self._spec.beam_size,
-            max_length=self._model.max_length,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=self._suppress,
-            max_initial_timestamp_index=50,  # 1 s, faster-whisper's default
+            max_length=min(self._model.max_length, longest),
+            **self._generate_options(),
         )
-        results: list[DecodeResult | None] = []
-        for out, req in zip(outputs, requests, strict=True):
-            tokens = out.sequences_ids[0]
-            avg_logprob = out.scores[0] * len(tokens) / (len(tokens) + 1)
-            text = self._tokenizer.decode(tokens).strip()
-            if is_non_speech(text, out.no_speech_prob, avg_logprob, self._prompt_for(req)):
+        results: list[DecodeResult] = []
+        for i, (out, req) in enumerate(zip(outputs, requests, strict=True)):
+            hyp = self._hypothesis(out)
+            if is_non_speech(hyp.text, hyp.no_speech_prob, hyp.avg_logprob,
+                             self._prompt_for(req)):
                 results.append(DecodeResult("", 0.0))
-                continue
-            if (compression_ratio(text) > COMPRESSION_RATIO_THRESHOLD or is_loop(text)
-                    or avg_logprob < LOG_PROB_THRESHOLD):
-                results.append(None)
-                continue
-            results.append(self._result(text, avg_logprob, out.no_speech_prob))
-        return results
+            elif hyp.needs_fallback:
+                # The rare unsure utterance: sampling at rising temperatures, as
+                # faster-whisper does, on the encoder output already computed.
+                one = encoder_output
+                if len(requests) > 1:
+                    one = ctranslate2.StorageView.from_array(
+                        np.ascontiguousarray(np.asarray(encoder_output)[i : i + 1]))
+                results.append(self._sample(one, prompts[i], req))
+            else:
+                results.append(self._result(hyp.text, hyp.avg_logprob, hyp.no_speech_prob))
+        return list(results)
+
+    def _generate_options(self) -> dict[str, Any]:
+        return {
+            "return_scores": True,
+            "return_no_speech_prob": True,
+            "suppress_blank": True,
+            "suppress_tokens": self._suppress,
+            "max_initial_timestamp_index": 50,  # 1 s, faster-whisper's default
+        }
+
+    def _hypothesis(self, out: Any) -> _Hypothesis:
+        tokens = out.sequences_ids[0]
+        avg_logprob = out.scores[0] * len(tokens) / (len(tokens) + 1)
+        return _Hypothesis(self._tokenizer.decode(tokens).strip(), avg_logprob,
+                           out.no_speech_prob)
+
+    def _sample(self, encoder_output: Any, prompt: list[int],
+                request: DecodeRequest) -> DecodeResult:
+        """faster-whisper's temperature fallback for one utterance: the first sampled
+        hypothesis that passes the checks, else the most probable one that does not loop."""
+        max_length = min(self._model.max_length,
+                         len(prompt) + max_new_tokens(len(request.pcm) // 2))
+        tried: list[_Hypothesis] = []
+        for temperature in FALLBACK_TEMPERATURES:
+            out = self._model.model.generate(
+                encoder_output, [prompt], beam_size=1, num_hypotheses=BEST_OF,
+                sampling_topk=0, sampling_temperature=temperature, max_length=max_length,
+                **self._generate_options(),
+            )[0]
+            hyp = self._hypothesis(out)
+            if is_non_speech(hyp.text, hyp.no_speech_prob, hyp.avg_logprob,
+                             self._prompt_for(request)):
+                return DecodeResult("", 0.0)
+            if not hyp.needs_fallback:
+                return self._result(hyp.text, hyp.avg_logprob, hyp.no_speech_prob)
+            tried.append(hyp)
+        fair = [h for h in tried if not h.loops] or tried
+        best = max(fair, key=lambda h: h.avg_logprob)
+        if best.loops:
+            return DecodeResult("", 0.0)
+        return self._result(best.text, best.avg_logprob, best.no_speech_prob)
 
     def _prompt_for(self, request: DecodeRequest) -> str:
         return request.prompt or self._spec.prompt or DEFAULT_PROMPT
@@ -215,9 +294,6 @@ class WhisperEngine:
 
     def _transcribe(self, audio: np.ndarray, request: DecodeRequest,
                     temperatures: tuple[float, ...]) -> DecodeResult:
-        # The temperature fallback samples: a fixed seed makes the same audio give the same
-        # text every time (a re-run, a retried utterance after a worker crash, a test).
-        ctranslate2.set_random_seed(SAMPLING_SEED)
         segments, _info = self._model.transcribe(
             audio,
             language=self._spec.language,
@@ -227,6 +303,11 @@ class WhisperEngine:
             initial_prompt=self._prompt_for(request),
             temperature=list(temperatures),
             no_speech_threshold=NO_SPEECH_THRESHOLD,
+            # Per 30 s window, and within Whisper's 448 tokens after the prompt.
+            max_new_tokens=min(
+                max_new_tokens(min(audio.size, int(WINDOW_S * SAMPLE_RATE))),
+                self._model.max_length - len(self._prompt_tokens(self._prompt_for(request))),
+            ),
         )
         texts: list[str] = []
         logprobs: list[float] = []
@@ -241,10 +322,6 @@ class WhisperEngine:
         if not texts:
             return DecodeResult("", 0.0)
         return self._result("".join(texts), float(np.mean(logprobs)), float(np.mean(no_speech)))
-
-    def _fallback(self, audio: np.ndarray, request: DecodeRequest) -> DecodeResult:
-        """The rare unsure utterance: faster-whisper's own sampling fallback, alone."""
-        return self._transcribe(audio, request, (0.2, 0.4, 0.6, 0.8, 1.0))
 
     def _decode_long(self, audio: np.ndarray, request: DecodeRequest) -> DecodeResult:
         return self._transcribe(audio, request, (0.0, 0.2, 0.4, 0.6, 0.8, 1.0))

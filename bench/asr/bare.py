@@ -32,8 +32,8 @@ def whisper_file(pcm16k: bytes, beam: int) -> tuple[str, float, float]:
 
     from asr.engines.whisper import DEFAULT_PROMPT, SAMPLING_SEED
 
-    # The temperature fallback samples. Seeded per file like the pipeline's decodes, the
-    # figure does not depend on which worker got which file in what order.
+    # The temperature fallback samples. CTranslate2 seeds its generator once per thread,
+    # so this fixes only a worker's first fallback, as in the pipeline's workers.
     ctranslate2.set_random_seed(SAMPLING_SEED)
     t0, c0 = time.perf_counter(), time.process_time()
     audio = np.frombuffer(pcm16k, dtype="<i2").astype(np.float32) / 32768.0
