@@ -44,7 +44,10 @@ MOBILE = re.compile(r"1[3-9]\d{9}")
 BEIJING_LANDLINE = re.compile(r"010[2-9]\d{7}")
 LOCAL_LANDLINE = re.compile(r"[2-9]\d{7}")
 _CUE = re.compile("电话|手机|号码|号是|联系|座机|打这个|打我|拨打|回电|手机号")
-_CORRECTION = re.compile("不对|错了|说错|重说|更正|纠正|应该是|改成|重新说|不是这个")
+# 不对 as speech recognition also writes it (部队 bù duì, 布对 …) counts only before 是.
+_CORRECTION = re.compile(
+    "不对|错了|说错|重说|更正|纠正|应该是|改成|重新说|不是这个|(?:部队|布对|步对|不队)[，,、 ]?是"
+)
 _UNIT_AFTER = re.compile(
     "号楼|号院|单元|公里|平米|号|楼|室|层|栋|幢|元|块|万|千|百|年|月|日|岁|点|度|个|次|天|米|户|"
     "区|里|期|路|斤|分|秒|人|辆|套"
