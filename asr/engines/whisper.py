@@ -174,7 +174,7 @@ class WhisperEngine:
 
         results: list[DecodeResult | None] = [None] * len(requests)
         # Utterances by window length (frames): one encode per shape.
-        groups: dict[int, tuple[list[int], list[np.ndarray], list[np.ndarray]]] = {}
+        groups: dict[int, tuple[list[int], list[np.ndarray]]] = {}
         for i, req in enumerate(requests):
             audio = np.frombuffer(req.pcm, dtype="<i2").astype(np.float32)
             rms = float(np.sqrt(np.mean(audio**2))) if audio.size else 0.0
@@ -189,11 +189,10 @@ class WhisperEngine:
             # domain to the window.
             frames = self.window_frames(audio.size)
             feats = self._model.feature_extractor(audio)[..., :-1]
-            batch, features, audios = groups.setdefault(frames, ([], [], []))
+            batch, features = groups.setdefault(frames, ([], []))
             features.append(pad_or_trim(feats, frames))
-            audios.append(audio)
             batch.append(i)
-        for batch, features, _audios in groups.values():
+        for batch, features in groups.values():
             for i, result in zip(
                 batch, self._generate(np.stack(features), [requests[i] for i in batch]),
                 strict=True,
@@ -210,8 +209,9 @@ class WhisperEngine:
 
     def _generate(
         self, features: np.ndarray, requests: list[DecodeRequest]
-    ) -> list[DecodeResult | None]:
-        """Beam search at temperature 0; None where faster-whisper would fall back."""
+    ) -> list[DecodeResult]:
+        """Beam search at temperature 0, then sampling for the utterances where
+        faster-whisper would fall back."""
         encoder_output = self._model.encode(features)
         prompts = [self._prompt_tokens(self._prompt_for(r)) for r in requests]
         longest = max(len(p) + max_new_tokens(len(r.pcm) // 2)
@@ -239,7 +239,7 @@ class WhisperEngine:
                 results.append(self._sample(one, prompts[i], req))
             else:
                 results.append(self._result(hyp.text, hyp.avg_logprob, hyp.no_speech_prob))
-        return list(results)
+        return results
 
     def _generate_options(self) -> dict[str, Any]:
         return {
