@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 
-from storage.db import session_factory, write_gate
+from storage.db import WriteTransactions, session_factory
 from storage.models import LoginSession, User
 
 ROLES = ("agent", "admin")
@@ -62,7 +62,7 @@ class Accounts:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = session_factory(engine)
-        self._write = write_gate(engine)
+        self._write = WriteTransactions(engine)
 
     async def add_user(self, username: str, password: str, role: str) -> Account:
         username = username.strip()
@@ -74,7 +74,7 @@ class Accounts:
             raise AccountError("password must be at least 8 characters")
         hashed = await asyncio.to_thread(_hasher.hash, password)
         try:
-            async with self._write(), self._sessions.begin() as s:
+            async with self._write() as s:
                 user = User(username=username, password_hash=hashed, role=role,
                             created_at=datetime.now(UTC), disabled=False)
                 s.add(user)
@@ -106,7 +106,7 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         active = ActiveSession(account, secrets.token_urlsafe(32), now + ttl)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             await s.execute(delete(LoginSession).where(LoginSession.expires_at < now))
             s.add(LoginSession(token_hash=token_digest(token), user_id=account.id,
                                csrf_token=active.csrf_token, created_at=now,
@@ -126,6 +126,6 @@ class Accounts:
         return ActiveSession(account, row.csrf_token, _aware(row.expires_at))
 
     async def close_session(self, token: str) -> None:
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             await s.execute(delete(LoginSession)
                             .where(LoginSession.token_hash == token_digest(token)))

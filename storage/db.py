@@ -11,7 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -57,7 +62,7 @@ class WriteGate:
     that must precede each 200 OK queued behind the drafts of calls ending and took
     0.4–1.5 s (bench.sip, 50 setups/s). Gated here, writes go in turn with no sleeping,
     and a call being admitted goes before the others: it waits for one write at most.
-    Every store's writes go through it (``write_gate``). On other databases (row locks,
+    Every store's writes go through it (``WriteTransactions``). On other databases (row locks,
     many writers) the gate lets everyone through. A write must not wait, inside the
     gate, for another gated write.
     """
@@ -112,3 +117,17 @@ def write_gate(engine: AsyncEngine) -> WriteGate:
     if gate is None:
         gate = _GATES[engine] = WriteGate(engine.dialect.name == "sqlite")
     return gate
+
+
+class WriteTransactions:
+    """Transactions that write to ``engine``'s database: each begins a session inside the
+    database's write gate, so no store's write can bypass it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+        self._gate = write_gate(engine)
+
+    @contextlib.asynccontextmanager
+    async def __call__(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        async with self._gate(urgent=urgent), self._sessions.begin() as session:
+            yield session

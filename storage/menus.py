@@ -35,7 +35,7 @@ from ivr import Menu, parse_menu, validate
 from ivr.errors import MenuFormatError, ValidationError
 from ivr.loader import decode_menu_text, load_catalogue
 from ivr.serialize import menu_to_data
-from storage.db import session_factory, write_gate
+from storage.db import WriteTransactions, session_factory
 from storage.models import AuditRow, EventRow, MenuVersionRow
 
 DEFAULT_MENU_ID = "default"
@@ -170,7 +170,7 @@ class MenuVersions:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = session_factory(engine)
-        self._write = write_gate(engine)
+        self._write = WriteTransactions(engine)
 
     # ------------------------------------------------------------------ changes
 
@@ -194,7 +194,7 @@ class MenuVersions:
     async def _insert_draft(self, menu_id: str, data: dict[str, Any], username: str,
                             comment: str | None, problems: int) -> MenuVersion:
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             last = await s.scalar(select(func.max(MenuVersionRow.version))
                                   .where(MenuVersionRow.menu_id == menu_id))
             number = (last or 0) + 1
@@ -229,7 +229,7 @@ class MenuVersions:
     async def _make_current(self, menu_id: str, version: int, username: str,
                             comment: str | None, required: str, action: str) -> MenuVersion:
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             # Lock the slot's rows (PostgreSQL): two publishes cannot both win.
             rows = (await s.scalars(select(MenuVersionRow)
                                     .where(MenuVersionRow.menu_id == menu_id)
@@ -259,7 +259,7 @@ class MenuVersions:
         """Record a change of prompt audio (an upload, a TTS rendering) for ``menu_id``."""
         if action not in ("prompt_upload", "prompt_render"):
             raise ValueError(f"not a prompt action: {action}")
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             self._audit(s, username, action, datetime.now(UTC), {"menu_id": menu_id, **before},
                         {"menu_id": menu_id, **after})
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import load_only, selectinload
 
-from storage.db import session_factory, write_gate
+from storage.db import WriteTransactions, session_factory
 from storage.events import Event, EventBus
 from storage.models import Call, DraftRow, EventRow, UtteranceRow
 
@@ -38,10 +38,10 @@ class Store:
         self.engine = engine
         self.bus = bus or EventBus()
         self._sessions = session_factory(engine)
-        self._write = write_gate(engine)
+        self._write = WriteTransactions(engine)
 
     async def record_event(self, event: Event) -> None:
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             s.add(_event_row(event))
         self.bus.publish(event)
 
@@ -51,7 +51,7 @@ class Store:
     ) -> str:
         call_id = call_id or new_id()
         now = datetime.now(UTC)
-        async with self._write(urgent=True), self._sessions.begin() as s:
+        async with self._write(urgent=True) as s:
             s.add(Call(id=call_id, source=source, caller_number=caller_number, status="active",
                        started_at=now, recording_path=recording_path, asr_engine=asr_engine))
             s.add(_event_row(event := Event("call_started", call_id, {"source": source}, now)))
@@ -62,7 +62,7 @@ class Store:
         event = Event("utterance", call_id, {
             "seq": u.seq, "start": u.start, "end": u.end, "text": u.text,
         })
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
                                text=u.text, confidence=u.confidence, words=u.words,
                                error=u.error))
@@ -71,7 +71,7 @@ class Store:
 
     async def replace_utterances(self, call_id: str, utterances: list[StoredUtterance]) -> None:
         """Swap a call's utterances for a fresh transcription (crash recovery)."""
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             await s.execute(delete(UtteranceRow).where(UtteranceRow.call_id == call_id))
             for u in utterances:
                 s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
@@ -80,7 +80,7 @@ class Store:
 
     async def end_call(self, call_id: str, reason: str, duration_s: float) -> None:
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             call = await s.get_one(Call, call_id)
             call.status, call.ended_at, call.end_reason = "ended", now, reason
             call.duration_s = duration_s
@@ -95,7 +95,7 @@ class Store:
         draft_id = new_id()
         now = datetime.now(UTC)
         fields = {**fields, "id": draft_id}
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             s.add(DraftRow(
                 id=draft_id, call_id=call_id, created_at=now, updated_at=now, status="new",
                 transcript=transcript, fields=fields, evidence=evidence,

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.db import session_factory, write_gate
+from storage.db import WriteTransactions, session_factory
 from storage.events import Event, EventBus
 from storage.models import AuditRow, Call, DraftRow, EventRow
 from storage.repository import draft_json_from
@@ -104,7 +104,7 @@ class DraftWorkflow:
     def __init__(self, engine: AsyncEngine, bus: EventBus,
                  claim_ttl: timedelta = timedelta(minutes=15)) -> None:
         self._sessions = session_factory(engine)
-        self._write = write_gate(engine)
+        self._write = WriteTransactions(engine)
         self._bus = bus
         self.claim_ttl = claim_ttl
 
@@ -181,7 +181,7 @@ class DraftWorkflow:
     async def claim(self, draft_id: str, username: str) -> dict[str, Any]:
         """Lock the draft to ``username`` (or renew the lock they hold)."""
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             result = await s.execute(
                 update(DraftRow)
                 .where(DraftRow.id == draft_id, DraftRow.status == "new",
@@ -202,7 +202,7 @@ class DraftWorkflow:
         return workflow_of(row, now, self.claim_ttl)
 
     async def release(self, draft_id: str, username: str) -> None:
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             row = await self._held(s, draft_id, username, datetime.now(UTC))
             row.claimed_by, row.claimed_at = None, None
             event = self._changed(s, row)
@@ -212,7 +212,7 @@ class DraftWorkflow:
         """Apply field corrections; a corrected field's confidence becomes 1 (a person
         confirmed it). Returns the draft's JSON."""
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             row = await self._held(s, draft_id, username, now)
             fields = dict(row.fields)
             before = {k: fields.get(k) for k in changes if fields.get(k) != changes[k]}
@@ -232,7 +232,7 @@ class DraftWorkflow:
     async def dispatch(self, draft_id: str, username: str, unit: str | None) -> dict[str, Any]:
         """Approve the draft and dispatch it to ``unit`` (default: the suggested one)."""
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             row = await self._held(s, draft_id, username, now)
             unit = (unit or row.fields.get("dispatch_to") or "").strip()
             if not unit:
@@ -252,7 +252,7 @@ class DraftWorkflow:
         now = datetime.now(UTC)
         if into == draft_id:
             raise WorkflowInvalid("a draft cannot be merged into itself")
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             row = await self._held(s, draft_id, username, now)
             target = await s.get(DraftRow, into)
             if target is None or target.status in ("merged", "rejected"):
@@ -271,7 +271,7 @@ class DraftWorkflow:
         if reason not in REJECT_REASONS:
             raise WorkflowInvalid(f"reason must be one of {', '.join(REJECT_REASONS)}")
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             row = await self._held(s, draft_id, username, now)
             row.status, row.reject_reason = "rejected", reason
             self._close(row, username, now)
@@ -290,7 +290,7 @@ class DraftWorkflow:
         if satisfaction is not None and satisfaction not in SATISFACTION:
             raise WorkflowInvalid(f"satisfaction must be one of {', '.join(SATISFACTION)}")
         now = datetime.now(UTC)
-        async with self._write(), self._sessions.begin() as s:
+        async with self._write() as s:
             row = await s.get(DraftRow, draft_id, with_for_update=True)
             if row is None:
                 raise DraftNotFound(draft_id)

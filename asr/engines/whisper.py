@@ -214,13 +214,12 @@ class WhisperEngine:
         faster-whisper would fall back."""
         encoder_output = self._model.encode(features)
         prompts = [self._prompt_tokens(self._prompt_for(r)) for r in requests]
-        longest = max(len(p) + max_new_tokens(len(r.pcm) // 2)
-                      for p, r in zip(prompts, requests, strict=True))
         outputs = self._model.model.generate(
             encoder_output,
             prompts,
             beam_size=self._spec.beam_size,
-            max_length=min(self._model.max_length, longest),
+            max_length=max(self._max_length(p, len(r.pcm) // 2)
+                           for p, r in zip(prompts, requests, strict=True)),
             **self._generate_options(),
         )
         results: list[DecodeResult] = []
@@ -241,6 +240,10 @@ class WhisperEngine:
                 results.append(self._result(hyp.text, hyp.avg_logprob, hyp.no_speech_prob))
         return results
 
+    def _max_length(self, prompt: list[int], samples: int) -> int:
+        """Prompt and output tokens of a decode of ``samples``, within Whisper's 448."""
+        return min(int(self._model.max_length), len(prompt) + max_new_tokens(samples))
+
     def _generate_options(self) -> dict[str, Any]:
         return {
             "return_scores": True,
@@ -260,8 +263,7 @@ class WhisperEngine:
                 request: DecodeRequest) -> DecodeResult:
         """faster-whisper's temperature fallback for one utterance: the first sampled
         hypothesis that passes the checks, else the most probable one that does not loop."""
-        max_length = min(self._model.max_length,
-                         len(prompt) + max_new_tokens(len(request.pcm) // 2))
+        max_length = self._max_length(prompt, len(request.pcm) // 2)
         tried: list[_Hypothesis] = []
         for temperature in FALLBACK_TEMPERATURES:
             out = self._model.model.generate(
@@ -292,8 +294,10 @@ class WhisperEngine:
         confidence = float(np.exp(avg_logprob)) * (1.0 - no_speech_prob / 2)
         return DecodeResult(text, min(1.0, confidence), ())
 
-    def _transcribe(self, audio: np.ndarray, request: DecodeRequest,
-                    temperatures: tuple[float, ...]) -> DecodeResult:
+    def _decode_long(self, audio: np.ndarray, request: DecodeRequest) -> DecodeResult:
+        """An utterance longer than one window: faster-whisper's own sequential decoding."""
+        prompt_tokens = self._prompt_tokens(self._prompt_for(request))
+        window = int(WINDOW_S * SAMPLE_RATE)
         segments, _info = self._model.transcribe(
             audio,
             language=self._spec.language,
@@ -301,13 +305,11 @@ class WhisperEngine:
             vad_filter=False,
             condition_on_previous_text=False,
             initial_prompt=self._prompt_for(request),
-            temperature=list(temperatures),
+            temperature=[0.0, *FALLBACK_TEMPERATURES],
             no_speech_threshold=NO_SPEECH_THRESHOLD,
             # Per 30 s window, and within Whisper's 448 tokens after the prompt.
-            max_new_tokens=min(
-                max_new_tokens(min(audio.size, int(WINDOW_S * SAMPLE_RATE))),
-                self._model.max_length - len(self._prompt_tokens(self._prompt_for(request))),
-            ),
+            max_new_tokens=self._max_length(prompt_tokens, min(audio.size, window))
+            - len(prompt_tokens),
         )
         texts: list[str] = []
         logprobs: list[float] = []
@@ -322,7 +324,3 @@ class WhisperEngine:
         if not texts:
             return DecodeResult("", 0.0)
         return self._result("".join(texts), float(np.mean(logprobs)), float(np.mean(no_speech)))
-
-    def _decode_long(self, audio: np.ndarray, request: DecodeRequest) -> DecodeResult:
-        return self._transcribe(audio, request, (0.0, 0.2, 0.4, 0.6, 0.8, 1.0))
-
