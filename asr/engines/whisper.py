@@ -16,7 +16,7 @@ its input: on this project's 2-core AMD EPYC (AVX2) one encode on one thread too
 1.30-1.52 s for 30 s, 0.91 s for 24 s, 0.51-0.58 s for 20 s and 0.38-0.45 s for 16 s.
 Whisper was trained on 30 s windows, so shorter ones are a trade: with the pipeline on
 the bench's files, 20 s windows gave CER 16.14% on dev and 19.89% on the calls against
-17.73% and 20.44% with 30 s (same run, same files); 15 s gave 20.88% on the telsim_
+17.73% and 20.44% with 30 s (same files, consecutive runs); 15 s gave 20.88% on the telsim_
 subset against 17.58%, so 20 s is the default and 10 s the least accepted.
 
 Whisper invents text for silence and noise ("请不吝点赞订阅…"). Guards, in order: audio
