@@ -44,9 +44,10 @@ def load_settings(
 
 
 def _check_ranges(settings: Settings) -> None:
-    window = settings.asr.whisper_window_s
-    if not 10.0 <= window <= 30.0:
-        raise ConfigError(f"asr.whisper_window_s: expected 10 to 30 (seconds), got {window!r}")
+    for key in ("whisper_window_s", "whisper_min_window_s"):
+        window = getattr(settings.asr, key)
+        if not 10.0 <= window <= 30.0:
+            raise ConfigError(f"asr.{key}: expected 10 to 30 (seconds), got {window!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -61,8 +61,11 @@ class AsrSettings:
     whisper_model: str = "whisper-base-ct2"
     whisper_compute_type: str = "int8"
     whisper_beam_size: int = 5
-    # Whisper's encoder window for utterances that fit (10-30 s; see asr.engines.whisper).
+    # Whisper's encoder windows (10-30 s): the smallest of min, min + 4 s, ... up to
+    # whisper_window_s that fits the utterance with a second to spare, else 30 s (see
+    # asr.engines.whisper). A min above whisper_window_s counts as whisper_window_s.
     whisper_window_s: float = 20.0
+    whisper_min_window_s: float = 12.0
     vosk_model: str = "vosk-model-small-cn-0.22"
     language: str = "zh"
     # Utterances of concurrent calls decoded together by one worker (Whisper batching).

@@ -100,6 +100,8 @@ def test_bad_toml_names_the_key(tmp_path: Path, toml: str, message: str) -> None
         ({"VOICE_INTAKE_ASR_ENGINE": "google"}, "asr.engine"),
         ({"VOICE_INTAKE_ASR_WHISPER_WINDOW_S": "5"}, "asr.whisper_window_s: expected 10 to 30"),
         ({"VOICE_INTAKE_ASR_WHISPER_WINDOW_S": "31"}, "asr.whisper_window_s: expected 10 to 30"),
+        ({"VOICE_INTAKE_ASR_WHISPER_MIN_WINDOW_S": "8"},
+         "asr.whisper_min_window_s: expected 10 to 30"),
     ],
 )
 def test_bad_environment_names_the_variable(env: dict[str, str], message: str) -> None:

@@ -28,8 +28,10 @@ class EngineSpec:
     language: str = "zh"
     beam_size: int = 5
     compute_type: str = "int8"
-    # Whisper: the encoder window (s) for utterances that fit in it; longer ones get 30 s.
+    # Whisper: encoder windows (s) from min_window_s up to window_s in 4 s steps, the
+    # smallest that fits the utterance; longer utterances get 30 s.
     window_s: float = 20.0
+    min_window_s: float = 12.0
     # Free-form options for the fake engine used in tests.
     options: tuple[tuple[str, str], ...] = ()
     # Prompt used for requests that carry none (e.g. a hot-word prompt, see asr.hotwords).

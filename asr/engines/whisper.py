@@ -10,14 +10,19 @@ in the encoder, never again in feature extraction. Every utterance keeps its own
 callers never share a decoding context.
 
 The window need not be 30 s. An utterance (at most ``VadSettings.max_utterance_s``, 12 s
-by default) is padded to ``EngineSpec.window_s`` (20 s by default) when it fits with a
-second to spare, and to 30 s only when it does not. The encoder's cost grows faster than
-its input: on this project's 2-core AMD EPYC (AVX2) one encode on one thread took
-1.30-1.52 s for 30 s, 0.91 s for 24 s, 0.51-0.58 s for 20 s and 0.38-0.45 s for 16 s.
-Whisper was trained on 30 s windows, so shorter ones are a trade: with the pipeline on
-the bench's files, 20 s windows gave CER 16.14% on dev and 19.89% on the calls against
-17.73% and 20.44% with 30 s (same files, consecutive runs); 15 s gave 20.88% on the telsim_
-subset against 17.58%, so 20 s is the default and 10 s the least accepted.
+by default) is padded to the shortest window of ``EngineSpec.min_window_s``,
+``min_window_s + 4``, ... up to ``EngineSpec.window_s`` (12, 16 or 20 s by default) that
+holds it with a second to spare, and to 30 s only when none does. The encoder's cost
+grows faster than its input: on this project's 2-core AMD EPYC (AVX2) one encode on one
+thread took 1.30-1.52 s for 30 s, 0.91 s for 24 s, 0.51-0.58 s for 20 s, 0.38-0.45 s for
+16 s and 0.29 s for 12 s, and the decoder attends over the window too. Whisper was
+trained on 30 s windows, so shorter ones are a trade, measured with the pipeline on the
+bench's files (dev is deterministic; the calls move by up to 2 points run to run, because
+batches and the sampling fallback vary): one 20 s window for everything up to 19 s gave
+CER 16.14% on dev against 17.73% with 30 s; 12/16/20 s gave 15.54% on dev, 16.48% on the
+telsim_ subset (17.58% with 20 s) and 19.61-20.30% on the calls over four runs (19.48-21.69%
+with 20 s). A 10 s floor cost a point on dev (18.13%), so 12 s is the default and 10 s
+the least accepted.
 
 Whisper invents text for silence and noise ("请不吝点赞订阅…"). Guards, in order: audio
 with no energy is not decoded at all; a window Whisper itself rates as probably silent
@@ -52,6 +57,7 @@ HALLUCINATIONS = (
 DEFAULT_PROMPT = "以下是普通话的句子。"
 WINDOW_S = 30.0  # Whisper's own window
 MIN_WINDOW_S = 10.0
+WINDOW_STEP_S = 4.0
 # An utterance gets a shorter window only with this much padding after it.
 WINDOW_MARGIN_S = 1.0
 FRAMES_PER_S = 100
@@ -102,6 +108,20 @@ def is_non_speech(text: str, no_speech_prob: float, avg_logprob: float, prompt: 
 def max_new_tokens(samples: int) -> int:
     """The most tokens a decode of ``samples`` (16 kHz) may produce."""
     return MAX_TOKENS_BASE + int(MAX_TOKENS_PER_S * samples / SAMPLE_RATE)
+
+
+def window_frames(spec: EngineSpec, samples: int) -> int:
+    """Feature frames of the window an utterance of ``samples`` is padded to: the first
+    of min_window_s, min_window_s + 4 s, ... (at most window_s) that holds it with a
+    second to spare, else Whisper's 30 s."""
+    longest = min(WINDOW_S, max(MIN_WINDOW_S, spec.window_s))
+    window = min(longest, max(MIN_WINDOW_S, spec.min_window_s))
+    needed = samples / SAMPLE_RATE + WINDOW_MARGIN_S
+    while window < needed and window < longest:
+        window = min(longest, window + WINDOW_STEP_S)
+    if needed > window:
+        window = WINDOW_S
+    return int(window * FRAMES_PER_S)
 
 
 def compression_ratio(text: str) -> float:
@@ -201,11 +221,7 @@ class WhisperEngine:
         return [r if r is not None else DecodeResult("", 0.0) for r in results]
 
     def window_frames(self, samples: int) -> int:
-        """Feature frames of the window an utterance of ``samples`` is padded to."""
-        window = min(WINDOW_S, max(MIN_WINDOW_S, self._spec.window_s))
-        if samples / SAMPLE_RATE + WINDOW_MARGIN_S > window:
-            window = WINDOW_S
-        return int(window * FRAMES_PER_S)
+        return window_frames(self._spec, samples)
 
     def _generate(
         self, features: np.ndarray, requests: list[DecodeRequest]

