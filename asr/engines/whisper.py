@@ -33,6 +33,7 @@ back to sampling like faster-whisper does; known subtitle-credit phrases are dro
 from __future__ import annotations
 
 import itertools
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ BEST_OF = 5  # sampled hypotheses per temperature, faster-whisper's default
 # temperature and held its worker 7 s (21 s under load, queueing every call behind it).
 MAX_TOKENS_BASE = 20
 MAX_TOKENS_PER_S = 12.0
+# A phrase of 2-8 characters, then the same three more times.
+_PHRASE_LOOP = re.compile(r"(.{2,8}?)\1{3}")
 # Below this RMS (int16 units, about -66 dBFS) there is nothing to hear.
 MIN_RMS = 16.0
 
@@ -86,10 +89,14 @@ def echoes_prompt(text: str, prompt: str) -> bool:
 
 
 def is_loop(text: str) -> bool:
-    """The decoder stuck on one character (作试试试试试试试): at least six characters, half
-    of them the same one. Too short for zlib's compression ratio to catch."""
-    chars = [c for c in text if c.isalnum()]
-    return len(chars) >= 6 and max(Counter(chars).values()) * 2 >= len(chars)
+    """The decoder stuck, in texts too short for zlib's compression ratio to catch: on one
+    character (作试试试试试试试: at least six characters, half of them the same one), or on
+    a phrase of two to eight characters said four times running (我信温我信温我信温我信温,
+    a 1 s utterance of the call files, decoded to the token bound)."""
+    chars = "".join(c for c in text if c.isalnum())
+    if len(chars) >= 6 and max(Counter(chars).values()) * 2 >= len(chars):
+        return True
+    return _PHRASE_LOOP.search(chars) is not None
 
 
 def is_non_speech(text: str, no_speech_prob: float, avg_logprob: float, prompt: str) -> bool:

@@ -15,10 +15,14 @@ from asr.engines.whisper import DEFAULT_PROMPT, is_loop, is_non_speech
         ("对对对对", False),  # short: real speech repeats like this
         ("我们小区的电梯又坏了", False),
         ("喂喂喂你好吗", True),
+        ("我信温我信温我信温我信温我", True),  # a phrase four times
+        ("潮阳区我信温，我信温。我信温我信温", True),  # punctuation does not hide it
+        ("我来了我来了我来了", False),  # three times: said like this
+        ("我姓温，温暖的温，温度的温", False),
         ("", False),
     ],
 )
-def test_a_decoder_loop_is_one_character_for_half_the_text(text: str, loop: bool) -> None:
+def test_a_decoder_loop_is_one_character_or_one_phrase_over_and_over(text: str, loop: bool) -> None:
     assert is_loop(text) is loop
 
 
