@@ -82,6 +82,19 @@ def test_korean_vosk_is_not_taken_for_chinese(tmp_path: Path, cache: Path) -> No
     assert choose_engine(s).engine == "whisper"
 
 
+def test_whisper_settings_reach_the_engine_spec(tmp_path: Path, cache: Path) -> None:
+    from voice_gateway.services import engine_spec
+
+    _fake_whisper(tmp_path)
+    s = load_settings(environ={"VOICE_INTAKE_MODEL_DIR": str(tmp_path),
+                               "VOICE_INTAKE_ASR_WHISPER_WINDOW_S": "24",
+                               "VOICE_INTAKE_ASR_WHISPER_MIN_WINDOW_S": "16",
+                               "VOICE_INTAKE_ASR_WHISPER_BEAM_SIZE": "3"})
+    spec, label = engine_spec(s)
+    assert (spec.window_s, spec.min_window_s, spec.beam_size) == (24.0, 16.0, 3)
+    assert label == "whisper:whisper-base-ct2"
+
+
 def test_explicit_engine_is_obeyed(tmp_path: Path, cache: Path) -> None:
     _fake_whisper(tmp_path)
     _fake_vosk(tmp_path)
