@@ -214,7 +214,7 @@ class WhisperEngine:
                 continue
             # As faster-whisper: features of the samples only, zero-padded in the feature
             # domain to the window.
-            frames = self.window_frames(audio.size)
+            frames = window_frames(self._spec, audio.size)
             feats = self._model.feature_extractor(audio)[..., :-1]
             batch, features = groups.setdefault(frames, ([], []))
             features.append(pad_or_trim(feats, frames))
@@ -226,9 +226,6 @@ class WhisperEngine:
             ):
                 results[i] = result
         return [r if r is not None else DecodeResult("", 0.0) for r in results]
-
-    def window_frames(self, samples: int) -> int:
-        return window_frames(self._spec, samples)
 
     def _generate(
         self, features: np.ndarray, requests: list[DecodeRequest]

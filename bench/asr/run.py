@@ -42,8 +42,8 @@ import numpy as np
 if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from asr.engines.base import DecodeRequest, EngineSpec
-from asr.engines.whisper import window_frames
+from asr.engines.base import SAMPLE_RATE, DecodeRequest, EngineSpec
+from asr.engines.whisper import FRAMES_PER_S, WINDOW_MARGIN_S, window_frames
 from asr.models import find_model
 from asr.pool import AsrWorkerPool
 from asr.vad import Endpointer, SpeechAudio, Utterance
@@ -72,8 +72,9 @@ def executor(init: object, args: tuple[object, ...], workers: int) -> ProcessPoo
 
 def windows_label(spec: EngineSpec) -> str:
     """The encoder windows an engine spec gives utterances, as "12–20 s"."""
-    least = window_frames(spec, 1) / 100
-    longest = window_frames(spec, int((spec.window_s - 1) * 16000)) / 100
+    least = window_frames(spec, 1) / FRAMES_PER_S
+    longest = window_frames(spec, int((spec.window_s - WINDOW_MARGIN_S) * SAMPLE_RATE))
+    longest /= FRAMES_PER_S
     return f"{least:.0f} s" if least == longest else f"{least:.0f}–{longest:.0f} s"
 
 

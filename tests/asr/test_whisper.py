@@ -77,14 +77,16 @@ def test_a_batch_decodes_like_single_utterances(engine: WhisperEngine) -> None:
 def test_windows_fit_the_utterance(whisper_dir: Path, engine: WhisperEngine) -> None:
     # By default 12 s up to 11 s of audio, 16 s up to 15 s, 20 s up to 19 s, then
     # Whisper's 30 s.
-    assert engine.window_frames(16000 * 4) == 1200
-    assert engine.window_frames(16000 * 11) == 1200
-    assert engine.window_frames(16000 * 11 + 1) == 1600
-    assert engine.window_frames(16000 * 19) == 2000
-    assert engine.window_frames(16000 * 19 + 1) == 3000
-    full = WhisperEngine(EngineSpec("whisper", str(whisper_dir), threads=2, window_s=30.0,
-                                    min_window_s=30.0))
-    assert full.window_frames(16000 * 4) == 3000
+    default = EngineSpec("whisper")
+    assert window_frames(default, 16000 * 4) == 1200
+    assert window_frames(default, 16000 * 11) == 1200
+    assert window_frames(default, 16000 * 11 + 1) == 1600
+    assert window_frames(default, 16000 * 19) == 2000
+    assert window_frames(default, 16000 * 19 + 1) == 3000
+    full_spec = EngineSpec("whisper", str(whisper_dir), threads=2, window_s=30.0,
+                           min_window_s=30.0)
+    full = WhisperEngine(full_spec)
+    assert window_frames(full_spec, 16000 * 4) == 3000
     # A floor above the longest window counts as the longest; steps stop at the longest.
     assert window_frames(EngineSpec("whisper", window_s=16.0, min_window_s=20.0),
                          16000 * 4) == 1600
@@ -93,7 +95,7 @@ def test_windows_fit_the_utterance(whisper_dir: Path, engine: WhisperEngine) -> 
     short = sig.speech("BAC009S0150W0154.wav")
     other = sig.speech("BAC009S0252W0487.wav")  # 北京东南四环七车追尾无人员伤亡
     long = np.concatenate([short, sig.silence(0.5), other] * 3)
-    assert engine.window_frames(long.size) == 3000
+    assert window_frames(default, long.size) == 3000
     batch = [request(short), request(long)]
     together = engine.decode_batch(batch)
     assert [r.text for r in together] == [engine.decode(r).text for r in batch]
