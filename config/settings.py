@@ -47,6 +47,9 @@ class SipSettings:
     auth_realm: str = "voice-intake"
     auth_username: str = ""
     auth_password: str = ""
+    # An INVITE not stored within this many seconds (database stalled) gets 503 +
+    # Retry-After, never a late 480: the trunk routes the call elsewhere.
+    setup_deadline_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ class AsrSettings:
     max_batch: int = 4
     # Prompt Whisper with hot words from the shipped gazetteer and taxonomy.
     whisper_hotwords: bool = False
+    # A worker that answers no decode for this long is hung: it is killed and replaced,
+    # and its utterances retried once, as after a crash.
+    decode_timeout_s: float = 60.0
+    # New calls get 503 + Retry-After while more than this many seconds of caller audio
+    # wait to be decoded (calls in progress are never dropped).
+    max_backlog_s: float = 180.0
 
 
 @dataclass(frozen=True)
