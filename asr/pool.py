@@ -10,7 +10,9 @@ at once, not when the next job times out. Threads only hand results to the loop 
 Utterance decodes queue in one backlog (bounded by a semaphore: back-pressure). A worker
 with no decode in flight takes up to ``max_batch`` queued utterances at once, so under
 load Whisper decodes utterances of concurrent calls in one batch, and with no load an
-utterance goes out alone at once (no waiting to fill a batch).
+utterance goes out alone at once (no waiting to fill a batch). Decodes may be queued
+before the workers have loaded: each worker, first or replacement, takes queued work the
+moment it is ready.
 
 Stateful recognizers (Vosk) live in one worker for the life of a stream: a
 :class:`RecognizerSession` is pinned to the worker with the fewest sessions (sticky
@@ -231,6 +233,10 @@ class AsrWorkerPool:
         self._changed = asyncio.Event()
         self._pool = [_Worker(self.spec, i, loop, self._worker_exited)
                       for i in range(self.workers)]
+        for w in self._pool:
+            # Decodes may be queued before every worker has loaded (crash recovery runs
+            # right after start-up): each worker takes them as soon as it is ready.
+            w.ready.add_done_callback(lambda _f: self._worker_ready())
         try:
             await asyncio.gather(*(w.ready for w in self._pool))
         except AsrPoolError:
@@ -249,6 +255,8 @@ class AsrWorkerPool:
         loop = asyncio.get_running_loop()
         async with self._slots:
             for attempt in (1, 2):
+                if self._closing:
+                    raise AsrWorkerLost("the ASR pool was closed")
                 job = _DecodeJob(request, loop.create_future(), solo=attempt > 1)
                 self._backlog.append(job)
                 self._dispatch()

@@ -136,3 +136,18 @@ async def test_worker_stats_report_cpu_and_memory(pool: AsrWorkerPool) -> None:
     stats = await pool.worker_stats()
     assert {s.pid for s in stats} == set(pool.worker_pids)
     assert all(s.cpu_seconds > 0 and s.resident_bytes > 10_000_000 for s in stats)
+
+
+async def test_a_decode_queued_during_start_runs_when_the_workers_are_ready() -> None:
+    """Crash recovery decodes right after start-up: no later decode may be needed to
+    dispatch what was queued while the workers were still loading."""
+    p = AsrWorkerPool(fake(), 2)
+    starting = asyncio.create_task(p.start())
+    await asyncio.sleep(0)  # the workers are spawned, none has loaded yet
+    assert not p.ready
+    try:
+        result = await asyncio.wait_for(p.decode(UTTERANCE), 10)
+        assert result.text == "utterance 1"
+        await starting
+    finally:
+        await p.close()
