@@ -23,6 +23,13 @@ worker is started in its place. Each utterance decode is retried once, alone (so
 poison utterance cannot take a batch of others down with it twice); a second loss is
 :class:`AsrWorkerCrashed`, and the call goes on. Sessions on the dead worker raise
 :class:`AsrWorkerLost`; the stream that owns one replays its audio into a new session.
+
+A worker that is alive but answers nothing (a deadlocked native engine) is hung: while it
+holds jobs, a ``call_later`` deadline of ``decode_timeout_s`` runs for the job it is on,
+re-armed at each answer (a worker answers in order, so it starts the next job when it
+answers one; a busy worker with a long queue of session feeds is not hung). When the
+deadline passes the process is killed, and its loss is handled as a crash, above; such
+kills are counted in ``hung_kills``.
 """
 
 from __future__ import annotations
@@ -87,15 +94,19 @@ class _Worker:
         index: int,
         loop: asyncio.AbstractEventLoop,
         on_exit: Callable[[_Worker, int | None], None],
+        timeout_s: float,
     ) -> None:
         self.index = index
         self._loop = loop
         self._on_exit = on_exit
+        self._timeout_s = timeout_s
+        self._deadline: asyncio.TimerHandle | None = None
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.ready: asyncio.Future[int] = loop.create_future()
         self.decoding = False
         self.sessions = 0
         self.alive = True
+        self.hung = False  # killed for answering nothing within timeout_s
         self._ids = itertools.count()
         ctx = multiprocessing.get_context("spawn")
         # spawn: forking a process that runs an event loop and native threads is unsafe.
@@ -130,6 +141,8 @@ class _Worker:
         job_id = next(self._ids)
         self.pending[job_id] = fut
         self._outbox.put((job_id, op, payload))
+        if len(self.pending) == 1:  # the worker starts on it now
+            self._watch()
         return fut
 
     def stop(self) -> None:
@@ -167,10 +180,29 @@ class _Worker:
 
     # On the loop.
 
+    def _watch(self) -> None:
+        """(Re)arm the hang deadline for the job the worker is on: the oldest pending one,
+        which it began when it answered the one before, or when it was sent."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        if self.pending and self.alive and self.ready.done():
+            self._deadline = self._loop.call_later(self._timeout_s, self._hang_detected)
+
+    def _hang_detected(self) -> None:
+        self._deadline = None
+        if not self.alive or not self.pending:
+            return
+        log.warning("ASR worker %d (pid %s) has answered nothing for %.1f s; killing it",
+                    self.index, self.pid, self._timeout_s)
+        self.hung = True
+        self.process.kill()  # the receiver thread sees the sentinel: _exited as on a crash
+
     def _on_message(self, message: tuple[Any, ...]) -> None:
         if message[0] == "ready":
             if not self.ready.done():
                 self.ready.set_result(int(message[1]))
+            self._watch()
             return
         if message[0] == "load_failed":
             if not self.ready.done():
@@ -178,6 +210,7 @@ class _Worker:
             return
         job_id, ok, value = message
         fut = self.pending.pop(job_id, None)
+        self._watch()  # an answer: the worker moves on to the next job, if any
         if fut is None or fut.done():
             return
         if ok:
@@ -187,6 +220,7 @@ class _Worker:
 
     def _exited(self, exitcode: int | None) -> None:
         self.alive = False
+        self._watch()  # cancels the deadline
         lost = AsrWorkerLost(f"ASR worker {self.pid} exited (code {exitcode})")
         if not self.ready.done():
             self.ready.set_exception(lost)
@@ -208,11 +242,20 @@ class AsrWorkerPool:
     """N worker processes, each holding one loaded engine."""
 
     def __init__(
-        self, spec: EngineSpec, workers: int, queue_size: int = 32, *, max_batch: int = 4
+        self,
+        spec: EngineSpec,
+        workers: int,
+        queue_size: int = 32,
+        *,
+        max_batch: int = 4,
+        decode_timeout_s: float = 60.0,
     ) -> None:
+        if decode_timeout_s <= 0:
+            raise ValueError(f"decode_timeout_s must be positive, not {decode_timeout_s}")
         self.spec = spec
         self.workers = max(1, workers)
         self.max_batch = max(1, max_batch)
+        self.decode_timeout_s = decode_timeout_s
         self._slots = asyncio.Semaphore(max(self.workers, queue_size))
         self._pool: list[_Worker] = []
         self._backlog: deque[_DecodeJob] = deque()
@@ -221,6 +264,7 @@ class AsrWorkerPool:
         self._closing = False
         self._changed: asyncio.Event | None = None
         self.restarts = 0
+        self.hung_kills = 0  # workers killed for answering nothing within decode_timeout_s
         self.ready = False
         self.batches = 0
         self.batched_utterances = 0
@@ -231,8 +275,7 @@ class AsrWorkerPool:
             return
         loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
-        self._pool = [_Worker(self.spec, i, loop, self._worker_exited)
-                      for i in range(self.workers)]
+        self._pool = [self._new_worker(i, loop) for i in range(self.workers)]
         for w in self._pool:
             # Decodes may be queued before every worker has loaded (crash recovery runs
             # right after start-up): each worker takes them as soon as it is ready.
@@ -303,7 +346,12 @@ class AsrWorkerPool:
                 job.future.set_result(fut.result()[i])
         self._dispatch()
 
+    def _new_worker(self, index: int, loop: asyncio.AbstractEventLoop) -> _Worker:
+        return _Worker(self.spec, index, loop, self._worker_exited, self.decode_timeout_s)
+
     def _worker_exited(self, worker: _Worker, exitcode: int | None) -> None:
+        if worker.hung:
+            self.hung_kills += 1
         if self._closing or worker not in self._pool:
             return
         was_ready = worker.ready.done() and not worker.ready.exception()
@@ -322,8 +370,7 @@ class AsrWorkerPool:
             return
         log.warning("ASR worker %d (pid %s) died with code %s; starting a new one",
                     worker.index, worker.pid, exitcode)
-        replacement = _Worker(self.spec, worker.index, asyncio.get_running_loop(),
-                              self._worker_exited)
+        replacement = self._new_worker(worker.index, asyncio.get_running_loop())
         self._pool[self._pool.index(worker)] = replacement
         self.restarts += 1
         replacement.ready.add_done_callback(lambda _f: self._worker_ready())

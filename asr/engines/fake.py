@@ -5,7 +5,11 @@ Options (``EngineSpec.options``):
 - ``crash_marker``: a file path; the first decode (or session feed) in any worker creates
   it and kills the worker process, as a segfaulting native engine would;
 - ``crash_always``: ``"1"`` makes every decode kill its worker (a poison utterance);
-- ``delay``: seconds each decode takes.
+- ``hang_marker``: a file path; the first decode (or session feed) in any worker creates
+  it and never returns, as a deadlocked native engine would (the process stays alive);
+- ``hang_prompt``: a decode whose request carries this prompt never returns (a poison
+  utterance that hangs every worker it reaches);
+- ``delay``: seconds each decode takes; ``feed_delay``: seconds each session feed takes.
 
 Sessions answer each feed with a partial ``"<n> bytes"`` and finish with the next
 scripted text, so streaming code can be tested without Vosk.
@@ -46,6 +50,18 @@ class FakeEngine:
             os.close(fd)
             os._exit(17)
 
+    def _maybe_hang(self, prompt: str | None = None) -> None:
+        hang = prompt is not None and prompt == self._options.get("hang_prompt")
+        marker = self._options.get("hang_marker")
+        if marker and not hang:
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                hang = True
+            except FileExistsError:
+                pass
+        while hang:
+            time.sleep(3600)
+
     def _next_text(self) -> str:
         self._count += 1
         if self._script:
@@ -54,6 +70,7 @@ class FakeEngine:
 
     def decode(self, request: DecodeRequest) -> DecodeResult:
         self._maybe_crash()
+        self._maybe_hang(request.prompt)
         if delay := float(self._options.get("delay", "0")):
             time.sleep(delay)
         text = self._next_text()
@@ -68,6 +85,9 @@ class FakeEngine:
 
     def feed(self, session_id: int, pcm: bytes) -> SessionUpdate:
         self._maybe_crash()
+        self._maybe_hang()
+        if delay := float(self._options.get("feed_delay", "0")):
+            time.sleep(delay)
         fed = self._sessions[session_id]
         fed[0] += len(pcm)
         return SessionUpdate((), f"{fed[0] - fed[1]} bytes")

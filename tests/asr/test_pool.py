@@ -1,17 +1,25 @@
-"""The worker pool with the fake engine: decoding, batching, sticky sessions, crashes."""
+"""The worker pool with the fake engine: decoding, batching, sticky sessions, crashes, hangs."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from asr.engines.base import DecodeRequest, EngineSpec
-from asr.pool import AsrJobFailed, AsrModelLoadError, AsrWorkerCrashed, AsrWorkerPool
+from asr.pool import (
+    AsrJobFailed,
+    AsrModelLoadError,
+    AsrWorkerCrashed,
+    AsrWorkerLost,
+    AsrWorkerPool,
+)
 
 UTTERANCE = DecodeRequest(b"\0\0" * 16000)
 
@@ -20,7 +28,7 @@ def fake(**options: str) -> EngineSpec:
     return EngineSpec("fake", options=tuple(options.items()))
 
 
-async def started(spec: EngineSpec, workers: int = 2, **kw: int) -> AsrWorkerPool:
+async def started(spec: EngineSpec, workers: int = 2, **kw: Any) -> AsrWorkerPool:
     pool = AsrWorkerPool(spec, workers, **kw)
     await pool.start()
     return pool
@@ -149,5 +157,65 @@ async def test_a_decode_queued_during_start_runs_when_the_workers_are_ready() ->
         result = await asyncio.wait_for(p.decode(UTTERANCE), 10)
         assert result.text == "utterance 1"
         await starting
+    finally:
+        await p.close()
+
+
+async def test_a_hung_worker_is_killed_and_the_utterance_retried(tmp_path: Path) -> None:
+    marker = tmp_path / "hung"
+    p = await started(fake(hang_marker=str(marker)), decode_timeout_s=1.5)
+    try:
+        before = set(p.worker_pids)
+        t0 = time.monotonic()
+        result = await asyncio.wait_for(p.decode(UTTERANCE), 15)
+        assert marker.exists()  # the first attempt really hung its worker
+        assert time.monotonic() - t0 >= 1.5
+        assert result.text.startswith("utterance")
+        assert (p.hung_kills, p.restarts) == (1, 1)
+        await asyncio.sleep(1.0)  # let the replacement load
+        assert len(p.worker_pids) == 2 and len(set(p.worker_pids) & before) == 1
+        assert (await p.decode(UTTERANCE)).text
+    finally:
+        await p.close()
+
+
+async def test_an_utterance_that_hangs_twice_is_given_up_and_the_pool_goes_on() -> None:
+    p = await started(fake(hang_prompt="hang"), workers=1, decode_timeout_s=1.5)
+    try:
+        with pytest.raises(AsrWorkerCrashed):
+            await asyncio.wait_for(p.decode(DecodeRequest(UTTERANCE.pcm, prompt="hang")), 20)
+        assert (p.hung_kills, p.restarts) == (2, 2)
+        # The next utterance waits for the second replacement to load, then decodes.
+        assert (await asyncio.wait_for(p.decode(UTTERANCE), 10)).text
+    finally:
+        await p.close()
+
+
+async def test_a_hung_session_feed_loses_its_session(tmp_path: Path) -> None:
+    p = await started(fake(hang_marker=str(tmp_path / "hung")), workers=1,
+                      decode_timeout_s=1.5)
+    try:
+        session = await p.open_session()
+        with pytest.raises(AsrWorkerLost):
+            await asyncio.wait_for(session.feed(b"\0" * 3200), 10)
+        session.abandon()
+        assert (p.hung_kills, p.restarts) == (1, 1)
+        again = await asyncio.wait_for(p.open_session(), 10)  # on the replacement
+        assert (await again.feed(b"\0" * 3200)).partial == "3200 bytes"
+        await again.close()
+    finally:
+        await p.close()
+
+
+async def test_a_busy_worker_answering_in_turn_is_not_hung() -> None:
+    """The deadline runs per op from when the worker could start it: four feeds of 0.6 s
+    sent at once take 2.4 s in all, but none is in progress for 1 s."""
+    p = await started(fake(feed_delay="0.6"), workers=1, decode_timeout_s=1.0)
+    try:
+        session = await p.open_session()
+        updates = await asyncio.gather(*(session.feed(b"\0" * 320) for _ in range(4)))
+        assert updates[-1].partial == "1280 bytes"
+        assert (p.hung_kills, p.restarts) == (0, 0)
+        await session.close()
     finally:
         await p.close()
