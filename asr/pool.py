@@ -12,7 +12,10 @@ with no decode in flight takes up to ``max_batch`` queued utterances at once, so
 load Whisper decodes utterances of concurrent calls in one batch, and with no load an
 utterance goes out alone at once (no waiting to fill a batch). Decodes may be queued
 before the workers have loaded: each worker, first or replacement, takes queued work the
-moment it is ready.
+moment it is ready. ``backlog_seconds`` and ``backlog_jobs`` say how much utterance audio
+is waiting for a slot, queued or being decoded (running sums kept as a decode enters,
+is cancelled, or leaves with its worker's answer; a cancelled decode already on a worker
+counts until that worker is done with it): what admission control reads.
 
 Stateful recognizers (Vosk) live in one worker for the life of a stream: a
 :class:`RecognizerSession` is pinned to the worker with the fewest sessions (sticky
@@ -48,7 +51,13 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from asr.engines.base import DecodeRequest, DecodeResult, EngineSpec, SessionUpdate
+from asr.engines.base import (
+    SAMPLE_RATE,
+    DecodeRequest,
+    DecodeResult,
+    EngineSpec,
+    SessionUpdate,
+)
 from asr.worker import worker_main
 
 log = logging.getLogger(__name__)
@@ -56,6 +65,7 @@ log = logging.getLogger(__name__)
 _STOP = object()
 # A replacement worker that dies this many times in a row before loading is given up.
 MAX_LOAD_FAILURES = 3
+PCM_BYTES_PER_SECOND = SAMPLE_RATE * 2  # 16 kHz, 16-bit mono
 
 
 class AsrPoolError(RuntimeError):
@@ -236,6 +246,8 @@ class _DecodeJob:
     request: DecodeRequest
     future: asyncio.Future[DecodeResult]
     solo: bool
+    sent: bool = False  # handed to a worker: counted until the worker answers
+    counted: bool = True  # still in the pool's backlog sums
 
 
 class AsrWorkerPool:
@@ -259,6 +271,9 @@ class AsrWorkerPool:
         self._slots = asyncio.Semaphore(max(self.workers, queue_size))
         self._pool: list[_Worker] = []
         self._backlog: deque[_DecodeJob] = deque()
+        # Running sums of utterances waiting for a slot, queued or on a worker.
+        self._backlog_bytes = 0
+        self._backlog_jobs = 0
         self._session_ids = itertools.count(1)
         self._load_failures = 0
         self._closing = False
@@ -291,16 +306,32 @@ class AsrWorkerPool:
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self._pool if w.alive and w.pid is not None]
 
+    @property
+    def backlog_seconds(self) -> float:
+        """Seconds of utterance audio waiting for a slot, queued, or being decoded (O(1))."""
+        return self._backlog_bytes / PCM_BYTES_PER_SECOND
+
+    @property
+    def backlog_jobs(self) -> int:
+        """Utterances waiting for a slot, queued, or being decoded."""
+        return self._backlog_jobs
+
     async def decode(self, request: DecodeRequest) -> DecodeResult:
         """Decode one utterance; retried once, alone, if its worker dies."""
         if not self._pool:
             raise RuntimeError("AsrWorkerPool.start() was not awaited")
         loop = asyncio.get_running_loop()
-        async with self._slots:
+        self._count(len(request.pcm), 1)  # waiting for a slot
+        try:
+            await self._slots.acquire()
+        finally:
+            self._count(-len(request.pcm), -1)  # counted as a job from here on
+        try:
             for attempt in (1, 2):
                 if self._closing:
                     raise AsrWorkerLost("the ASR pool was closed")
                 job = _DecodeJob(request, loop.create_future(), solo=attempt > 1)
+                self._count(len(request.pcm), 1)
                 self._backlog.append(job)
                 self._dispatch()
                 try:
@@ -308,9 +339,22 @@ class AsrWorkerPool:
                 except AsrWorkerLost as exc:
                     log.warning("ASR worker lost during a decode (attempt %d): %s", attempt, exc)
                 finally:
-                    if not job.future.done():  # cancelled while queued
+                    if not job.future.done():  # cancelled while queued or decoding
                         job.future.cancel()
+                    if not job.sent:  # it leaves with its caller; else when its batch does
+                        self._uncount(job)
             raise AsrWorkerCrashed("utterance crashed the ASR worker twice")
+        finally:
+            self._slots.release()
+
+    def _count(self, size: int, jobs: int) -> None:
+        self._backlog_bytes += size
+        self._backlog_jobs += jobs
+
+    def _uncount(self, job: _DecodeJob) -> None:
+        if job.counted:
+            job.counted = False
+            self._count(-len(job.request.pcm), -1)
 
     def _dispatch(self) -> None:
         for worker in self._pool:
@@ -327,6 +371,8 @@ class AsrWorkerPool:
                 if not job.future.done():
                     batch.append(job)
             worker.decoding = True
+            for job in batch:
+                job.sent = True
             self.batches += 1
             self.batched_utterances += len(batch)
             fut = worker.submit("decode", [j.request for j in batch])
@@ -338,6 +384,7 @@ class AsrWorkerPool:
         worker.decoding = False
         exc = fut.exception() if not fut.cancelled() else AsrWorkerLost("cancelled")
         for i, job in enumerate(batch):
+            self._uncount(job)
             if job.future.done():
                 continue
             if exc is not None:

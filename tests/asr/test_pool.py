@@ -96,6 +96,7 @@ async def test_a_killed_worker_is_replaced_and_its_batch_retried() -> None:
         assert len(results) == 4 and all(r.text for r in results)
         assert p.restarts == 1
         assert victim not in p.worker_pids
+        assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
     finally:
         await p.close()
 
@@ -185,6 +186,7 @@ async def test_an_utterance_that_hangs_twice_is_given_up_and_the_pool_goes_on() 
         with pytest.raises(AsrWorkerCrashed):
             await asyncio.wait_for(p.decode(DecodeRequest(UTTERANCE.pcm, prompt="hang")), 20)
         assert (p.hung_kills, p.restarts) == (2, 2)
+        assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
         # The next utterance waits for the second replacement to load, then decodes.
         assert (await asyncio.wait_for(p.decode(UTTERANCE), 10)).text
     finally:
@@ -217,5 +219,32 @@ async def test_a_busy_worker_answering_in_turn_is_not_hung() -> None:
         assert updates[-1].partial == "1280 bytes"
         assert (p.hung_kills, p.restarts) == (0, 0)
         await session.close()
+    finally:
+        await p.close()
+
+
+def seconds(n: int) -> DecodeRequest:
+    return DecodeRequest(b"\0\0" * 16000 * n)
+
+
+async def test_backlog_counts_audio_waiting_queued_and_in_flight() -> None:
+    p = await started(fake(delay="1.0"), workers=1, queue_size=2)
+    try:
+        assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
+        tasks = {n: asyncio.create_task(p.decode(seconds(n))) for n in range(1, 6)}
+        await asyncio.sleep(0.05)
+        # 1 s on the worker, 2 s queued, 3 + 4 + 5 s waiting for a slot.
+        assert (p.backlog_jobs, p.backlog_seconds) == (5, 15.0)
+        tasks[4].cancel()  # waiting for a slot
+        await asyncio.sleep(0.01)
+        assert (p.backlog_jobs, p.backlog_seconds) == (4, 11.0)
+        tasks[2].cancel()  # queued: its slot goes to the 3 s one
+        await asyncio.sleep(0.01)
+        assert (p.backlog_jobs, p.backlog_seconds) == (3, 9.0)
+        tasks[1].cancel()  # on the worker: still costs the worker its time
+        await asyncio.sleep(0.01)
+        assert (p.backlog_jobs, p.backlog_seconds) == (3, 9.0)
+        await asyncio.gather(tasks[3], tasks[5])
+        assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
     finally:
         await p.close()
