@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from voice_gateway.sip.errors import SipMessageError
 from voice_gateway.sip.events import IncomingCall, Transmit, Transport
 from voice_gateway.sip.framing import StreamFramer
-from voice_gateway.sip.message import parse_message
+from voice_gateway.sip.grammar import QUOTED_STRING, split_list
+from voice_gateway.sip.message import Message, Request, parse_message
 from voice_gateway.sip.uas import UserAgentServer
 
 from .support import SRC, invite, request
@@ -17,6 +19,7 @@ from .support import SRC, invite, request
 SEEDS = range(4)
 ROUNDS = 500
 ALPHABET = b' \t\r\n:;,<>"@=%/\\0123456789abcSIPz\x00\xff'
+DISPLAY_NAME = re.compile(rf"[ \t]*{QUOTED_STRING}[ \t]*(?=<)")
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -65,9 +68,23 @@ def test_parser_raises_only_sip_errors(seed: int) -> None:
     for _ in range(ROUNDS):
         data = mutate(rng.choice(SAMPLES), rng)
         try:
-            parse_message(data, stream=rng.random() < 0.5)
+            message = parse_message(data, stream=rng.random() < 0.5)
         except SipMessageError as exc:
             assert 400 <= exc.status < 600
+        else:
+            assert_text_is_utf8(message)
+
+
+def assert_text_is_utf8(message: Message) -> None:
+    """What the application reads as text encodes as UTF-8: only a quoted display name
+    (copied back, never read) may hold other bytes."""
+    if isinstance(message, Request):
+        message.uri.encode()
+    for name, value in message.headers:
+        name.encode()
+        for item in split_list(value):
+            display = DISPLAY_NAME.match(item)
+            item[display.end() if display else 0 :].encode()
 
 
 @pytest.mark.parametrize("seed", SEEDS)

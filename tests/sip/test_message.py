@@ -224,3 +224,62 @@ def test_stream_missing_content_length_means_empty_body() -> None:
     data = request("OPTIONS").replace(b"Content-Length: 0\r\n", b"")
     assert StreamFramer().feed(data) == [data]
     assert parse_message(data, stream=True).body == b""
+
+
+# --- header text must be UTF-8 ---------------------------------------------------------
+
+# (name, exact bytes in, the 400's reason). \xc3\x28 is a lead byte followed by "(", the
+# From of a trunk whose bad value reached the database; \xc0\xaf an overlong "/";
+# \xed\xa0\x80 an encoded surrogate; \xe5\xa4 a three-byte character cut short.
+NOT_UTF8 = [
+    ("From URI user", invite().replace(b"<sip:13812345678@", b"<sip:\xc3\x28138123@"),
+     "From header is not valid UTF-8"),
+    ("To URI user", invite().replace(b"<sip:12345@", b"<sip:12\xff345@"),
+     "To header is not valid UTF-8"),
+    ("Request-URI", invite().replace(b"INVITE sip:12345@", b"INVITE sip:\xc0\xaf12345@"),
+     "Request-URI is not valid UTF-8"),
+    ("Call-ID", invite().replace(b"Call-ID: call-1", b"Call-ID: call-\xed\xa0\x80"),
+     "Call-ID header is not valid UTF-8"),
+    ("Contact", invite().replace(b"<sip:caller@", b"<sip:call\xe5\xa4er@"),
+     "Contact header is not valid UTF-8"),
+    ("extension header", invite(extra="X-Note: abc").replace(b"X-Note: abc", b"X-Note: a\xe5\xa4"),
+     "X-Note header is not valid UTF-8"),
+    ("compact form", invite().replace(b"From: <sip:13812345678@", b"f: <sip:\xc3\x28@"),
+     "From header is not valid UTF-8"),
+    ("folded continuation line", invite(extra="Subject: a\r\n b").replace(b"\r\n b\r\n",
+                                                                          b"\r\n \xff\r\n"),
+     "Subject header is not valid UTF-8"),
+    ("header name", invite().replace(b"Max-Forwards:", b"Max-F\xf6rwards:"),
+     "Header field is not valid UTF-8"),
+    ("GBK outside the display name",
+     invite().replace(b"From: <sip:13812345678@", '"张三" <sip:张三@'.encode("gbk").join(
+         [b"From: ", b""])),
+     "From header is not valid UTF-8"),
+    ("GBK display name in a quoted auth parameter",
+     invite(extra='Authorization: Digest username="x"').replace(
+         b'username="x"', 'username="张三"'.encode("gbk")),
+     "Authorization header is not valid UTF-8"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "data", "reason"), NOT_UTF8, ids=[n for n, _, _ in NOT_UTF8])
+@pytest.mark.parametrize("stream", [False, True], ids=["udp", "tcp"])
+def test_header_that_is_not_utf8_is_400(name: str, data: bytes, reason: str, stream: bool) -> None:
+    with pytest.raises(SipMessageError) as info:
+        parse_message(data, stream=stream)
+    assert (info.value.status, info.value.reason) == (400, reason)
+    assert info.value.is_request and info.value.headers is not None
+
+
+def test_utf8_and_gbk_display_names_are_accepted() -> None:
+    # UTF-8 anywhere is fine (RFC 3261 UTF8-NONASCII). Other bytes are tolerated in a quoted
+    # display name only: it is never read as text, and is copied back byte for byte.
+    utf8 = invite().replace(b"<sip:13812345678@", '"张三" <sip:张三@'.encode())
+    assert parse_message(utf8).from_.uri.user == "张三"
+    gbk_list = invite().replace(
+        b"Contact: <sip:caller@127.0.0.1:5061>",
+        'Contact: "张三" <sip:a@127.0.0.1>, "李四"<sip:b@127.0.0.1>'.encode("gbk"),
+    )
+    message = parse_message(gbk_list)
+    assert isinstance(message, Request)
+    assert [NameAddress.parse(v).uri.user for v in message.headers.get_all("Contact")] == ["a", "b"]

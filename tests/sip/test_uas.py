@@ -20,6 +20,7 @@ from voice_gateway.sip.events import (
     Transmit,
     Transport,
 )
+from voice_gateway.sip.framing import StreamFramer
 from voice_gateway.sip.sdp import AudioPolicy, SessionDescription, answer_offer, build_offer
 from voice_gateway.sip.uas import Refusal, UasConfig, UserAgentServer
 
@@ -421,3 +422,32 @@ def test_reinvite_without_sdp_gets_our_current_sdp() -> None:
     assert harness.feed(invite(to_tag="id0", cseq=2, branch="z9hG4bKre", body="")) == []
     (ok,) = harness.take()
     assert ok.response.status == 200 and ok.response.body == our_answer().serialize()
+
+
+# A From that is not UTF-8 (\xc3 then "("): it once parsed, and broke the database insert.
+BAD_FROM = invite().replace(b"<sip:13812345678@", b"<sip:\xc3\x28138123@")
+
+
+@pytest.mark.parametrize("transport", [Transport.UDP, Transport.TCP])
+def test_header_not_utf8_is_answered_400_with_no_call(transport: Transport) -> None:
+    harness = Harness()
+    assert harness.feed(BAD_FROM, transport) == []
+    assert [s.data for s in harness.take()] == [
+        b"SIP/2.0 400 From header is not valid UTF-8\r\n"
+        + VIA.encode()
+        + b"From: <sip:\xc3\x28138123@127.0.0.1>;tag=ft1\r\n"
+        b"To: <sip:12345@127.0.0.1>;tag=id0\r\n"
+        b"Call-ID: call-1\r\nCSeq: 1 INVITE\r\nServer: voice-intake\r\nContent-Length: 0\r\n\r\n"
+    ]
+    assert harness.core.stats.malformed_answered == 1
+
+
+def test_header_not_utf8_over_a_stream_leaves_the_framing_intact() -> None:
+    framer, harness = StreamFramer(), Harness()
+    statuses = []
+    for item in framer.feed(BAD_FROM + request("OPTIONS", branch="z9hG4bKo")):
+        assert isinstance(item, bytes)
+        harness.feed(item, Transport.TCP)
+        statuses += harness.statuses()
+    assert statuses == [400, 200]
+    assert not framer.broken

@@ -10,6 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+# UTF8-NONASCII  =  %xC0-DF 1UTF8-CONT / %xE0-EF 2UTF8-CONT / ... (RFC 3261 §25.1)
+# Header text is UTF-8. The parser decodes with surrogateescape, so every byte that is not
+# part of valid UTF-8 becomes a lone surrogate U+DC80..U+DCFF: this finds one (use search).
+NOT_UTF8_RE = re.compile("[\udc80-\udcff]")
+
 # alphanum  =  ALPHA / DIGIT
 # token     =  1*(alphanum / "-" / "." / "!" / "%" / "*"
 #              / "_" / "+" / "`" / "'" / "~" )
@@ -83,6 +88,8 @@ NAME_ADDR_RE = re.compile(
     r"[ \t]*<(?P<uri>[^<>\s]*)>[ \t]*(?P<params>(?:;.*)?)",
     re.DOTALL,
 )
+# The display-name of a name-addr when it is a quoted-string, up to LAQUOT (use with match).
+QUOTED_DISPLAY_NAME_RE = re.compile(rf"[ \t]*{QUOTED_STRING}[ \t]*(?=<)")
 # addr-spec      =  SIP-URI / SIPS-URI / absoluteURI
 # (without angle brackets, the URI ends at the first ";": what follows are header params)
 ADDR_SPEC_RE = re.compile(r"[ \t]*(?P<uri>[^<>;,?\s\"]+)[ \t]*(?P<params>(?:;.*)?)", re.DOTALL)

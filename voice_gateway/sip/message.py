@@ -4,8 +4,11 @@
 :class:`~voice_gateway.sip.framing.StreamFramer` cut from a TCP stream) and returns a
 :class:`Request` or :class:`Response`, or raises
 :class:`~voice_gateway.sip.errors.SipMessageError` carrying the status to answer with.
-Header bytes are decoded as UTF-8 with ``surrogateescape`` so that a trunk sending a
-GBK display name is neither refused nor altered when the field is copied back.
+Header text must be UTF-8 (RFC 3261 §25.1): a Request-URI, header name or header value
+that is not is a 400 here, so that no later reader (a caller number on its way to the
+database) meets bytes it cannot encode. The one exception is a quoted display name
+(``"张三" <sip:…>``), where trunks send GBK: no one reads it as text, and since header bytes
+are decoded with ``surrogateescape`` it is copied back unaltered.
 """
 
 from __future__ import annotations
@@ -179,6 +182,9 @@ def parse_message(data: bytes, *, stream: bool = False, limits: Limits = DEFAULT
     def fail(reason: str, status: int = 400) -> SipMessageError:
         return SipMessageError(reason, status, headers=headers, is_request=is_request)
 
+    for name, value in headers:
+        if not _is_utf8_text(value):
+            raise fail(f"{name} header is not valid UTF-8")
     if not separator:
         raise fail("Missing blank line after header fields")
     body = _frame_body(headers, rest, stream, limits, fail)
@@ -211,11 +217,22 @@ def _parse_headers(lines: list[str], is_request: bool) -> Headers:
     for line in unfolded:
         match = grammar.HEADER_FIELD_RE.fullmatch(line)
         if match is None:
-            raise SipMessageError(
-                "Malformed header field", 400, headers=headers, is_request=is_request
-            )
+            not_utf8 = grammar.NOT_UTF8_RE.search(line)
+            reason = "Header field is not valid UTF-8" if not_utf8 else "Malformed header field"
+            raise SipMessageError(reason, 400, headers=headers, is_request=is_request)
         headers.add(match["name"], match["value"].strip())
     return headers
+
+
+def _is_utf8_text(value: str) -> bool:
+    """Whether a header value is UTF-8 everywhere but in quoted display names."""
+    if not grammar.NOT_UTF8_RE.search(value):
+        return True
+    for item in grammar.split_list(value):
+        display = grammar.QUOTED_DISPLAY_NAME_RE.match(item)
+        if grammar.NOT_UTF8_RE.search(item, display.end() if display else 0):
+            return False
+    return True
 
 
 def _frame_body(headers: Headers, rest: bytes, stream: bool, limits: Limits, fail: _Fail) -> bytes:
@@ -239,6 +256,8 @@ def _parse_request_line(start_line: str, headers: Headers, body: bytes, fail: _F
     match = grammar.REQUEST_LINE_RE.fullmatch(start_line)
     if match is None:
         raise fail("Malformed Request-Line")
+    if grammar.NOT_UTF8_RE.search(match["uri"]):
+        raise fail("Request-URI is not valid UTF-8")
     version = match["version"]
     if not grammar.SIP_VERSION_RE.fullmatch(version):
         raise fail("Malformed Request-Line")
