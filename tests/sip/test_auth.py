@@ -11,6 +11,7 @@ from voice_gateway.sip.auth import (
     parse_credentials,
 )
 from voice_gateway.sip.errors import AuthError
+from voice_gateway.sip.headers import Headers
 from voice_gateway.sip.message import Request, parse_message
 
 from .support import invite
@@ -78,3 +79,67 @@ def test_rfc2617_example() -> None:
 def test_malformed_credentials() -> None:
     with pytest.raises(AuthError):
         parse_credentials('Digest username="unterminated')
+
+
+def authorization(value: str) -> Request:
+    message = parse_message(invite(extra=f"Authorization: {value}"))
+    assert isinstance(message, Request)
+    return message
+
+
+def credentials(**fields: str) -> str:
+    """Digest credentials for trunk1 that are right, except for ``fields``."""
+    nonce = fields.get("nonce", AUTH.make_nonce(1000.0))
+    uri = fields.get("uri", "sip:12345@127.0.0.1")
+    response = fields.get("response") or digest_response(
+        "MD5", "trunk1", "hotline.example", "pw", "INVITE", uri, nonce
+    )
+    params = {"username": "trunk1", "realm": "hotline.example", "nonce": nonce, "uri": uri,
+              "response": response, **fields}  # fmt: skip
+    return "Digest " + ", ".join(f'{name}="{value}"' for name, value in params.items())
+
+
+# Non-ASCII or garbage credentials: each is a challenge (401), never an exception. Before the
+# fix a non-ASCII nonce signature or response raised TypeError in hmac.compare_digest, and
+# the INVITE got 100 Trying and no final response.
+HOSTILE = [
+    ("non-ASCII nonce", credentials(nonce="3e8.签名签名签名签名签名签名签名签名签名签名签名签"),
+     AuthResult.INVALID),
+    ("non-ASCII nonce stamp", credentials(nonce="三e8." + "0" * 32), AuthResult.INVALID),
+    ("non-ASCII response", credentials(response="响应响应响应响应响应响应响应响应"),
+     AuthResult.INVALID),
+    ("non-ASCII response, right length in bytes", credentials(response="é" * 16),
+     AuthResult.INVALID),
+    ("non-ASCII username", credentials(username="张三"), AuthResult.INVALID),
+    ("non-ASCII realm", credentials(realm="热线"), AuthResult.MISSING),
+    ("non-ASCII uri", credentials(uri="sip:热线@127.0.0.1", response="0" * 32),
+     AuthResult.INVALID),
+    ("full-width algorithm", credentials(algorithm="ＭＤ５"), AuthResult.INVALID),
+    ("non-ASCII qop and cnonce", credentials(qop="认证", nc="00000001", cnonce="随机"),
+     AuthResult.INVALID),
+    ("garbage", '\x01\x7f ,,,= "=" 乱码', AuthResult.INVALID),
+    ("unterminated quote", 'Digest realm="hotline.example", nonce="abc', AuthResult.INVALID),
+    ("scheme only", "Digest", AuthResult.MISSING),
+    ("other scheme", "Basic 5a+J5LiJOuWvhueggQ==", AuthResult.MISSING),
+    ("empty parameters", 'Digest realm="hotline.example", nonce="", response="", uri="", '
+     'username=""', AuthResult.INVALID),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value", "result"), HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_credentials_are_challenged(name: str, value: str, result: AuthResult) -> None:
+    assert AUTH.verify(authorization(value), PASSWORDS.get, 1010.0) is result
+
+
+def test_lone_surrogates_from_a_hand_built_request_are_challenged() -> None:
+    # The parser refuses bytes that are not UTF-8; a Request built elsewhere is not checked.
+    value = credentials(nonce="3e8.\udcff", response="\udcfe" * 32, username="\udcfd")
+    request = Request("INVITE", "sip:12345@127.0.0.1", Headers([("Authorization", value)]))
+    assert AUTH.verify(request, PASSWORDS.get, 1010.0) is AuthResult.INVALID
+
+
+def test_non_ascii_user_with_the_right_password_is_accepted() -> None:
+    nonce, uri = AUTH.make_nonce(1000.0), "sip:热线@127.0.0.1"
+    response = digest_response("MD5", "张三", "hotline.example", "密码", "INVITE", uri, nonce)
+    value = credentials(username="张三", uri=uri, nonce=nonce, response=response)
+    assert AUTH.verify(authorization(value), {"张三": "密码"}.get, 1010.0) is AuthResult.OK

@@ -22,6 +22,17 @@ from voice_gateway.sip.message import Request
 _HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 
 
+def _wire(text: str) -> bytes:
+    """The bytes a header value arrived as (the parser decodes with surrogateescape)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _same(received: str, expected: str) -> bool:
+    """Constant-time comparison that takes any text: ``hmac.compare_digest`` raises
+    TypeError on non-ASCII ``str``, so both sides are compared as bytes."""
+    return hmac.compare_digest(_wire(received), _wire(expected))
+
+
 class AuthResult(enum.Enum):
     """Outcome of checking a request's credentials."""
 
@@ -98,7 +109,7 @@ class DigestAuthenticator:
         if username is None or nonce is None or uri is None or algorithm not in _HASHES:
             return AuthResult.INVALID
         stamp, _, signature = nonce.partition(".")
-        if not hmac.compare_digest(signature, self._sign(stamp)):
+        if not _same(signature, self._sign(stamp)):
             return AuthResult.INVALID
         password = password_for(username)
         if password is None:
@@ -107,7 +118,7 @@ class DigestAuthenticator:
             algorithm, username, self.realm, password, method, uri, nonce,
             qop=params.get("qop"), nc=params.get("nc"), cnonce=params.get("cnonce"),
         )  # fmt: skip
-        if not hmac.compare_digest(expected, params.get("response", "")):
+        if not _same(params.get("response", ""), expected):
             return AuthResult.INVALID
         try:
             issued = int(stamp, 16)
@@ -116,7 +127,7 @@ class DigestAuthenticator:
         return AuthResult.OK if now - issued <= self.nonce_ttl else AuthResult.STALE
 
     def _sign(self, stamp: str) -> str:
-        return hmac.new(self.secret, f"{self.realm}:{stamp}".encode(), "sha256").hexdigest()[:32]
+        return hmac.new(self.secret, _wire(f"{self.realm}:{stamp}"), "sha256").hexdigest()[:32]
 
 
 def digest_response(
@@ -136,7 +147,7 @@ def digest_response(
     hash_ = _HASHES[algorithm.upper()]
 
     def h(text: str) -> str:
-        return hash_(text.encode()).hexdigest()
+        return hash_(_wire(text)).hexdigest()
 
     ha1 = h(f"{username}:{realm}:{password}")
     ha2 = h(f"{method}:{uri}")
