@@ -13,7 +13,7 @@ from asr.pool import AsrWorkerCrashed
 from config import Settings
 from tests.conftest import CALLS_DIR
 from voice_gateway.calls.file_call import call_from_file, outcome_json
-from voice_gateway.calls.session import mask_number
+from voice_gateway.calls.masking import mask_number
 from voice_gateway.services import open_services
 
 SCRIPT = EngineSpec(kind="fake", options=(("script", "电话一三六二二三三四四五五"),))
@@ -81,19 +81,21 @@ def test_numbers_are_masked_for_logs(number: str | None, masked: str) -> None:
 
 
 async def test_unfinished_call_is_drafted_after_restart(settings: Settings) -> None:
+    from storage import Event, RecordingWriter
     from voice_gateway.calls.recovery import recover_unfinished_calls
-    from voice_gateway.calls.session import CallSession
 
     audio = load_audio(CALLS_DIR / "D03.ulaw.wav")
-    # First run: the call is accepted and audio arrives, then the process dies.
+    # First run: the call is accepted, its menu choice and confirmed number are stored,
+    # audio arrives, then the process dies.
     async with open_services(settings, spec=SCRIPT, workers=1) as services:
-        session = CallSession(services, source="sip", caller_number="13622334455",
-                              input_rate=audio.sample_rate)
-        call_id = await session.start()
-        session.push(audio.pcm[: len(audio.pcm) // 2])
-        session.recording.sync()  # what the periodic sync would have done before the crash
-        await session.stream.aclose()
-    # Next run: recovery drafts it from the recording.
+        path = settings.recordings_dir / "crashed.wav"
+        call_id = await services.store.create_call("sip", "13900001111", str(path), "fake")
+        await services.store.record_event(Event("intake", call_id, {
+            "keypad_phone": "13622334455", "menu_choices": ["投诉举报"], "complete": False}))
+        recording = RecordingWriter(path, audio.sample_rate)
+        recording.write(audio.pcm[: len(audio.pcm) // 2])
+        recording.sync()  # what the periodic sync would have done before the crash
+    # Next run: recovery drafts it from the recording and the stored IVR results.
     async with open_services(settings, spec=SCRIPT, workers=1) as services:
         assert await recover_unfinished_calls(services) == [call_id]
         call = await services.store.get_call(call_id)
@@ -102,7 +104,8 @@ async def test_unfinished_call_is_drafted_after_restart(settings: Settings) -> N
     assert call is not None and call.status == "drafted" and call.end_reason == "recovered"
     assert call.utterances and call.utterances[0].text == "电话一三六二二三三四四五五"
     assert [d["call_id"] for d in drafts] == [call_id]
-    assert drafts[0]["phone"] == "13622334455"
+    assert drafts[0]["phone"] == "13622334455"  # the keyed-in number wins
+    assert drafts[0]["appeal_type"] == "投诉"
 
 
 async def test_repeat_caller_is_linked_and_third_appeal_escalated(settings: Settings) -> None:

@@ -18,6 +18,7 @@ from aiohttp import web
 import console
 from config import Settings
 from storage import ping
+from storage.models import Call
 from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SIP = web.AppKey("sip", SipGateway)
+RECOVERY = web.AppKey("recovery", asyncio.Task[None])
 
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 
@@ -46,7 +48,12 @@ def init_app(
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with factory(settings) as services:
             app[SERVICES] = services
-            recovery = asyncio.create_task(_recover(services))
+            # Listed before SIP opens, so no new call is mistaken for an unfinished one;
+            # finished at once, as soon as the ASR workers are up, whether or not a call
+            # comes in.
+            unfinished = await services.store.unfinished_calls()
+            recovery = asyncio.create_task(_recover(services, unfinished))
+            app[RECOVERY] = recovery
             try:
                 yield
             finally:
@@ -74,12 +81,12 @@ def init_app(
     return app
 
 
-async def _recover(services: Services) -> None:
+async def _recover(services: Services, calls: list[Call]) -> None:
     """Draft calls a previous run accepted but never drafted (crash, power loss)."""
-    if services.pool is None:
+    if services.pool is None or not calls:
         return
     try:
-        await recover_unfinished_calls(services)
+        await recover_unfinished_calls(services, calls)
     except Exception:
         log.exception("recovery of unfinished calls failed; they stay in the store")
 

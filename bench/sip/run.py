@@ -49,7 +49,8 @@ from bench.sip.ceiling import CeilingResult, asyncio_ceiling, blocking_ceiling
 from config import load_settings
 from tests.sipp.harness import free_port, running_gateway, sip_settings
 from tests.sipp.pcap import write_rtp_pcap
-from voice_gateway.calls.sip_gateway import SipCall, SipGateway
+from voice_gateway.calls.runner import CallRunner
+from voice_gateway.calls.sip_gateway import SipCallTransport, SipGateway
 from voice_gateway.services import Services
 
 HERE = Path(__file__).resolve().parent
@@ -144,8 +145,8 @@ class CallRecord:
 
 @dataclass
 class Probe:
-    """Wraps a gateway's ``_accept`` and ``_finish_call`` on the instance: call arrival
-    times, and each call's RTP counters as it finishes (before anything is torn down)."""
+    """Wraps a gateway's ``_offer`` and ``_call_done`` on the instance: call arrival
+    times, and each call's RTP counters as it finishes."""
 
     gateway: SipGateway
     arrivals: list[float] = field(default_factory=list)
@@ -153,22 +154,25 @@ class Probe:
 
     def install(self) -> None:
         gw = self.gateway
-        accept: Callable[[Any], Awaitable[None]] = gw._accept
-        finish: Callable[[SipCall, str], Awaitable[None]] = gw._finish_call
+        offer: Callable[[Any], None] = gw._offer
+        done: Callable[[CallRunner], None] = gw._call_done
 
-        async def timed_accept(ev: Any) -> None:
+        def timed_offer(ev: Any) -> None:
             self.arrivals.append(time.perf_counter())
-            await accept(ev)
+            offer(ev)
 
-        async def recorded_finish(call: SipCall, reason: str) -> None:
-            s = call.rtp.stats
+        def recorded_done(runner: CallRunner) -> None:
+            transport = runner.transport
+            assert isinstance(transport, SipCallTransport)
+            s = transport.rtp.stats
             self.records.append(CallRecord(
                 s.rtp_accepted, s.frames_received, s.frames_concealed,
-                getattr(s.jitter, "lost", 0), call.session is not None, reason))
-            await finish(call, reason)
+                getattr(s.jitter, "lost", 0), runner.machine.answered,
+                runner.machine.end_reason))
+            done(runner)
 
-        gw._accept = timed_accept  # type: ignore[method-assign]
-        gw._finish_call = recorded_finish  # type: ignore[method-assign]
+        gw._offer = timed_offer  # type: ignore[method-assign]
+        gw._call_done = recorded_done  # type: ignore[method-assign]
 
     def reset(self) -> None:
         self.arrivals.clear()

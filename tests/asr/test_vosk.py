@@ -135,7 +135,6 @@ async def test_a_spoken_menu_word_is_read_again_under_the_menu_grammar(
     import subprocess
 
     from ivr import parse_menu
-    from voice_gateway.calls.ivr_call import IvrCall, PromptLibrary
 
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng not installed")
@@ -155,33 +154,21 @@ async def test_a_spoken_menu_word_is_read_again_under_the_menu_grammar(
     finals = [e for e in await run(stream, pcm, 16000) if e.kind == "final"]
     assert len(finals) == 1 and finals[0].pcm  # the audio goes along with the final
 
-    class Store:
-        async def record_event(self, event: object) -> None:
-            pass
+    from datetime import UTC, datetime
 
-    class Silent:
-        async def play(self, pcm: bytes) -> object:
-            return None
+    from voice_gateway.calls import machine as m
 
-        def stop_playback(self) -> None:
-            pass
-
-    async def decode(audio: bytes, phrases: tuple[str, ...]) -> object:
-        return await pool.decode(DecodeRequest(audio, grammar=phrases))
-
-    call = IvrCall(parse_menu(KOREAN_MENU), call_id="ko-1", caller_number=None,
-                   media=Silent(), prompts=PromptLibrary(sig.MODEL_DIR / "none"),
-                   store=Store(),  # type: ignore[arg-type]
-                   end_call=lambda: None, on_intake=lambda f: None,
-                   choice_decoder=decode)  # type: ignore[arg-type]
-    call.start()
-    await asyncio.sleep(0.05)
-    assert set(call.grammar() or ()) == {"상담", "신고", "一", "二", "[unk]"}
+    call = m.CallMachine(m.CallPlan(None, parse_menu(KOREAN_MENU), grammar_choices=True))
+    for ev in (m.Offered(), m.CallStored(True), m.Answered(datetime.now(UTC))):
+        actions = call.handle(ev)
+    (play,) = [a for a in actions if isinstance(a, m.Play)]
+    call.handle(m.PromptDone(play.seq))
+    assert set(call._grammar() or ()) == {"상담", "신고", "一", "二", "[unk]"}
     # Whatever the free reading was, the constrained one picks key 2.
-    call.final("", 0.0, finals[0].pcm)
-    for _ in range(100):
-        if "bye" in call.path:
-            break
-        await asyncio.sleep(0.05)
-    assert call.state is not None and call.state.choices == ("신고",)
-    await call.close()
+    actions = call.handle(m.TranscriptFinal(0.5, 1.5, "", 0.0, pcm=finals[0].pcm))
+    (decode,) = [a for a in actions if isinstance(a, m.DecodeChoice)]
+    result = await pool.decode(DecodeRequest(decode.pcm, grammar=decode.phrases))
+    call.handle(m.ChoiceReading(decode.ref, result.text, result.confidence,
+                                bool(result.unknown_words)))
+    assert call.ivr is not None and call.ivr.choices == ("신고",)
+    assert "bye" in [r["node"] for r in call.trace]

@@ -150,7 +150,7 @@ def test_an_abandoned_transfer_reports_nothing_and_its_notifies_get_481() -> Non
 
 def test_transfer_target_by_node_uri_then_queue_name_then_agent_uri() -> None:
     from config.settings import IvrSettings
-    from voice_gateway.calls.sip_gateway import transfer_target
+    from voice_gateway.calls.menus import transfer_target
 
     ivr = IvrSettings(agent_uri="sip:agents@10.0.0.5",
                       queues={"water": "sip:water@10.0.0.6"})

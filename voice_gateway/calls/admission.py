@@ -35,6 +35,7 @@ class AdmissionControl:
     """One per gateway process."""
 
     settings: SipSettings
+    max_backlog_s: float | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -59,14 +60,22 @@ class AdmissionControl:
             return Decision(False, 403, "source not in sip.allowed_networks")
         return ALLOW
 
-    def check_new_call(self, host: str, active_calls: int, now: float) -> Decision:
-        """An INVITE that would start a call."""
+    def check_new_call(self, host: str, active_calls: int, now: float, *,
+                       asr_backlog_s: float = 0.0, draining: bool = False) -> Decision:
+        """An INVITE that would start a call. ``asr_backlog_s``: seconds of caller audio
+        waiting to be decoded; beyond ``max_backlog_s`` new calls are turned away (503)
+        so that calls in progress keep their recognition."""
         if not (d := self.check_request(host)).allowed:
             return d
         if not self._take_token(host, now):
             return Decision(False, 403, "call rate limit exceeded for source")
+        retry = self.settings.retry_after_s
+        if draining:
+            return Decision(False, 503, "draining", retry)
         if active_calls >= self.settings.max_calls:
-            return Decision(False, 503, "at sip.max_calls", self.settings.retry_after_s)
+            return Decision(False, 503, "at sip.max_calls", retry)
+        if self.max_backlog_s is not None and asr_backlog_s > self.max_backlog_s:
+            return Decision(False, 503, "ASR backlog over asr.max_backlog_s", retry)
         return ALLOW
 
     def _take_token(self, host: str, now: float) -> bool:

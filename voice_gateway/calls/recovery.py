@@ -1,8 +1,13 @@
-"""After a crash or restart: draft every accepted call that never got its draft.
+"""After a crash or restart: every accepted call that never got its draft is finished.
 
-A call's recording is on disk as its audio arrives, so a call interrupted by a crash still
-has (nearly) all its audio. On start-up each call left ``active`` or ``ended`` is
-transcribed again from its recording and drafted, exactly as if the caller had just hung up.
+A call's recording is on disk as its audio arrives and its utterances and IVR results
+(the ``intake`` event: confirmed keypad number, menu choices) are stored as they come, so
+a call interrupted by a crash has nearly everything. At start-up, before SIP takes new
+calls, the calls left ``active`` or ``ended`` are listed; each is then driven through the
+same call machine as a live call: the stored utterances go in as they are, the recording
+after the last of them is transcribed, and the call is drafted with the stored IVR
+results, end reason ``recovered``. Nothing waits for a new call: decodes queue in the
+worker pool and run as soon as its workers have loaded their models.
 """
 
 from __future__ import annotations
@@ -10,54 +15,96 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from asr.audio import AudioFormatError, load_audio
-from asr.stream import UtteranceRecognizeStream
-from storage import StoredUtterance
+from asr.audio import AudioFormatError, PcmAudio, load_audio
 from storage.models import Call
-from voice_gateway.calls.drafting import draft_and_store
-from voice_gateway.calls.file_call import feed_audio
+from voice_gateway.calls import machine as m
+from voice_gateway.calls.audio import CallAudio
+from voice_gateway.calls.file_call import FileTransport, feed_audio
+from voice_gateway.calls.runner import CallRunner
 from voice_gateway.services import Services
 
 log = logging.getLogger(__name__)
+CONCURRENT_RECOVERIES = 4
 
 
-async def recover_unfinished_calls(services: Services) -> list[str]:
-    """Draft every call the store holds as unfinished; return their ids."""
-    recovered: list[str] = []
-    for call in await services.store.unfinished_calls():
+async def recover_unfinished_calls(services: Services,
+                                   calls: list[Call] | None = None) -> list[str]:
+    """Draft every call the store holds as unfinished (or ``calls``, listed earlier);
+    return their ids. A call that cannot be recovered now stays for the next start."""
+    if calls is None:
+        calls = await services.store.unfinished_calls()
+    slots = asyncio.Semaphore(CONCURRENT_RECOVERIES)
+
+    async def one(call: Call) -> str | None:
+        async with slots:
+            try:
+                await recover_call(services, call)
+            except Exception:
+                log.exception("call %s: recovery failed; left for the next start",
+                              call.id[:8])
+                return None
+            return call.id
+
+    done = [cid for cid in await asyncio.gather(*(one(c) for c in calls)) if cid]
+    if done:
+        log.info("recovered %d unfinished call(s)", len(done))
+    return done
+
+
+async def recover_call(services: Services, call: Call) -> None:
+    """Finish one call from its stored utterances, intake results and recording."""
+    store = services.store
+    full = await store.get_call(call.id)
+    stored = sorted(full.utterances, key=lambda u: u.seq) if full is not None else []
+    keypad_phone, choices = await _intake(services, call.id)
+    resume_at = max((u.end_s for u in stored), default=0.0)
+    audio_file = None
+    if call.recording_path and call.status == "active":
         try:
-            await _recover(services, call)
+            audio_file = await asyncio.to_thread(load_audio, call.recording_path)
         except (AudioFormatError, OSError) as exc:
-            log.error("call %s: recording unreadable, drafting without speech: %s",
+            log.error("call %s: recording unreadable (%s); drafting from what was stored",
                       call.id[:8], exc)
-            await _draft(services, call, [])
-        recovered.append(call.id)
-    if recovered:
-        log.info("recovered %d unfinished call(s)", len(recovered))
-    return recovered
+    rate = audio_file.sample_rate if audio_file is not None else 16000
+    if audio_file is not None and services.pool is not None:
+        media = CallAudio.open(services.settings, services.pool, call.id, rate, record=False,
+                               time_offset=resume_at)
+    else:
+        media = CallAudio(services.settings, None, call.id, rate, record=False,
+                          time_offset=resume_at)
+    machine = m.CallMachine(m.CallPlan(call.caller_number))
+    transport = FileTransport()
+    runner = CallRunner(services, machine, transport, media, call_id=call.id,
+                        source=call.source, caller_number=call.caller_number)
+    task = runner.start(m.Recover(keypad_phone, choices))
+    for u in stored:
+        runner.post(m.TranscriptFinal(u.start_s, u.end_s, u.text, u.confidence,
+                                      _words(u.words),
+                                      u.error, stored=True))
+    if audio_file is not None:
+        start = min(len(audio_file.pcm), int(resume_at * rate) * 2)  # whole samples
+        await feed_audio(media.push, PcmAudio(audio_file.pcm[start:], rate))
+    transport.fed.set()
+    reason = "recovered" if call.status == "active" else (call.end_reason or "recovered")
+    runner.post(m.HungUp(reason))
+    await task
+    if runner.drafted is None:
+        raise RuntimeError("the recovered call could not be drafted")
 
 
-async def _recover(services: Services, call: Call) -> None:
-    assert services.pool is not None
-    utterances: list[StoredUtterance] = []
-    if call.recording_path:
-        # A missing or unreadable file raises AudioFormatError: drafted without speech.
-        audio = await asyncio.to_thread(load_audio, call.recording_path)
-        stream = UtteranceRecognizeStream(services.pool.decode, services.settings.vad,
-                                          audio.sample_rate)
-        await feed_audio(stream.push, audio)
-        stream.end()
-        async for ev in stream:
-            if ev.kind == "final":
-                utterances.append(StoredUtterance(
-                    len(utterances), round(ev.start, 3), round(ev.end, 3), ev.text,
-                    round(ev.confidence, 3), [], ev.error))
-        await services.store.replace_utterances(call.id, utterances)
-        if call.status == "active":
-            await services.store.end_call(call.id, "recovered", audio.duration)
-    await _draft(services, call, utterances)
+async def _intake(services: Services, call_id: str) -> tuple[str | None, tuple[str, ...]]:
+    """The IVR results stored while the call ran (the last ``intake`` event)."""
+    events = await services.store.call_events(call_id, ("intake",))
+    if not events:
+        return None, ()
+    payload = events[-1].payload
+    phone = payload.get("keypad_phone")
+    choices = payload.get("menu_choices") or ()
+    return (str(phone) if phone else None), tuple(str(c) for c in choices)
 
 
-async def _draft(services: Services, call: Call, utterances: list[StoredUtterance]) -> None:
-    transcript = "".join(u.text for u in utterances if u.text)
-    await draft_and_store(services, call.id, transcript, call.caller_number)
+def _words(stored: object) -> tuple[tuple[str, float, float, float], ...]:
+    if not isinstance(stored, list):
+        return ()
+    return tuple((str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in stored
+                 if isinstance(w, list) and len(w) == 4)
