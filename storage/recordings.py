@@ -5,17 +5,27 @@ rewritten in place (``os.pwrite``, which leaves the file position alone), so a c
 process leaves a valid file missing at most the last second. Forcing the data to the disk
 (``fsync``, for power loss) takes milliseconds and must never block the event loop: it runs
 in one background thread per process, on a duplicate of the file descriptor.
+
+A recording has at most one fsync queued or running. A sync that finds its previous fsync
+still pending skips the fsync (the pending one, or the next sync after it, covers the data),
+so a disk slower than the sync interval costs neither a growing queue nor a descriptor per
+second. ``close()`` must leave the end of the file on its way to the disk: if an fsync is
+still pending then, the pending job runs one more fsync on the closed file's descriptor
+before it finishes.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+log = logging.getLogger(__name__)
 _SYNCER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-fsync")
 
 
@@ -27,13 +37,6 @@ def _header(sample_rate: int, data_bytes: int, channels: int = 1) -> bytes:
         + struct.pack("<IHHIIHH", 16, 1, channels, sample_rate, byte_rate, channels * 2, 16)
         + b"data" + struct.pack("<I", data_bytes)
     )
-
-
-def _fsync_and_close(fd: int) -> None:
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class RecordingWriter:
@@ -48,6 +51,9 @@ class RecordingWriter:
         self._data_bytes = 0
         self._sync_interval = sync_interval
         self._last_sync = time.monotonic()
+        self._fsync_lock = threading.Lock()
+        self._fsync_pending = False  # an fsync of this file is queued or running
+        self._final_fd: int | None = None  # closed while pending: the pending job's last fd
 
     @property
     def duration(self) -> float:
@@ -66,14 +72,48 @@ class RecordingWriter:
         fh = self._fh
         if fh is None:
             return
-        fh.flush()
-        os.pwrite(fh.fileno(), _header(self.sample_rate, self._data_bytes), 0)
-        _SYNCER.submit(_fsync_and_close, os.dup(fh.fileno()))
-        self._last_sync = time.monotonic()
+        self._write_header(fh)
+        with self._fsync_lock:
+            if self._fsync_pending:
+                return
+            self._fsync_pending = True
+        _SYNCER.submit(self._fsync, os.dup(fh.fileno()))
 
     def close(self) -> None:
-        if self._fh is None:
+        """Finish the file: its header describes all the audio and a last fsync is due."""
+        fh = self._fh
+        if fh is None:
             return
-        self.sync()
-        self._fh.close()
+        self._write_header(fh)
+        fd = os.dup(fh.fileno())
+        with self._fsync_lock:
+            handed_over = self._fsync_pending
+            if handed_over:
+                self._final_fd = fd  # the pending job syncs this one before it ends
+            self._fsync_pending = True
+        if not handed_over:
+            _SYNCER.submit(self._fsync, fd)
+        fh.close()
         self._fh = None
+
+    def _write_header(self, fh: BinaryIO) -> None:
+        fh.flush()
+        os.pwrite(fh.fileno(), _header(self.sample_rate, self._data_bytes), 0)
+        self._last_sync = time.monotonic()
+
+    def _fsync(self, fd: int) -> None:
+        """In the syncer's thread: fsync ``fd`` and close it; then the closing file's
+        descriptor, if ``close()`` came meanwhile."""
+        next_fd: int | None = fd
+        while next_fd is not None:
+            fd = next_fd
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                log.warning("recording %s: fsync failed (%s)", self.path.name,
+                            exc.strerror or exc)
+            finally:
+                os.close(fd)
+                with self._fsync_lock:
+                    next_fd, self._final_fd = self._final_fd, None
+                    self._fsync_pending = next_fd is not None
