@@ -53,6 +53,10 @@ _UNIT_AFTER = re.compile(
     "区|里|期|路|斤|分|秒|人|辆|套"
 )
 _CUE_WINDOW = 8
+# A caller ID or keypad number: "+"? and 3..20 ASCII digits, after RFC 3966 visual
+# separators (- . ( )) and spaces are removed.
+_CALLER_NUMBER = re.compile(r"\+?[0-9]{3,20}")
+_VISUAL_SEPARATORS = str.maketrans("", "", "-.() ")
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,23 @@ class _Candidate:
 
 
 def normalise_number(number: str | None) -> str | None:
-    """Caller ID or keypad entry → bare digits, without +86/0086; None if nothing usable."""
+    """Caller ID or keypad entry → bare digits, without +86/0086.
+
+    None unless it is a phone number: an optional ``+`` and 3 to 20 ASCII digits once visual
+    separators are removed (the rule of ``voice_gateway.calls.caller_id``). Digits are never
+    picked out of anything else: ``%3Csvg%2Fonload%3Dalert(3)%3E`` is not 32333.
+    """
     if not number:
         return None
-    digits = "".join(ch for ch in number if ch.isdigit())
+    stripped = number.translate(_VISUAL_SEPARATORS)
+    if not _CALLER_NUMBER.fullmatch(stripped):
+        return None
+    digits = stripped.removeprefix("+")
     for prefix in ("0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) in (11, 12):
             digits = digits[len(prefix) :]
             break
-    return digits or None
+    return digits
 
 
 def _runs(text: str) -> list[tuple[int, int]]:

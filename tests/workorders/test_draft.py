@@ -104,3 +104,11 @@ def test_a_few_milliseconds_per_draft() -> None:
         draft(D01, None, NOW)
     per_draft = (time.perf_counter() - start) / 200
     assert per_draft < 0.005
+
+
+def test_caller_id_that_is_not_a_number_gives_no_phone() -> None:
+    # The SIP user part %3Csvg%2Fonload%3Dalert(3)%3E once became the phone "32333".
+    for caller in ("%3Csvg%2Fonload%3Dalert(3)%3E", "<svg/onload=alert(3)>", "anonymous"):
+        out = draft("楼下太吵了 我 姓 黄", caller, NOW).to_dict("X")
+        assert out["phone"] is None
+    assert draft("楼下太吵了", "+86 138 1122 3344", NOW).phone.value == "13811223344"

@@ -140,3 +140,34 @@ def test_normalise_number(raw: str, want: str) -> None:
 )
 def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
     assert find_phone(compact(text), caller).value == want
+
+
+# A caller ID is a number only when it is "+"? and 3 to 20 ASCII digits (RFC 3966 visual
+# separators aside); digits are never picked out of anything else.
+NOT_A_NUMBER = [
+    "%3Csvg%2Fonload%3Dalert(3)%3E",  # its digits made the phone "32333"
+    "<svg/onload=alert(3)>",
+    "anonymous",
+    "sip:13800138000@example.com",
+    "13800138000;cpc=ordinary",
+    "１３８００１３８０００",  # full-width digits
+    "١٣٨٠٠١٣٨٠٠٠",  # Arabic-Indic digits
+    "1380013800²",
+    "++8613800138000",
+    "12",
+    "1" * 21,
+    "1" * 25,
+]
+
+
+@pytest.mark.parametrize("caller", NOT_A_NUMBER)
+def test_caller_id_that_is_not_a_number_is_absent(caller: str) -> None:
+    assert normalise_number(caller) is None
+    assert find_phone(compact("楼下太吵了"), caller).value is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "want"), [("110", "110"), ("(010) 6234.5678", "01062345678"), ("1" * 20, "1" * 20)]
+)
+def test_normalise_number_edges(raw: str, want: str) -> None:
+    assert normalise_number(raw) == want
