@@ -5,15 +5,17 @@ from storage.db import create_engine, ping
 from storage.events import Event, EventBus
 from storage.menus import MenuVersions
 from storage.migrate import upgrade
-from storage.recordings import RecordingWriter
+from storage.recordings import DISK_HEALTH, DiskHealth, RecordingWriter
 from storage.reports import Reports
 from storage.repository import Store, StoredUtterance
 from storage.workflow import DraftWorkflow
 
 __all__ = [
+    "DISK_HEALTH",
     "Account",
     "AccountError",
     "Accounts",
+    "DiskHealth",
     "DraftWorkflow",
     "Event",
     "EventBus",
