@@ -33,7 +33,9 @@ TABLE = [
     ("138²", None),  # str.isdigit() says yes
     ("138\n", None),
     ("138%0A", None),
-    ("13812345678;cpc=ordinary", None),
+    ("13812345678;cpc=ordinary", "13812345678"),  # user-parameters (RFC 3966)
+    ("+8613812345678;npdi", "+8613812345678"),
+    (";cpc=ordinary", None),
     ("%C3%28138", None),  # percent-encodes bytes that are not UTF-8
     ("%", None),
     ("", None),

@@ -44,7 +44,9 @@ def parse_caller_id(raw: str | None) -> CallerId:
     except UnicodeDecodeError:
         decoded = None  # percent-encoded bytes that are not UTF-8
     if decoded is not None:
-        number = decoded.translate(_VISUAL_SEPARATORS)
+        # user-parameters of a telephone-subscriber (;npdi, ;cpc=ordinary, ;phone-context)
+        # as carriers' trunks send them: the number is what comes before.
+        number = decoded.split(";", 1)[0].translate(_VISUAL_SEPARATORS)
         if _NUMBER_RE.fullmatch(number):
             return CallerId(number=number, raw=raw)
     return CallerId(number=None, raw=_evidence(unquote(raw, errors="backslashreplace")))
