@@ -99,7 +99,7 @@ async def test_silent_caller_is_hung_up_after_rtp_timeout(
         assert run.returncode == 0, run.errors or run.stderr
         drafts = await wait_for_drafts(services, 1)
         call = await services.store.get_call(drafts[0]["call_id"])
-    assert call is not None and call.end_reason == "local-bye"
+    assert call is not None and call.end_reason == "rtp_timeout"  # we hung up: BYE sent
     assert call.utterances == []
     assert drafts[0]["phone"] == "13900000002"  # nothing said: the caller ID
 

@@ -365,8 +365,12 @@ class SipGateway:
         transport = runner.transport
         assert isinstance(transport, SipCallTransport)
         self.calls.pop(transport.handle, None)
-        if runner.machine.phase == "done" and runner.machine.answered:
+        if runner.machine.answered:
             self.completed += 1
+        elif runner.machine.end_reason == "storage_unavailable":
+            self.refused += 1
+            log.error("call %s from %s refused with 503: storage unavailable",
+                      runner.call_id[:8], transport.source[0])
         stats = transport.rtp.stats
         garbage = (stats.too_short + stats.bad_version + stats.malformed
                    + stats.unexpected_payload_type + stats.foreign_source)
