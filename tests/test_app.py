@@ -31,7 +31,7 @@ async def test_healthz_and_readyz(aiohttp_client: Any, settings: Settings) -> No
     resp = await client.get("/readyz")
     body = await resp.json()
     assert resp.status == 200, body
-    assert body["checks"] == {"database": True, "asr": True}
+    assert body["checks"] == {"database": True, "asr": True, "disk": True}
 
 
 async def test_readyz_is_503_until_models_load(aiohttp_client: Any, settings: Settings) -> None:
@@ -60,3 +60,57 @@ async def test_readyz_is_503_when_database_unreachable(
     finally:
         await services.store.engine.dispose()
         services.store.engine = healthy
+
+
+async def test_readyz_reports_a_disk_that_failed_a_recording(
+    aiohttp_client: Any, settings: Settings, monkeypatch: Any
+) -> None:
+    import time
+
+    from storage.recordings import DiskHealth
+
+    health = DiskHealth()
+    monkeypatch.setattr("voice_gateway.app.DISK_HEALTH", health)
+    client = await aiohttp_client(init_app(settings, _fake_services))
+    health.record_failure("No space left on device", time.monotonic())
+    resp = await client.get("/readyz")
+    body = await resp.json()
+    assert resp.status == 503 and body["checks"]["disk"] is False
+    assert body["disk_error"] == "No space left on device"
+
+
+async def test_unfinished_calls_are_recovered_at_start_up_with_no_new_call(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    """kill -9 left calls active; the next start drafts them by itself (it used to wait
+    for a new live call's first decode, minutes or, at night, never)."""
+    import asyncio
+
+    from storage import Event, RecordingWriter
+    from tests.conftest import CALLS_DIR
+    from asr.audio import load_audio
+
+    audio = load_audio(CALLS_DIR / "D03.ulaw.wav")
+    async with open_services(settings, with_asr=False) as services:
+        ids = []
+        for n in range(3):
+            path = settings.recordings_dir / f"killed-{n}.wav"
+            ids.append(await services.store.create_call("sip", "13900001111", str(path),
+                                                        "fake"))
+            await services.store.record_event(Event("intake", ids[-1], {
+                "keypad_phone": "13622334455", "menu_choices": [], "complete": False}))
+            writer = RecordingWriter(path, audio.sample_rate)
+            writer.write(audio.pcm)
+            writer.sync()
+    client = await aiohttp_client(init_app(settings, _fake_services))
+    services = client.server.app[SERVICES]
+    for _ in range(200):
+        drafts = await services.store.list_drafts()
+        if len(drafts) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(d["call_id"] for d in drafts) == sorted(ids)
+    assert {d["phone"] for d in drafts} == {"13622334455"}
+    for call_id in ids:
+        call = await services.store.get_call(call_id)
+        assert call is not None and call.status == "drafted" and call.end_reason == "recovered"

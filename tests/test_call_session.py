@@ -124,3 +124,47 @@ async def test_repeat_caller_is_linked_and_third_appeal_escalated(settings: Sett
     assert related[second["id"]] == ([first["id"]], False)
     assert related[third["id"]] == ([first["id"], second["id"]], True)
     assert other["id"] not in related
+
+
+async def test_a_full_disk_during_a_call_keeps_transcription_and_drafts(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC on the recording used to stop ASR too (fed only after the write), leaving
+    the call active with no utterances and no draft."""
+    import errno
+    from typing import Any
+
+    from storage.recordings import DiskHealth, RecordingWriter
+    from voice_gateway.calls import audio as call_audio
+
+    health = DiskHealth()
+
+    class FullAfter:
+        def __init__(self, fh: Any, room: int) -> None:
+            self.fh, self.room = fh, room
+
+        def write(self, data: bytes) -> int:
+            if len(data) > self.room:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.room -= len(data)
+            return int(self.fh.write(data))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.fh, name)
+
+    class FillingDisk(RecordingWriter):
+        def __init__(self, path: Path, rate: int, *args: Any, **kw: Any) -> None:
+            super().__init__(path, rate, *args, health=health, **kw)
+            self._fh = FullAfter(self._fh, 16000)  # type: ignore[assignment]
+
+    monkeypatch.setattr(call_audio, "RecordingWriter", FillingDisk)
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        outcome = await call_from_file(services, CALLS_DIR / "D03.ulaw.wav", "13900000000")
+        call = await services.store.get_call(outcome.call_id)
+    assert outcome.transcript == "电话一三六二二三三四四五五"
+    assert outcome.draft["phone"] == "13622334455"
+    assert call is not None and call.status == "drafted"
+    assert call.recording_complete is False
+    assert call.duration_s == pytest.approx(load_audio(CALLS_DIR / "D03.ulaw.wav").duration,
+                                            abs=0.03)
+    assert not health.ok(0.0 if health.last_failure is None else health.last_failure)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -18,6 +19,7 @@ from aiohttp import web
 import console
 from config import Settings
 from storage import ping
+from storage.recordings import DISK_HEALTH
 from storage.models import Call
 from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway.calls.sip_gateway import SipGateway
@@ -102,7 +104,13 @@ async def readyz(request: web.Request) -> web.Response:
     checks = {
         "database": await ping(services.store.engine),
         "asr": bool(services.pool is not None and services.pool.ready),
+        "disk": DISK_HEALTH.ok(time.monotonic()),
     }
-    body = {"status": "ready" if all(checks.values()) else "not ready", "checks": checks,
-            "asr_engine": services.engine_label}
+    body: dict[str, object] = {
+        "status": "ready" if all(checks.values()) else "not ready", "checks": checks,
+        "asr_engine": services.engine_label}
+    if not checks["disk"]:
+        body["disk_error"] = DISK_HEALTH.last_error
+    recovery = request.app.get(RECOVERY)
+    body["recovering"] = recovery is not None and not recovery.done()
     return web.json_response(body, status=200 if all(checks.values()) else 503)

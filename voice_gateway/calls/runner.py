@@ -359,7 +359,8 @@ class CallRunner:
         try:
             await self.audio.close()
             await _retrying("end_call", lambda: store.end_call(
-                self.call_id, action.reason, action.duration_s))
+                self.call_id, action.reason, action.duration_s,
+                recording_complete=action.recording_complete))
             self.drafted = await _retrying("draft", lambda: draft_and_store(
                 self.services, self.call_id, action.transcript, self.caller_number,
                 action.keypad_phone, action.menu_choices))
