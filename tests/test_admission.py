@@ -49,3 +49,15 @@ def test_rate_limit_per_source_with_burst_and_refill() -> None:
 def test_bad_network_is_a_config_error() -> None:
     with pytest.raises(ValueError, match=r"sip\.allowed_networks"):
         AdmissionControl(dataclasses.replace(BASE, allowed_networks=("10.0.0.0/33",)))
+
+
+def test_asr_backlog_and_draining_turn_new_calls_away_with_503() -> None:
+    ac = AdmissionControl(BASE, max_backlog_s=60.0)
+    assert ac.check_new_call("127.0.0.1", 0, 0.0, asr_backlog_s=59.0).allowed
+    d = ac.check_new_call("127.0.0.1", 0, 1.0, asr_backlog_s=61.0)
+    assert (d.allowed, d.status, d.retry_after) == (False, 503, BASE.retry_after_s)
+    assert "backlog" in d.reason
+    d = ac.check_new_call("127.0.0.1", 0, 2.0, draining=True)
+    assert (d.allowed, d.status) == (False, 503)
+    # Requests of calls in progress are never refused for the backlog.
+    assert ac.check_request("127.0.0.1").allowed

@@ -77,7 +77,8 @@ async def open_services(
             else:
                 label = f"{spec.kind}:{spec.model_path or 'none'}"
             pool = AsrWorkerPool(spec, workers or settings.asr_workers, settings.asr.queue_size,
-                                 max_batch=settings.asr.max_batch)
+                                 max_batch=settings.asr.max_batch,
+                                 decode_timeout_s=settings.asr.decode_timeout_s)
             starting = asyncio.create_task(pool.start())
             starting.add_done_callback(lambda t: _log_start(t, label, pool))
             if not asr_in_background:

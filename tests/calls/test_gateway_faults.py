@@ -136,3 +136,16 @@ async def test_a_caller_id_that_is_markup_is_unknown_and_kept_escaped(
         drafts = await services.store.list_drafts()
     assert call is not None and call.caller_number is None
     assert drafts[0]["phone"] is None  # not "32333"
+
+
+async def test_an_asr_backlog_turns_new_calls_away_but_keeps_the_ones_in_progress(
+    settings: Settings,
+) -> None:
+    settings = sip_settings(settings, answer_delay_ms=50)
+    async with running_gateway(settings, spec=FAKE, workers=1) as (_services, gateway):
+        statuses = await exchange(settings.sip.port, tcp_invite(20), want=1)
+        assert statuses[-1].startswith("200")
+        gateway.backlog_s = lambda: 1e6  # type: ignore[method-assign]
+        statuses = await exchange(settings.sip.port, tcp_invite(21), want=1)
+        assert statuses[-1].startswith("503")
+        assert len(gateway.calls) == 1  # the call in progress goes on

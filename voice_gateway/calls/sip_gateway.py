@@ -264,7 +264,7 @@ class SipGateway:
 
     def backlog_s(self) -> float:
         pool = self.services.pool
-        return float(getattr(pool, "backlog_seconds", 0.0)) if pool is not None else 0.0
+        return pool.backlog_seconds if pool is not None else 0.0
 
     def _screen(self, request: Request, source: tuple[str, int]) -> Refusal | None:
         host = source[0]
