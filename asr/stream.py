@@ -14,6 +14,15 @@ Two implementations, chosen by :func:`open_recognize_stream` from the pool's eng
 - :class:`asr.streaming.VoskRecognizeStream` for engines with live recognizer state
   (Vosk): speech audio fed to a recognizer session pinned to one worker, interim results
   while the caller speaks.
+
+Bounds. Nothing here blocks the loop (``push`` is synchronous) and no final or speech
+start is ever dropped; what a slow reader leaves unread is bounded by its kind. Events
+wait in a :class:`TranscriptQueue`, which holds at most one interim: a newer interim
+replaces the unread one (it is stale anyway), so a reader that lags sees speech starts
+and finals in order, each once (at most two per utterance not yet read), and the latest
+interim. An utterance stream runs at most ``max_decodes`` decodes at once (default
+:data:`MAX_DECODES`, counting a speculative one); further utterances wait in order, so a
+whole recording pushed at once (crash recovery) takes a few of the pool's slots, not all.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ import abc
 import asyncio
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -52,6 +62,8 @@ EventKind = Literal["speech_started", "interim", "final"]
 # without some lead-in (measured on shared/audio/dev, with 0.3 s before and after it lost
 # up to 3 points of CER against whole files).
 WHISPER_CONTEXT_MS = 600
+# Decodes one utterance stream runs at once (the pool's default max_batch).
+MAX_DECODES = 4
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,62 @@ class TranscriptEvent:
     error: str | None = None
     # The utterance's audio (16 kHz PCM), for finals; not serialised.
     pcm: bytes = field(default=b"", repr=False)
+
+
+class TranscriptQueue:
+    """Events from a stream to its reader: ``put`` never blocks, and never drops a speech
+    start or a final; an interim replaces the one still unread (at most one is held).
+    After ``close()`` (the stream ended or was abandoned) nothing more is taken."""
+
+    def __init__(self) -> None:
+        self._items: deque[TranscriptEvent] = deque()
+        self._interim: TranscriptEvent | None = None  # the unread interim, if any
+        self._closed = False
+        self._changed = asyncio.Event()
+        self.interims_dropped = 0
+
+    def put(self, event: TranscriptEvent) -> None:
+        if self._closed:
+            return
+        if event.kind == "interim":
+            if (old := self._interim) is not None:
+                self.interims_dropped += 1
+                if self._items[-1] is old:
+                    self._items.pop()
+                else:  # a final or speech start came after it: it is stale
+                    self._items.remove(old)
+            self._interim = event
+        self._items.append(event)
+        self._changed.set()
+
+    def close(self) -> None:
+        """No more events: ``get`` returns None once the queue is drained."""
+        self._closed = True
+        self._changed.set()
+
+    def qsize(self) -> int:
+        """Events held, counting the end mark once closed (like an ``asyncio.Queue``)."""
+        return len(self._items) + self._closed
+
+    async def get(self) -> TranscriptEvent | None:
+        """The next event, or None after the last one."""
+        while not self._items:
+            if self._closed:
+                return None
+            self._changed.clear()
+            await self._changed.wait()
+        event = self._items.popleft()
+        if event is self._interim:
+            self._interim = None
+        return event
+
+
+@dataclass
+class _Decoding:
+    """An utterance in order; its decode starts when a slot of the stream is free."""
+
+    utterance: Utterance
+    task: asyncio.Task[DecodeResult] | None = None
 
 
 class RecognizeStream(abc.ABC):
@@ -107,8 +175,12 @@ class UtteranceRecognizeStream(RecognizeStream):
         on_utterance: Callable[[Utterance], None] | None = None,
         context_ms: int = WHISPER_CONTEXT_MS,
         speculate: bool = True,
+        max_decodes: int = MAX_DECODES,
     ) -> None:
+        if max_decodes < 1:
+            raise ValueError(f"max_decodes must be at least 1, not {max_decodes}")
         self._decode = decode
+        self._max_decodes = max_decodes
         self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
         self._batch: list[bytes] = []
         self._batched = 0
@@ -126,12 +198,14 @@ class UtteranceRecognizeStream(RecognizeStream):
         self.speculation_used = 0  # the endpoint came and kept them
         self._prompt = prompt
         self._on_utterance = on_utterance
-        self._events: asyncio.Queue[TranscriptEvent | None] = asyncio.Queue()
-        # Decodes in flight, in utterance order; finals are released in that order.
-        self._pending: asyncio.Queue[tuple[Utterance, asyncio.Task[DecodeResult]] | None] = (
-            asyncio.Queue()
-        )
+        self._events = TranscriptQueue()
+        # Utterances in order; finals are released in that order. The first ``_started``
+        # have their decode running (or done), the rest wait for a slot.
+        self._order: deque[_Decoding] = deque()
+        self._started = 0
+        self._more = asyncio.Event()  # an utterance was added, or end()
         self._ended = False
+        self._abandoned = False
         self._collector = asyncio.get_running_loop().create_task(self._collect())
 
     def push(self, pcm: bytes) -> None:
@@ -162,16 +236,19 @@ class UtteranceRecognizeStream(RecognizeStream):
         tail = self._resampler.flush()
         self._handle(self._endpointer.push(tail) + self._endpointer.flush())
         self._ended = True
-        self._pending.put_nowait(None)
+        self._more.set()
 
     def _handle(self, events: list[VadEvent]) -> None:
+        if self._abandoned:
+            return  # audio after aclose(): nobody will read what it says
         for ev in events:
             if isinstance(ev, SpeechStarted):
-                self._events.put_nowait(TranscriptEvent("speech_started", ev.time))
+                self._events.put(TranscriptEvent("speech_started", ev.time))
             elif isinstance(ev, EndCandidate):
                 self._retract()
-                self.speculated += 1
-                self._speculative = (ev.utterance, self._start_decode(ev.utterance))
+                if self._in_flight() < self._max_decodes:  # else it waits for the end
+                    self.speculated += 1
+                    self._speculative = (ev.utterance, self._start_decode(ev.utterance))
             elif isinstance(ev, EndRetracted):
                 self._retract()
             elif isinstance(ev, Utterance):
@@ -181,11 +258,26 @@ class UtteranceRecognizeStream(RecognizeStream):
                 if guess is not None and (guess[0].start, guess[0].end) == (ev.start, ev.end):
                     self._speculative = None
                     self.speculation_used += 1
-                    task = guess[1]
+                    # Every utterance before it has its decode started (else no slot
+                    # would have been free for the guess): it joins them.
+                    assert self._started == len(self._order)
+                    self._order.append(_Decoding(ev, guess[1]))
+                    self._started += 1
                 else:
                     self._retract()
-                    task = self._start_decode(ev)
-                self._pending.put_nowait((ev, task))
+                    self._order.append(_Decoding(ev))
+                    self._start_waiting()
+                self._more.set()
+
+    def _in_flight(self) -> int:
+        return self._started + (self._speculative is not None)
+
+    def _start_waiting(self) -> None:
+        """Start the decodes of waiting utterances, in order, while slots are free."""
+        while self._started < len(self._order) and self._in_flight() < self._max_decodes:
+            item = self._order[self._started]
+            item.task = self._start_decode(item.utterance)
+            self._started += 1
 
     def _start_decode(self, utt: Utterance) -> asyncio.Task[DecodeResult]:
         return asyncio.ensure_future(self._decode(DecodeRequest(utt.pcm, prompt=self._prompt)))
@@ -197,28 +289,37 @@ class UtteranceRecognizeStream(RecognizeStream):
 
     async def _collect(self) -> None:
         try:
-            while (item := await self._pending.get()) is not None:
-                utt, task = item
-                try:
-                    result = await task
-                except (AsrPoolError, OSError) as exc:
-                    log.error("utterance %.2f-%.2f s not transcribed: %s", utt.start, utt.end, exc)
-                    self._events.put_nowait(
-                        TranscriptEvent("final", utt.start, utt.end, error=str(exc), pcm=utt.pcm)
-                    )
+            while True:
+                if not self._order:
+                    if self._ended:
+                        return
+                    self._more.clear()
+                    await self._more.wait()
                     continue
-                words = tuple(
-                    Word(w.text, utt.start + w.start, utt.start + w.end, w.confidence)
-                    for w in result.words
-                )
-                self._events.put_nowait(
-                    TranscriptEvent(
-                        "final", utt.start, utt.end, normalize_text(result.text),
-                        result.confidence, words, pcm=utt.pcm,
-                    )
-                )
+                head = self._order[0]
+                assert head.task is not None  # the first waiting one gets the first slot
+                try:
+                    result: DecodeResult | Exception = await head.task
+                except (AsrPoolError, OSError) as exc:
+                    result = exc
+                self._order.popleft()
+                self._started -= 1
+                self._start_waiting()
+                self._events.put(self._final(head.utterance, result))
         finally:
-            self._events.put_nowait(None)
+            self._events.close()
+
+    @staticmethod
+    def _final(utt: Utterance, result: DecodeResult | Exception) -> TranscriptEvent:
+        if isinstance(result, Exception):
+            log.error("utterance %.2f-%.2f s not transcribed: %s", utt.start, utt.end, result)
+            return TranscriptEvent("final", utt.start, utt.end, error=str(result), pcm=utt.pcm)
+        words = tuple(
+            Word(w.text, utt.start + w.start, utt.start + w.end, w.confidence)
+            for w in result.words
+        )
+        return TranscriptEvent("final", utt.start, utt.end, normalize_text(result.text),
+                               result.confidence, words, pcm=utt.pcm)
 
     async def __aiter__(self) -> AsyncIterator[TranscriptEvent]:
         while (event := await self._events.get()) is not None:
@@ -226,12 +327,14 @@ class UtteranceRecognizeStream(RecognizeStream):
 
     async def aclose(self) -> None:
         """Abandon the stream: cancel decodes still in flight."""
+        self._abandoned = True
         self._retract()
         self._collector.cancel()
-        while not self._pending.empty():
-            item = self._pending.get_nowait()
-            if item is not None:
-                item[1].cancel()
+        self._events.close()  # the collector may be cancelled before it ever ran
+        while self._order:
+            if (task := self._order.popleft().task) is not None:
+                task.cancel()
+        self._started = 0
 
 
 def open_recognize_stream(

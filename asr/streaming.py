@@ -16,6 +16,14 @@ back into stream times.
 If the worker dies, the session is gone. The audio of the open segment is kept, so it is
 replayed once into a new session (on a fresh or another worker); a second loss in the
 same utterance gives a final with ``error`` and the stream goes on with the next one.
+
+Bounds. Events wait for the reader in a :class:`asr.stream.TranscriptQueue`: every speech
+start and final, and only the latest unread interim, so a lagging reader costs a few
+events per utterance, not one per 0.2 s fed. The op queue holds speech audio not yet fed
+(one op per 0.2 s chunk): it is the caller's words, so it is never dropped; the consumer
+drains it as fast as the worker answers, and a worker that stops answering is killed
+after the pool's ``decode_timeout_s`` (the segment is replayed or failed, as above), so
+it cannot stall the queue for longer.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from asr.engines.vosk import grammar_json
 from asr.normalize import normalize_text
 from asr.pool import AsrPoolError, AsrWorkerLost, AsrWorkerPool, RecognizerSession
 from asr.resample import StreamResampler
-from asr.stream import RecognizeStream, TranscriptEvent
+from asr.stream import RecognizeStream, TranscriptEvent, TranscriptQueue
 from asr.vad import SAMPLE_RATE, Endpointer, SpeechAudio, SpeechStarted, Utterance, VadEvent
 from config import VadSettings
 
@@ -82,11 +90,12 @@ class VoskRecognizeStream(RecognizeStream):
         self._grammar = grammar
         self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
         self._endpointer = Endpointer(vad, emit_audio=True)
-        self._events: asyncio.Queue[TranscriptEvent | None] = asyncio.Queue()
+        self._events = TranscriptQueue()
         self._ops: asyncio.Queue[_Op | None] = asyncio.Queue()
         self._chunk = bytearray()
         self._chunk_start = 0.0
         self._ended = False
+        self._abandoned = False
         self._session: RecognizerSession | None = None
         # Fed seconds → stream seconds, one entry per contiguous run of fed audio.
         self._map_fed: list[float] = []
@@ -125,9 +134,11 @@ class VoskRecognizeStream(RecognizeStream):
         self._ops.put_nowait(_Grammar(grammar))
 
     def _handle(self, events: list[VadEvent]) -> None:
+        if self._abandoned:
+            return  # audio after aclose(): nobody will read what it says
         for ev in events:
             if isinstance(ev, SpeechStarted):
-                self._events.put_nowait(TranscriptEvent("speech_started", ev.time))
+                self._events.put(TranscriptEvent("speech_started", ev.time))
             elif isinstance(ev, SpeechAudio):
                 if not self._chunk:
                     self._chunk_start = ev.start
@@ -161,7 +172,7 @@ class VoskRecognizeStream(RecognizeStream):
                     await self._drop_session()
         finally:
             await self._drop_session()
-            self._events.put_nowait(None)
+            self._events.close()
 
     async def _on_audio(self, pcm: bytes, start: float) -> None:
         if self._segment_failed:
@@ -271,7 +282,7 @@ class VoskRecognizeStream(RecognizeStream):
         if text and text != self._last_partial:
             self._last_partial = text
             start = self._map_stream[-1] if self._map_stream else 0.0
-            self._events.put_nowait(TranscriptEvent("interim", start, self._to_stream(
+            self._events.put(TranscriptEvent("interim", start, self._to_stream(
                 self._fed_s), text))
 
     def _final(self, result: DecodeResult, start: float, end: float, pcm: bytes = b"") -> None:
@@ -279,7 +290,7 @@ class VoskRecognizeStream(RecognizeStream):
         it decoded again under its grammar); finals Vosk closes mid-utterance carry none."""
         words = tuple(Word(w.text, self._to_stream(w.start), self._to_stream(w.end),
                            w.confidence) for w in result.words)
-        self._events.put_nowait(TranscriptEvent(
+        self._events.put(TranscriptEvent(
             "final", start, end, normalize_text(result.text), result.confidence, words,
             pcm=pcm))
         self._last_partial = ""
@@ -288,7 +299,7 @@ class VoskRecognizeStream(RecognizeStream):
         log.error("utterance not transcribed: %s", reason)
         self._segment_failed = True
         start = self._segment[0][1] if self._segment else 0.0
-        self._events.put_nowait(TranscriptEvent("final", start, start, error=reason))
+        self._events.put(TranscriptEvent("final", start, start, error=reason))
         if self._session is not None:
             self._session.abandon()
             self._session = None
@@ -298,5 +309,7 @@ class VoskRecognizeStream(RecognizeStream):
             yield event
 
     async def aclose(self) -> None:
+        self._abandoned = True
         self._consumer.cancel()
+        self._events.close()  # the consumer may be cancelled before it ever ran
         await self._drop_session()
