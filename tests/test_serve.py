@@ -49,7 +49,7 @@ def test_serve_answers_health_and_readiness_then_stops(cli_env: dict[str, str]) 
             time.sleep(0.3)
             ready = _get(f"http://127.0.0.1:{port}/readyz")
         assert ready[0] == 200, ready
-        assert ready[1]["checks"] == {"database": True, "asr": True}
+        assert ready[1]["checks"] == {"database": True, "asr": True, "disk": True}
         assert ready[1]["asr_engine"] == "whisper:whisper-base-ct2"
     finally:
         proc.send_signal(signal.SIGINT)
