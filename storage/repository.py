@@ -78,14 +78,21 @@ class Store:
                                    text=u.text, confidence=u.confidence, words=u.words,
                                    error=u.error))
 
-    async def end_call(self, call_id: str, reason: str, duration_s: float) -> None:
+    async def end_call(self, call_id: str, reason: str, duration_s: float, *,
+                       recording_complete: bool = True) -> bool:
+        """Mark an active call ended; True if it was active. A call already ended (or
+        drafted) keeps its end as first stored: ending it again, as a retry or recovery
+        may, changes nothing."""
         now = datetime.now(UTC)
         async with self._write() as s:
-            call = await s.get_one(Call, call_id)
+            call = await s.get_one(Call, call_id, with_for_update=True)
+            if call.status != "active":
+                return False
             call.status, call.ended_at, call.end_reason = "ended", now, reason
-            call.duration_s = duration_s
+            call.duration_s, call.recording_complete = duration_s, recording_complete
             s.add(_event_row(event := Event("call_ended", call_id, {"reason": reason}, now)))
         self.bus.publish(event)
+        return True
 
     async def save_draft(
         self, call_id: str | None, transcript: str, fields: dict[str, Any],
@@ -150,6 +157,28 @@ class Store:
                 Call, call_id, options=[selectinload(Call.utterances)]
             )
             return call
+
+    async def call_events(self, call_id: str, kinds: tuple[str, ...]) -> list[Event]:
+        """The call's stored events of these kinds, in the order they were stored."""
+        async with self._sessions() as s:
+            rows = await s.scalars(
+                select(EventRow)
+                .where(EventRow.call_id == call_id, EventRow.kind.in_(kinds))
+                .order_by(EventRow.id))
+            return [Event(r.kind, r.call_id, dict(r.payload or {}), r.at) for r in rows.all()]
+
+    async def close_unanswered(self, call_id: str, reason: str) -> None:
+        """A stored call that was never answered (cancelled, the answer failed): closed
+        as ``abandoned``, so that it is neither drafted nor taken for unfinished."""
+        now = datetime.now(UTC)
+        async with self._write() as s:
+            call = await s.get_one(Call, call_id)
+            if call.status != "active":
+                return
+            call.status, call.ended_at, call.end_reason = "abandoned", now, reason
+            call.duration_s = 0.0
+            s.add(_event_row(event := Event("call_ended", call_id, {"reason": reason}, now)))
+        self.bus.publish(event)
 
     async def unfinished_calls(self) -> list[Call]:
         """Calls that were still active when the service stopped."""

@@ -86,9 +86,9 @@ async def test_unfinished_calls_are_recovered_at_start_up_with_no_new_call(
     for a new live call's first decode, minutes or, at night, never)."""
     import asyncio
 
+    from asr.audio import load_audio
     from storage import Event, RecordingWriter
     from tests.conftest import CALLS_DIR
-    from asr.audio import load_audio
 
     audio = load_audio(CALLS_DIR / "D03.ulaw.wav")
     async with open_services(settings, with_asr=False) as services:

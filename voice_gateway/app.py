@@ -19,8 +19,8 @@ from aiohttp import web
 import console
 from config import Settings
 from storage import ping
-from storage.recordings import DISK_HEALTH
 from storage.models import Call
+from storage.recordings import DISK_HEALTH
 from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services

@@ -374,7 +374,7 @@ class CallRunner:
         self.post(m.Drafted(True))
 
     async def _close_unanswered(self, reason: str) -> None:
-        await self.services.store.end_call(self.call_id, reason, 0.0)
+        await self.services.store.close_unanswered(self.call_id, reason)
 
     # --- the ordered writer -----------------------------------------------------------
 
