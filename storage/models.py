@@ -37,6 +37,9 @@ class Call(Base):
     recording_path: Mapped[str | None] = mapped_column(Text)
     duration_s: Mapped[float | None] = mapped_column(Float)
     asr_engine: Mapped[str | None] = mapped_column(String(64))
+    # Whether the recording holds the whole call (migration 0004): False after a disk
+    # failure, None while the call runs and for calls ended before 0004 (unknown).
+    recording_complete: Mapped[bool | None] = mapped_column(Boolean)
 
     utterances: Mapped[list[UtteranceRow]] = relationship(
         back_populates="call", order_by="UtteranceRow.seq", cascade="all, delete-orphan"

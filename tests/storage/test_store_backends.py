@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from storage import AccountError, Accounts, DraftWorkflow, Event, Store, StoredUtterance, upgrade
+from storage.models import EventRow
 from storage.workflow import DraftNotFound, WorkflowConflict, WorkflowInvalid
 
 FIELDS = {
@@ -168,3 +169,58 @@ async def test_merge_reject_follow_up_and_queue_order(store: Store) -> None:
     detail = await flow.detail(first)
     assert detail.audit[-1].username == "bob" and detail.audit[-1].action == "follow_up"
     assert [d["id"] for d, _w in await flow.queue()] == [urgent]
+
+
+async def _events_of(store: Store, call_id: str, kind: str) -> int:
+    async with store.engine.connect() as conn:
+        return len((await conn.execute(
+            select(EventRow.id).where(EventRow.call_id == call_id, EventRow.kind == kind)
+        )).all())
+
+
+async def test_end_call_stores_whether_the_recording_is_complete(store: Store) -> None:
+    whole = await store.create_call("sip", None, "/r/a.wav", "fake:none")
+    cut = await store.create_call("sip", None, "/r/b.wav", "fake:none")
+    assert (await store.get_call(whole)).recording_complete is None  # type: ignore[union-attr]
+    await store.end_call(whole, "hangup", 12.5)
+    await store.end_call(cut, "hangup", 40.0, recording_complete=False)
+    assert (await store.get_call(whole)).recording_complete is True  # type: ignore[union-attr]
+    assert (await store.get_call(cut)).recording_complete is False  # type: ignore[union-attr]
+
+
+async def test_end_call_again_changes_nothing(store: Store) -> None:
+    call_id = await store.create_call("sip", None, None, "fake:none")
+    assert await store.end_call(call_id, "hangup", 3.0, recording_complete=False) is True
+    assert await store.end_call(call_id, "recovered", 1.0) is False  # e.g. after a crash
+    call = await store.get_call(call_id)
+    assert call is not None and call.status == "ended" and call.end_reason == "hangup"
+    assert call.duration_s == 3.0 and call.recording_complete is False
+    await store.save_draft(call_id, "", {}, {}, [], False)
+    assert await store.end_call(call_id, "recovered", 3.0) is False
+    call = await store.get_call(call_id)
+    assert call is not None and call.status == "drafted"  # not sent back to recovery
+    assert await _events_of(store, call_id, "call_ended") == 1
+
+
+async def test_migration_0004_round_trip_leaves_old_calls_unknown(store: Store) -> None:
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    call_id = await store.create_call("sip", None, None, "fake:none")
+    await store.end_call(call_id, "hangup", 3.0, recording_complete=False)
+
+    def _down(connection: object) -> None:
+        cfg = alembic_config(store.engine.url.render_as_string(hide_password=False))
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0003")
+
+    async with store.engine.begin() as conn:
+        await conn.run_sync(_down)
+        columns = await conn.run_sync(
+            lambda c: {col["name"] for col in inspect(c).get_columns("calls")})
+    assert "recording_complete" not in columns
+    await upgrade(store.engine)
+    call = await store.get_call(call_id)
+    assert call is not None and call.end_reason == "hangup"
+    assert call.recording_complete is None  # recorded before 0004: unknown
