@@ -168,3 +168,38 @@ async def test_a_full_disk_during_a_call_keeps_transcription_and_drafts(
     assert call.duration_s == pytest.approx(load_audio(CALLS_DIR / "D03.ulaw.wav").duration,
                                             abs=0.03)
     assert not health.ok(0.0 if health.last_failure is None else health.last_failure)
+
+
+async def test_failed_event_writes_are_retried_logged_and_the_call_is_still_drafted(
+    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IVR analytics writes that fail were never logged, and a failing utterance write
+    killed the transcript consumer; now each write is retried, then logged, and the call
+    goes on to its draft."""
+    from sqlalchemy.exc import OperationalError
+
+    from ivr import default_menu
+    from voice_gateway.calls import runner as runner_module
+    from voice_gateway.calls.file_call import call_through_menu
+
+    monkeypatch.setattr(runner_module, "WRITE_RETRY_S", 0.0)
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        attempts: list[str] = []
+
+        async def broken(event: object) -> None:
+            attempts.append(getattr(event, "kind", "?"))
+            raise OperationalError("INSERT INTO events", {}, Exception("disk I/O error"))
+
+        async def broken_utterance(*args: object) -> None:
+            raise OperationalError("INSERT INTO utterances", {}, Exception("disk I/O error"))
+
+        monkeypatch.setattr(services.store, "record_event", broken)
+        monkeypatch.setattr(services.store, "add_utterance", broken_utterance)
+        result = await call_through_menu(services, CALLS_DIR / "D03.ulaw.wav",
+                                         "13900000000", default_menu())
+        call = await services.store.get_call(result.outcome.call_id)
+    assert attempts.count("ivr_node") >= 3  # each analytics write tried three times
+    assert "ivr_node not stored after 3 attempts" in caplog.text
+    assert "utterance not stored after 3 attempts" in caplog.text
+    assert result.outcome.transcript == "电话一三六二二三三四四五五"
+    assert call is not None and call.status == "drafted"
