@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import time
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator
@@ -126,8 +128,21 @@ class WriteTransactions:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = session_factory(engine)
         self._gate = write_gate(engine)
+        # Start times (monotonic) of the writes waiting or in progress: /readyz reads the
+        # oldest, so a database whose write lock is held (a stall) shows as not ready.
+        self._started: dict[int, float] = {}
+        self._ids = itertools.count()
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds the oldest write still waiting or running has taken (0: none)."""
+        return max((now - t for t in self._started.values()), default=0.0)
 
     @contextlib.asynccontextmanager
     async def __call__(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
-        async with self._gate(urgent=urgent), self._sessions.begin() as session:
-            yield session
+        key = next(self._ids)
+        self._started[key] = time.monotonic()
+        try:
+            async with self._gate(urgent=urgent), self._sessions.begin() as session:
+                yield session
+        finally:
+            del self._started[key]

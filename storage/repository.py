@@ -40,6 +40,10 @@ class Store:
         self._sessions = session_factory(engine)
         self._write = WriteTransactions(engine)
 
+    def write_stalled_for(self, now: float) -> float:
+        """Seconds the oldest of this store's writes has been waiting or running."""
+        return self._write.stalled_for(now)
+
     async def record_event(self, event: Event) -> None:
         async with self._write() as s:
             s.add(_event_row(event))

@@ -114,3 +114,35 @@ async def test_unfinished_calls_are_recovered_at_start_up_with_no_new_call(
     for call_id in ids:
         call = await services.store.get_call(call_id)
         assert call is not None and call.status == "drafted" and call.end_reason == "recovered"
+
+
+async def test_readyz_reports_a_database_whose_writes_are_stalled(
+    aiohttp_client: Any, settings: Settings
+) -> None:
+    """A write lock held for 40 s used to leave /readyz saying the database was fine."""
+    import asyncio
+    import sqlite3
+
+    client = await aiohttp_client(init_app(settings, _fake_services))
+    services = client.server.app[SERVICES]
+    db = sqlite3.connect(settings.data_dir / "voice-intake.db", isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    write = asyncio.ensure_future(services.store.create_call("sip", None, None, "fake"))
+    try:
+        from voice_gateway import app as app_module
+
+        body: dict[str, Any] = {}
+        for _ in range(100):
+            resp = await client.get("/readyz")
+            body = await resp.json()
+            if resp.status == 503:
+                break
+            await asyncio.sleep(app_module.WRITE_STALL_S / 20)
+        assert body["checks"]["database"] is False
+        assert body["database_write_stalled_s"] >= app_module.WRITE_STALL_S
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    await write
+    resp = await client.get("/readyz")
+    assert resp.status == 200

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 SIP = web.AppKey("sip", SipGateway)
+WRITE_STALL_S = 3.0  # a write waiting longer than this: the database is not ready
 RECOVERY = web.AppKey("recovery", asyncio.Task[None])
 
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
@@ -101,14 +102,18 @@ async def healthz(_request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready to take calls: models loaded in every ASR worker and the database reachable."""
     services = request.app[SERVICES]
+    stalled_s = services.store.write_stalled_for(time.monotonic())
     checks = {
-        "database": await ping(services.store.engine),
+        # Reachable, and taking writes: a write lock held for seconds turns calls away.
+        "database": stalled_s < WRITE_STALL_S and await ping(services.store.engine),
         "asr": bool(services.pool is not None and services.pool.ready),
         "disk": DISK_HEALTH.ok(time.monotonic()),
     }
     body: dict[str, object] = {
         "status": "ready" if all(checks.values()) else "not ready", "checks": checks,
         "asr_engine": services.engine_label}
+    if stalled_s >= WRITE_STALL_S:
+        body["database_write_stalled_s"] = round(stalled_s, 1)
     if not checks["disk"]:
         body["disk_error"] = DISK_HEALTH.last_error
     recovery = request.app.get(RECOVERY)
