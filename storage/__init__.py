@@ -1,7 +1,7 @@
 """Layer 2: database models and repository, migrations, recordings, the event bus."""
 
 from storage.accounts import Account, AccountError, Accounts
-from storage.db import create_engine, ping
+from storage.db import StorageStalled, create_engine, ping
 from storage.events import Event, EventBus
 from storage.menus import MenuVersions
 from storage.migrate import upgrade
@@ -22,6 +22,7 @@ __all__ = [
     "MenuVersions",
     "RecordingWriter",
     "Reports",
+    "StorageStalled",
     "Store",
     "StoredUtterance",
     "create_engine",

@@ -1,14 +1,14 @@
-"""The database: an async engine and session factory for a SQLAlchemy URL."""
+"""The database: an async engine and session factory for a SQLAlchemy URL, and the gate its
+writers pass, which also tells how long the database's writes have been stalled."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from sqlalchemy import event, make_url, text
@@ -20,6 +20,11 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+
+class StorageStalled(TimeoutError):
+    """A write did not complete within its deadline: the database is locked, overloaded or
+    unreachable. Nothing of the write was stored."""
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -67,38 +72,59 @@ class WriteGate:
     Every store's writes go through it (``WriteTransactions``). On other databases (row locks,
     many writers) the gate lets everyone through. A write must not wait, inside the
     gate, for another gated write.
+
+    The gate also times every write, waiting or inside, on any database: ``stalled_for``
+    gives the age of the oldest, which /readyz compares with a limit. Timed here rather
+    than per store, it sees the writes of every store of the database (console, menus).
     """
 
-    def __init__(self, serial: bool) -> None:
+    def __init__(self, serial: bool, clock: Callable[[], float] = time.monotonic) -> None:
         self._serial = serial
         self._busy = False
         self._urgent: deque[asyncio.Future[None]] = deque()
         self._normal: deque[asyncio.Future[None]] = deque()
+        self._clock = clock
+        self._since: dict[object, float] = {}  # each write at or in the gate: when it came
 
     @contextlib.asynccontextmanager
     async def __call__(self, *, urgent: bool = False) -> AsyncIterator[None]:
-        if not self._serial:
-            yield
-            return
-        if self._busy:
-            queue = self._urgent if urgent else self._normal
-            waiter = asyncio.get_running_loop().create_future()
-            queue.append(waiter)
-            try:
-                await waiter  # the releaser hands the gate over: _busy stays True
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._release()  # handed over just as we were cancelled: pass it on
-                else:
-                    with contextlib.suppress(ValueError):  # _release may have dropped it
-                        queue.remove(waiter)
-                raise
-        else:
-            self._busy = True
+        token = object()
+        self._since[token] = self._clock()
         try:
-            yield
+            if not self._serial:
+                yield
+                return
+            await self._enter(urgent)
+            try:
+                yield
+            finally:
+                self._release()
         finally:
-            self._release()
+            del self._since[token]
+
+    def stalled_for(self, now: float) -> float:
+        """Seconds since the oldest write now waiting or writing came to the gate, 0.0 if
+        there is none (``now`` on the gate's clock: ``time.monotonic`` unless given)."""
+        for since in self._since.values():  # in insertion order: the first is the oldest
+            return max(0.0, now - since)
+        return 0.0
+
+    async def _enter(self, urgent: bool) -> None:
+        if not self._busy:
+            self._busy = True
+            return
+        queue = self._urgent if urgent else self._normal
+        waiter = asyncio.get_running_loop().create_future()
+        queue.append(waiter)
+        try:
+            await waiter  # the releaser hands the gate over: _busy stays True
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed over just as we were cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):  # _release may have dropped it
+                    queue.remove(waiter)
+            raise
 
     def _release(self) -> None:
         for queue in (self._urgent, self._normal):
@@ -128,21 +154,14 @@ class WriteTransactions:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = session_factory(engine)
         self._gate = write_gate(engine)
-        # Start times (monotonic) of the writes waiting or in progress: /readyz reads the
-        # oldest, so a database whose write lock is held (a stall) shows as not ready.
-        self._started: dict[int, float] = {}
-        self._ids = itertools.count()
 
     def stalled_for(self, now: float) -> float:
-        """Seconds the oldest write still waiting or running has taken (0: none)."""
-        return max((now - t for t in self._started.values()), default=0.0)
+        """Seconds (``time.monotonic``) the oldest write to the database now waiting or
+        running has taken, by any store; 0.0 if none. /readyz reads it: a write lock held
+        for seconds (a stall) makes the database not ready."""
+        return self._gate.stalled_for(now)
 
     @contextlib.asynccontextmanager
     async def __call__(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
-        key = next(self._ids)
-        self._started[key] = time.monotonic()
-        try:
-            async with self._gate(urgent=urgent), self._sessions.begin() as session:
-                yield session
-        finally:
-            del self._started[key]
+        async with self._gate(urgent=urgent), self._sessions.begin() as session:
+            yield session

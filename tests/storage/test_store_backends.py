@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select
 
-from storage import AccountError, Accounts, DraftWorkflow, Event, Store, StoredUtterance, upgrade
-from storage.models import EventRow
+from storage import (
+    AccountError,
+    Accounts,
+    DraftWorkflow,
+    Event,
+    StorageStalled,
+    Store,
+    StoredUtterance,
+    upgrade,
+)
+from storage.models import Call, EventRow
 from storage.workflow import DraftNotFound, WorkflowConflict, WorkflowInvalid
 
 FIELDS = {
@@ -224,3 +239,105 @@ async def test_migration_0004_round_trip_leaves_old_calls_unknown(store: Store) 
     call = await store.get_call(call_id)
     assert call is not None and call.end_reason == "hangup"
     assert call.recording_complete is None  # recorded before 0004: unknown
+
+
+@contextlib.asynccontextmanager
+async def _write_lock_held(store: Store) -> AsyncIterator[None]:
+    """Another client holds the lock the store's INSERT into calls needs."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(str(url.database), isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")  # the database's one write lock
+        try:
+            yield
+        finally:
+            conn.rollback()
+            conn.close()
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    pg = await asyncpg.connect(url.set(drivername="postgresql")
+                               .render_as_string(hide_password=False))
+    transaction = pg.transaction()
+    await transaction.start()
+    await pg.execute("LOCK TABLE calls, users IN EXCLUSIVE MODE")  # readers go on
+    try:
+        yield
+    finally:
+        await transaction.rollback()
+        await pg.close()
+
+
+async def test_a_stalled_call_insert_gives_up_at_its_deadline_and_leaves_nothing(
+    store: Store,
+) -> None:
+    assert store.write_stalled_for(time.monotonic()) == 0.0
+    async with _write_lock_held(store):
+        started = time.monotonic()
+        with pytest.raises(StorageStalled):
+            await store.create_call("sip", "13800000000", None, "fake:none", deadline_s=0.5)
+        assert time.monotonic() - started < 1.5  # not the 30 s of SQLite's busy timeout
+        assert isinstance(StorageStalled(), TimeoutError)
+        # The INSERT given up on still waits for the lock: the database is stalled.
+        assert store.write_stalled_for(time.monotonic()) >= 0.4
+        with pytest.raises(StorageStalled):  # the next caller waits no longer
+            await store.create_call("sip", "13900000000", None, "fake:none", deadline_s=0.2)
+        assert await store.get_call("missing") is None  # reads go on
+    async with asyncio.timeout(5):  # the lock is released: the abandoned writes end
+        await store.settle()
+    assert store.write_stalled_for(time.monotonic()) == 0.0
+    call_id = await store.create_call("sip", "13700000000", None, "fake:none", deadline_s=2)
+    async with store.engine.connect() as conn:
+        calls = (await conn.execute(select(Call.id))).scalars().all()
+        started_events = (await conn.execute(
+            select(EventRow.call_id).where(EventRow.kind == "call_started"))).scalars().all()
+    assert calls == [call_id] and started_events == [call_id]
+
+
+async def test_the_store_sees_every_store_s_stalled_writes(store: Store) -> None:
+    """A console write waiting for the lock stalls the database for calls too."""
+    accounts = Accounts(store.engine)
+    async with _write_lock_held(store):
+        task = asyncio.create_task(accounts.add_user("alice", "correct horse", "agent"))
+        for _ in range(100):  # the password is hashed first
+            if store.write_stalled_for(time.monotonic()) >= 0.3:
+                break
+            await asyncio.sleep(0.05)
+        assert store.write_stalled_for(time.monotonic()) >= 0.3
+    async with asyncio.timeout(5):
+        await task
+    assert store.write_stalled_for(time.monotonic()) == 0.0
+
+
+async def test_a_call_insert_committed_as_its_caller_gave_up_is_taken_back(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline passes during the COMMIT: the caller has been told the call was not
+    stored, so the row must not stay (recovery would take it for a call cut off)."""
+    if store.engine.dialect.name == "sqlite":
+        import aiosqlite
+
+        owner: Any = aiosqlite.Connection
+    else:
+        import asyncpg.transaction  # type: ignore[import-untyped]
+
+        owner = asyncpg.transaction.Transaction
+    real_commit = owner.commit
+    commits = 0
+
+    async def slow_commit(self: object) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 1:  # the call's; not the one that takes it back
+            await asyncio.sleep(0.3)
+        await real_commit(self)
+
+    monkeypatch.setattr(owner, "commit", slow_commit)
+    with pytest.raises(StorageStalled):
+        await store.create_call("sip", None, None, "fake:none", deadline_s=0.1)
+    async with asyncio.timeout(5):
+        await store.settle()
+    assert commits == 2
+    async with store.engine.connect() as conn:
+        assert (await conn.execute(select(Call.id))).all() == []
+        assert (await conn.execute(select(EventRow.id))).all() == []

@@ -98,3 +98,44 @@ async def test_only_sqlite_is_serialised(tmp_path: object) -> None:
         await asyncio.gather(*(writer() for _ in range(10)))
     assert entered == 10
     await engine.dispose()
+
+
+async def test_the_gate_tells_how_long_its_oldest_write_has_been_waiting_or_writing() -> None:
+    clock = [100.0]
+    gate = WriteGate(serial=True, clock=lambda: clock[0])
+    release = asyncio.Event()
+    assert gate.stalled_for(100.0) == 0.0
+
+    async def writer() -> None:
+        async with gate():
+            await release.wait()
+
+    first = asyncio.create_task(writer())
+    await asyncio.sleep(0)
+    clock[0] = 101.0
+    second = asyncio.create_task(writer())
+    doomed = asyncio.create_task(writer())
+    await asyncio.sleep(0)
+    assert gate.stalled_for(103.5) == 3.5  # the first, inside since 100
+    doomed.cancel()
+    release.set()
+    await asyncio.gather(first, second, doomed, return_exceptions=True)
+    assert gate.stalled_for(200.0) == 0.0  # none left: the cancelled waiter neither
+
+
+async def test_writes_on_a_database_of_many_writers_are_timed_too() -> None:
+    gate = WriteGate(serial=False, clock=lambda: 10.0)
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with gate():
+            entered.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await entered.wait()
+    assert gate.stalled_for(12.0) == 2.0
+    release.set()
+    await task
+    assert gate.stalled_for(12.0) == 0.0
