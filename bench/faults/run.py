@@ -378,13 +378,14 @@ def hung_worker(ctx: Ctx) -> Outcome:
         victim = workers0[0]
         os.kill(victim, signal.SIGSTOP)
         t_stop = time.time()
+        wait_until(lambda: proc_state(victim) in ("T", "t"), 2.0, every=0.01)
         out.note(f"SIGSTOP worker {victim} 1 s after every call was stored")
         gone_at = replaced_at = first_at = all_at = None
         deadline = t_stop + ctx.audio_s + ctx.recover_wait_s
         while time.time() < deadline and serve.running():
             now = time.time()
-            if gone_at is None and proc_state(victim) not in ("T", "t"):
-                gone_at = now
+            if gone_at is None and proc_state(victim) in (None, "Z", "X"):
+                gone_at = now  # killed (a zombie until the pool's thread reaps it)
             if replaced_at is None and set(serve.workers()) - set(workers0):
                 replaced_at = now
             done = drafted_numbers(serve, numbers)
@@ -400,7 +401,11 @@ def hung_worker(ctx: Ctx) -> Outcome:
                  + "; a new worker " + (f"{replaced_at - t_stop:.1f} s after SIGSTOP"
                                         if replaced_at else "never appeared")
                  )
-        for line in serve.log_lines(r"answered nothing|hung|AsrWorker")[:4]:
+        kills = serve.log_lines(r"answered nothing")
+        out.note(f"workers the pool killed as hung: {len(kills)}"
+                 + (" (more than the one stopped: a busy worker, too)" if len(kills) > 1
+                    else ""))
+        for line in kills[:4]:
             out.note("serve: " + line.split(" ", 2)[-1])
         callers.wait(30)
         views = callers.views()
