@@ -256,7 +256,8 @@ class Store:
                 select(EventRow)
                 .where(EventRow.call_id == call_id, EventRow.kind.in_(kinds))
                 .order_by(EventRow.id))
-            return [Event(r.kind, r.call_id, dict(r.payload or {}), r.at) for r in rows.all()]
+            return [Event(r.kind, r.call_id, dict(r.payload or {}), _utc(r.at))
+                    for r in rows.all()]
 
     async def close_unanswered(self, call_id: str, reason: str) -> None:
         """A stored call that was never answered (cancelled, the answer failed): closed
@@ -282,9 +283,12 @@ def _event_row(event: Event) -> EventRow:
     return EventRow(call_id=event.call_id, kind=event.kind, at=event.at, payload=event.payload)
 
 
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite: naive, UTC
+
+
 def draft_json_from(
     fields: dict[str, Any], call_id: str | None, created_at: datetime, status: str
 ) -> dict[str, Any]:
-    if created_at.tzinfo is None:  # SQLite returns naive datetimes
-        created_at = created_at.replace(tzinfo=UTC)
-    return {**fields, "call_id": call_id, "created_at": created_at.isoformat(), "status": status}
+    return {**fields, "call_id": call_id, "created_at": _utc(created_at).isoformat(),
+            "status": status}

@@ -341,3 +341,24 @@ async def test_a_call_insert_committed_as_its_caller_gave_up_is_taken_back(
     async with store.engine.connect() as conn:
         assert (await conn.execute(select(Call.id))).all() == []
         assert (await conn.execute(select(EventRow.id))).all() == []
+
+
+async def test_call_events_reads_back_a_call_s_events_of_some_kinds_in_order(
+    store: Store,
+) -> None:
+    call_id = await store.create_call("sip", None, None, "fake:none")
+    other = await store.create_call("sip", None, None, "fake:none")
+    first = {"keypad_phone": None, "menu_choices": ["1"]}
+    last = {"keypad_phone": "13811223344", "menu_choices": ["1", "3"]}
+    await store.record_event(Event("intake", call_id, first))
+    await store.record_event(Event("dtmf", call_id, {"digit": "3"}))
+    await store.record_event(Event("intake", other, {"keypad_phone": "1", "menu_choices": []}))
+    await store.record_event(Event("intake", call_id, last))
+    intake = await store.call_events(call_id, ("intake",))
+    assert [e.payload for e in intake] == [first, last]  # recovery takes the last
+    assert all(e.kind == "intake" and e.call_id == call_id for e in intake)
+    assert all(e.at.tzinfo is not None for e in intake)  # as recorded, on SQLite too
+    kinds = [e.kind for e in await store.call_events(call_id, ("call_started", "dtmf"))]
+    assert kinds == ["call_started", "dtmf"]
+    assert await store.call_events(call_id, ()) == []
+    assert await store.call_events("missing", ("intake",)) == []
