@@ -8,6 +8,7 @@ from storage.migrate import upgrade
 from storage.recordings import DISK_HEALTH, DiskHealth, RecordingWriter
 from storage.reports import Reports
 from storage.repository import Store, StoredUtterance
+from storage.retry import with_retries
 from storage.workflow import DraftWorkflow
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "create_engine",
     "ping",
     "upgrade",
+    "with_retries",
 ]
