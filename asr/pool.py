@@ -63,6 +63,22 @@ from asr.worker import worker_main
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# A job's hang deadline grows by this many seconds per second of audio in it (Whisper
+# base decodes at 0.3x real time on one thread here; its sampling fallback near 1x).
+HANG_PER_AUDIO_S = 3.0
+# 16 kHz 16-bit mono: bytes of PCM per second of audio.
+_PCM_BYTES_PER_S = 32000
+
+
+def _audio_seconds(op: str, payload: Any) -> float:
+    if op == "decode" and isinstance(payload, list):
+        return sum(len(getattr(r, "pcm", b"")) for r in payload) / _PCM_BYTES_PER_S
+    if op == "feed" and isinstance(payload, tuple) and len(payload) == 2:
+        pcm = payload[1]
+        return len(pcm) / _PCM_BYTES_PER_S if isinstance(pcm, bytes) else 0.0
+    return 0.0
+
+
 # A replacement worker that dies this many times in a row before loading is given up.
 MAX_LOAD_FAILURES = 3
 PCM_BYTES_PER_SECOND = SAMPLE_RATE * 2  # 16 kHz, 16-bit mono
@@ -110,6 +126,7 @@ class _Worker:
         self._loop = loop
         self._on_exit = on_exit
         self._timeout_s = timeout_s
+        self._audio_s: dict[int, float] = {}  # seconds of audio in each pending job
         self._deadline: asyncio.TimerHandle | None = None
         self.pending: dict[int, asyncio.Future[Any]] = {}
         self.ready: asyncio.Future[int] = loop.create_future()
@@ -150,6 +167,7 @@ class _Worker:
             return fut
         job_id = next(self._ids)
         self.pending[job_id] = fut
+        self._audio_s[job_id] = _audio_seconds(op, payload)
         self._outbox.put((job_id, op, payload))
         if len(self.pending) == 1:  # the worker starts on it now
             self._watch()
@@ -197,14 +215,22 @@ class _Worker:
             self._deadline.cancel()
             self._deadline = None
         if self.pending and self.alive and self.ready.done():
-            self._deadline = self._loop.call_later(self._timeout_s, self._hang_detected)
+            self._deadline = self._loop.call_later(self.deadline_s(), self._hang_detected)
+
+    def deadline_s(self) -> float:
+        """How long the job the worker is on may take: ``decode_timeout_s``, plus
+        ``HANG_PER_AUDIO_S`` for every second of audio in it, so a batch of long
+        utterances on a slow machine is not taken for a hang."""
+        first = next(iter(self.pending), None)
+        audio = self._audio_s.get(first, 0.0) if first is not None else 0.0
+        return self._timeout_s + HANG_PER_AUDIO_S * audio
 
     def _hang_detected(self) -> None:
         self._deadline = None
         if not self.alive or not self.pending:
             return
         log.warning("ASR worker %d (pid %s) has answered nothing for %.1f s; killing it",
-                    self.index, self.pid, self._timeout_s)
+                    self.index, self.pid, self.deadline_s())
         self.hung = True
         self.process.kill()  # the receiver thread sees the sentinel: _exited as on a crash
 
@@ -220,6 +246,7 @@ class _Worker:
             return
         job_id, ok, value = message
         fut = self.pending.pop(job_id, None)
+        self._audio_s.pop(job_id, None)
         self._watch()  # an answer: the worker moves on to the next job, if any
         if fut is None or fut.done():
             return
@@ -238,6 +265,7 @@ class _Worker:
             if not fut.done():
                 fut.set_exception(lost)
         self.pending.clear()
+        self._audio_s.clear()
         self._on_exit(self, exitcode)
 
 

@@ -21,6 +21,7 @@ from config import Settings
 from storage import EventBus, Store, create_engine, upgrade
 
 log = logging.getLogger(__name__)
+SETTLE_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -68,6 +69,7 @@ async def open_services(
     pool: AsrWorkerPool | None = None
     label: str | None = None
     starting: asyncio.Task[None] | None = None
+    store: Store | None = None
     try:
         await upgrade(db)
         bus = EventBus()
@@ -83,7 +85,8 @@ async def open_services(
             starting.add_done_callback(lambda t: _log_start(t, label, pool))
             if not asr_in_background:
                 await starting
-        yield Services(settings, Store(db, bus), bus, pool, label)
+        store = Store(db, bus)
+        yield Services(settings, store, bus, pool, label)
     finally:
         if starting is not None and not starting.done():
             starting.cancel()
@@ -91,6 +94,10 @@ async def open_services(
                 await starting
         if pool is not None:
             await pool.close()
+        if store is not None:
+            with contextlib.suppress(TimeoutError):
+                # Inserts a caller gave up on (a stalled setup) finish or are taken back.
+                await asyncio.wait_for(store.settle(), SETTLE_TIMEOUT_S)
         await db.dispose()
 
 

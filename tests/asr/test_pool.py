@@ -248,3 +248,16 @@ async def test_backlog_counts_audio_waiting_queued_and_in_flight() -> None:
         assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
     finally:
         await p.close()
+
+
+def test_the_hang_deadline_grows_with_the_audio_in_the_job() -> None:
+    """A batch of four long utterances on a busy machine took more than a 5 s
+    decode_timeout_s in bench.faults and its worker was killed as hung."""
+    from asr.pool import HANG_PER_AUDIO_S, _audio_seconds
+
+    second = b"\0\0" * 16000
+    batch = [DecodeRequest(second * 3), DecodeRequest(second * 5)]
+    assert _audio_seconds("decode", batch) == 8.0
+    assert _audio_seconds("feed", (1, second)) == 1.0
+    assert _audio_seconds("open", (1, None)) == 0.0
+    assert HANG_PER_AUDIO_S * 8.0 + 5.0 > 4 * 8.0 * 0.3  # well above Whisper's pace

@@ -76,26 +76,50 @@ async def test_invite_and_cancel_in_one_read_is_487_and_never_answered(
 
 
 async def test_a_database_stall_gets_503_with_retry_after_not_480(settings: Settings) -> None:
+    """The write lock held by another client: the INVITE gets 503 + Retry-After within
+    sip.setup_deadline_s (it rang for 30 s, then got 480), and the refused call leaves no
+    row behind for recovery to draft."""
+    import sqlite3
+
     settings = sip_settings(settings, setup_deadline_s=0.5, answer_delay_ms=100)
     async with running_gateway(settings, spec=FAKE, workers=1) as (services, gateway):
-        async def stalled(*args: object, **kwargs: object) -> str:
-            await asyncio.sleep(3600)
-            raise AssertionError
-
-        services.store.create_call = stalled  # type: ignore[method-assign]
-        reader, writer = await asyncio.open_connection("127.0.0.1", settings.sip.port)
-        writer.write(tcp_invite(1))
-        data = b""
-        while b"503" not in data:
-            data += await asyncio.wait_for(reader.read(65536), 5.0)
-        writer.close()
-        assert b"Retry-After: " in data
+        lock = sqlite3.connect(settings.data_dir / "voice-intake.db", isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        try:
+            loop = asyncio.get_running_loop()
+            sent = loop.time()
+            statuses = await exchange(settings.sip.port, tcp_invite(1), want=1)
+            took = loop.time() - sent
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        assert statuses[-1].startswith("503"), statuses
+        assert took < 3.0  # the deadline, not the lock's 5 s busy timeout or a ring
         for _ in range(50):
             if not gateway.calls:
                 break
             await asyncio.sleep(0.1)
         assert gateway.calls == {}  # the slot and the RTP port are free again
-        assert gateway.ports.in_use == 0 if hasattr(gateway.ports, "in_use") else True
+        await services.store.settle()
+        assert await services.store.unfinished_calls() == []
+
+
+async def test_a_refused_invite_carries_retry_after(settings: Settings) -> None:
+    settings = sip_settings(settings, setup_deadline_s=0.5, answer_delay_ms=100)
+    async with running_gateway(settings, spec=FAKE, workers=1) as (services, _gateway):
+        async def stalled(*args: object, **kwargs: object) -> str:
+            from storage import StorageStalled
+
+            raise StorageStalled("not stored within 0.5 s")
+
+        services.store.create_call = stalled  # type: ignore[method-assign]
+        reader, writer = await asyncio.open_connection("127.0.0.1", settings.sip.port)
+        writer.write(tcp_invite(2))
+        data = b""
+        while b"503" not in data:
+            data += await asyncio.wait_for(reader.read(65536), 5.0)
+        writer.close()
+        assert b"Retry-After: 30" in data
 
 
 async def test_a_fault_in_call_setup_still_answers_and_frees_the_slot(

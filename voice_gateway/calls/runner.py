@@ -25,7 +25,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,6 +33,7 @@ from asr.engines.base import DecodeRequest
 from asr.stream import TranscriptEvent
 from storage import Event as StoredEvent
 from storage import StoredUtterance
+from storage.retry import with_retries
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.drafting import draft_and_store
@@ -46,7 +47,6 @@ WRITE_ATTEMPTS = 3
 WRITE_RETRY_S = 0.2
 DRAIN_TIMEOUT_S = 30.0
 _DROPPABLE = (m.Dtmf, m.SpeechBegan)
-T = TypeVar("T")
 
 
 class CallTransport(Protocol):
@@ -282,12 +282,11 @@ class CallRunner:
     async def _store_call(self) -> None:
         store = self.services.store
         try:
-            create = store.create_call(self.source, self.caller_number, str(self.audio.path),
-                                       self.services.engine_label, call_id=self.call_id)
-            if self.setup_deadline_s is not None:
-                await asyncio.wait_for(create, self.setup_deadline_s)
-            else:
-                await create
+            # With a deadline the store gives up in time and leaves nothing stored (an
+            # INSERT stuck in the driver is not waited for, and is taken back if it lands).
+            await store.create_call(self.source, self.caller_number, str(self.audio.path),
+                                    self.services.engine_label, call_id=self.call_id,
+                                    deadline_s=self.setup_deadline_s)
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             log.error("call %s: not stored (%s)", self.call_id[:8],
                       type(exc).__name__ if not isinstance(exc, TimeoutError) else "stalled")
@@ -358,12 +357,14 @@ class CallRunner:
         store = self.services.store
         try:
             await self.audio.close()
-            await _retrying("end_call", lambda: store.end_call(
+            await with_retries(lambda: store.end_call(
                 self.call_id, action.reason, action.duration_s,
-                recording_complete=action.recording_complete))
-            self.drafted = await _retrying("draft", lambda: draft_and_store(
+                recording_complete=action.recording_complete), what="end_call",
+                attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
+            self.drafted = await with_retries(lambda: draft_and_store(
                 self.services, self.call_id, action.transcript, self.caller_number,
-                action.keypad_phone, action.menu_choices))
+                action.keypad_phone, action.menu_choices), what="draft",
+                attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
         except (SQLAlchemyError, OSError) as exc:
             log.error("call %s: not drafted (%s); left for recovery", self.call_id[:8],
                       type(exc).__name__)
@@ -382,7 +383,8 @@ class CallRunner:
                report: bool = True) -> None:
         async def guarded() -> None:
             try:
-                await _retrying(what, op)
+                await with_retries(op, what=what, attempts=WRITE_ATTEMPTS,
+                                   delay_s=WRITE_RETRY_S)
             except (SQLAlchemyError, OSError) as exc:
                 log.error("call %s: %s not stored after %d attempts (%s)", self.call_id[:8],
                           what, WRITE_ATTEMPTS, type(exc).__name__)
@@ -449,16 +451,3 @@ class CallRunner:
             reason, machine.transcript, machine.keypad_phone, machine.menu_choices,
             self.audio.duration, self.audio.complete)), report=False)
 
-
-async def _retrying(what: str, op: Callable[[], Awaitable[T]]) -> T:
-    """``op`` again after a short wait when storage fails, up to WRITE_ATTEMPTS times."""
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            return await op()
-        except (SQLAlchemyError, OSError) as exc:
-            if attempt == WRITE_ATTEMPTS:
-                raise
-            log.warning("%s failed (attempt %d, %s); retrying", what, attempt,
-                        type(exc).__name__)
-            await asyncio.sleep(WRITE_RETRY_S * attempt)
-    raise AssertionError("unreachable")
