@@ -126,7 +126,7 @@ class Snapshot:
         return Snapshot(
             time.perf_counter(), ru.ru_utime + ru.ru_stime, ru.ru_stime,
             sum(cpu_pid(p) for p in pids), sipp if sipp > 0 else None,
-            sum(c.rtp.stats.rtp_accepted for c in list(gateway.calls.values())),
+            sum(_rtp(c).stats.rtp_accepted for c in list(gateway.calls.values())),
         )
 
 
@@ -236,13 +236,19 @@ class LagMonitor:
             self._task.cancel()
 
 
+def _rtp(runner: CallRunner) -> Any:
+    transport = runner.transport
+    assert isinstance(transport, SipCallTransport)
+    return transport.rtp
+
+
 def answered_calls(gateway: SipGateway) -> int:
-    return sum(1 for c in list(gateway.calls.values()) if c.answered.is_set())
+    return sum(1 for c in list(gateway.calls.values()) if c.live.is_set())
 
 
 async def wait_idle(gateway: SipGateway, within: float) -> bool:
     deadline = time.perf_counter() + within
-    while gateway.calls or gateway._tasks:
+    while gateway.calls:
         if time.perf_counter() > deadline:
             return False
         await asyncio.sleep(0.1)
