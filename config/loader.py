@@ -49,11 +49,12 @@ def _check_ranges(settings: Settings) -> None:
         if not 10.0 <= window <= 30.0:
             raise ConfigError(f"asr.{key}: expected 10 to 30 (seconds), got {window!r}")
     for section, key in (("asr", "decode_timeout_s"), ("asr", "max_backlog_s"),
-                         ("sip", "setup_deadline_s")):
+                         ("sip", "setup_deadline_s"), ("sip", "dtmf_max_key_s"),
+                         ("sip", "tcp_idle_timeout_s"), ("sip", "tcp_header_timeout_s"),
+                         ("sip", "tcp_max_connections"), ("sip", "tcp_max_per_source")):
         value = getattr(getattr(settings, section), key)
         if not value > 0:
-            raise ConfigError(f"{section}.{key}: expected a positive number of seconds, "
-                              f"got {value!r}")
+            raise ConfigError(f"{section}.{key}: expected a positive number, got {value!r}")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

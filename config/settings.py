@@ -21,6 +21,9 @@ class HttpSettings:
     port: int = 8080
 
 
+RtpSource = Literal["sdp", "latch", "strict"]
+
+
 @dataclass(frozen=True)
 class SipSettings:
     host: str = "127.0.0.1"
@@ -50,6 +53,18 @@ class SipSettings:
     # An INVITE not stored within this many seconds (database stalled) gets 503 +
     # Retry-After, never a late 480: the trunk routes the call elsewhere.
     setup_deadline_s: float = 5.0
+    # Whose RTP a call takes: "sdp" (the SDP's connection address, or the first source
+    # that sends, latched: symmetric RTP behind SBCs and NAT), "latch" (the first source
+    # whatever the SDP says), "strict" (only the host that sent the INVITE).
+    rtp_source: RtpSource = "sdp"
+    # An RFC 4733 key with no end packet counts as released after this long.
+    dtmf_max_key_s: float = 5.0
+    # SIP over TCP: connections in all and per source address, and how long one may sit
+    # idle or take to send a whole header before it is closed.
+    tcp_max_connections: int = 2000
+    tcp_max_per_source: int = 50
+    tcp_idle_timeout_s: float = 120.0
+    tcp_header_timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
