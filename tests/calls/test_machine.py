@@ -57,6 +57,12 @@ SETUP_TABLE = [
      [m.CloseUnanswered("not-answered"), m.Finished("not-answered")], "done"),
     # A late ring timer and stray events before the answer are ignored.
     ([m.CallStored(True), m.TimerFired("ring"), m.TimerFired("ring")], [], "answering"),
+    # The service ends the call during setup (shutdown): the INVITE gets its 503.
+    ([m.HungUp("shutdown", by_caller=False)],
+     [m.CancelTimer("ring"), m.Reject(503, "shutdown", 30)], "abandoning"),
+    ([m.CallStored(True), m.TimerFired("ring"), m.HungUp("shutdown", by_caller=False)],
+     [m.CancelTimer("ring"), m.Reject(503, "shutdown", 30), m.CloseUnanswered("shutdown"),
+      m.Finished("shutdown")], "done"),
     ([m.Dtmf("1", "info")], [], "setting_up"),
     ([final("早")], [], "setting_up"),
 ]
@@ -113,7 +119,7 @@ def test_a_disk_failure_is_drafted_with_an_incomplete_recording() -> None:
 
 def test_recovery_drafts_with_the_stored_ivr_results_and_no_bye() -> None:
     mc = CallMachine(CallPlan("13900000001"))
-    assert mc.handle(m.Recover("13811112222", ("投诉举报",))) == []
+    assert mc.handle(m.Recover("13811112222", ("投诉举报",), next_seq=1)) == []
     assert mc.handle(final("老的", stored=True)) == []  # already stored: not again
     new = final("新的", start=5.0)
     assert mc.handle(new) == [m.StoreUtterance(1, new)]
@@ -140,3 +146,17 @@ def test_every_event_without_a_row_is_ignored_in_every_phase() -> None:
             assert mc.handle(ev) == [], (phase, ev)
             assert mc.phase == phase
             assert mc.ignored == 1
+
+
+def test_an_ivr_timer_expiry_already_on_its_way_when_the_timer_restarted_is_stale() -> None:
+    from tests.calls.test_machine_ivr import at_main
+
+    call = at_main()
+    mc = call.mc
+    while mc.ivr_timer is None and call.queue:
+        call.finish_prompt()  # the menu's prompt ends: it starts its timer
+    current = mc._timer_gen
+    assert current >= 1 and mc.ivr_timer is not None
+    assert mc.handle(m.TimerFired("ivr", current - 1)) == []  # an earlier timer's expiry
+    assert mc.ignored == 1 and mc.ivr_timer is not None
+    assert mc.handle(m.TimerFired("ivr", current)) != []  # the current one counts

@@ -104,7 +104,7 @@ def test_a_transfer_the_node_gives_up_on_is_abandoned() -> None:
     while call.queue and not call.of(m.Refer):
         call.finish_prompt()
     assert call.path()[-1] == "agents"
-    call.feed(m.TimerFired("ivr"))  # the node's 60 s run out
+    call.feed(m.TimerFired("ivr", call.mc._timer_gen))  # the node's 60 s run out
     assert m.AbandonTransfer() in call.log
     assert "agent_busy" in call.path()
     call.feed(m.TransferUpdate(200, done=True, ok=True))  # late: the menu moved on
@@ -199,7 +199,7 @@ def test_the_ivr_hang_up_waits_for_the_queued_prompts() -> None:
         if call.queue:
             call.finish_prompt()
         else:
-            call.feed(m.TimerFired("ivr"))
+            call.feed(m.TimerFired("ivr", call.mc._timer_gen))
     assert mc.phase == "ending"
     bye = call.log.index(m.SendBye())
     assert not any(isinstance(a, m.Play) for a in call.log[bye:])

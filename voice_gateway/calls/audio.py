@@ -53,9 +53,10 @@ class CallAudio:
         """``record`` False: the audio is only transcribed (recovery reads a recording
         that is already on disk, from ``time_offset`` seconds on)."""
         self.path = settings.recordings_dir / f"{call_id}.wav"
-        self.recording = RecordingWriter(self.path, input_rate) if record else None
-        self.outbound = (RecordingWriter(self.path.with_suffix(".out.wav"), input_rate)
-                         if record_outbound else None)
+        # Opened when the call is answered: a refused or cancelled call leaves no file.
+        self.recording: RecordingWriter | None = None
+        self.outbound: RecordingWriter | None = None
+        self._record, self._record_outbound = record, record_outbound
         self.rate = input_rate
         self.offset = time_offset
         self._pushed = 0
@@ -69,6 +70,14 @@ class CallAudio:
              **kwargs: Any) -> CallAudio:
         stream = open_recognize_stream(pool, settings.vad, input_rate)
         return cls(settings, stream, call_id, input_rate, **kwargs)
+
+    def open_recording(self) -> None:
+        """Start the recordings (never raises: a disk that fails makes them incomplete)."""
+        if self.closed or self.recording is not None or not self._record:
+            return
+        self.recording = RecordingWriter(self.path, self.rate)
+        if self._record_outbound:
+            self.outbound = RecordingWriter(self.path.with_suffix(".out.wav"), self.rate)
 
     def start(self, deliver: Deliver) -> None:
         """Start handing recognizer events to ``deliver`` (awaited, in order)."""

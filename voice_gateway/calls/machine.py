@@ -58,6 +58,7 @@ class Recover:
 
     keypad_phone: str | None
     menu_choices: tuple[str, ...]
+    next_seq: int = 0  # utterance numbers already taken by stored utterances
     at: float = 0.0
 
 
@@ -139,7 +140,11 @@ class PromptDone:
 
 @dataclass(frozen=True)
 class TimerFired:
+    """A timer ran out; ``gen`` is the :class:`StartTimer`'s, so an expiry already on its
+    way when the timer was restarted is recognised as stale."""
+
     name: str
+    gen: int = 0
     at: float = 0.0
 
 
@@ -204,6 +209,7 @@ class StoreCall:
 class StartTimer:
     name: str
     seconds: float
+    gen: int = 0
 
 
 @dataclass(frozen=True)
@@ -358,6 +364,8 @@ class CallMachine:
         self.ivr_timer: str | None = None
         self.playing: dict[int, str] = {}  # Play seq -> prompt id
         self._play_seq = 0
+        self._seq_base = 0  # the next stored utterance's number
+        self._timer_gen = 0
         self.utterances: list[TranscriptFinal] = []
         self.dtmf: list[str] = []
         self.keypad_phone: str | None = None
@@ -401,6 +409,7 @@ class CallMachine:
         # Already stored and long since answered: only the ending is left to do.
         self.phase, self.stored, self.answered = "live", True, True
         self.keypad_phone, self.menu_choices = ev.keypad_phone, ev.menu_choices
+        self._seq_base = ev.next_seq
 
     def _stored(self, ev: CallStored, out: list[Action]) -> None:
         if not ev.ok:
@@ -428,15 +437,25 @@ class CallMachine:
             self._settle_abandoned("not-answered", out)
             return
         self.phase, self.answered = "live", True
+        # Stored, so that recovery can tell an answered call from one that only rang.
+        out.append(StoreEvent("answered", {}))
         if self.plan.menu is not None:
-            self.ivr = new_call(self.plan.menu)
+            try:
+                self.ivr = new_call(self.plan.menu)
+            except (MenuError, KeyError):
+                self.ivr_failed = True
+                out.append(StoreEvent("ivr_failed", {"menu": self.plan.menu.id}))
+                return
             self._ivr(ivr.CallStarted(ev.now, self.plan.caller_number, at=ev.at), out)
 
     def _cancelled(self, ev: HungUp, out: list[Action]) -> None:
-        """The caller gave up before the answer (CANCEL, or the transaction died)."""
+        """The call ends before its answer: the caller gave up (CANCEL), or the service
+        ends it (shutdown), which must give the INVITE its final response."""
         self.end_reason = ev.reason
         self.phase = "abandoning"
         out.append(CancelTimer(RING))
+        if not ev.by_caller:
+            out.append(Reject(503, ev.reason, self.plan.retry_after_s))
         self._settle_abandoned(ev.reason, out)
 
     def _abandoned_stored(self, ev: CallStored, out: list[Action]) -> None:
@@ -465,7 +484,8 @@ class CallMachine:
 
     def _final(self, ev: TranscriptFinal, out: list[Action]) -> None:
         if not ev.stored:
-            out.append(StoreUtterance(len(self.utterances), ev))
+            self._seq_base += 1
+            out.append(StoreUtterance(self._seq_base - 1, ev))
         self.utterances.append(ev)
         if self.phase != "live" or not self._ivr_listening():
             return
@@ -537,7 +557,7 @@ class CallMachine:
             self._end("ivr-hangup", by_caller=False, out=out)
 
     def _timer(self, ev: TimerFired, out: list[Action]) -> None:
-        if ev.name != IVR_TIMER or self.ivr_timer is None:
+        if ev.name != IVR_TIMER or self.ivr_timer is None or ev.gen != self._timer_gen:
             self.ignored += 1
             return
         timer_id, self.ivr_timer = self.ivr_timer, None
@@ -570,12 +590,7 @@ class CallMachine:
         self.end_reason = "transferred" if self.transferred else reason
         if self.ivr is not None and not self.ivr.ended and not self.ivr_failed:
             self._ivr(ivr.Hangup(at=self._at), out)  # the menu's drop-off and intake
-        if self.playing:
-            self.playing.clear()
-            out.append(StopPlayback())
-        if self.ivr_timer is not None:
-            self.ivr_timer = None
-            out.append(CancelTimer(IVR_TIMER))
+        self._silence_ivr(out)
         if self.transferring:
             self.transferring = False
             out.append(AbandonTransfer())
@@ -613,6 +628,15 @@ class CallMachine:
 
     # --- the IVR inside ------------------------------------------------------------------
 
+    def _silence_ivr(self, out: list[Action]) -> None:
+        """No more prompts or IVR timer (the call ends, or the IVR failed)."""
+        if self.playing:
+            self.playing.clear()
+            out.append(StopPlayback())
+        if self.ivr_timer is not None:
+            self.ivr_timer = None
+            out.append(CancelTimer(IVR_TIMER))
+
     def _ivr_listening(self) -> bool:
         return self.ivr is not None and not self.ivr_failed and not self.ivr.ended
 
@@ -631,12 +655,7 @@ class CallMachine:
                 self.ivr_failed = True
                 out.append(StoreEvent("ivr_failed", {"menu": self.plan.menu.id
                                                      if self.plan.menu else None}))
-                if self.playing:
-                    self.playing.clear()
-                    out.append(StopPlayback())
-                if self.ivr_timer is not None:
-                    self.ivr_timer = None
-                    out.append(CancelTimer(IVR_TIMER))
+                self._silence_ivr(out)
                 return
             for action in actions:
                 self._trace(action)
@@ -672,7 +691,8 @@ class CallMachine:
                 self._end("ivr-hangup", by_caller=False, out=out)
         elif isinstance(action, ivr.StartTimer):
             self.ivr_timer = action.timer_id
-            out.append(StartTimer(IVR_TIMER, action.seconds))
+            self._timer_gen += 1
+            out.append(StartTimer(IVR_TIMER, action.seconds, self._timer_gen))
         elif isinstance(action, ivr.CancelTimer):
             if self.ivr_timer is not None:
                 self.ivr_timer = None

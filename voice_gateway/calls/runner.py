@@ -43,6 +43,8 @@ from voice_gateway.services import Services
 log = logging.getLogger(__name__)
 
 INBOX_LIMIT = 256  # recognizer events waiting for the machine before the recognizer waits
+WRITES_LIMIT = 512  # queued writes of one call beyond which keys and analytics are dropped
+DROPPABLE_WRITES = frozenset({"dtmf", "ivr_node", "ivr_exit", "ivr_input", "transfer"})
 WRITE_ATTEMPTS = 3
 WRITE_RETRY_S = 0.2
 DRAIN_TIMEOUT_S = 30.0
@@ -117,7 +119,7 @@ class CallRunner:
         self._space = asyncio.Event()
         self._idle = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._deadlines: dict[str, float] = {}
+        self._deadlines: dict[str, tuple[float, int]] = {}
         self._writes: asyncio.Queue[tuple[str, Callable[[], Awaitable[None]]] | None] = (
             asyncio.Queue())
         self._writer: asyncio.Task[None] | None = None
@@ -129,6 +131,8 @@ class CallRunner:
         self.drafted: dict[str, object] | None = None
         self.live = asyncio.Event()
         self.finished = asyncio.Event()
+        self._stopping = False  # winding up: nobody waits on the inbox any more
+        self.writes_dropped = 0
         self.task: asyncio.Task[None] | None = None
 
     # --- inputs -----------------------------------------------------------------------
@@ -157,7 +161,7 @@ class CallRunner:
             self.post(event)
             await self.idle()
             return
-        while len(self._inbox) >= INBOX_LIMIT and not self.finished.is_set():
+        while len(self._inbox) >= INBOX_LIMIT and not self._stopping:
             self._space.clear()
             await self._space.wait()
         self.post(event)
@@ -165,7 +169,7 @@ class CallRunner:
     async def idle(self) -> None:
         """Until the machine has handled everything posted so far (file calls)."""
         while self._inbox or not self._idle.is_set():
-            if self.finished.is_set():
+            if self._stopping:
                 return
             self._idle.clear()
             await self._idle.wait()
@@ -174,18 +178,18 @@ class CallRunner:
     async def advance(self, to: float) -> None:
         """Virtual clock: move to ``to``, firing every timer due on the way, in order."""
         await self.idle()
-        while self._deadlines and not self.finished.is_set():
-            name, when = min(self._deadlines.items(), key=lambda kv: kv[1])
+        while self._deadlines and not self._stopping:
+            name, (when, gen) = min(self._deadlines.items(), key=lambda kv: kv[1][0])
             if when > to:
                 break
             del self._deadlines[name]
             self.clock = max(self.clock, when)
-            self.post(m.TimerFired(name))
+            self.post(m.TimerFired(name, gen))
             await self.idle()
         self.clock = max(self.clock, to)
 
     def next_deadline(self) -> float | None:
-        return min(self._deadlines.values()) if self._deadlines else None
+        return min(when for when, _gen in self._deadlines.values()) if self._deadlines else None
 
     # --- the task -----------------------------------------------------------------------
 
@@ -225,14 +229,18 @@ class CallRunner:
         if isinstance(action, m.StoreCall):
             self._spawn(self._store_call())
         elif isinstance(action, m.StartTimer):
-            self._start_timer(action.name, action.seconds)
+            self._start_timer(action.name, action.seconds, action.gen)
         elif isinstance(action, m.CancelTimer):
             self._cancel_timer(action.name)
         elif isinstance(action, m.Answer):
             ok = self.transport.answer()
             if ok:
                 self.live.set()
-            self.post(m.Answered(datetime.now(UTC), ok))
+                self.audio.open_recording()
+            # Handled now, before anything already in the inbox: a hang-up queued behind
+            # it must find the call answered (and send a BYE), not ringing.
+            self._perform_all(self.machine.handle(
+                m.Answered(datetime.now(UTC), ok, at=self.now())))
         elif isinstance(action, m.Reject):
             self.transport.reject(action.status, action.reason, action.retry_after)
         elif isinstance(action, m.Play):
@@ -259,7 +267,7 @@ class CallRunner:
         elif isinstance(action, m.EndMedia):
             self._spawn(self._end_media())
         elif isinstance(action, m.Draft):
-            self._write("draft", lambda: self._draft(action), report=False)
+            self._write("draft", lambda: self._draft(action), report=False, retry=False)
         elif isinstance(action, m.CloseUnanswered):
             reason = action.reason
             self._write("close", lambda: self._close_unanswered(reason))
@@ -287,11 +295,11 @@ class CallRunner:
             await store.create_call(self.source, self.caller_number, str(self.audio.path),
                                     self.services.engine_label, call_id=self.call_id,
                                     deadline_s=self.setup_deadline_s)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            log.error("call %s: not stored (%s)", self.call_id[:8],
-                      type(exc).__name__ if not isinstance(exc, TimeoutError) else "stalled")
-            self.post(m.CallStored(False, "stalled" if isinstance(exc, TimeoutError)
-                                   else type(exc).__name__))
+        except Exception as exc:  # whatever it was, the INVITE gets its answer
+            reason = "stalled" if isinstance(exc, TimeoutError) else type(exc).__name__
+            log.error("call %s: not stored (%s)", self.call_id[:8], reason,
+                      exc_info=not isinstance(exc, SQLAlchemyError | OSError))
+            self.post(m.CallStored(False, reason))
             return
         self.stored_ok = True
         if self.caller_raw is not None and self.caller_number is None:
@@ -299,12 +307,13 @@ class CallRunner:
             self._write("caller_id", lambda: store.record_event(event))
         self.post(m.CallStored(True))
 
-    def _start_timer(self, name: str, seconds: float) -> None:
+    def _start_timer(self, name: str, seconds: float, gen: int) -> None:
         self._cancel_timer(name)
         if self.virtual:
-            self._deadlines[name] = self.clock + seconds
+            self._deadlines[name] = (self.clock + seconds, gen)
         else:
-            self._timers[name] = self.loop.call_later(seconds, self.post, m.TimerFired(name))
+            self._timers[name] = self.loop.call_later(seconds, self.post,
+                                                      m.TimerFired(name, gen))
 
     def _cancel_timer(self, name: str) -> None:
         self._deadlines.pop(name, None)
@@ -315,17 +324,18 @@ class CallRunner:
     async def _play_queue(self) -> None:
         while self._plays:
             play = self._plays.popleft()
-            if self.virtual:
-                self.post(m.PromptDone(play.seq, True))
-                continue
-            pcm = await self.prompts.pcm(play.prompt_id) if self.prompts else None
             completed = True
-            if pcm:
-                try:
-                    completed = await self.transport.play(pcm)
-                except RuntimeError:  # the media closed under us: the call is ending
-                    return
-            self.post(m.PromptDone(play.seq, completed))
+            try:
+                if not self.virtual:
+                    pcm = await self.prompts.pcm(play.prompt_id) if self.prompts else None
+                    if pcm:
+                        completed = await self.transport.play(pcm)
+            except Exception as exc:  # the media closed under us, or a bug: never silence
+                log.warning("call %s: prompt %s not played (%s)", self.call_id[:8],
+                            play.prompt_id, exc)
+                completed = False
+            finally:
+                self.post(m.PromptDone(play.seq, completed))
 
     def _store_utterance(self, action: m.StoreUtterance) -> None:
         f = action.final
@@ -349,8 +359,10 @@ class CallRunner:
     async def _end_media(self) -> None:
         try:
             await self.transport.end_media()
-        finally:
             await self.audio.drained()
+        except Exception:
+            log.exception("call %s: media did not end cleanly", self.call_id[:8])
+        finally:
             self.post(m.MediaDrained(self.audio.duration, self.audio.complete))
 
     async def _draft(self, action: m.Draft) -> None:
@@ -365,9 +377,9 @@ class CallRunner:
                 self.services, self.call_id, action.transcript, self.caller_number,
                 action.keypad_phone, action.menu_choices), what="draft",
                 attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
-        except (SQLAlchemyError, OSError) as exc:
+        except Exception as exc:
             log.error("call %s: not drafted (%s); left for recovery", self.call_id[:8],
-                      type(exc).__name__)
+                      type(exc).__name__, exc_info=not isinstance(exc, SQLAlchemyError | OSError))
             self.post(m.Drafted(False))
             return
         log.info("call %s drafted (%d utterances)", self.call_id[:8],
@@ -380,11 +392,23 @@ class CallRunner:
     # --- the ordered writer -----------------------------------------------------------
 
     def _write(self, what: str, op: Callable[[], Awaitable[None]], *,
-               report: bool = True) -> None:
+               report: bool = True, retry: bool = True) -> None:
+        if self._writes.qsize() >= WRITES_LIMIT and what in DROPPABLE_WRITES:
+            # The database is stalled and the call keeps producing keys and analytics:
+            # those give way; utterances, IVR results and the draft never do.
+            self.writes_dropped += 1
+            if self.writes_dropped in (1, 100, 1000):
+                log.warning("call %s: %d event write(s) dropped behind a stalled database",
+                            self.call_id[:8], self.writes_dropped)
+            return
+
         async def guarded() -> None:
             try:
-                await with_retries(op, what=what, attempts=WRITE_ATTEMPTS,
-                                   delay_s=WRITE_RETRY_S)
+                if retry:
+                    await with_retries(op, what=what, attempts=WRITE_ATTEMPTS,
+                                       delay_s=WRITE_RETRY_S)
+                else:
+                    await op()
             except (SQLAlchemyError, OSError) as exc:
                 log.error("call %s: %s not stored after %d attempts (%s)", self.call_id[:8],
                           what, WRITE_ATTEMPTS, type(exc).__name__)
@@ -406,12 +430,19 @@ class CallRunner:
     async def _wind_up(self, failed: BaseException | None) -> None:
         """Whatever happened: answer, hang up, close, store what can be, release."""
         machine = self.machine
+        self._stopping = True
+        self._idle.set()
+        self._space.set()
         try:
             if failed is not None and not isinstance(failed, asyncio.CancelledError):
                 log.error("call %s failed in phase %s", self.call_id[:8], machine.phase,
                           exc_info=failed)
-            if machine.phase in ("offered", "setting_up", "answering"):
+            if not self.live.is_set():
+                # Never answered: a final response (a no-op once it has one) and no row
+                # left active.
                 self.transport.reject(500 if failed else 503, "call setup failed", None)
+                if self.stored_ok and machine.phase != "done":
+                    self._write("close", lambda: self._close_unanswered("failed"))
             elif machine.phase in ("live", "ending") and failed is not None:
                 with contextlib.suppress(Exception):
                     self.transport.send_bye()
@@ -421,7 +452,7 @@ class CallRunner:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            if machine.phase in ("live", "ending", "drafting") and self.stored_ok:
+            if machine.phase in ("live", "ending") and self.stored_ok:
                 await self._last_draft()
         finally:
             self._writes.put_nowait(None)
@@ -449,5 +480,5 @@ class CallRunner:
         await self.audio.close()
         self._write("draft", lambda: self._draft(m.Draft(
             reason, machine.transcript, machine.keypad_phone, machine.menu_choices,
-            self.audio.duration, self.audio.complete)), report=False)
+            self.audio.duration, self.audio.complete)), report=False, retry=False)
 
