@@ -61,3 +61,14 @@ def test_asr_backlog_and_draining_turn_new_calls_away_with_503() -> None:
     assert (d.allowed, d.status) == (False, 503)
     # Requests of calls in progress are never refused for the backlog.
     assert ac.check_request("127.0.0.1").allowed
+
+
+def test_idle_sources_are_forgotten() -> None:
+    """The eviction compared stored tokens (always below the burst after a call) with the
+    burst, so nothing was ever evicted and every INVITE past 10,000 sources scanned all."""
+    ac = AdmissionControl(dataclasses.replace(BASE, allowed_networks=("10.0.0.0/8",)))
+    for n in range(10_001):
+        ac.check_new_call(f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", 0, 0.0)
+    assert len(ac._buckets) == 10_001
+    ac.check_new_call("10.255.0.1", 0, 3600.0)  # an hour later every bucket has refilled
+    assert len(ac._buckets) <= 5_002

@@ -203,3 +203,19 @@ async def test_failed_event_writes_are_retried_logged_and_the_call_is_still_draf
     assert "utterance not stored after 3 attempts" in caplog.text
     assert result.outcome.transcript == "电话一三六二二三三四四五五"
     assert call is not None and call.status == "drafted"
+
+
+async def test_a_call_that_only_rang_before_a_crash_is_closed_not_drafted(
+    settings: Settings,
+) -> None:
+    from voice_gateway.calls.recovery import recover_unfinished_calls
+
+    async with open_services(settings, with_asr=False) as services:
+        path = settings.recordings_dir / "rang.wav"  # never created: not answered
+        call_id = await services.store.create_call("sip", "13900001111", str(path), "fake")
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        assert await recover_unfinished_calls(services) == [call_id]
+        call = await services.store.get_call(call_id)
+        assert await services.store.list_drafts() == []
+        assert await services.store.unfinished_calls() == []
+    assert call is not None and call.status == "abandoned"

@@ -173,3 +173,23 @@ async def test_an_asr_backlog_turns_new_calls_away_but_keeps_the_ones_in_progres
         statuses = await exchange(settings.sip.port, tcp_invite(21), want=1)
         assert statuses[-1].startswith("503")
         assert len(gateway.calls) == 1  # the call in progress goes on
+
+
+async def test_shutdown_while_a_call_rings_answers_its_invite(settings: Settings) -> None:
+    """A graceful restart with calls in setup: each INVITE gets 503 (it used to get no
+    final response: the trunk waited for its own timer), and no row stays active."""
+    settings = sip_settings(settings, answer_delay_ms=5000)
+    async with running_gateway(settings, spec=FAKE, workers=1) as (services, gateway):
+        reader, writer = await asyncio.open_connection("127.0.0.1", settings.sip.port)
+        writer.write(tcp_invite(30))
+        data = b""
+        while b"180 " not in data:
+            data += await asyncio.wait_for(reader.read(65536), 5.0)
+        await asyncio.sleep(0.3)  # stored by now, still ringing
+        await gateway.close()
+        while b"503" not in data:
+            data += await asyncio.wait_for(reader.read(65536), 5.0)
+        writer.close()
+        assert gateway.calls == {}
+        assert await services.store.unfinished_calls() == []
+        assert await services.store.list_drafts() == []

@@ -1,8 +1,15 @@
-"""Digest authentication helper (RFC 2617 / RFC 8760)."""
+"""Digest authentication helper (RFC 7616 / RFC 8760 in SIP, RFC 3261 §22)."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+
 import pytest
+
+from asr.engines.base import EngineSpec
+from config import Settings
+from tests.sipp.harness import running_gateway, sip_settings
 
 from voice_gateway.sip.auth import (
     AuthResult,
@@ -11,55 +18,213 @@ from voice_gateway.sip.auth import (
     parse_credentials,
 )
 from voice_gateway.sip.errors import AuthError
+from voice_gateway.sip.framing import StreamFramer
 from voice_gateway.sip.headers import Headers
-from voice_gateway.sip.message import Request, parse_message
+from voice_gateway.sip.message import Request, Response, parse_message
 
-from .support import invite
+from .support import invite, request
 
-AUTH = DigestAuthenticator(realm="hotline.example", secret=b"s3cret")
+REALM = "hotline.example"
+URI = "sip:12345@127.0.0.1"
 PASSWORDS = {"trunk1": "pw"}
 
 
-def signed(now: float, *, password: str = "pw", algorithm: str = "MD5", qop: bool = True,
-           nonce: str | None = None, realm: str = "hotline.example") -> Request:  # fmt: skip
-    nonce = nonce or AUTH.make_nonce(now)
-    uri = "sip:12345@127.0.0.1"
+def fresh(**kwargs: object) -> DigestAuthenticator:
+    """A new authenticator (its nonce table empty), nonces numbered t0, t1, ..."""
+    numbers = itertools.count()
+    return DigestAuthenticator(realm=REALM, secret=b"s3cret",
+                               new_token=lambda: f"t{next(numbers)}", **kwargs)  # type: ignore[arg-type]  # fmt: skip
+
+
+AUTH = fresh()
+
+
+def authorization_value(nonce: str, *, password: str = "pw", algorithm: str = "MD5",
+                        qop: str | None = "auth", nc: str = "00000001", uri: str = URI,
+                        realm: str = REALM, cnonce: str = "abc") -> str:  # fmt: skip
+    """What a client computes from a challenge's nonce."""
     response = digest_response(
         algorithm, "trunk1", realm, password, "INVITE", uri, nonce,
-        qop="auth" if qop else None, nc="00000001", cnonce="abc",
+        qop=qop, nc=nc if qop else None, cnonce=cnonce if qop else None,
     )  # fmt: skip
     value = (f'Digest username="trunk1", realm="{realm}", nonce="{nonce}", uri="{uri}", '
              f'response="{response}", algorithm={algorithm}')  # fmt: skip
     if qop:
-        value += ', qop=auth, nc=00000001, cnonce="abc"'
-    message = parse_message(invite(extra=f"Authorization: {value}"))
+        value += f', qop={qop}, nc={nc}, cnonce="{cnonce}"'
+    return value
+
+
+def with_authorization(value: str, **kwargs: object) -> Request:
+    message = parse_message(invite(extra=f"Authorization: {value}", **kwargs))
     assert isinstance(message, Request)
     return message
 
 
-def test_challenge_header() -> None:
-    name, value = AUTH.challenge(1000.0)
-    assert name == "WWW-Authenticate"
-    scheme, params = parse_credentials(value)
-    assert scheme == "Digest" and params["realm"] == "hotline.example"
-    assert params["qop"] == "auth" and params["algorithm"] == "MD5"
-    assert "stale" in AUTH.challenge(1000.0, stale=True)[1]
+def signed(auth: DigestAuthenticator, now: float, *, nonce: str | None = None,
+           **kwargs: object) -> Request:  # fmt: skip
+    nonce = nonce or auth.make_nonce(now)
+    return with_authorization(authorization_value(nonce, **kwargs))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("request_", "now", "result"),
-    [
-        (signed(1000.0), 1010.0, AuthResult.OK),
-        (signed(1000.0, qop=False), 1010.0, AuthResult.OK),  # RFC 2069 style
-        (signed(1000.0, algorithm="SHA-256"), 1010.0, AuthResult.OK),  # RFC 8760
-        (signed(1000.0, password="wrong"), 1010.0, AuthResult.INVALID),
-        (signed(1000.0, nonce="3e8.forged"), 1010.0, AuthResult.INVALID),
-        (signed(1000.0), 2000.0, AuthResult.STALE),
-        (signed(1000.0, realm="other"), 1010.0, AuthResult.MISSING),
-    ],
-)
-def test_verify(request_: Request, now: float, result: AuthResult) -> None:
-    assert AUTH.verify(request_, PASSWORDS.get, now) is result
+def challenge_params(headers: list[tuple[str, str]]) -> list[dict[str, str]]:
+    out = []
+    for name, value in headers:
+        assert name == "WWW-Authenticate"
+        scheme, params = parse_credentials(value)
+        assert scheme == "Digest"
+        out.append(params)
+    return out
+
+
+def test_challenges_offer_sha256_first_then_md5_with_one_nonce() -> None:
+    # RFC 8760 §2.4: one challenge per algorithm, the preferred (SHA-256) first.
+    headers = fresh().challenges(1000.0)
+    sha, md5 = challenge_params(headers)
+    assert [sha["algorithm"], md5["algorithm"]] == ["SHA-256", "MD5"]
+    assert sha["nonce"] == md5["nonce"]
+    nonce = sha["nonce"]
+    assert headers == [
+        ("WWW-Authenticate",
+         f'Digest realm="hotline.example", nonce="{nonce}", algorithm=SHA-256, qop="auth"'),
+        ("WWW-Authenticate",
+         f'Digest realm="hotline.example", nonce="{nonce}", algorithm=MD5, qop="auth"'),
+    ]  # fmt: skip
+    assert "stale" not in sha and "stale" not in md5
+
+
+def test_each_challenge_has_its_own_nonce() -> None:
+    auth = fresh()
+    first = challenge_params(auth.challenges(1000.0))[0]["nonce"]
+    second = challenge_params(auth.challenges(1000.0))[0]["nonce"]
+    assert first != second  # the same second: still two nonces, each with its own nc
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["SHA-256", "MD5"])
+def test_either_offered_algorithm_is_accepted(index: int) -> None:
+    auth = fresh()
+    params = challenge_params(auth.challenges(1000.0))[index]
+    request = with_authorization(authorization_value(params["nonce"],
+                                                     algorithm=params["algorithm"]))
+    assert auth.verify(request, PASSWORDS.get, 1010.0) is AuthResult.OK
+
+
+# Single uses, each with a fresh authenticator: (kwargs for signed(), now, result).
+ONCE = [
+    ("qop=auth", {}, 1010.0, AuthResult.OK),
+    ("RFC 2069 style, no qop", {"qop": None}, 1010.0, AuthResult.OK),
+    ("SHA-256", {"algorithm": "SHA-256"}, 1010.0, AuthResult.OK),
+    ("wrong password", {"password": "wrong"}, 1010.0, AuthResult.INVALID),
+    ("forged nonce", {"nonce": "3e8.t0.forged"}, 1010.0, AuthResult.INVALID),
+    ("old-style nonce", {"nonce": "3e8." + "0" * 32}, 1010.0, AuthResult.INVALID),
+    ("expired nonce, right password", {}, 1301.0, AuthResult.STALE),
+    ("expired nonce, wrong password", {"password": "wrong"}, 1301.0, AuthResult.INVALID),
+    ("other realm", {"realm": "other"}, 1010.0, AuthResult.MISSING),
+    ("digest uri is not the Request-URI", {"uri": "sip:99999@127.0.0.1"}, 1010.0,
+     AuthResult.INVALID),
+    ("qop=auth-int (not offered)", {"qop": "auth-int"}, 1010.0, AuthResult.INVALID),
+    ("algorithm not offered", {"algorithm": "MD5-sess"}, 1010.0, AuthResult.INVALID),
+    ("nc not 8 hex digits", {"nc": "1"}, 1010.0, AuthResult.INVALID),
+    ("nc zero", {"nc": "00000000"}, 1010.0, AuthResult.INVALID),
+    ("qop without cnonce", {"cnonce": ""}, 1010.0, AuthResult.INVALID),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "kwargs", "now", "result"), ONCE, ids=[o[0] for o in ONCE])
+def test_verify(name: str, kwargs: dict[str, object], now: float, result: AuthResult) -> None:
+    auth = fresh()
+    assert auth.verify(signed(auth, 1000.0, **kwargs), PASSWORDS.get, now) is result
+
+
+def test_uri_compares_as_a_sip_uri() -> None:
+    # RFC 3261 §19.1.4: host and scheme compare without case; the user part with case.
+    auth = fresh()
+    same = with_authorization(authorization_value(auth.make_nonce(1000.0),
+                                                  uri="SIP:12345@LocalHost"),
+                              uri="sip:12345@localhost")  # fmt: skip
+    assert auth.verify(same, PASSWORDS.get, 1010.0) is AuthResult.OK
+    other_user = with_authorization(authorization_value(auth.make_nonce(1000.0),
+                                                        uri="sip:Alice@localhost"),
+                                    uri="sip:alice@localhost")  # fmt: skip
+    assert auth.verify(other_user, PASSWORDS.get, 1010.0) is AuthResult.INVALID
+
+
+def test_a_replay_with_a_new_call_id_and_from_is_refused() -> None:
+    # The issue's capture: the same Authorization in a new INVITE (new Call-ID, another
+    # From), inside the nonce's lifetime. It got 200.
+    auth = fresh()
+    value = authorization_value(auth.make_nonce(1000.0))
+    assert auth.verify(with_authorization(value), PASSWORDS.get, 1001.0) is AuthResult.OK
+    replay = with_authorization(value, call_id="call-2", from_tag="other", branch="z9hG4bKr")
+    replay.headers.set("From", "<sip:intruder@192.0.2.9>;tag=other")
+    assert auth.verify(replay, PASSWORDS.get, 1002.0) is AuthResult.REPLAYED
+
+
+def test_nonce_count_must_go_up() -> None:
+    auth = fresh()
+    nonce = auth.make_nonce(1000.0)
+
+    def attempt(nc: str, cnonce: str = "abc") -> AuthResult:
+        request = with_authorization(authorization_value(nonce, nc=nc, cnonce=cnonce))
+        return auth.verify(request, PASSWORDS.get, 1010.0)
+
+    assert attempt("00000002") is AuthResult.OK
+    assert attempt("00000002", cnonce="new") is AuthResult.REPLAYED  # reused
+    assert attempt("00000001") is AuthResult.REPLAYED  # went down
+    assert attempt("0000000a") is AuthResult.OK  # hex, and gaps are allowed
+    assert attempt("00000009") is AuthResult.REPLAYED
+
+
+def test_a_nonce_used_without_qop_is_used_up() -> None:
+    auth = fresh()
+    value = authorization_value(auth.make_nonce(1000.0), qop=None)
+    assert auth.verify(with_authorization(value), PASSWORDS.get, 1010.0) is AuthResult.OK
+    assert auth.verify(with_authorization(value), PASSWORDS.get, 1011.0) is AuthResult.REPLAYED
+
+
+def test_a_refused_attempt_does_not_use_up_the_count() -> None:
+    auth = fresh()
+    nonce = auth.make_nonce(1000.0)
+    wrong = with_authorization(authorization_value(nonce, password="wrong", nc="00000005"))
+    assert auth.verify(wrong, PASSWORDS.get, 1010.0) is AuthResult.INVALID
+    right = with_authorization(authorization_value(nonce, nc="00000001"))
+    assert auth.verify(right, PASSWORDS.get, 1010.0) is AuthResult.OK
+
+
+def test_expired_nonce_with_a_valid_response_is_challenged_stale() -> None:
+    # RFC 7616 §3.3: stale=true only when the response was right for an expired nonce.
+    auth = fresh()
+    request = signed(auth, 1000.0)
+    assert auth.verify(request, PASSWORDS.get, 1301.0) is AuthResult.STALE
+    headers = auth.challenges(1301.0, stale=True)
+    assert [p.get("stale") for p in challenge_params(headers)] == ["true", "true"]
+    assert all(value.endswith(", stale=true") for _, value in headers)
+
+
+def test_a_nonce_from_another_secret_is_invalid() -> None:
+    other = DigestAuthenticator(realm=REALM, secret=b"other", new_token=lambda: "t0")
+    auth = fresh()
+    assert auth.verify(signed(other, 1000.0), PASSWORDS.get, 1010.0) is AuthResult.INVALID
+
+
+def test_the_nonce_table_is_pruned_by_lifetime_and_capped() -> None:
+    auth = fresh(max_nonces=50)
+    for n in range(200):
+        auth.make_nonce(1000.0 + n / 100)
+    assert auth.tracked_nonces == 50
+    # Every nonce outlives its lifetime: the next use of the table forgets them all.
+    auth.make_nonce(2000.0)
+    assert auth.tracked_nonces == 1
+
+
+def test_a_nonce_pushed_out_of_a_full_table_is_stale() -> None:
+    # The client knew the password, so it is told to retry with a new nonce (stale), and
+    # a replay of a pushed-out nonce is never let in.
+    auth = fresh(max_nonces=2)
+    nonce = auth.make_nonce(1000.0)
+    auth.make_nonce(1000.0)
+    auth.make_nonce(1000.0)
+    request = with_authorization(authorization_value(nonce))
+    assert auth.verify(request, PASSWORDS.get, 1010.0) is AuthResult.STALE
 
 
 def test_missing_credentials() -> None:
@@ -139,7 +304,73 @@ def test_lone_surrogates_from_a_hand_built_request_are_challenged() -> None:
 
 
 def test_non_ascii_user_with_the_right_password_is_accepted() -> None:
-    nonce, uri = AUTH.make_nonce(1000.0), "sip:热线@127.0.0.1"
-    response = digest_response("MD5", "张三", "hotline.example", "密码", "INVITE", uri, nonce)
-    value = credentials(username="张三", uri=uri, nonce=nonce, response=response)
-    assert AUTH.verify(authorization(value), {"张三": "密码"}.get, 1010.0) is AuthResult.OK
+    auth = fresh()
+    nonce = auth.make_nonce(1000.0)
+    response = digest_response("MD5", "张三", "hotline.example", "密码", "INVITE", URI, nonce)
+    value = credentials(username="张三", nonce=nonce, response=response)
+    assert auth.verify(authorization(value), {"张三": "密码"}.get, 1010.0) is AuthResult.OK
+
+
+# --- against a running gateway ----------------------------------------------------------
+
+
+class SipClient:
+    """One TCP connection to the gateway: requests out, whole responses back."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.framer = StreamFramer()
+        self.pending: list[Response] = []
+
+    async def final(self, data: bytes, within: float = 10.0) -> Response:
+        """Send ``data``; the first final response that comes back."""
+        self.writer.write(data)
+        await self.writer.drain()
+        while True:
+            while self.pending:
+                response = self.pending.pop(0)
+                if response.status >= 200:
+                    return response
+            chunk = await asyncio.wait_for(self.reader.read(65536), within)
+            assert chunk, "connection closed"
+            for message in self.framer.feed(chunk):
+                if isinstance(message, bytes):
+                    parsed = parse_message(message, stream=True)
+                    if isinstance(parsed, Response):
+                        self.pending.append(parsed)
+
+    def send(self, data: bytes) -> None:
+        self.writer.write(data)
+
+
+async def test_a_replayed_authorization_gets_401_from_the_gateway(settings: Settings) -> None:
+    """The issue's repro against the gateway over TCP: a call authenticated with MD5
+    (chosen from the two challenges), then its Authorization in a new INVITE with a new
+    Call-ID and another From: 401, not 200."""
+    settings = sip_settings(settings, auth_username="trunk1", auth_password="pw",
+                            auth_realm=REALM)  # fmt: skip
+    tcp = {"via_transport": "TCP"}
+    async with running_gateway(settings, spec=EngineSpec(kind="fake"), workers=1):
+        client = SipClient(*await asyncio.open_connection("127.0.0.1", settings.sip.port))
+        challenged = await client.final(invite(call_id="a1", branch="z9hG4bKa1", **tcp))
+        assert challenged.status == 401
+        offered = challenge_params([("WWW-Authenticate", v) for v in
+                                    challenged.headers.fields("WWW-Authenticate")])
+        assert [p["algorithm"] for p in offered] == ["SHA-256", "MD5"]
+        to_tag = challenged.to_tag
+        client.send(request("ACK", call_id="a1", branch="z9hG4bKa1", to_tag=to_tag, **tcp))
+        value = authorization_value(offered[1]["nonce"], algorithm="MD5")
+        answered = await client.final(invite(call_id="a1", branch="z9hG4bKa2", cseq=2,
+                                             extra=f"Authorization: {value}", **tcp))
+        assert answered.status == 200
+        client.send(request("ACK", call_id="a1", branch="z9hG4bKa3", cseq=2,
+                            to_tag=answered.to_tag, **tcp))
+        bye = await client.final(request("BYE", call_id="a1", branch="z9hG4bKa4", cseq=3,
+                                         to_tag=answered.to_tag, **tcp))
+        assert bye.status == 200
+        replay = invite(call_id="a2", branch="z9hG4bKr1", from_tag="other",
+                        extra=f"Authorization: {value}", **tcp).replace(
+            b"From: <sip:13812345678@", b"From: <sip:13999999999@")
+        refused = await client.final(replay)
+        assert refused.status == 401
+        client.writer.close()

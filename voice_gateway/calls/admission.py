@@ -37,6 +37,7 @@ class AdmissionControl:
     settings: SipSettings
     max_backlog_s: float | None = None
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _swept_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         try:
@@ -88,8 +89,12 @@ class AdmissionControl:
         if bucket.tokens < 1.0:
             return False
         bucket.tokens -= 1.0
-        if len(self._buckets) > 10_000:  # forget idle sources rather than grow without bound
-            full = [h for h, b in self._buckets.items() if b.tokens >= burst]
+        if len(self._buckets) > 10_000 and now - self._swept_at >= 1.0:
+            # Forget sources whose bucket has refilled (idle) rather than grow without
+            # bound; at most once a second, so a flood of sources costs no scan per call.
+            self._swept_at = now
+            full = [h for h, b in self._buckets.items()
+                    if b.tokens + (now - b.updated) * rate >= burst]
             for h in full[:5_000]:
                 del self._buckets[h]
         return True

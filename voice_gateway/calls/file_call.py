@@ -29,7 +29,7 @@ from storage.repository import new_id
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.menus import MenuSource
-from voice_gateway.calls.runner import CallRunner
+from voice_gateway.calls.runner import CallRunner, stored_utterance
 from voice_gateway.services import Services
 
 log = logging.getLogger(__name__)
@@ -131,14 +131,13 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
             runner.post(m.HungUp("end_of_file"))
     finally:
         transport.fed.set()
+        if not task.done() and machine.phase == "live":
+            # Interrupted (an error, Ctrl-C): the call still ends and is drafted.
+            runner.post(m.HungUp("interrupted", by_caller=False))
         await task
     if runner.drafted is None:
         raise CallNotStored("the call's draft could not be stored")
-    utterances = [
-        StoredUtterance(seq=i, start=u.start, end=u.end, text=u.text, confidence=u.confidence,
-                        words=[list(w) for w in u.words], error=u.error)
-        for i, u in enumerate(machine.utterances)
-    ]
+    utterances = [stored_utterance(i, u) for i, u in enumerate(machine.utterances)]
     outcome = CallOutcome(call_id, machine.transcript, utterances, runner.drafted)
     return FileCallResult(outcome, machine.trace_json())
 

@@ -9,6 +9,7 @@ version it started with.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 
@@ -46,7 +47,7 @@ def published_menu(data: dict[str, object], version: int) -> Menu | None:
     """A published version as a runnable menu, or None (logged) if it is unusable."""
     try:
         menu = dataclasses.replace(parse_menu(data, load_catalogue()), version=version)
-    except (MenuError, ValueError) as exc:
+    except Exception as exc:  # whatever an admin's data does, calls keep a menu
         log.error("published menu version %d unusable (%s)", version, exc)
         return None
     if errors := validate(menu):
@@ -71,20 +72,47 @@ class MenuSource:
         self.settings = settings
         self.configured = load_valid_menu(settings)
         self._versions = MenuVersions(store.engine)
-        self._checked: tuple[float, Menu | None] | None = None
+        self._checked_at: float | None = None
+        self._published: Menu | None = None  # the last good published version
+        self._refresh: asyncio.Task[None] | None = None
 
     async def current(self) -> Menu | None:
+        """The menu now, read from the database if the last look is old."""
         if self.configured is None:
             return None  # IVR off, or the configured menu is unusable
         now = asyncio.get_running_loop().time()
-        if self._checked is None or now - self._checked[0] >= MENU_RECHECK_S:
-            try:
-                found = await asyncio.wait_for(
-                    self._versions.published_menu(DEFAULT_MENU_ID), LOOKUP_TIMEOUT_S)
-                menu = published_menu(*found) if found is not None else None
-            except (SQLAlchemyError, TimeoutError) as exc:
-                log.error("published menu unreadable (%s); using %s", type(exc).__name__,
-                          self.configured.id)
-                menu = None
-            self._checked = (now, menu)
-        return self._checked[1] or self.configured
+        if self._checked_at is None or now - self._checked_at >= MENU_RECHECK_S:
+            await self._look(now)
+        return self._published or self.configured
+
+    def current_nowait(self) -> Menu | None:
+        """The menu as last read, without waiting (a new call's setup must not wait on
+        the database); a look in the background keeps it fresh."""
+        if self.configured is None:
+            return None
+        now = asyncio.get_running_loop().time()
+        stale = self._checked_at is None or now - self._checked_at >= MENU_RECHECK_S
+        if stale and (self._refresh is None or self._refresh.done()):
+            self._refresh = asyncio.ensure_future(self._look(now))
+        return self._published or self.configured
+
+    async def _look(self, now: float) -> None:
+        self._checked_at = now
+        try:
+            found = await asyncio.wait_for(
+                self._versions.published_menu(DEFAULT_MENU_ID), LOOKUP_TIMEOUT_S)
+        except (SQLAlchemyError, TimeoutError) as exc:
+            # Keep the last good version: a database hiccup must not change the menu.
+            log.error("published menu unreadable (%s); keeping the last good one",
+                      type(exc).__name__)
+            return
+        except Exception:
+            log.exception("published menu lookup failed; keeping the last good one")
+            return
+        self._published = published_menu(*found) if found is not None else None
+
+    async def close(self) -> None:
+        if self._refresh is not None and not self._refresh.done():
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh

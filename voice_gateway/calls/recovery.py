@@ -16,7 +16,7 @@ import asyncio
 import logging
 
 from asr.audio import AudioFormatError, PcmAudio, load_audio
-from storage.models import Call
+from storage.models import Call, UtteranceRow
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.file_call import FileTransport, feed_audio
@@ -25,6 +25,7 @@ from voice_gateway.services import Services
 
 log = logging.getLogger(__name__)
 CONCURRENT_RECOVERIES = 4
+MIN_AUDIO_S = 0.5  # less than this in the recording of a call never answered: it only rang
 
 
 async def recover_unfinished_calls(services: Services,
@@ -65,6 +66,12 @@ async def recover_call(services: Services, call: Call) -> None:
         except (AudioFormatError, OSError) as exc:
             log.error("call %s: recording unreadable (%s); drafting from what was stored",
                       call.id[:8], exc)
+    if not stored and (audio_file is None or audio_file.duration < MIN_AUDIO_S) and not (
+            await store.call_events(call.id, ("answered",))):
+        # It only rang (a crash between its INSERT and its answer): nothing to draft.
+        await store.close_unanswered(call.id, "not-answered")
+        log.info("call %s was never answered; closed", call.id[:8])
+        return
     rate = audio_file.sample_rate if audio_file is not None else 16000
     if audio_file is not None and services.pool is not None:
         media = CallAudio.open(services.settings, services.pool, call.id, rate, record=False,
@@ -75,19 +82,24 @@ async def recover_call(services: Services, call: Call) -> None:
     machine = m.CallMachine(m.CallPlan(call.caller_number))
     transport = FileTransport()
     runner = CallRunner(services, machine, transport, media, call_id=call.id,
-                        source=call.source, caller_number=call.caller_number)
-    task = runner.start(m.Recover(keypad_phone, choices))
-    for u in stored:
-        runner.post(m.TranscriptFinal(u.start_s, u.end_s, u.text, u.confidence,
-                                      _words(u.words),
-                                      u.error, stored=True))
-    if audio_file is not None:
-        start = min(len(audio_file.pcm), int(resume_at * rate) * 2)  # whole samples
-        await feed_audio(media.push, PcmAudio(audio_file.pcm[start:], rate))
-    transport.fed.set()
-    reason = "recovered" if call.status == "active" else (call.end_reason or "recovered")
-    runner.post(m.HungUp(reason))
-    await task
+                        source=call.source, caller_number=call.caller_number,
+                        draft_on_failure=False)
+    next_seq = max((u.seq for u in stored), default=-1) + 1
+    task = runner.start(m.Recover(keypad_phone, choices, next_seq))
+    try:
+        for u in stored:
+            runner.post(stored_final(u))
+        if audio_file is not None:
+            start = min(len(audio_file.pcm), int(resume_at * rate) * 2)  # whole samples
+            await feed_audio(media.push, PcmAudio(audio_file.pcm[start:], rate))
+        transport.fed.set()
+        reason = "recovered" if call.status == "active" else (call.end_reason or "recovered")
+        runner.post(m.HungUp(reason))
+        await task
+    finally:
+        if not task.done():  # cancelled (shutdown): the call stays for the next start
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
     if runner.drafted is None:
         raise RuntimeError("the recovered call could not be drafted")
 
@@ -103,8 +115,10 @@ async def _intake(services: Services, call_id: str) -> tuple[str | None, tuple[s
     return (str(phone) if phone else None), tuple(str(c) for c in choices)
 
 
-def _words(stored: object) -> tuple[tuple[str, float, float, float], ...]:
-    if not isinstance(stored, list):
-        return ()
-    return tuple((str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in stored
-                 if isinstance(w, list) and len(w) == 4)
+
+def stored_final(u: UtteranceRow) -> m.TranscriptFinal:
+    """A stored utterance as the machine's final (already stored: not stored again)."""
+    words = tuple((str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in (u.words or [])
+                  if isinstance(w, list) and len(w) == 4)
+    return m.TranscriptFinal(u.start_s, u.end_s, u.text, u.confidence, words, u.error,
+                             stored=True)

@@ -97,6 +97,7 @@ class CallRunner:
         virtual_clock: bool = False,
         on_done: Callable[[CallRunner], None] | None = None,
         setup_deadline_s: float | None = None,
+        draft_on_failure: bool = True,
     ) -> None:
         self.services = services
         self.machine = machine
@@ -110,6 +111,7 @@ class CallRunner:
         self.virtual = virtual_clock
         self.on_done = on_done
         self.setup_deadline_s = setup_deadline_s
+        self.draft_on_failure = draft_on_failure
         self.loop = asyncio.get_running_loop()
         self.t0 = self.loop.time()
         self.clock = 0.0  # virtual seconds since the call was offered
@@ -196,6 +198,9 @@ class CallRunner:
     def start(self, first: m.Event) -> asyncio.Task[None]:
         """Start the call's task with its first event (Offered, or Recover)."""
         self.post(first)
+        if isinstance(first, m.Recover):  # answered and stored long ago
+            self.live.set()
+            self.stored_ok = True
         self.task = asyncio.create_task(self.run(), name=f"call-{self.call_id[:8]}")
         return self.task
 
@@ -338,10 +343,7 @@ class CallRunner:
                 self.post(m.PromptDone(play.seq, completed))
 
     def _store_utterance(self, action: m.StoreUtterance) -> None:
-        f = action.final
-        u = StoredUtterance(seq=action.seq, start=f.start, end=f.end, text=f.text,
-                            confidence=f.confidence, words=[list(w) for w in f.words],
-                            error=f.error)
+        u = stored_utterance(action.seq, action.final)
         self._write("utterance", lambda: self.services.store.add_utterance(self.call_id, u))
 
     async def _decode_choice(self, action: m.DecodeChoice) -> None:
@@ -452,7 +454,7 @@ class CallRunner:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            if machine.phase in ("live", "ending") and self.stored_ok:
+            if machine.phase in ("live", "ending") and self.stored_ok and self.draft_on_failure:
                 await self._last_draft()
         finally:
             self._writes.put_nowait(None)
@@ -482,3 +484,9 @@ class CallRunner:
             reason, machine.transcript, machine.keypad_phone, machine.menu_choices,
             self.audio.duration, self.audio.complete)), report=False, retry=False)
 
+
+def stored_utterance(seq: int, f: m.TranscriptFinal) -> StoredUtterance:
+    """A final transcript as storage keeps it."""
+    return StoredUtterance(seq=seq, start=f.start, end=f.end, text=f.text,
+                           confidence=f.confidence, words=[list(w) for w in f.words],
+                           error=f.error)

@@ -61,6 +61,7 @@ from voice_gateway.sip.transport import SipEndpoint
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
+CLOSE_TIMEOUT_S = 30.0  # calls draining at shutdown (drafts wait for their last decode)
 _PLACEHOLDER_PORT = 9  # the SDP answer is negotiated before the RTP port is bound
 
 
@@ -119,9 +120,6 @@ class SipCallTransport:
         self.endpoint.ringing(self.handle)
         bind_host = g.host if g.settings.host in ("0.0.0.0", "::") else g.settings.host
         self.port = await self.rtp.bind(bind_host, g.ports)
-        if self.runner is not None:  # the menu published now; the call keeps it
-            machine = self.runner.machine
-            machine.plan = dataclasses.replace(machine.plan, menu=await g.menus.current())
         for md in self.sdp.media:
             if md.port == _PLACEHOLDER_PORT:
                 md.port = self.port
@@ -230,6 +228,7 @@ class SipGateway:
         log.info("SIP listening on %s:%d (UDP, TCP)", addr[0], addr[1])
         if self.menu is not None:
             self._rendering = asyncio.ensure_future(self._render_prompts())
+        await self.menus.current()  # the published version, read before the first call
         return addr
 
     async def _render_prompts(self) -> None:
@@ -257,7 +256,14 @@ class SipGateway:
             runner.post(m.HungUp("shutdown", by_caller=False))
         tasks = [r.task for r in self.calls.values() if r.task is not None]
         if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            _done, stuck = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
+            for task in stuck:  # their rows stay active: the next start recovers them
+                task.cancel()
+            if stuck:
+                log.error("%d call(s) did not finish within %.0f s of shutdown", len(stuck),
+                          CLOSE_TIMEOUT_S)
+                await asyncio.wait(stuck, timeout=CLOSE_TIMEOUT_S)
+        await self.menus.close()
         await self.endpoint.close()
 
     # --- admission -----------------------------------------------------------------------
@@ -344,7 +350,7 @@ class SipGateway:
         assert services.pool is not None
         call_id = new_id()
         plan = m.CallPlan(
-            caller.number, None, ring_s=self.settings.answer_delay_ms / 1000,
+            caller.number, self.menus.current_nowait(), ring_s=self.settings.answer_delay_ms / 1000,
             retry_after_s=self.settings.retry_after_s,
             grammar_choices=services.pool.spec.kind == "vosk",
             transfer_target=lambda target: transfer_target(target, services.settings.ivr))
