@@ -1,8 +1,9 @@
 """Layer 3: the agent console and admin web UI (routes, pages, websockets, auth).
 
-``setup(app, services)`` mounts the console on the service's aiohttp application;
-``services`` returns the service's opened resources (settings, store, bus) once the app has
-started. Agents work the live queue and review drafts; admins also see the dashboard and
+``setup(app, services, simulate=...)`` mounts the console on the service's aiohttp
+application; ``services`` returns the service's opened resources (settings, store, bus) once
+the app has started, and ``simulate`` runs a menu with scripted inputs (the admin's
+simulator). Agents work the live queue and review drafts; admins also see the dashboard and
 export work orders. Everything is served locally: no CDN, no web fonts.
 """
 
@@ -14,19 +15,22 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from console.context import CLAIM_TTL, CONSOLE, Console, ServicesGetter
+from console.context import CLAIM_TTL, CONSOLE, SIMULATOR, Console, ServicesGetter
 from console.limits import LoginLimiter
 from console.live import Fanout
 from console.routes import add_routes
+from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, Reports
 
 __all__ = ["CONSOLE", "Console", "setup"]
 
 
-def setup(app: web.Application, services: ServicesGetter | None = None) -> None:
+def setup(app: web.Application, services: ServicesGetter | None = None, *,
+          simulate: Simulate) -> None:
     """Mount the console's routes on ``app``; without ``services`` nothing is mounted."""
     if services is None:
         return
+    app[SIMULATOR] = simulate
     get_services = services
 
     async def console_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from console.context import CONSOLE
+from console.context import CONSOLE, SIMULATOR
 from console.http import json_error, ok
-from ivr import analytics, load_menu, simulate
+from ivr import analytics, load_menu
 from ivr.errors import MenuFormatError, ValidationError
 from ivr.serialize import menu_to_data
 from storage import MenuVersions
@@ -226,7 +226,7 @@ async def simulate_menu(request: web.Request, session: ActiveSession) -> web.Str
         raise json_error(422, "菜单格式有误", errors=errors_json(exc.errors)) from exc
     if problems:
         raise json_error(422, "菜单未通过校验", errors=errors_json(problems))
-    path = simulate(menu, inputs, when, caller)
+    path = request.app[SIMULATOR](menu, inputs, when, caller)
     return ok({"menu": {"id": menu.id, "version": menu.version}, "at": when.isoformat(),
                "path": path})
 

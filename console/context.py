@@ -2,7 +2,8 @@
 
 The composition root hands ``setup`` a function returning the service's resources (anything
 with ``settings``, ``store`` and ``bus``); the console builds its own repositories over the
-same engine when the application starts.
+same engine when the application starts. It also hands over the IVR simulator, which runs
+the call machine of ``voice_gateway`` (a package the console never imports).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiohttp import web
 from config import Settings
 from console.limits import LoginLimiter
 from console.live import Fanout
+from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, EventBus, Reports, Store
 
 SESSION_TTL = timedelta(hours=12)
@@ -49,3 +51,4 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
+SIMULATOR: web.AppKey[Simulate] = web.AppKey("ivr_simulator")

@@ -1,4 +1,5 @@
-"""IVR: menus as data, their validation, the pure runtime, the simulator and analytics.
+"""IVR: menus as data, their validation, the pure runtime, the simulated caller's script
+and analytics.
 
 Drive a call with :func:`new_call` and :func:`step`; see :mod:`ivr.events` for what goes in
 and comes out. Layer 1: imports only :mod:`config`, the stdlib and third-party libraries.
@@ -10,7 +11,6 @@ from ivr.loader import default_menu, load_menu
 from ivr.model import Menu
 from ivr.runtime import new_call, step
 from ivr.schema import parse_menu
-from ivr.simulator import run_call, simulate
 from ivr.speech import grammar_for, match_option
 from ivr.state import CallState
 from ivr.validate import validate
@@ -30,8 +30,6 @@ __all__ = [
     "match_option",
     "new_call",
     "parse_menu",
-    "run_call",
-    "simulate",
     "step",
     "validate",
 ]

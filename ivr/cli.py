@@ -1,5 +1,6 @@
 """Plain functions behind ``voice-intake ivr show|validate|simulate`` (the CLI wires them to
-argparse). ``FILE`` is a menu path or ``default`` for the shipped menu.
+argparse). ``FILE`` is a menu path or ``default`` for the shipped menu. The simulator runs
+the call machine, a layer above this one: the CLI hands it to :func:`simulate_file`.
 
 ``python -m ivr.cli show default`` also works, for a quick look without the full CLI;
 ``python -m ivr.cli render default DIR`` renders the prompts that have no audio yet.
@@ -21,7 +22,7 @@ from ivr.model import Menu
 from ivr.prompts import missing_prompts, render_missing
 from ivr.serialize import menu_to_data
 from ivr.settings import IvrSettings
-from ivr.simulator import simulate
+from ivr.simulator import Simulate
 from ivr.validate import validate
 
 TIMEZONE = "Asia/Shanghai"
@@ -52,9 +53,11 @@ def checked_menu(file: str | Path) -> Menu:
 
 
 def simulate_file(file: str | Path, inputs: list[str], now: datetime | None = None,
-                  caller_number: str | None = "13800138000") -> list[dict[str, Any]]:
-    """Simulate a call (see :mod:`ivr.simulator` for the input syntax); one dict per node.
-    ``now`` defaults to the current time in China: this is the edge where a clock is read."""
+                  caller_number: str | None = "13800138000", *,
+                  simulate: Simulate) -> list[dict[str, Any]]:
+    """Simulate a call with ``simulate`` (see :mod:`ivr.simulator` for the input syntax);
+    one dict per node. ``now`` defaults to the current time in China: this is the edge
+    where a clock is read."""
     when = now or datetime.now(zoneinfo.ZoneInfo(TIMEZONE))
     return simulate(checked_menu(file), inputs, when, caller_number)
 
@@ -80,10 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("show").add_argument("file")
     sub.add_parser("validate").add_argument("file")
-    sim = sub.add_parser("simulate")
-    sim.add_argument("file")
-    sim.add_argument("--input", action="append", default=[])
-    sim.add_argument("--at", help="ISO time of the call (default: now)")
     for name in ("missing", "render"):
         p = sub.add_parser(name)
         p.add_argument("file")
@@ -97,9 +96,6 @@ def main(argv: list[str] | None = None) -> int:
             for line in problems:
                 print(line, file=sys.stderr)
             return 1 if problems else 0
-        elif args.command == "simulate":
-            when = datetime.fromisoformat(args.at) if args.at else None
-            sys.stdout.write(json_lines(simulate_file(args.file, args.input, when)))
         else:
             ids = (missing if args.command == "missing" else render)(args.file, args.prompt_dir)
             print("\n".join(ids))

@@ -2,7 +2,7 @@
 
 Resources live in ``cleanup_ctx`` generators, opened in order on start-up and closed in
 reverse: the services (database, ASR workers), then the SIP listener; the console mounts
-its routes through ``console.setup``.
+its routes through ``console.setup``, which is handed the IVR simulator (the call machine).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from storage import ping
 from storage.models import Call
 from storage.recordings import DISK_HEALTH
 from voice_gateway.calls.recovery import recover_unfinished_calls
+from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
 
@@ -80,7 +81,7 @@ def init_app(
     app.cleanup_ctx.append(sip_ctx)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    console.setup(app, lambda: app[SERVICES])
+    console.setup(app, lambda: app[SERVICES], simulate=simulate)
     return app
 
 

@@ -224,6 +224,7 @@ def ivr_validate(file: str) -> int:
 def ivr_simulate(file: str, inputs: Sequence[str], at: str | None, caller: str | None) -> int:
     from ivr.cli import json_lines, simulate_file
     from ivr.errors import MenuFormatError
+    from voice_gateway.calls.simulate import simulate
 
     try:
         when = datetime.fromisoformat(at) if at else None
@@ -232,7 +233,7 @@ def ivr_simulate(file: str, inputs: Sequence[str], at: str | None, caller: str |
     if when is not None and when.tzinfo is None:
         raise UsageError("--at needs a time zone, e.g. 2026-03-02T10:00+08:00")
     try:
-        path = simulate_file(file, list(inputs), when, caller)
+        path = simulate_file(file, list(inputs), when, caller, simulate=simulate)
     except MenuFormatError as exc:
         return _menu_problems(exc.errors)
     sys.stdout.write(json_lines(path))

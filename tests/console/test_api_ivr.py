@@ -18,11 +18,12 @@ import pytest
 
 from console import CONSOLE
 from console.routes import API_ROUTES
-from ivr import analytics, default_menu, run_call
+from ivr import analytics, default_menu
 from ivr.events import InputFailed, NodeEntered, NodeExited, action_to_dict
 from ivr.serialize import menu_to_data
 from storage import Event
 from tests.console.conftest import login, services_of
+from voice_gateway.calls.simulate import run_call
 
 BEIJING_MONDAY = datetime.fromisoformat("2026-03-02T10:00:00+08:00")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from console import CONSOLE
-from ivr import default_menu, run_call
+from ivr import default_menu
 from ivr.events import InputFailed, NodeEntered, NodeExited, action_to_dict
 from ivr.serialize import menu_to_data
 from storage import Event, MenuVersions
@@ -28,6 +28,7 @@ from tests.console.test_browser import (  # fixtures and helpers of the console 
     playwright_api,
     server,
 )
+from voice_gateway.calls.simulate import run_call
 
 __all__ = ["browser", "server"]
 

@@ -7,8 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from ivr import analytics, default_menu, run_call
+from ivr import analytics, default_menu
 from ivr.events import Action, action_from_dict, action_to_dict
+from voice_gateway.calls.simulate import run_call
 
 MENU = default_menu()
 DAY = datetime(2025, 6, 3, 10, 0)

@@ -10,6 +10,7 @@ import pytest
 
 from ivr import MenuFormatError
 from ivr.cli import json_lines, main, show, simulate_file, validate_file
+from voice_gateway.calls.simulate import simulate
 
 from .support import SMALL
 
@@ -45,7 +46,7 @@ def test_validate_reports_schema_problems(tmp_path: Path) -> None:
 
 def test_simulate_file_json_lines() -> None:
     records = simulate_file("default", ["1", "我要问一下社保怎么交"],
-                            now=datetime(2025, 6, 3, 10, 0))
+                            now=datetime(2025, 6, 3, 10, 0), simulate=simulate)
     lines = json_lines(records).splitlines()
     assert len(lines) == len(records)
     assert [json.loads(line)["node"] for line in lines][:3] == ["welcome", "main", "intake"]
@@ -58,14 +59,7 @@ def test_simulate_refuses_an_invalid_menu(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps(data))
     with pytest.raises(MenuFormatError, match="node 'code'"):
-        simulate_file(path, [])
-
-
-def test_main_simulate_prints_one_node_per_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "default", "--input", "2", "--input", "我要投诉噪音",
-                 "--at", "2025-06-03T10:00:00+08:00"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert json.loads(out[1])["key"] == "2"
+        simulate_file(path, [], simulate=simulate)
 
 
 def test_missing_and_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr import default_menu, simulate
+from ivr import default_menu
+from voice_gateway.calls.simulate import run_call, simulate
 
 MENU = default_menu()
 DAY = datetime(2025, 6, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -126,8 +127,6 @@ def test_agent_at_night_is_closed_and_goes_to_intake() -> None:
 
 
 def test_agents_busy_fall_back_to_intake() -> None:
-    from ivr import run_call
-
     call = run_call(MENU, ["0", *FULL], DAY, transfer_ok=False)
     assert [r["node"] for r in call.path] == ["welcome", "main", "agent_hours", "agents",
                                              "agent_busy", "intake", "goodbye"]
@@ -154,3 +153,23 @@ def test_records_carry_times() -> None:
     assert path[0]["entered_at"] == 0.0
     for record in path[:-1]:
         assert record["left_at"] >= record["entered_at"]
+
+
+def test_keys_after_the_menu_ended_are_not_its_inputs() -> None:
+    # "12" on the small menu: 1 goes to the hang-up node, whose IVR never hears the 2.
+    from .support import small
+
+    path = simulate(small(), ["12"], DAY)
+    assert [(r["node"], r["inputs"]) for r in path] == [("main", ["dtmf 1"]), ("bye", [])]
+
+
+def test_a_menu_the_runtime_cannot_run_raises() -> None:
+    from ivr import parse_menu
+    from ivr.errors import MenuRuntimeError
+
+    always = {"daily": ["00:00-24:00"]}
+    menu = parse_menu({"id": "loop", "start": "a", "nodes": {
+        "a": {"type": "hours", "weekly": always, "open": "b", "closed": "b"},
+        "b": {"type": "hours", "weekly": always, "open": "a", "closed": "a"}}})
+    with pytest.raises(MenuRuntimeError, match="menu 'loop'"):
+        simulate(menu, [], DAY)

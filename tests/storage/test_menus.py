@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
-from ivr import default_menu, parse_menu, run_call
+from ivr import default_menu, parse_menu
 from ivr.analytics import analytics
 from ivr.events import InputFailed, NodeEntered, NodeExited, action_to_dict
 from ivr.loader import load_catalogue
 from ivr.serialize import menu_to_data
 from storage import Event, MenuVersions, Store
 from storage.menus import MenuConflict, MenuInvalid, MenuVersionNotFound
+from voice_gateway.calls.simulate import run_call
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday, 18:00 in Beijing: agents open
 

@@ -376,8 +376,10 @@ class CallMachine:
         self._held: deque[TranscriptFinal] = deque()
         self._reading: tuple[int, TranscriptFinal, str | None] | None = None
         self._refs = 0
-        # The simulator's trace of the IVR: one record per node visited.
+        # The simulator's trace of the IVR: one record per node visited; and every action
+        # the IVR took, in order (what ivr.analytics takes).
         self.trace: list[dict[str, Any]] = []
+        self.ivr_log: list[ivr.Action] = []
         self._at = 0.0
 
     @property
@@ -658,6 +660,7 @@ class CallMachine:
                 self._silence_ivr(out)
                 return
             for action in actions:
+                self.ivr_log.append(action)
                 self._trace(action)
                 self._map(action, out, pending)
             self._note_intake(out)
