@@ -207,9 +207,13 @@ class SipGateway:
         )
         self.endpoint = SipEndpoint(self.core, self._on_event)
         self.ports = PortAllocator(s.rtp_port_min, s.rtp_port_max)
+        # MD5's challenge first: Debian's sipp 3.6 (and other MD5-only UACs) answer the
+        # first challenge and give up on SHA-256 instead of skipping to the one they know.
         self.auth = (
-            DigestAuthenticator(s.auth_realm, secrets.token_bytes(32)) if s.auth_username else None
-        )
+            DigestAuthenticator(s.auth_realm, secrets.token_bytes(32),
+                                algorithms=("MD5", "SHA-256"))
+            if s.auth_username else None
+        )  # fmt: skip
         self.calls: dict[CallHandle, CallRunner] = {}
         self.menus = MenuSource(services.settings.ivr, services.store)
         self.menu = self.menus.configured
@@ -291,14 +295,16 @@ class SipGateway:
         if self.auth is None:
             return True
         s = self.settings
+        now = self._loop.time()  # monotonic: nonces are only ever checked by this process
         result = self.auth.verify(
-            ev.request, lambda user: s.auth_password if user == s.auth_username else None,
-            self._loop.time() + 1_700_000_000,
-        )
+            ev.request, lambda user: s.auth_password if user == s.auth_username else None, now)
         if result is AuthResult.OK:
             return True
-        self.endpoint.reject(ev.call, 401, headers=[self.auth.challenge(
-            self._loop.time() + 1_700_000_000, stale=result is AuthResult.STALE)])
+        if ev.request.headers.fields("Authorization"):
+            log.info("INVITE from %s: credentials %s, challenged again", ev.source[0],
+                     result.value)
+        self.endpoint.reject(ev.call, 401, headers=self.auth.challenges(
+            now, stale=result is AuthResult.STALE))
         return False
 
     # --- events from the SIP core (synchronous, on the loop) ------------------------------
