@@ -15,6 +15,7 @@ from voice_gateway.sip.events import (
     EndReason,
     HoldChanged,
     IncomingCall,
+    MediaAnswered,
     MediaChanged,
     OptionsPing,
     Transmit,
@@ -326,8 +327,9 @@ def test_late_offer() -> None:
     assert isinstance(event, IncomingCall) and event.offer is None
     offer = build_offer(AudioPolicy(), "127.0.0.1", 20000, session_id="1")
     harness.op(harness.core.answer(event.call, offer))
-    (got,) = harness.feed(ack(body=OFFER))
+    got, answered = harness.feed(ack(body=OFFER))
     assert isinstance(got, AckReceived) and got.answer is not None
+    assert isinstance(answered, MediaAnswered) and answered.media.codec == "PCMA"
 
 
 def test_out_of_order_cseq_is_500() -> None:

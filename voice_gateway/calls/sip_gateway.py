@@ -54,9 +54,10 @@ from voice_gateway.sip import (
 from voice_gateway.sip import Event as SipEvent
 from voice_gateway.sip.auth import AuthResult, DigestAuthenticator
 from voice_gateway.sip.dialog import CallState as SipCallState
+from voice_gateway.sip.events import MediaAnswered, MediaAnswerFailed
 from voice_gateway.sip.headers import NameAddress
 from voice_gateway.sip.message import Request
-from voice_gateway.sip.sdp import SessionDescription
+from voice_gateway.sip.sdp import SessionDescription, build_offer, offered_audio
 from voice_gateway.sip.transport import SipEndpoint
 
 log = logging.getLogger(__name__)
@@ -332,25 +333,34 @@ class SipGateway:
             runner.post(m.Dtmf(ev.digit, "info"))
         elif isinstance(ev, TransferProgress):
             runner.post(m.TransferUpdate(ev.status, ev.done, ev.ok))
-        elif isinstance(ev, HoldChanged | MediaChanged):
+        elif isinstance(ev, HoldChanged | MediaChanged | MediaAnswered):
             transport.apply_media(ev.media)
             if isinstance(ev, HoldChanged):
                 timeout = None if ev.on_hold else self.settings.rtp_timeout_s
                 transport.rtp.set_inactivity_timeout(timeout)
+        elif isinstance(ev, MediaAnswerFailed):
+            # Our offer went unanswered: up, but without media. RFC 3261 §13.2.1 leaves
+            # only a BYE.
+            log.info("call %s: %s, hanging up", runner.call_id[:8], ev.reason)
+            runner.post(m.HungUp("no_sdp_answer", by_caller=False))
 
     def _offer(self, ev: IncomingCall) -> None:
         """A new INVITE: its runner is registered now, before anything can await."""
         if not self._authorised(ev):
             return
+        session_id = str(secrets.randbits(31))
         if ev.offer is None:
-            self.endpoint.reject(ev.call, 488, reason="SDP offer required")
-            return
-        try:
-            sdp, media = answer_offer(ev.offer, self.policy, self.host, _PLACEHOLDER_PORT,
-                                      session_id=str(secrets.randbits(31)))
-        except NoCommonCodec:
-            self.endpoint.reject(ev.call, 488)
-            return
+            # Delayed offer (Cisco CUBE/CUCM): our offer goes in the 200 and the answer
+            # comes in the ACK (MediaAnswered, or MediaAnswerFailed and a BYE).
+            sdp = build_offer(self.policy, self.host, _PLACEHOLDER_PORT, session_id=session_id)
+            media = offered_audio(self.policy)
+        else:
+            try:
+                sdp, media = answer_offer(ev.offer, self.policy, self.host, _PLACEHOLDER_PORT,
+                                          session_id=session_id)
+            except NoCommonCodec:
+                self.endpoint.reject(ev.call, 488)
+                return
         caller = parse_caller_id(caller_user(ev.request))
         services = self.services
         assert services.pool is not None
@@ -371,7 +381,7 @@ class SipGateway:
         self.calls[ev.call] = runner
         runner.start(m.Offered())
         log.info("call %s offered from %s by %s (%s)", call_id[:8], ev.source[0],
-                 mask_number(caller.number), media.codec)
+                 mask_number(caller.number), media.codec if ev.offer else "delayed offer")
 
     def _call_done(self, runner: CallRunner) -> None:
         transport = runner.transport

@@ -17,7 +17,13 @@ from voice_gateway.sip.errors import NoCommonCodec
 from voice_gateway.sip.events import Address, CallHandle, HoldChanged, MediaChanged, Transport
 from voice_gateway.sip.headers import Headers, NameAddress, SipUri, Via
 from voice_gateway.sip.message import Request
-from voice_gateway.sip.sdp import AudioPolicy, NegotiatedAudio, SessionDescription, answer_offer
+from voice_gateway.sip.sdp import (
+    AudioPolicy,
+    NegotiatedAudio,
+    SessionDescription,
+    answer_offer,
+    negotiated_from_answer,
+)
 
 
 class CallState(enum.Enum):
@@ -155,6 +161,16 @@ class Dialog:
         if previous is not None and previous != negotiated:
             return [MediaChanged(self.handle, negotiated)]
         return []
+
+    def take_answer(self, answer: SessionDescription, policy: AudioPolicy) -> NegotiatedAudio:
+        """The peer's answer (in the ACK) to the offer in our 200 (the INVITE had none).
+        Raises :class:`~voice_gateway.sip.errors.NoCommonCodec` if it agrees to nothing we
+        offered; the call then has no media."""
+        if self.local_sdp is None:
+            raise NoCommonCodec("no offer of ours to answer")
+        negotiated = negotiated_from_answer(self.local_sdp, answer, policy)
+        self.media, self.on_hold = negotiated, negotiated.on_hold
+        return negotiated
 
     def build_request(self, method: str, via: Via, max_forwards: int = 70) -> Request:
         """An in-dialog request (RFC 3261 §12.2.1.1), with the next local CSeq."""

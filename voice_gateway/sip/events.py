@@ -86,10 +86,12 @@ class EndReason(enum.Enum):
 class IncomingCall:
     """A new INVITE. Answer with ``answer``/``reject``; 100 Trying is already sent.
 
-    ``offer`` is ``None`` for an INVITE without SDP (our answer is then an offer and the
-    peer's answer arrives in :class:`AckReceived`). An offer that is unparsable (400) or has
-    no codec of the core's :class:`~voice_gateway.sip.sdp.AudioPolicy` (488) is rejected by
-    the core itself and produces no event.
+    ``offer`` is ``None`` for an INVITE without SDP (delayed offer): the 200 then carries
+    our offer, and the ACK brings the peer's answer, reported as :class:`MediaAnswered` or
+    :class:`MediaAnswerFailed` right after :class:`AckReceived`. An offer that is
+    unparsable (400) or has no codec of the core's
+    :class:`~voice_gateway.sip.sdp.AudioPolicy` (488) is rejected by the core itself and
+    produces no event.
     """
 
     call: CallHandle
@@ -112,6 +114,23 @@ class AckReceived:
 
     call: CallHandle
     answer: SessionDescription | None = None
+
+
+@dataclass(frozen=True)
+class MediaAnswered:
+    """The ACK answered the offer in our 200 (the INVITE had none): what was agreed."""
+
+    call: CallHandle
+    media: NegotiatedAudio
+
+
+@dataclass(frozen=True)
+class MediaAnswerFailed:
+    """The ACK brought no usable answer to the offer in our 200 (none, unparsable, or no
+    stream we offered). The call is up but has no media: the application hangs up."""
+
+    call: CallHandle
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -177,6 +196,8 @@ Event = (
     IncomingCall
     | CallCancelled
     | AckReceived
+    | MediaAnswered
+    | MediaAnswerFailed
     | CallEnded
     | Dtmf
     | HoldChanged

@@ -335,6 +335,19 @@ def build_offer(
     )
 
 
+def offered_audio(policy: AudioPolicy) -> NegotiatedAudio:
+    """What the RTP side starts with while our offer (:func:`build_offer`) waits for its
+    answer: our first codec and events, no remote address yet."""
+    name = policy.codecs[0]
+    pt = next(pt for pt, (codec, _) in STATIC_CODECS.items() if codec == name)
+    return NegotiatedAudio(
+        codec=name, payload_type=pt, clock_rate=8000,
+        telephone_event_pt=policy.telephone_event_pt if policy.telephone_event else None,
+        ptime=policy.ptime, remote_host="0.0.0.0", remote_port=0, direction="sendrecv",
+        on_hold=False,
+    )  # fmt: skip
+
+
 def negotiated_from_answer(
     offer: SessionDescription, answer: SessionDescription, policy: AudioPolicy
 ) -> NegotiatedAudio:

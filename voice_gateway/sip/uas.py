@@ -33,6 +33,8 @@ from voice_gateway.sip.events import (
     EndReason,
     Event,
     IncomingCall,
+    MediaAnswered,
+    MediaAnswerFailed,
     OptionsPing,
     TransferProgress,
     Transport,
@@ -432,7 +434,25 @@ class UserAgentServer:
         events: list[Event] = [AckReceived(dialog.handle, answer)]
         if dialog.state is CallState.TERMINATING:
             self._send_bye(dialog)
+        elif dialog.offer is None:  # our 200 made the offer: the ACK must answer it
+            events.append(self._take_answer(dialog, raw, answer))
         return events
+
+    def _take_answer(
+        self, dialog: Dialog, raw: bytes | None, answer: SessionDescription | None
+    ) -> MediaAnswered | MediaAnswerFailed:
+        """The ACK's answer to the offer in our 200 (RFC 3264 §5, RFC 3261 §13.2.1)."""
+        if raw is None:
+            reason = "no SDP answer in the ACK"
+        elif answer is None:
+            reason = "unparsable SDP answer"
+        else:
+            try:
+                return MediaAnswered(dialog.handle, dialog.take_answer(answer, self.config.audio))
+            except SdpError as exc:
+                reason = str(exc)
+        logger.info("ACK from %s: %s", dialog.source[0], reason)
+        return MediaAnswerFailed(dialog.handle, reason)
 
     def _in_dialog(self, request: Request, txn: ServerTransaction) -> list[Event]:
         dialog = self._calls.get(_dialog_key(request))
