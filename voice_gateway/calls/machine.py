@@ -382,6 +382,13 @@ class CallMachine:
         self.ivr_log: list[ivr.Action] = []
         self._at = 0.0
 
+    def choose_menu(self, menu: Menu | None) -> None:
+        """The menu this call walks, chosen before it is offered (looked up by the
+        runner); it keeps it for its whole life."""
+        if self.phase != "offered":
+            raise RuntimeError("a call's menu is chosen before it is offered")
+        self.plan = dataclasses.replace(self.plan, menu=menu)
+
     @property
     def done(self) -> bool:
         return self.phase == "done"

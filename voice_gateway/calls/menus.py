@@ -9,7 +9,6 @@ version it started with.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 
@@ -24,7 +23,7 @@ from storage.menus import DEFAULT_MENU_ID, MenuVersions
 
 log = logging.getLogger(__name__)
 MENU_RECHECK_S = 5.0
-LOOKUP_TIMEOUT_S = 2.0  # a stalled database must not hold a call's setup
+LOOKUP_TIMEOUT_S = 0.5  # a stalled database must not hold a call's setup
 
 
 def load_valid_menu(settings: IvrSettings) -> Menu | None:
@@ -74,7 +73,6 @@ class MenuSource:
         self._versions = MenuVersions(store.engine)
         self._checked_at: float | None = None
         self._published: Menu | None = None  # the last good published version
-        self._refresh: asyncio.Task[None] | None = None
 
     async def current(self) -> Menu | None:
         """The menu now, read from the database if the last look is old."""
@@ -83,17 +81,6 @@ class MenuSource:
         now = asyncio.get_running_loop().time()
         if self._checked_at is None or now - self._checked_at >= MENU_RECHECK_S:
             await self._look(now)
-        return self._published or self.configured
-
-    def current_nowait(self) -> Menu | None:
-        """The menu as last read, without waiting (a new call's setup must not wait on
-        the database); a look in the background keeps it fresh."""
-        if self.configured is None:
-            return None
-        now = asyncio.get_running_loop().time()
-        stale = self._checked_at is None or now - self._checked_at >= MENU_RECHECK_S
-        if stale and (self._refresh is None or self._refresh.done()):
-            self._refresh = asyncio.ensure_future(self._look(now))
         return self._published or self.configured
 
     async def _look(self, now: float) -> None:
@@ -110,9 +97,3 @@ class MenuSource:
             log.exception("published menu lookup failed; keeping the last good one")
             return
         self._published = published_menu(*found) if found is not None else None
-
-    async def close(self) -> None:
-        if self._refresh is not None and not self._refresh.done():
-            self._refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresh

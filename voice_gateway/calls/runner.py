@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from asr.engines.base import DecodeRequest
 from asr.stream import TranscriptEvent
+from ivr import Menu
 from storage import Event as StoredEvent
 from storage import StoredUtterance
 from storage.retry import with_retries
@@ -98,6 +99,7 @@ class CallRunner:
         on_done: Callable[[CallRunner], None] | None = None,
         setup_deadline_s: float | None = None,
         draft_on_failure: bool = True,
+        menu_source: Callable[[], Awaitable[Menu | None]] | None = None,
     ) -> None:
         self.services = services
         self.machine = machine
@@ -112,6 +114,7 @@ class CallRunner:
         self.on_done = on_done
         self.setup_deadline_s = setup_deadline_s
         self.draft_on_failure = draft_on_failure
+        self.menu_source = menu_source
         self.loop = asyncio.get_running_loop()
         self.t0 = self.loop.time()
         self.clock = 0.0  # virtual seconds since the call was offered
@@ -209,6 +212,10 @@ class CallRunner:
         failed: BaseException | None = None
         try:
             if isinstance(self._inbox[0], m.Offered):
+                if self.menu_source is not None:
+                    # The menu published now; the call keeps it. Bounded by the lookup's
+                    # own timeout, after which the last good version is used.
+                    self.machine.choose_menu(await self.menu_source())
                 await self.transport.prepare()
             self.audio.start(self.deliver)
             while not self.machine.done:
