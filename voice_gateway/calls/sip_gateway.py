@@ -233,7 +233,6 @@ class SipGateway:
         log.info("SIP listening on %s:%d (UDP, TCP)", addr[0], addr[1])
         if self.menu is not None:
             self._rendering = asyncio.ensure_future(self._render_prompts())
-        await self.menus.current()  # the published version, read before the first call
         return addr
 
     async def _render_prompts(self) -> None:
@@ -268,7 +267,7 @@ class SipGateway:
                 log.error("%d call(s) did not finish within %.0f s of shutdown", len(stuck),
                           CLOSE_TIMEOUT_S)
                 await asyncio.wait(stuck, timeout=CLOSE_TIMEOUT_S)
-        await self.menus.close()
+
         await self.endpoint.close()
 
     # --- admission -----------------------------------------------------------------------
@@ -366,7 +365,7 @@ class SipGateway:
         assert services.pool is not None
         call_id = new_id()
         plan = m.CallPlan(
-            caller.number, self.menus.current_nowait(), ring_s=self.settings.answer_delay_ms / 1000,
+            caller.number, None, ring_s=self.settings.answer_delay_ms / 1000,
             retry_after_s=self.settings.retry_after_s,
             grammar_choices=services.pool.spec.kind == "vosk",
             transfer_target=lambda target: transfer_target(target, services.settings.ivr))
@@ -376,7 +375,8 @@ class SipGateway:
         runner = CallRunner(services, m.CallMachine(plan), transport, audio, call_id=call_id,
                             source="sip", caller_number=caller.number, caller_raw=caller.raw,
                             prompts=self.prompts, on_done=self._call_done,
-                            setup_deadline_s=self.settings.setup_deadline_s)
+                            setup_deadline_s=self.settings.setup_deadline_s,
+                            menu_source=self.menus.current)
         transport.audio, transport.runner = audio, runner
         self.calls[ev.call] = runner
         runner.start(m.Offered())
