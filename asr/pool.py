@@ -302,6 +302,7 @@ class AsrWorkerPool:
         # Running sums of utterances waiting for a slot, queued or on a worker.
         self._backlog_bytes = 0
         self._backlog_jobs = 0
+        self._stream_bytes = 0  # live streams' speech not fed to a recognizer yet
         self._session_ids = itertools.count(1)
         self._load_failures = 0
         self._closing = False
@@ -336,8 +337,15 @@ class AsrWorkerPool:
 
     @property
     def backlog_seconds(self) -> float:
-        """Seconds of utterance audio waiting for a slot, queued, or being decoded (O(1))."""
-        return self._backlog_bytes / PCM_BYTES_PER_SECOND
+        """Seconds of caller audio waiting to be recognized (O(1)): utterances waiting for
+        a slot, queued or being decoded, and speech that live streams (Vosk) have not fed
+        to their recognizer yet (see :meth:`note_stream_audio`)."""
+        return (self._backlog_bytes + self._stream_bytes) / PCM_BYTES_PER_SECOND
+
+    def note_stream_audio(self, nbytes: int) -> None:
+        """A live stream queued (positive) or fed or dropped (negative) this much 16 kHz
+        PCM: its audio waits in the stream, not here, but it is backlog all the same."""
+        self._stream_bytes = max(0, self._stream_bytes + nbytes)
 
     @property
     def backlog_jobs(self) -> int:

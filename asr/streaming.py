@@ -156,6 +156,7 @@ class VoskRecognizeStream(RecognizeStream):
     def _send_chunk(self) -> None:
         if self._chunk:
             self._ops.put_nowait(_Audio(bytes(self._chunk), self._chunk_start))
+            self._pool.note_stream_audio(len(self._chunk))  # backlog until fed
             self._chunk.clear()
 
     # Consumer side: one task, ops in order, decoding in the worker.
@@ -164,13 +165,20 @@ class VoskRecognizeStream(RecognizeStream):
         try:
             while (op := await self._ops.get()) is not None:
                 if isinstance(op, _Audio):
-                    await self._on_audio(op.pcm, op.start)
+                    try:
+                        await self._on_audio(op.pcm, op.start)
+                    finally:
+                        self._pool.note_stream_audio(-len(op.pcm))
                 elif isinstance(op, _End):
                     await self._on_end(op.utterance)
                 else:
                     self._grammar = op.grammar
                     await self._drop_session()
         finally:
+            while not self._ops.empty():  # abandoned: what was queued is no backlog now
+                left = self._ops.get_nowait()
+                if isinstance(left, _Audio):
+                    self._pool.note_stream_audio(-len(left.pcm))
             await self._drop_session()
             self._events.close()
 

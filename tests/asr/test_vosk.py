@@ -172,3 +172,21 @@ async def test_a_spoken_menu_word_is_read_again_under_the_menu_grammar(
                                 bool(result.unknown_words)))
     assert call.ivr is not None and call.ivr.choices == ("신고",)
     assert "bye" in [r["node"] for r in call.trace]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_live_stream_audio_not_fed_yet_counts_as_backlog(pool: AsrWorkerPool) -> None:
+    """Admission turns new calls away on pool.backlog_seconds; with Vosk the backlog is
+    speech queued in each stream, which it did not count."""
+    from tests.conftest import CALLS_DIR
+
+    call = load_audio(CALLS_DIR / "D02.pcm8k.wav")
+    assert pool.backlog_seconds == 0.0
+    stream = open_recognize_stream(pool, VadSettings(), call.sample_rate)
+    stream.push(call.pcm)  # the whole call at once: far faster than it can be fed
+    peak = pool.backlog_seconds
+    stream.end()
+    async for _ev in stream:
+        pass
+    assert peak > 1.0
+    assert pool.backlog_seconds == 0.0  # all fed (or given up): nothing left counted
