@@ -68,8 +68,12 @@ async def test_udp_call() -> None:
     transport, client = await loop.create_datagram_endpoint(UdpClient, local_addr=("127.0.0.1", 0))
     me = transport.get_extra_info("sockname")
     contact = f"caller@127.0.0.1:{me[1]}".encode()
+
+    def mine(data: bytes) -> bytes:  # responses go to the Via's port (no rport): ours
+        return data.replace(b"127.0.0.1:5061;", f"127.0.0.1:{me[1]};".encode())
+
     try:
-        transport.sendto(invite().replace(b"caller@127.0.0.1:5061", contact), (host, port))
+        transport.sendto(mine(invite().replace(b"caller@127.0.0.1:5061", contact)), (host, port))
         assert (await client.next()).startswith(b"SIP/2.0 100 Trying")
         event = await recorder.wait_for(IncomingCall)
         assert isinstance(event, IncomingCall)
@@ -79,7 +83,7 @@ async def test_udp_call() -> None:
         assert (await client.next()).startswith(b"SIP/2.0 200 OK")
         assert (await client.next()).startswith(b"SIP/2.0 200 OK")  # Timer G retransmission
         tag = event.call.local_tag
-        transport.sendto(request("ACK", to_tag=tag, branch="z9hG4bKack"), (host, port))
+        transport.sendto(mine(request("ACK", to_tag=tag, branch="z9hG4bKack")), (host, port))
         await recorder.wait_for(AckReceived)
         while not client.queue.empty():
             client.queue.get_nowait()
@@ -90,7 +94,7 @@ async def test_udp_call() -> None:
         ended = await recorder.wait_for(CallEnded)
         assert ended == CallEnded(event.call, EndReason.LOCAL_BYE, 200)
         transport.sendto(b"\x00garbage\xff", (host, port))
-        transport.sendto(request("OPTIONS", branch="z9hG4bKopt"), (host, port))
+        transport.sendto(mine(request("OPTIONS", branch="z9hG4bKopt")), (host, port))
         assert (await client.next()).startswith(b"SIP/2.0 200 OK")  # still serving
     finally:
         transport.close()

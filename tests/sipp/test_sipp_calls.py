@@ -141,6 +141,8 @@ async def test_malformed_messages_get_400_and_service_goes_on(
             sock.bind(("127.0.0.1", 0))
             sock.setblocking(False)
             for name, datagram, expected in TORTURE:
+                # rport: answer our port, not the Via's 5999 (RFC 3581)
+                datagram = datagram.replace(b";branch=", b";rport;branch=", 1)
                 await loop.sock_sendto(sock, datagram, ("127.0.0.1", settings.sip.port))
                 if expected is None:
                     with pytest.raises(TimeoutError):

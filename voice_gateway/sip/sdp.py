@@ -30,6 +30,12 @@ MEDIA_RE = re.compile(r"([a-z]+) ([0-9]{1,5})(?:/([0-9]+))? (\S+)((?: \S+)+)")
 #   a=rtpmap:<payload type> <encoding name>/<clock rate> [/<encoding parameters>]
 RTPMAP_RE = re.compile(r"([0-9]{1,3}) ([^/\s]+)/([0-9]+)(?:/(\S+))?")
 LINE_RE = re.compile(r"([a-z])=(.*)")
+# RFC 4733 §2.4.1, the fmtp of telephone-event: "a comma-separated list of elements, each
+# of which is either a single event code or a range of codes given as a pair of codes
+# separated by a hyphen", e.g. "0-15,66".
+EVENT_ITEM_RE = re.compile(r"([0-9]{1,3})(?:-([0-9]{1,3}))?")
+# The RFC 4733 events we receive: DTMF digits, * and #, A-D (0-15) and flash (16).
+EVENTS_WE_TAKE = range(17)
 
 
 @dataclass
@@ -288,6 +294,11 @@ def answer_offer(
         if chosen is None:
             answer.media.append(MediaDescription(media.media, 0, media.proto, media.formats[:]))
             continue
+        events = None
+        if chosen.telephone_event_pt is not None:
+            events = answered_events(media, chosen.telephone_event_pt)
+            if events is None:
+                chosen = replace(chosen, telephone_event_pt=None)
         negotiated = chosen
         formats = [str(chosen.payload_type)]
         attributes: list[tuple[str, str | None]] = [
@@ -295,8 +306,9 @@ def answer_offer(
         ]
         if chosen.telephone_event_pt is not None:
             formats.append(str(chosen.telephone_event_pt))
-            attributes += [("rtpmap", f"{chosen.telephone_event_pt} telephone-event/8000"),
-                           ("fmtp", f"{chosen.telephone_event_pt} 0-16")]  # fmt: skip
+            attributes.append(("rtpmap", f"{chosen.telephone_event_pt} telephone-event/8000"))
+            if events:
+                attributes.append(("fmtp", f"{chosen.telephone_event_pt} {events}"))
         attributes += [("ptime", str(policy.ptime)), (_MIRROR[_offer_direction(offer, media)],
                                                        None)]  # fmt: skip
         answer.media.append(MediaDescription("audio", local_port, media.proto, formats,
@@ -304,6 +316,32 @@ def answer_offer(
     if negotiated is None:
         raise NoCommonCodec("no acceptable audio stream in the offer")
     return answer, negotiated
+
+
+def answered_events(media: MediaDescription, pt: int) -> str | None:
+    """The telephone-event list of our answer (RFC 4733 §7.1.1): the offered events that we
+    take (:data:`EVENTS_WE_TAKE`), each code or range in the offer's form and order (``0-15``
+    stays ``0-15``, ``0-255`` becomes ``0-16``, ``66`` goes). ``""`` when the offer has no
+    fmtp for ``pt`` (the default, 0-15, is all ours: the answer then has none either);
+    ``None`` when no offered event is ours (answer without telephone-event)."""
+    listed = None
+    for key, value in media.attributes:
+        head, _, rest = (value or "").strip().partition(" ")
+        if key == "fmtp" and head == str(pt):
+            listed = rest
+            break
+    if listed is None:
+        return ""
+    kept: list[str] = []
+    for item in listed.split(","):
+        match = EVENT_ITEM_RE.fullmatch(item.strip())
+        if match is None:
+            continue
+        low = max(int(match[1]), EVENTS_WE_TAKE.start)
+        high = min(int(match[2] or match[1]), EVENTS_WE_TAKE.stop - 1)
+        if low <= high:
+            kept.append(str(low) if low == high else f"{low}-{high}")
+    return ",".join(kept) or None
 
 
 def build_offer(

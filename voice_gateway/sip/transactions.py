@@ -194,6 +194,15 @@ class Notice:
     response: Response | None = None
 
 
+@dataclass(frozen=True)
+class Reply(Transmit):
+    """A response over a stream transport (RFC 3261 §18.2.2): written on the connection
+    from ``dest`` while it is open; once it is gone, sent on a connection to ``fallback``
+    (the top Via's address), never to ``dest``, whose port was the client's ephemeral one."""
+
+    fallback: Address | None = None
+
+
 class ActionQueue:
     """Collects actions for the I/O driver and maps timer keys back to transactions."""
 
@@ -202,9 +211,14 @@ class ActionQueue:
         self._timers: dict[int, tuple[Transaction, str]] = {}
         self._next_key = 1
 
-    def transmit(self, data: bytes, dest: Address, transport: Transport) -> None:
-        """Queue bytes to send."""
-        self._actions.append(Transmit(data, dest, transport))
+    def transmit(
+        self, data: bytes, dest: Address, transport: Transport, fallback: Address | None = None
+    ) -> None:
+        """Queue bytes to send (a :class:`Reply` when there is a ``fallback``)."""
+        if fallback is None:
+            self._actions.append(Transmit(data, dest, transport))
+        else:
+            self._actions.append(Reply(data, dest, transport, fallback))
 
     def start_timer(self, owner: Transaction, name: str, delay: float) -> int:
         """Queue a timer start; return its key."""
@@ -252,6 +266,7 @@ class Transaction:
         self.timers = timers
         self.key = key
         self.dest = dest
+        self.fallback: Address | None = None  # see Reply
         self.transport = transport
         self.state = self.initial
         self.last_message: bytes | None = None
@@ -294,10 +309,10 @@ class Transaction:
         if effect is E.SEND:
             assert data is not None
             self.last_message = data
-            self.queue.transmit(data, self.dest, self.transport)
+            self.queue.transmit(data, self.dest, self.transport, self.fallback)
         elif effect is E.RESEND:
             if self.last_message is not None:
-                self.queue.transmit(self.last_message, self.dest, self.transport)
+                self.queue.transmit(self.last_message, self.dest, self.transport, self.fallback)
         elif effect in (E.ARM_E, E.ARM_G):
             if not reliable:
                 self._arm(effect.value[-1], t1)
@@ -342,10 +357,13 @@ class ServerTransaction(Transaction):
         timers: TimerConfig,
         request: Request,
         key: tuple[str, ...],
-        source: Address,
+        dest: Address,
         transport: Transport,
+        fallback: Address | None = None,
     ) -> None:
-        super().__init__(queue, timers, key, source, transport)
+        """``dest`` (and ``fallback``) as from :func:`voice_gateway.sip.uas.response_route`."""
+        super().__init__(queue, timers, key, dest, transport)
+        self.fallback = fallback
         self.request = request
         self.final_status: int | None = None
 

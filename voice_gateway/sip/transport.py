@@ -12,6 +12,7 @@ to ``endpoint.core`` followed by ``endpoint.flush()``.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,7 @@ from voice_gateway.sip.events import (
 )
 from voice_gateway.sip.framing import KEEPALIVE, StreamFramer
 from voice_gateway.sip.sdp import SessionDescription
+from voice_gateway.sip.transactions import Reply
 from voice_gateway.sip.uas import UserAgentServer
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class SipEndpoint:
         self._tcp: dict[Address, _StreamProtocol] = {}
         self._connecting: dict[Address, list[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._log = LogThrottle()
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -146,14 +149,18 @@ class SipEndpoint:
             if self._udp is not None:
                 self._udp.sendto(action.data, action.dest)
             return
-        connection = self._tcp.get(action.dest)
+        dest = action.dest
+        connection = self._tcp.get(dest)
+        if connection is None and isinstance(action, Reply) and action.fallback is not None:
+            dest = action.fallback  # the request's connection is gone (RFC 3261 §18.2.2)
+            connection = self._tcp.get(dest)
         if connection is not None:
             connection.write(action.data)
-        elif action.dest in self._connecting:
-            self._connecting[action.dest].append(action.data)
+        elif dest in self._connecting:
+            self._connecting[dest].append(action.data)
         else:
-            self._connecting[action.dest] = [action.data]
-            task = self._loop.create_task(self._connect(action.dest))
+            self._connecting[dest] = [action.data]
+            task = self._loop.create_task(self._connect(dest))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -161,8 +168,15 @@ class SipEndpoint:
         try:
             await self._loop.create_connection(lambda: _StreamProtocol(self), dest[0], dest[1])
         except OSError as exc:
-            logger.warning("SIP TCP connect to %s:%s failed: %s", dest[0], dest[1], exc)
             self._connecting.pop(dest, None)
+            self._note(Cause.CONNECT_FAILED, f"{dest[0]}:{dest[1]}: {exc.strerror or exc}")
+
+    def _note(self, cause: Cause, detail: str) -> None:
+        """Count one occurrence of ``cause``; log a line if its interval allows."""
+        logger.debug("SIP TCP %s: %s", cause.value, detail)
+        held = self._log.note(cause, self._loop.time(), detail)
+        if held is not None:
+            _log_cause(cause, *held)
 
     def _connected(self, peer: Address, connection: _StreamProtocol) -> None:
         self._tcp[peer] = connection
@@ -205,7 +219,7 @@ class _StreamProtocol(asyncio.Protocol):
         try:
             items = self._framer.feed(data)
         except MessageTooLarge:
-            logger.info("SIP TCP stream from %s exceeded the size limit", self._peer[0])
+            self._endpoint._note(Cause.TOO_LARGE, self._peer[0])
             self.close()
             return
         for item in items:
@@ -223,6 +237,55 @@ class _StreamProtocol(asyncio.Protocol):
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
+
+
+class Cause(enum.Enum):
+    """Why a connection was refused, closed or not made (one throttled log line each)."""
+
+    CONNECT_FAILED = "connect failed"
+    TOO_LARGE = "closed a connection: message too large"
+
+
+_LEVELS = {Cause.TOO_LARGE: logging.INFO}
+
+
+def _log_cause(cause: Cause, count: int, detail: str) -> None:
+    logger.log(_LEVELS.get(cause, logging.WARNING), "SIP TCP %s (%d since the last such line; "
+               "latest: %s)", cause.value, count, detail)  # fmt: skip
+
+
+class LogThrottle:
+    """At most one log line per cause per ``interval_s``; time is passed in.
+
+    The first occurrence of a cause is reported at once; later ones within the interval
+    are only counted, and their count goes out with the next report of that cause, or
+    from :meth:`due` (called periodically) once the interval has passed.
+    """
+
+    def __init__(self, interval_s: float = 10.0) -> None:
+        self.interval_s = interval_s
+        self._reported: dict[Cause, float] = {}
+        self._held: dict[Cause, tuple[int, str]] = {}
+
+    def note(self, cause: Cause, now: float, detail: str) -> tuple[int, str] | None:
+        """Count one occurrence: ``(count, latest detail)`` to report now, or ``None``."""
+        count, _ = self._held.get(cause, (0, ""))
+        self._held[cause] = (count + 1, detail)
+        last = self._reported.get(cause)
+        if last is not None and now - last < self.interval_s:
+            return None
+        self._reported[cause] = now
+        return self._held.pop(cause)
+
+    def due(self, now: float) -> list[tuple[Cause, int, str]]:
+        """Counts held back whose interval has passed: ``(cause, count, latest detail)``."""
+        out = []
+        for cause, (count, detail) in list(self._held.items()):
+            if now - self._reported[cause] >= self.interval_s:
+                self._reported[cause] = now
+                del self._held[cause]
+                out.append((cause, count, detail))
+        return out
 
 
 def _address(raw: Any) -> Address:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from voice_gateway.sip import bodies
+from voice_gateway.sip import bodies, grammar
 from voice_gateway.sip.dialog import CallInput, CallState, Dialog
 from voice_gateway.sip.errors import LocalProtocolError, SdpError, SipMessageError
 from voice_gateway.sip.events import (
@@ -39,7 +39,7 @@ from voice_gateway.sip.events import (
     TransferProgress,
     Transport,
 )
-from voice_gateway.sip.headers import Via
+from voice_gateway.sip.headers import Headers, Via
 from voice_gateway.sip.message import (
     DEFAULT_LIMITS,
     Limits,
@@ -91,6 +91,9 @@ class UasConfig:
     contact_user: str = "intake"
     server_name: str | None = "voice-intake"
     hangup_unanswered_status: int = 480
+    # RFC 3261 §18.1.1: a request of ours larger than this goes over TCP, not UDP (1300
+    # bytes when the path MTU is unknown, else the path MTU minus 200).
+    udp_request_limit: int = 1300
 
 
 @dataclass(frozen=True)
@@ -297,7 +300,7 @@ class UserAgentServer:
     # --- requests ---------------------------------------------------------------------
 
     def _on_request(self, request: Request, source: Address, transport: Transport) -> list[Event]:
-        stamp_received(request, source)
+        _stamp_via(request, source)
         method = request.method
         key = server_transaction_key(request)
         if method == "ACK":
@@ -307,15 +310,11 @@ class UserAgentServer:
             self.stats.retransmissions += 1
             existing.receive_request()
             return []
-        txn: ServerTransaction
-        if method == "INVITE":
-            txn = InviteServerTransaction(
-                self._queue, self.config.timers, request, key, source, transport
-            )
-        else:
-            txn = NonInviteServerTransaction(
-                self._queue, self.config.timers, request, key, source, transport
-            )
+        dest, fallback = response_route(request.top_via, source, transport)
+        kind = InviteServerTransaction if method == "INVITE" else NonInviteServerTransaction
+        txn: ServerTransaction = kind(
+            self._queue, self.config.timers, request, key, dest, transport, fallback
+        )
         self._server[key] = txn
         try:
             return self._dispatch(request, txn, source, transport)
@@ -612,11 +611,16 @@ class UserAgentServer:
                    {"branch": MAGIC_COOKIE + self._new_id(), "rport": None})  # fmt: skip
 
     def _start_client(self, dialog: Dialog, request: Request) -> None:
-        """Send an in-dialog request of ours in its own client transaction."""
+        """Send an in-dialog request of ours in its own client transaction: over the
+        dialog's transport, or over TCP when it is too large for UDP (RFC 3261 §18.1.1)."""
         if self.config.server_name:
             request.headers.add("User-Agent", self.config.server_name)
+        transport = dialog.transport
+        if transport is Transport.UDP and len(request.serialize()) > self.config.udp_request_limit:
+            transport = Transport.TCP
+            request.headers.set("Via", str(replace(request.top_via, transport=transport.value)))
         txn = NonInviteClientTransaction(
-            self._queue, self.config.timers, request, dialog.next_hop(), dialog.transport
+            self._queue, self.config.timers, request, dialog.next_hop(), transport
         )
         self._client[txn.key] = txn
         self._txn_call[id(txn)] = dialog.handle
@@ -725,7 +729,48 @@ class UserAgentServer:
         request = Request("UNPARSED", "sip:invalid", headers)
         tag = None if (headers.get("To") or "").find("tag=") >= 0 else self._new_id()
         response = self._response(request, exc.status, reason=exc.reason, to_tag=tag)
-        self._queue.transmit(response.serialize(), source, transport)
+        try:
+            dest, fallback = response_route(request.top_via, source, transport)
+        except ValueError:  # an unreadable Via: the packet's source is all there is
+            dest, fallback = source, None
+        self._queue.transmit(response.serialize(), dest, transport, fallback)
+
+
+def response_route(
+    via: Via, source: Address, transport: Transport
+) -> tuple[Address, Address | None]:
+    """Where the responses to a request go: ``(dest, fallback)`` (RFC 3261 §18.2.2, RFC 3581).
+
+    The host is always the packet's source address: the ``received`` of the stamped Via (a
+    ``received`` or ``rport`` value written by the client itself is never followed, so a
+    forged Via cannot aim our responses at a third party). Over UDP the port is the source
+    port if the client asked for ``rport``, else the Via's sent-by port (default 5060). Over
+    TCP the responses go on the connection the request came on, keyed by ``source``; if it
+    has closed, to the sent-by port, never to ``source``'s ephemeral port.
+    """
+    port = via.port or 5060
+    if transport.reliable:
+        return source, (source[0], port)
+    if "rport" in via.params:
+        port = source[1]
+    return (source[0], port), None
+
+
+def _stamp_via(request: Request, source: Address) -> None:
+    """:func:`stamp_received`, and RFC 3581 §4: with ``rport``, ``received`` is added even
+    when the sent-by host already names the source address."""
+    stamp_received(request, source)
+    via = request.top_via
+    if "rport" not in via.params or "received" in via.params:
+        return
+    via.params["received"] = source[0]
+    rebuilt = ", ".join([str(via), *list(grammar.split_list(request.headers.fields("Via")[0]))[1:]])
+    headers = Headers()
+    replaced = False
+    for name, value in request.headers:
+        headers.add(name, rebuilt if name == "Via" and not replaced else value)
+        replaced = replaced or name == "Via"
+    request.headers = headers
 
 
 def _sdp_bytes(sdp: SessionDescription | bytes | None) -> bytes:
