@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import socket
+import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import cast
@@ -12,7 +14,7 @@ from typing import cast
 import pytest
 
 from tests.rtp.support import CALLS_DEV, SIPP_PCAPS, read_pcap_udp, read_ulaw_wav
-from voice_gateway.rtp.dtmf import DtmfDigit
+from voice_gateway.rtp.dtmf import DtmfDigit, TelephoneEvent
 from voice_gateway.rtp.endpoint import AudioFrame, RtpEndpoint, RtpSettings
 from voice_gateway.rtp.g711 import PCMA, PCMU
 from voice_gateway.rtp.packet import RtpPacket
@@ -28,6 +30,13 @@ def prompt_pcm(seconds: float) -> bytes:
         pytest.skip(f"test audio missing: {PROMPT}")
     ulaw = read_ulaw_wav(PROMPT)[: int(8000 * seconds)]
     return PCMU.decode(ulaw)
+
+
+def tone(seconds: float, hz: int = 440) -> bytes:
+    """A sine tone as 8 kHz 16-bit PCM: audio that can never pass for silence."""
+    count = int(8000 * seconds)
+    samples = [round(8000 * math.sin(2 * math.pi * hz * n / 8000)) for n in range(count)]
+    return struct.pack(f"<{len(samples)}h", *samples)
 
 
 @dataclass
@@ -80,10 +89,19 @@ class RawPeer(asyncio.DatagramProtocol):
         assert self.transport is not None
         self.transport.sendto(data, (HOST, port))
 
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self.transport is not None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        return str(host), int(port)
 
-async def raw_peer(opened: list[RawPeer]) -> RawPeer:
+    def packets(self) -> list[RtpPacket]:
+        return [RtpPacket.parse(data) for data, _ in self.datagrams]
+
+
+async def raw_peer(opened: list[RawPeer], host: str = HOST) -> RawPeer:
     loop = asyncio.get_running_loop()
-    _, peer = await loop.create_datagram_endpoint(RawPeer, local_addr=(HOST, 0))
+    _, peer = await loop.create_datagram_endpoint(RawPeer, local_addr=(host, 0))
     opened.append(peer)
     return peer
 
@@ -254,17 +272,20 @@ async def test_dtmf_from_a_sipp_capture(endpoints: list[RtpEndpoint], peers: lis
     gateway = recorder.endpoint()
     endpoints.append(gateway)
     port = await gateway.bind(HOST)
-    gateway.set_remote((HOST, 9), expected_host=None)
+    gateway.set_remote((HOST, 9))
     caller = await raw_peer(peers)
 
     for datagram in read_pcap_udp(SIPP_PCAPS / "dtmf_2833_5.pcap"):
         caller.send(datagram.payload, port)
+        await asyncio.sleep(0.04)  # the capture's own pace
     await settle()
     assert [d.digit for d in recorder.digits] == ["5"]
     assert gateway.stats.dtmf_packets == 10
-    # The event held its place in the sequence: silence, no loss, the two repeats dropped.
     assert gateway.stats.jitter.lost == 0 and gateway.stats.jitter.duplicate == 2
-    assert recorder.pcm == bytes(8 * 320)
+    # No audio came: the key's 280 ms (duration 2240) are silence on the caller's timeline,
+    # not one 20 ms slot per event packet.
+    gateway.close()
+    assert recorder.pcm == bytes(2 * 2240)
 
 
 async def test_inactivity_timeout_keeps_what_arrived(
@@ -376,3 +397,285 @@ async def test_sequence_jump_without_a_pause_is_not_concealed_as_loss(
     assert gateway.stats.frames_concealed <= 10  # elapsed time plus the buffer depth
     assert gateway.stats.gap_frames_skipped >= 390
     assert len(recorder.received) <= 30
+
+
+# ---- whose media: rtp_source (issue #14, item 1) -------------------------------------------
+
+OTHER_HOST = "127.0.0.2"  # loopback too: a media gateway beside the SBC that signalled
+
+
+def rtp(seq: int, ssrc: int = 99, payload_type: int = 0, payload: bytes = b"\xff" * 160,
+        timestamp: int | None = None) -> bytes:
+    ts = seq * 160 if timestamp is None else timestamp
+    return RtpPacket(payload_type, seq, ts, ssrc, payload).serialize()
+
+
+async def test_media_from_the_sdp_address_is_taken_whoever_signalled(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint()  # rtp_source "sdp", the default
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    media = await raw_peer(peers, OTHER_HOST)
+    # The INVITE came from 127.0.0.1; its SDP names the media gateway at 127.0.0.2.
+    gateway.set_remote(media.address, signalling_host=HOST)
+    for seq in range(5):
+        media.send(rtp(seq), port)
+    await settle()
+    assert gateway.stats.rtp_accepted == 5 and gateway.stats.foreign_source == 0
+    assert len(recorder.received) == 5
+    assert gateway.remote_address == media.address
+
+
+async def test_sdp_mode_latches_on_another_source_until_the_sdp_address_sends(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(source="sdp"))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    sdp_peer, relay, stranger = (await raw_peer(peers), await raw_peer(peers, OTHER_HOST),
+                                 await raw_peer(peers, OTHER_HOST))
+    gateway.set_remote(sdp_peer.address, signalling_host=HOST)
+    relay.send(rtp(0), port)  # behind NAT: from elsewhere than the SDP says
+    await settle()
+    stranger.send(rtp(1, ssrc=7), port)
+    await settle()
+    assert gateway.remote_address == relay.address  # symmetric RTP: answer where it came from
+    assert gateway.stats.rtp_accepted == 1 and gateway.stats.foreign_source == 1
+    # The address the SDP names always wins, and is kept from then on.
+    sdp_peer.send(rtp(1), port)
+    await settle()
+    relay.send(rtp(2), port)
+    await settle()
+    assert gateway.remote_address == sdp_peer.address
+    assert gateway.stats.rtp_accepted == 2 and gateway.stats.foreign_source == 2
+
+
+async def test_latch_mode_takes_the_first_source_whatever_the_sdp_says(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(source="latch"))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    sdp_peer, first = await raw_peer(peers), await raw_peer(peers, OTHER_HOST)
+    gateway.set_remote(sdp_peer.address, signalling_host=HOST)
+    first.send(rtp(0), port)
+    await settle()
+    sdp_peer.send(rtp(1), port)
+    await settle()
+    assert gateway.remote_address == first.address
+    assert gateway.stats.rtp_accepted == 1 and gateway.stats.foreign_source == 1
+
+
+async def test_strict_mode_takes_only_the_signalling_host(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(source="strict"))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    media, caller = await raw_peer(peers, OTHER_HOST), await raw_peer(peers)
+    gateway.set_remote(media.address, signalling_host=HOST)
+    media.send(rtp(0), port)
+    await settle()
+    assert gateway.stats.rtp_accepted == 0 and gateway.stats.foreign_source == 1
+    caller.send(rtp(1), port)  # any port of the host that sent the INVITE
+    await settle()
+    assert gateway.stats.rtp_accepted == 1 and gateway.remote_address == caller.address
+
+
+async def test_a_reinvite_that_moves_the_media_relatches(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(source="sdp"))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    old, new, relay = (await raw_peer(peers), await raw_peer(peers, OTHER_HOST),
+                       await raw_peer(peers, OTHER_HOST))
+    gateway.set_remote(old.address, signalling_host=HOST)
+    relay.send(rtp(0), port)
+    await settle()
+    # A re-INVITE with the same address (a session refresh) keeps the latch ...
+    gateway.set_remote(old.address, signalling_host=HOST)
+    new.send(rtp(1), port)
+    await settle()
+    assert gateway.remote_address == relay.address and gateway.stats.foreign_source == 1
+    # ... one that moves the media drops it: the next source is latched.
+    gateway.set_remote(new.address, signalling_host=HOST)
+    assert gateway.remote_address == new.address
+    new.send(rtp(2), port)
+    await settle()
+    relay.send(rtp(3), port)
+    await settle()
+    assert gateway.remote_address == new.address
+    assert gateway.stats.rtp_accepted == 2 and gateway.stats.foreign_source == 2
+
+
+# ---- DTMF beside the audio (item 2) ----------------------------------------------------------
+
+
+async def test_keys_pressed_while_audio_flows_do_not_chop_the_audio(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(dtmf_payload_type=101))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    gateway.set_remote((HOST, 9))
+    caller = await raw_peer(peers)
+    ulaw = PCMU.encode(prompt_pcm(0.6))
+    seq = 0
+    for k in range(30):
+        if 5 <= k < 20:  # key 8 down for 300 ms, sent between the audio packets
+            event = TelephoneEvent(8, end=k == 19, duration=(k - 4) * 160)
+            for _ in range(3 if event.end else 1):
+                caller.send(rtp(seq, payload_type=101, timestamp=5 * 160,
+                                payload=event.serialize()), port)
+            seq += 1
+        caller.send(rtp(seq, timestamp=k * 160, payload=ulaw[k * 160 : (k + 1) * 160]), port)
+        seq += 1
+        await asyncio.sleep(0.02)
+    await settle()
+    gateway.close()
+    assert [d.digit for d in recorder.digits] == ["8"]
+    assert recorder.pcm == PCMU.decode(ulaw)  # every frame of speech, nothing in between
+    stamps = [f.timestamp for f in recorder.received]
+    assert stamps == [k * 160 for k in range(30)]
+
+
+async def test_a_held_key_with_no_end_packet_counts_for_max_key_s(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(max_key_s=0.1, inactivity_timeout=None))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    caller = await raw_peer(peers)
+    ulaw = PCMU.encode(prompt_pcm(0.1))
+    for k in range(5):
+        caller.send(rtp(k, payload=ulaw[k * 160 : (k + 1) * 160]), port)
+        await asyncio.sleep(0.02)
+    for k in range(5, 20):  # 300 ms of a key with audio muted, and no end packet
+        event = TelephoneEvent(0, duration=(k - 4) * 160)
+        caller.send(rtp(k, payload_type=101, timestamp=5 * 160, payload=event.serialize()), port)
+        await asyncio.sleep(0.02)
+    await settle()
+    gateway.close()
+    assert [d.digit for d in recorder.digits] == ["0"]
+    assert recorder.pcm == PCMU.decode(ulaw) + bytes(2 * 800)  # the key counts 100 ms
+
+
+# ---- media kept alive (item 5) ---------------------------------------------------------------
+
+
+async def test_silence_keeps_the_stream_alive_and_a_prompt_continues_it(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(codec=PCMA))
+    endpoints.append(gateway)
+    await gateway.bind(HOST)
+    listener = await raw_peer(peers)
+    gateway.set_remote(listener.address)
+    gateway.keep_alive()
+    await asyncio.sleep(0.3)
+    before = len(listener.datagrams)
+    assert before >= 5  # ~50 packets a second with no prompt playing
+    prompt = tone(0.2)
+    result = await gateway.play(prompt)
+    await asyncio.sleep(0.2)
+    gateway.close()
+    await settle()
+    assert result.completed and result.frames_sent == 10
+
+    packets = listener.packets()
+    assert {p.payload_type for p in packets} == {8} and {p.ssrc for p in packets} == {gateway.ssrc}
+    assert all((b.sequence_number - a.sequence_number) % 65536 == 1
+               for a, b in itertools.pairwise(packets))
+    # 160 samples a packet; a stall of the loop (a loaded machine) skips whole frames.
+    steps = {(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)}
+    assert steps == {160} or (gateway.stats.pacing_resets and all(s % 160 == 0 for s in steps))
+    assert [p.marker for p in packets] == [True] + [False] * (len(packets) - 1)
+    silence = PCMA.encode(bytes(320))
+    payloads = [p.payload for p in packets]
+    first = next(i for i, p in enumerate(payloads) if p != silence)
+    assert first >= before
+    assert b"".join(payloads[first : first + 10]) == PCMA.encode(prompt)
+    assert set(payloads[:first]) == set(payloads[first + 10 :]) == {silence}
+    # The system's side of the recording: every frame sent, silence included, on one clock.
+    sent = [f.pcm for f in recorder.sent]
+    assert len(sent) == len(packets)
+    assert b"".join(sent[first : first + 10]) == prompt
+    assert set(sent[:first]) == set(sent[first + 10 :]) == {bytes(320)}
+    # Each frame carries the time it was due: 20 ms apart, as RTP time says.
+    assert all(
+        round((b.time - a.time) * 8000) == (b.timestamp - a.timestamp) % 2**32
+        for a, b in itertools.pairwise(recorder.sent)
+    )
+
+
+async def test_nothing_goes_on_the_wire_while_we_may_only_receive(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint()
+    endpoints.append(gateway)
+    await gateway.bind(HOST)
+    listener = await raw_peer(peers)
+    gateway.set_remote(listener.address)
+    gateway.keep_alive()
+    await asyncio.sleep(0.1)
+    gateway.set_sending(False)  # put on hold: our side of the stream is recvonly
+    await settle()
+    held_at = len(listener.datagrams)
+    sent_at = len(recorder.sent)
+    await asyncio.sleep(0.2)
+    assert len(listener.datagrams) == held_at
+    assert len(recorder.sent) > sent_at  # the clock runs on: the recording stays aligned
+    gateway.set_sending(True)
+    await asyncio.sleep(0.1)
+    packets = listener.packets()
+    assert len(packets) > held_at
+    # RTP time ran on through the hold.
+    assert (packets[held_at].timestamp - packets[held_at - 1].timestamp) % 2**32 > 160 * 5
+
+
+# ---- codec changes (item 6) ------------------------------------------------------------------
+
+
+async def test_a_codec_change_applies_to_both_directions(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(codec=PCMU, dtmf_payload_type=101))
+    endpoints.append(gateway)
+    port = await gateway.bind(HOST)
+    caller = await raw_peer(peers)
+    gateway.set_remote(caller.address)
+    gateway.keep_alive()
+    speech = tone(0.1)
+    caller.send(rtp(0, payload=PCMU.encode(speech[:320])), port)
+    await asyncio.sleep(0.1)
+    # A re-INVITE moves the call to PCMA, with telephone-event on 96.
+    gateway.set_codec(PCMA, dtmf_payload_type=96)
+    await asyncio.sleep(0.1)
+    caller.send(rtp(1, payload_type=8, payload=PCMA.encode(speech[320:640])), port)
+    caller.send(rtp(2, payload_type=96, payload=TelephoneEvent(7, duration=160).serialize()),
+                port)
+    caller.send(rtp(3, payload_type=8, payload=PCMA.encode(speech[640:960])), port)
+    await settle()
+    gateway.close()
+    assert [d.digit for d in recorder.digits] == ["7"]
+    assert gateway.stats.unexpected_payload_type == 0
+    assert recorder.pcm[:320] == PCMU.decode(PCMU.encode(speech[:320]))
+    assert recorder.pcm[320:640] == PCMA.decode(PCMA.encode(speech[320:640]))
+    packets = caller.packets()
+    types = [p.payload_type for p in packets]
+    switched = types.index(8)
+    assert set(types[:switched]) == {0} and set(types[switched:]) == {8}
+    assert all((b.sequence_number - a.sequence_number) % 65536 == 1
+               for a, b in itertools.pairwise(packets))

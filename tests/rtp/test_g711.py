@@ -58,3 +58,13 @@ def test_split_frames_pads_the_tail() -> None:
     assert frames[1][:80] == b"\x01\x00" * 40
     assert frames[1][80:] == bytes(240)
     assert list(split_frames(b"")) == []
+
+
+def test_a_dynamic_payload_type_keeps_its_law() -> None:
+    # SDP may put G.711 on a dynamic payload type (a=rtpmap:97 PCMA/8000).
+    alaw97 = codec_for_name("PCMA").with_payload_type(97)
+    assert alaw97.payload_type == 97 and alaw97.name == "PCMA"
+    pcm = struct.pack("<4h", 0, 1000, -1000, 32000)
+    assert alaw97.encode(pcm) == PCMA.encode(pcm)
+    assert alaw97.decode(b"\xd5\x55") == PCMA.decode(b"\xd5\x55")
+    assert PCMU.with_payload_type(0) is PCMU

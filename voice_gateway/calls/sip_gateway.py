@@ -103,9 +103,10 @@ class SipCallTransport:
         self.runner: CallRunner | None = None
         s = gateway.settings
         self.rtp = RtpEndpoint(
-            RtpSettings(codec=codec_for_name(media.codec),
+            RtpSettings(codec=codec_for_name(media.codec).with_payload_type(media.payload_type),
                         dtmf_payload_type=media.telephone_event_pt,
-                        inactivity_timeout=s.rtp_timeout_s),
+                        inactivity_timeout=s.rtp_timeout_s, source=s.rtp_source,
+                        max_key_s=s.dtmf_max_key_s),
             on_audio=self._on_audio, on_dtmf=self._on_dtmf, on_timeout=self._on_timeout,
             on_sent_audio=self._on_sent,
         )
@@ -127,14 +128,23 @@ class SipCallTransport:
         self.apply_media(self.media)
 
     def apply_media(self, media: NegotiatedAudio) -> None:
+        """What an offer/answer agreed (the INVITE's, then every re-INVITE's): codec and
+        payload types, the SDP address (a new one drops the RTP latch), and whether we may
+        send (not while held: recvonly or inactive)."""
+        self.media = media
+        codec = codec_for_name(media.codec).with_payload_type(media.payload_type)
+        self.rtp.set_codec(codec, media.telephone_event_pt)
         if media.remote_port and media.remote_host not in ("0.0.0.0", "::"):
             self.rtp.set_remote((media.remote_host, media.remote_port),
-                                expected_host=self.source[0])
+                                signalling_host=self.source[0])
+        self.rtp.set_sending(media.direction in ("sendrecv", "sendonly"))
 
     def answer(self) -> bool:
         if not self.endpoint.answer(self.handle, self.sdp):
             return False
         self.answered_at = asyncio.get_running_loop().time()
+        if self.port and not self.rtp.closed:
+            self.rtp.keep_alive()  # media from now to the end: SBCs hang up on silent calls
         return True
 
     def reject(self, status: int, reason: str, retry_after: int | None) -> None:

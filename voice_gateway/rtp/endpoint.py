@@ -1,81 +1,73 @@
 """RTP endpoint: one UDP socket carrying one call's media in both directions.
 
 How it works. ``datagram_received`` drops and counts whatever is not RTP for this call (RTCP,
-too short, wrong version, malformed, unexpected payload type, other sources) and latches the
-send address on the first valid packet from the expected host (symmetric RTP: answer where
-the media really comes from, which is what gets through NAT). Audio and telephone-event
-packets share one sequence space, so both go through the jitter buffer; released audio is
-decoded (losses concealed) and handed to ``on_audio`` frame by frame, a released event slot
-becomes silence. Events also go straight to the DTMF detector, so digits are not delayed by
-the buffer. A watchdog (``loop.call_at``) fires ``on_timeout`` once when no valid packet came
-for ``inactivity_timeout`` seconds, after flushing the buffer so nothing received is lost.
+too short, wrong version, malformed, unexpected payload type, other sources). Whose packets
+count is ``RtpSettings.source`` (symmetric RTP, as Asterisk's ``rtp_symmetric``): ``sdp``
+takes the address the SDP names and otherwise latches on the first source that sends (an SBC
+or media gateway sending from another address than its SDP or its signalling); ``latch``
+takes the first source whatever the SDP says; ``strict`` only the host that sent the INVITE.
+Media is sent where it comes from once latched; other sources are then dropped. A new SDP
+address (re-INVITE) drops the latch.
 
-The prompt player sends one 20 ms frame per deadline ``start + n * 20 ms`` (``call_at``), so
-scheduling delays do not accumulate; after a stall of more than ``MAX_LAG`` it re-anchors
-rather than bursting. Every played frame goes to ``on_sent_audio``.
+Audio and telephone-event packets share one sequence space, so both go through the jitter
+buffer; what it releases is placed on the caller's timeline by :class:`Playout` (audio at
+its own RTP timestamps, losses concealed, events beside it, never in audio's slots) and
+handed to ``on_audio`` frame by frame. Events also go straight to the DTMF detector, so
+digits are not delayed by the buffer. A watchdog (``loop.call_at``) fires ``on_timeout``
+once when no valid packet came for ``inactivity_timeout`` seconds, after flushing the buffer
+so nothing received is lost.
+
+Sending (prompts, and silence between them for the whole call) is :class:`RtpSender`'s:
+one clock, drift-free, to where the media comes from.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Literal, cast
 
-from voice_gateway.rtp.dtmf import DtmfDetector, DtmfDigit
-from voice_gateway.rtp.g711 import (
-    FRAME_DURATION,
-    FRAME_SAMPLES,
-    PCMU,
-    SAMPLE_RATE,
-    SAMPLE_WIDTH,
-    G711Codec,
-    split_frames,
-)
+from voice_gateway.rtp.dtmf import DtmfDetector, DtmfDigit, TelephoneEvent
+from voice_gateway.rtp.g711 import PCMU, G711Codec
 from voice_gateway.rtp.jitterbuffer import JitterBuffer, JitterFrame, JitterStats
 from voice_gateway.rtp.packet import RTP_HEADER_SIZE, RTP_VERSION, RtpPacket, is_rtcp
-from voice_gateway.rtp.plc import LossConcealer
+from voice_gateway.rtp.playout import Playout, PlayoutFrame, PlayoutStats
 from voice_gateway.rtp.ports import PortAllocator, RtpPortsExhausted
+from voice_gateway.rtp.sender import AudioFrame, PlaybackResult, RtpSender
+
+__all__ = [
+    "AudioFrame",
+    "EndpointStats",
+    "PlaybackResult",
+    "RtpEndpoint",
+    "RtpSettings",
+    "RtpSource",
+]
 
 logger = logging.getLogger(__name__)
 
 Address = tuple[str, int]
+RtpSource = Literal["sdp", "latch", "strict"]
 COMFORT_NOISE_PAYLOAD_TYPE = 13  # RFC 3389: carries no audio we need; kept as silence
-MAX_LAG = 0.1  # seconds behind schedule before the player re-anchors instead of bursting
 
 
 @dataclass(frozen=True, slots=True)
 class RtpSettings:
-    """Media parameters of one call, as negotiated in SDP."""
+    """Media parameters of one call, as negotiated in SDP, and whose media to take.
+
+    ``source``: see the module docstring. ``max_key_s``: how long an RFC 4733 key with no
+    end packet counts on the caller's timeline.
+    """
 
     codec: G711Codec = PCMU
     dtmf_payload_type: int | None = 101
     inactivity_timeout: float | None = 30.0
     jitter_depth: int = 3
-
-
-@dataclass(frozen=True, slots=True)
-class AudioFrame:
-    """One frame of 8 kHz 16-bit mono PCM, received or sent.
-
-    ``timestamp`` is the RTP timestamp, ``time`` the loop time when it was delivered or
-    sent, ``concealed`` is True when the frame stands in for a lost packet.
-    """
-
-    pcm: bytes
-    timestamp: int
-    time: float
-    concealed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PlaybackResult:
-    """How a prompt ended: ``completed`` False means interrupted (barge-in or close)."""
-
-    frames_sent: int
-    completed: bool
+    source: RtpSource = "sdp"
+    max_key_s: float = 5.0
 
 
 @dataclass(slots=True)
@@ -94,11 +86,12 @@ class EndpointStats:
     frames_received: int = 0
     frames_concealed: int = 0
     packets_sent: int = 0
-    frames_unsent: int = 0
+    frames_unsent: int = 0  # no address to send to yet, or we may only receive (hold)
     send_errors: int = 0
     pacing_resets: int = 0
-    gap_frames_skipped: int = 0  # lost slots not concealed: the sender jumped, time did not
+    gap_frames_skipped: int = 0  # holes not filled: the sender jumped, time did not
     jitter: JitterStats = field(default_factory=JitterStats)
+    playout: PlayoutStats = field(default_factory=PlayoutStats)
 
 
 AudioCallback = Callable[[AudioFrame], None]
@@ -116,16 +109,6 @@ def _ignore() -> None:
     pass
 
 
-class _Playback:
-    def __init__(self, payloads: list[bytes], pcm: list[bytes]) -> None:
-        self.payloads = payloads
-        self.pcm = pcm
-        self.sent = 0
-        self.start = 0.0
-        self.handle: asyncio.TimerHandle | None = None
-        self.done: asyncio.Future[PlaybackResult] = asyncio.get_running_loop().create_future()
-
-
 class RtpEndpoint(asyncio.DatagramProtocol):
     """The media side of one call: receive, decode, detect DTMF, play prompts.
 
@@ -136,8 +119,10 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
         endpoint = RtpEndpoint(settings, on_audio=..., on_dtmf=..., on_timeout=...)
         port = await endpoint.bind("0.0.0.0", allocator)   # for the SDP answer
-        endpoint.set_remote((sdp_host, sdp_port), expected_host=sip_source_host)
+        endpoint.set_remote((sdp_host, sdp_port), signalling_host=sip_source_host)
+        endpoint.keep_alive()                              # answered: silence until a prompt
         result = await endpoint.play(prompt_pcm)           # endpoint.stop_playback() to barge in
+        endpoint.set_codec(PCMA, dtmf_payload_type=96)     # a re-INVITE changed the codec
         endpoint.close()
     """
 
@@ -158,20 +143,21 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self.stats = EndpointStats()
         self.jitter = JitterBuffer(depth=self.settings.jitter_depth)
         self.stats.jitter = self.jitter.stats
-        self.ssrc = random.getrandbits(32)
         self.local_port: int | None = None
 
         self._codec = self.settings.codec
-        self._accepted_types = {self._codec.payload_type, COMFORT_NOISE_PAYLOAD_TYPE}
-        if self.settings.dtmf_payload_type is not None:
-            self._accepted_types.add(self.settings.dtmf_payload_type)
+        self._decoders: dict[int, G711Codec] = {}
+        self._event_types: set[int] = set()
+        self._accepted_types: set[int] = set()
+        self._use_payload_types(self._codec, self.settings.dtmf_payload_type)
         self._dtmf = DtmfDetector()
-        self._concealer = LossConcealer()
+        self._playout = Playout(depth=self.settings.jitter_depth, max_key_s=self.settings.max_key_s)
+        self.stats.playout = self._playout.stats
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self._allocator: PortAllocator | None = None
         self._remote: Address | None = None
-        self._expected_host: str | None = None
+        self._signalling_host: str | None = None
         self._latched: Address | None = None
         self._closed = False
 
@@ -179,12 +165,12 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._inactivity_timeout = self.settings.inactivity_timeout
         self._watchdog: asyncio.TimerHandle | None = None
         self._timed_out = False
-        self._rx_timestamp: int | None = None
+        self._sender = RtpSender(self._codec, self.stats, self._send_datagram, self._sent)
 
-        self._seq = random.getrandbits(16)
-        self._tx_timestamp = random.getrandbits(32)
-        self._last_tx_time: float | None = None
-        self._playback: _Playback | None = None
+    @property
+    def ssrc(self) -> int:
+        """Our SSRC."""
+        return self._sender.ssrc
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -228,11 +214,11 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             self.close()
 
     def close(self) -> None:
-        """Stop playback and the watchdog, deliver what the buffer holds, free the port."""
+        """Stop sending and the watchdog, deliver what the buffer holds, free the port."""
         if self._closed:
             return
         self._closed = True
-        self.stop_playback()
+        self._sender.close()
         self._cancel_watchdog()
         self._flush_received()
         if self._transport is not None:
@@ -248,18 +234,42 @@ class RtpEndpoint(asyncio.DatagramProtocol):
 
     # ---- addressing ------------------------------------------------------------------
 
-    def set_remote(self, remote: Address | None, expected_host: str | None = None) -> None:
-        """Where to send until latched (from SDP), and whose packets to latch on.
+    def set_remote(self, remote: Address | None, *, signalling_host: str | None = None) -> None:
+        """The address the SDP names (where to send until latched) and the host that sent
+        the INVITE (the only one ``strict`` takes; the SDP host if None).
 
-        ``expected_host`` defaults to the SDP host; pass the SIP source host instead when
-        the peer may sit behind NAT. None accepts the first valid packet from anywhere.
-        Calling this again (re-INVITE) drops the latch.
+        Calling this again (re-INVITE) drops the latch if either changed.
         """
+        if remote != self._remote or signalling_host != self._signalling_host:
+            if self._latched is not None:
+                logger.debug("RTP latch on %s:%d dropped: new SDP address", *self._latched)
+            self._latched = None
         self._remote = remote
-        if expected_host is None and remote is not None:
-            expected_host = remote[0]
-        self._expected_host = expected_host
-        self._latched = None
+        self._signalling_host = signalling_host
+
+    def set_codec(self, codec: G711Codec, dtmf_payload_type: int | None) -> None:
+        """Use what an offer/answer (re-INVITE included) agreed: ``codec`` with its payload
+        type for sending and receiving, telephone-events on ``dtmf_payload_type``.
+
+        Packets of the previous payload types still in flight are decoded as before; the
+        prompt playing goes on in the new codec, in the same sequence and timestamp run.
+        """
+        if codec == self._codec and dtmf_payload_type == self.settings.dtmf_payload_type:
+            return
+        self.settings = dataclasses.replace(
+            self.settings, codec=codec, dtmf_payload_type=dtmf_payload_type
+        )
+        self._codec = codec
+        self._sender.set_codec(codec)
+        self._use_payload_types(codec, dtmf_payload_type)
+
+    def _use_payload_types(self, codec: G711Codec, dtmf_payload_type: int | None) -> None:
+        self._decoders[codec.payload_type] = codec
+        self._event_types.discard(codec.payload_type)
+        if dtmf_payload_type is not None:
+            self._event_types.add(dtmf_payload_type)
+            self._decoders.pop(dtmf_payload_type, None)
+        self._accepted_types = {*self._decoders, *self._event_types, COMFORT_NOISE_PAYLOAD_TYPE}
 
     @property
     def remote_address(self) -> Address | None:
@@ -308,12 +318,8 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         stats.rtp_accepted += 1
         assert self._loop is not None
         now = self._loop.time()
-        # A hole is concealed only for as long as packets really stopped arriving: a
-        # sequence jump with no pause (a sender splicing streams, a replayed capture) is a
-        # discontinuity, not seconds of lost audio.
-        conceal_budget = int((now - self._last_activity) / FRAME_DURATION) + self.jitter.depth
         self._last_activity = now
-        if packet.payload_type == self.settings.dtmf_payload_type:
+        if packet.payload_type in self._event_types:
             stats.dtmf_packets += 1
             try:
                 digit = self._dtmf.feed(packet)
@@ -324,55 +330,70 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             if digit is not None:
                 self._call(self.on_dtmf, digit)
         for frame in self.jitter.add(packet):
-            if frame.packet is None:
-                if conceal_budget <= 0:
-                    stats.gap_frames_skipped += 1
-                    continue
-                conceal_budget -= 1
-            self._deliver(frame)
+            self._place(frame, now)
 
     def error_received(self, exc: Exception) -> None:
         self.stats.send_errors += 1
         logger.debug("RTP socket error: %s", exc)
 
     def _accept_source(self, source: Address) -> bool:
+        if source == self._latched:
+            return True
+        mode = self.settings.source
+        if mode == "sdp" and source == self._remote:
+            # The address the SDP names always wins over a source latched on meanwhile.
+            self._latch(source)
+            return True
         if self._latched is not None:
-            return source == self._latched
-        if self._expected_host is not None and source[0] != self._expected_host:
             return False
-        self._latched = source
-        logger.debug("RTP latched on %s:%d", *source)
+        if mode == "strict":
+            host = self._signalling_host or (self._remote[0] if self._remote else None)
+            if host is not None and source[0] != host:
+                return False
+        self._latch(source)
         return True
 
-    def _deliver(self, frame: JitterFrame) -> None:
+    def _latch(self, source: Address) -> None:
+        self._latched = source
+        logger.debug("RTP latched on %s:%d", *source)
+
+    def _place(self, frame: JitterFrame, now: float) -> None:
         packet = frame.packet
-        concealed = False
+        playout = self._playout
         if packet is None:
-            pcm = self._concealer.conceal()
-            concealed = True
-            self.stats.frames_concealed += 1
-        elif packet.payload_type == self._codec.payload_type:
-            pcm = self._concealer.good(self._codec.decode(packet.payload))
-        else:  # telephone-event or comfort noise: the slot is silence
-            pcm = self._concealer.good(self._concealer.silence())
-        if not pcm:
+            playout.lost()
             return
-        if packet is not None and packet.payload_type == self._codec.payload_type:
-            timestamp = packet.timestamp
-        elif self._rx_timestamp is not None:
-            timestamp = self._rx_timestamp
-        else:
-            timestamp = packet.timestamp if packet is not None else 0
-        self._rx_timestamp = (timestamp + len(pcm) // SAMPLE_WIDTH) & 0xFFFFFFFF
-        self.stats.frames_received += 1
-        assert self._loop is not None
-        self._call(self.on_audio, AudioFrame(pcm, timestamp, self._loop.time(), concealed))
+        pt = packet.payload_type
+        codec = self._decoders.get(pt)
+        if codec is not None:
+            placed = playout.audio(packet.ssrc, packet.timestamp, codec.decode(packet.payload), now)
+        elif pt in self._event_types:
+            try:
+                event = TelephoneEvent.parse(packet.payload)
+            except ValueError:
+                return
+            placed = playout.event(packet.ssrc, packet.timestamp, event, now)
+        else:  # comfort noise
+            placed = playout.comfort_noise(packet.ssrc, packet.timestamp, now)
+        if placed:
+            self._deliver(placed, now)
+
+    def _deliver(self, frames: list[PlayoutFrame], now: float) -> None:
+        stats = self.stats
+        stats.gap_frames_skipped = self._playout.stats.skipped_frames
+        for frame in frames:
+            stats.frames_received += 1
+            if frame.concealed:
+                stats.frames_concealed += 1
+            self._call(self.on_audio, AudioFrame(frame.pcm, frame.timestamp, now, frame.concealed))
 
     def _flush_received(self) -> None:
         if self._loop is None:
             return
+        now = self._loop.time()
         for frame in self.jitter.flush():
-            self._deliver(frame)
+            self._place(frame, now)
+        self._deliver(self._playout.finish(now), now)
 
     # ---- inactivity watchdog ---------------------------------------------------------
 
@@ -415,94 +436,49 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         """Whether the inactivity timeout fired."""
         return self._timed_out
 
-    # ---- playing ---------------------------------------------------------------------
+    # ---- sending --------------------------------------------------------------------
 
     async def play(self, pcm: bytes) -> PlaybackResult:
         """Send 8 kHz 16-bit PCM as 20 ms frames in real time; return when done.
 
         A new ``play`` or ``stop_playback`` interrupts the current prompt; so does cancelling
-        the awaiting task.
+        the awaiting task. With ``keep_alive`` on, the prompt takes the place of the silence
+        from the next frame on.
         """
         if self._closed or self._loop is None:
             raise RuntimeError("RTP endpoint is not open")
-        self.stop_playback()
-        frames = list(split_frames(pcm))
-        playback = _Playback([self._codec.encode(f) for f in frames], frames)
-        self._playback = playback
-        loop = self._loop
-        now = loop.time()
-        if self._last_tx_time is not None:
-            # RTP time runs on through silence (RFC 3550 §5.1): skip the idle samples.
-            idle = now - self._last_tx_time - FRAME_DURATION
-            if idle > 0:
-                self._tx_timestamp += round(idle * SAMPLE_RATE)
-        playback.start = now
-        self._send_next(playback)
-        try:
-            return await playback.done
-        except asyncio.CancelledError:
-            if self._playback is playback:
-                self.stop_playback()
-            raise
+        return await self._sender.play(pcm)
 
     def stop_playback(self) -> None:
         """Interrupt the prompt being played (barge-in); no-op when idle."""
-        playback = self._playback
-        if playback is None:
-            return
-        self._finish(playback, completed=False)
+        self._sender.stop_playback()
 
     @property
     def playing(self) -> bool:
         """Whether a prompt is being played."""
-        return self._playback is not None
+        return self._sender.playing
 
-    def _finish(self, playback: _Playback, completed: bool) -> None:
-        if playback.handle is not None:
-            playback.handle.cancel()
-            playback.handle = None
-        if self._playback is playback:
-            self._playback = None
-        if not playback.done.done():
-            playback.done.set_result(PlaybackResult(playback.sent, completed))
+    def keep_alive(self) -> None:
+        """From now until ``close``, send encoded silence whenever no prompt plays."""
+        if self._closed or self._loop is None:
+            raise RuntimeError("RTP endpoint is not open")
+        self._sender.keep_alive()
 
-    def _send_next(self, playback: _Playback) -> None:
-        playback.handle = None
-        assert self._loop is not None
-        if playback.sent == len(playback.payloads):
-            self._finish(playback, completed=True)
-            return
-        index = playback.sent
-        now = self._loop.time()
-        self._send_frame(playback.payloads[index], playback.pcm[index], index == 0, now)
-        playback.sent += 1
-        deadline = playback.start + playback.sent * FRAME_DURATION
-        if now - deadline > MAX_LAG:
-            self.stats.pacing_resets += 1
-            playback.start = now - (playback.sent - 1) * FRAME_DURATION
-            deadline = now + FRAME_DURATION
-        playback.handle = self._loop.call_at(deadline, self._send_next, playback)
+    def set_sending(self, allowed: bool) -> None:
+        """Whether we may send (SDP direction sendrecv/sendonly, not recvonly/inactive, as
+        on hold). While we may not, the clock runs on: prompts take their time, RTP time
+        and the recording stay on the call's clock, and nothing goes on the wire."""
+        self._sender.set_sending(allowed)
 
-    def _send_frame(self, payload: bytes, pcm: bytes, marker: bool, now: float) -> None:
-        timestamp = self._tx_timestamp & 0xFFFFFFFF
-        target = self.remote_address
-        if target is not None and self._transport is not None:
-            packet = RtpPacket(
-                payload_type=self._codec.payload_type,
-                sequence_number=self._seq,
-                timestamp=timestamp,
-                ssrc=self.ssrc,
-                payload=payload,
-                marker=marker,
-            )
-            self._transport.sendto(packet.serialize(), target)
-            self._seq = (self._seq + 1) & 0xFFFF
-            self.stats.packets_sent += 1
-        else:
-            self.stats.frames_unsent += 1
-        self._tx_timestamp = (self._tx_timestamp + FRAME_SAMPLES) & 0xFFFFFFFF
-        self._last_tx_time = now
-        self._call(self.on_sent_audio, AudioFrame(pcm, timestamp, now))
+    def _send_datagram(self, data: bytes) -> bool:
+        target = self._latched or self._remote
+        if target is None or self._transport is None:
+            return False
+        self._transport.sendto(data, target)
+        return True
+
+    def _sent(self, frame: AudioFrame) -> None:
+        self.on_sent_audio(frame)
 
     def _call(self, callback: Callable[..., None], *args: object) -> None:
         # A broken consumer must not close the socket (asyncio does on protocol errors).

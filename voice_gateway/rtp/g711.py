@@ -25,15 +25,21 @@ class G711Codec:
         """Encode 16-bit PCM to one byte per sample."""
         if len(pcm) % SAMPLE_WIDTH:
             raise ValueError(f"PCM length must be even, got {len(pcm)} bytes")
-        if self.payload_type == PCMU_PAYLOAD_TYPE:
+        if self.name == "PCMU":
             return audioop.lin2ulaw(pcm, SAMPLE_WIDTH)
         return audioop.lin2alaw(pcm, SAMPLE_WIDTH)
 
     def decode(self, payload: bytes) -> bytes:
         """Decode G.711 bytes to 16-bit PCM (two bytes per input byte)."""
-        if self.payload_type == PCMU_PAYLOAD_TYPE:
+        if self.name == "PCMU":
             return audioop.ulaw2lin(payload, SAMPLE_WIDTH)
         return audioop.alaw2lin(payload, SAMPLE_WIDTH)
+
+    def with_payload_type(self, payload_type: int) -> G711Codec:
+        """The same law on another payload type (SDP may map G.711 to a dynamic one)."""
+        if payload_type == self.payload_type:
+            return self
+        return G711Codec(self.name, payload_type)
 
 
 PCMU_PAYLOAD_TYPE = 0

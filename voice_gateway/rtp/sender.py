@@ -1,0 +1,243 @@
+"""RTP sender: the sending half of a call's media, on one clock.
+
+How it works. One ``call_at`` timer sends a frame per deadline ``start + n * 20 ms``, so
+scheduling delays do not accumulate; after a stall of more than ``MAX_LAG`` it skips the
+frames that could not go out, in RTP time too (the peer's playout and our recording stay on
+the wall clock), rather than bursting. A prompt's frames go out while one plays. After
+``keep_alive()`` encoded silence fills the time between prompts (SBCs hang up on a call with
+no media) and the clock never stops: sequence numbers and timestamps run on through prompts
+and silence alike, and a prompt takes the place of the silence from the next deadline on.
+Without it the clock stops after a prompt and RTP time skips the idle samples when the next
+one starts (RFC 3550 §5.1). While we may not send (held: our side is recvonly) the clock runs
+on and nothing goes on the wire.
+
+Every frame goes to ``on_sent_audio`` with the time it was due, silence included, so the
+system's side of the recording keeps to the call's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from voice_gateway.rtp.g711 import (
+    FRAME_DURATION,
+    FRAME_SAMPLES,
+    PCM_FRAME_BYTES,
+    SAMPLE_RATE,
+    G711Codec,
+    split_frames,
+)
+from voice_gateway.rtp.packet import rtp_header
+
+logger = logging.getLogger(__name__)
+
+MAX_LAG = 0.1  # seconds behind schedule before the sender skips instead of bursting
+SILENCE = bytes(PCM_FRAME_BYTES)
+_MASK = 0xFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """One frame of 8 kHz 16-bit mono PCM, received or sent.
+
+    ``timestamp`` is the RTP timestamp, ``time`` the loop time when it was delivered or
+    when it was due to be sent, ``concealed`` is True when the frame stands in for a lost
+    packet.
+    """
+
+    pcm: bytes
+    timestamp: int
+    time: float
+    concealed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackResult:
+    """How a prompt ended: ``completed`` False means interrupted (barge-in or close)."""
+
+    frames_sent: int
+    completed: bool
+
+
+class SendCounters(Protocol):
+    """Where the sender counts (the endpoint's stats)."""
+
+    packets_sent: int
+    frames_unsent: int
+    pacing_resets: int
+
+
+class _Playback:
+    def __init__(self, pcm: list[bytes]) -> None:
+        self.pcm = pcm
+        self.sent = 0
+        self.done: asyncio.Future[PlaybackResult] = asyncio.get_running_loop().create_future()
+
+
+class RtpSender:
+    """Prompts and silence for one call, paced in real time (see the module docstring).
+
+    ``send`` puts one datagram on the wire and returns False when there is nowhere to send
+    it yet; ``on_sent_audio`` is guarded like the endpoint's callbacks.
+    """
+
+    def __init__(
+        self,
+        codec: G711Codec,
+        counters: SendCounters,
+        send: Callable[[bytes], bool],
+        on_sent_audio: Callable[[AudioFrame], None],
+    ) -> None:
+        self.ssrc = random.getrandbits(32)
+        self.counters = counters
+        self.on_sent_audio = on_sent_audio
+        self._send = send
+        self._codec = codec
+        self._silence = codec.encode(SILENCE)
+        self._seq = random.getrandbits(16)
+        self._timestamp = random.getrandbits(32)
+        self._last_due: float | None = None
+        self._playback: _Playback | None = None
+        self._keep_alive = False
+        self._allowed = True
+        self._marker = True
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock: asyncio.TimerHandle | None = None
+        self._start = 0.0
+        self._frames = 0
+
+    def set_codec(self, codec: G711Codec) -> None:
+        """Send in ``codec`` from the next frame on (the prompt playing included)."""
+        self._codec = codec
+        self._silence = codec.encode(SILENCE)
+
+    async def play(self, pcm: bytes) -> PlaybackResult:
+        """Send 8 kHz 16-bit PCM as 20 ms frames in real time; return when done.
+
+        A new ``play`` or ``stop_playback`` interrupts the current prompt; so does cancelling
+        the awaiting task.
+        """
+        self.stop_playback()
+        playback = _Playback(list(split_frames(pcm)))
+        if not playback.pcm:
+            return PlaybackResult(0, True)
+        self._playback = playback
+        if self._clock is None:
+            self._start_clock()
+        try:
+            return await playback.done
+        except asyncio.CancelledError:
+            if self._playback is playback:
+                self.stop_playback()
+            raise
+
+    def stop_playback(self) -> None:
+        """Interrupt the prompt being played (barge-in); no-op when idle."""
+        playback = self._playback
+        if playback is None:
+            return
+        self._finish(playback, completed=False)
+        if not self._keep_alive:
+            self._stop_clock()
+
+    @property
+    def playing(self) -> bool:
+        """Whether a prompt is being played."""
+        return self._playback is not None
+
+    def keep_alive(self) -> None:
+        """From now until ``close``, send encoded silence whenever no prompt plays."""
+        self._keep_alive = True
+        if self._clock is None:
+            self._start_clock()
+
+    def set_sending(self, allowed: bool) -> None:
+        """Whether we may put media on the wire (the clock runs on either way)."""
+        if allowed and not self._allowed:
+            self._marker = True  # a new talkspurt for the peer
+        self._allowed = allowed
+
+    def close(self) -> None:
+        """Stop the clock; the prompt playing ends as interrupted."""
+        self._closed = True
+        self._keep_alive = False
+        self.stop_playback()
+        self._stop_clock()
+
+    def _finish(self, playback: _Playback, completed: bool) -> None:
+        if self._playback is playback:
+            self._playback = None
+        if not playback.done.done():
+            playback.done.set_result(PlaybackResult(playback.sent, completed))
+
+    def _start_clock(self) -> None:
+        self._loop = loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._last_due is not None:
+            # RTP time runs on through silence (RFC 3550 §5.1): skip the idle samples.
+            idle = now - self._last_due - FRAME_DURATION
+            if idle > 0:
+                self._timestamp = (self._timestamp + round(idle * SAMPLE_RATE)) & _MASK
+        self._start = now
+        self._frames = 0
+        self._marker = True
+        self._tick()
+
+    def _stop_clock(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
+
+    def _tick(self) -> None:
+        self._clock = None
+        playback = self._playback
+        if playback is not None and playback.sent == len(playback.pcm):
+            self._finish(playback, completed=True)
+            playback = None
+        if playback is not None:
+            pcm = playback.pcm[playback.sent]
+            payload = self._codec.encode(pcm)
+            playback.sent += 1
+        elif self._keep_alive and not self._closed:
+            pcm, payload = SILENCE, self._silence
+        else:
+            return  # nothing to send: the clock stops until the next prompt
+        due = self._start + self._frames * FRAME_DURATION
+        self._send_frame(payload, pcm, due)
+        self._frames += 1
+        deadline = due + FRAME_DURATION
+        assert self._loop is not None
+        now = self._loop.time()
+        if now - due > MAX_LAG:
+            # Stalled: skip the frames that could not go out, in RTP time as well.
+            self.counters.pacing_resets += 1
+            skipped = int((now - due) / FRAME_DURATION)
+            self._start += skipped * FRAME_DURATION
+            self._timestamp = (self._timestamp + skipped * FRAME_SAMPLES) & _MASK
+            deadline += skipped * FRAME_DURATION
+        self._clock = self._loop.call_at(deadline, self._tick)
+
+    def _send_frame(self, payload: bytes, pcm: bytes, due: float) -> None:
+        timestamp = self._timestamp
+        header = rtp_header(self._codec.payload_type, self._seq, timestamp, self.ssrc,
+                            self._marker)  # fmt: skip
+        if self._allowed and self._send(header + payload):
+            self._marker = False
+            self._seq = (self._seq + 1) & 0xFFFF
+            self.counters.packets_sent += 1
+        else:
+            self.counters.frames_unsent += 1
+            if not self._allowed:
+                pcm = SILENCE  # what the peer hears from us: nothing
+        self._timestamp = (timestamp + FRAME_SAMPLES) & _MASK
+        self._last_due = due
+        try:
+            self.on_sent_audio(AudioFrame(pcm, timestamp, due))
+        except Exception:
+            logger.exception("RTP sender callback %r failed", self.on_sent_audio)
