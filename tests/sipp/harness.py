@@ -51,10 +51,11 @@ async def run_sipp(
     scenario: str, port: int, workdir: Path, *, calls: int = 1, concurrency: int = 1,
     rate: float = 10.0, inf: list[list[str]] | None = None, transport: str = "u1",
     timeout_s: int = 120, values: dict[str, str] | None = None,
-    extra: tuple[str, ...] = (),
+    extra: tuple[str, ...] = (), media_ip: str = "127.0.0.1",
 ) -> SippRun:
     """Run ``scenario`` (a file in tests/sipp/scenarios, its ``@NAME@`` placeholders
-    replaced from ``values``) against 127.0.0.1:``port``."""
+    replaced from ``values``) against 127.0.0.1:``port``; sipp's media (its SDP address
+    and the RTP it plays) on ``media_ip``, which may differ from its signalling's."""
     assert SIPP is not None, "sipp is not installed (Debian package sip-tester)"
     errors = workdir / f"sipp-{scenario}-{port}.errors"
     xml = (SCENARIOS / scenario).read_text()
@@ -64,7 +65,7 @@ async def run_sipp(
     rendered.write_text(xml)
     cmd = [
         SIPP, f"127.0.0.1:{port}", "-sf", str(rendered),
-        "-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port()),
+        "-i", "127.0.0.1", "-p", str(free_port()), "-mi", media_ip, "-mp", str(free_port()),
         "-m", str(calls), "-l", str(concurrency), "-r", str(rate), "-t", transport,
         "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-max_recv_loops", "1000",
         "-trace_err", "-error_file", str(errors), *extra,

@@ -150,6 +150,7 @@ class Dialog:
         answer, negotiated = answer_offer(
             offer, policy, connection.address, media.port,
             session_id=local.origin.session_id, session_version=local.origin.session_version,
+            prefer=self.media.codec if self.media else None,
         )  # fmt: skip
         if answer.serialize() != local.serialize():
             answer.origin.session_version += 1

@@ -280,9 +280,11 @@ def answer_offer(
     *,
     session_id: str,
     session_version: int = 0,
+    prefer: str | None = None,
 ) -> tuple[SessionDescription, NegotiatedAudio]:
-    """Answer ``offer``: take the first audio stream with a codec we support, choosing the
-    first such codec in the offer's order; reject every other stream with port 0."""
+    """Answer ``offer``: take the first audio stream with a codec we support, choosing
+    ``prefer`` (the call's current codec, in a re-INVITE) if offered, else the first such
+    codec in the offer's order; reject every other stream with port 0."""
     answer = SessionDescription(
         origin=Origin("voice-intake", session_id, session_version, "IN", _addrtype(local_host),
                       local_host),
@@ -290,7 +292,7 @@ def answer_offer(
     )  # fmt: skip
     negotiated: NegotiatedAudio | None = None
     for media in offer.media:
-        chosen = None if negotiated else _negotiate(offer, media, policy)
+        chosen = None if negotiated else _negotiate(offer, media, policy, prefer)
         if chosen is None:
             answer.media.append(MediaDescription(media.media, 0, media.proto, media.formats[:]))
             continue
@@ -407,7 +409,10 @@ def _offer_direction(sdp: SessionDescription, media: MediaDescription) -> str:
 
 
 def _negotiate(
-    sdp: SessionDescription, media: MediaDescription, policy: AudioPolicy
+    sdp: SessionDescription,
+    media: MediaDescription,
+    policy: AudioPolicy,
+    prefer: str | None = None,
 ) -> NegotiatedAudio | None:
     if media.media != "audio" or media.port == 0 or media.proto.upper() != "RTP/AVP":
         return None
@@ -420,8 +425,10 @@ def _negotiate(
     event_pt: int | None = None
     for pt in _int_formats(media.formats):
         name, rate = maps.get(pt, ("", 0))
-        if codec is None and name.upper() in wanted and rate == 8000:
-            codec = (pt, name.upper(), rate)
+        if name.upper() in wanted and rate == 8000:
+            preferred = prefer is not None and name.upper() == prefer.upper()
+            if codec is None or (preferred and codec[1] != name.upper()):
+                codec = (pt, name.upper(), rate)
         elif name.lower() == "telephone-event" and rate == 8000 and event_pt is None:
             event_pt = pt
     if codec is None:
