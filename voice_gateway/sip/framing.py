@@ -34,6 +34,7 @@ class StreamFramer:
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self._limits = limits
         self._buffer = bytearray()
+        self._header_pending = False
         self.broken = False
 
     def feed(self, data: bytes) -> list[bytes | KeepAlive]:
@@ -42,6 +43,7 @@ class StreamFramer:
         Raises :class:`MessageTooLarge` (513) when a header section grows past the limit
         without ending; the connection must then be closed.
         """
+        self._header_pending = False
         if self.broken:
             return []
         self._buffer += data
@@ -62,6 +64,7 @@ class StreamFramer:
                     self.broken = True
                     self._buffer.clear()
                     raise MessageTooLarge("Header section too large", 513)
+                self._header_pending = True
                 break
             if end > self._limits.max_header_bytes:
                 self.broken = True
@@ -80,6 +83,12 @@ class StreamFramer:
             out.append(bytes(self._buffer[:total]))
             del self._buffer[:total]
         return out
+
+    @property
+    def header_pending(self) -> bool:
+        """A message has begun and its header section has not ended yet (the transport
+        times this: RFC 3261 gives no bound, a slow sender could hold a connection)."""
+        return self._header_pending
 
     @property
     def buffered(self) -> int:

@@ -7,6 +7,14 @@ the core, :meth:`SipEndpoint.flush` performs the queued actions: sends, and time
 and cancels through ``loop.call_later``. Events go to the ``on_event`` callback in order.
 Application operations (answer, hangup ...) go through the endpoint's wrappers, or straight
 to ``endpoint.core`` followed by ``endpoint.flush()``.
+
+TCP is guarded against floods of idle or hostile connections (:class:`TcpLimits`). The
+endpoint accepts connections itself, so that a source outside the allowlist, or over the
+cap per source or in total, is closed before a byte is read, and an accept error such as
+EMFILE pauses accepting instead of spinning. A pure :class:`ConnectionTable` (time passed
+in) decides admissions and which connections have outstayed the header or idle timeout;
+a sweep on a timer closes those. What is refused or closed is logged through a
+:class:`LogThrottle`: one line per cause per 10 s, with a count, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,8 +22,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Callable
-from typing import Any
+import resource
+import socket
+from collections import Counter
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 from voice_gateway.sip.errors import MessageTooLarge
 from voice_gateway.sip.events import (
@@ -35,22 +47,80 @@ from voice_gateway.sip.uas import UserAgentServer
 logger = logging.getLogger(__name__)
 
 EventCallback = Callable[[Event], None]
+# Takes a source IP address; False: refuse its TCP connections at accept.
+SourceFilter = Callable[[str], bool]
+
+LISTEN_BACKLOG = 128
+ACCEPT_BATCH = 64  # accepts per readiness callback, as asyncio's own servers do
+
+
+@dataclass(frozen=True)
+class TcpLimits:
+    """Bounds on SIP over TCP (the ``sip.tcp_*`` settings)."""
+
+    max_connections: int = 2000  # in all, ours included
+    max_per_source: int = 50  # from one IP address
+    idle_timeout_s: float = 120.0  # nothing received or sent
+    header_timeout_s: float = 10.0  # a header begun (or a connection accepted) and not ended
+    accept_pause_s: float = 1.0  # after an accept error (EMFILE ...)
+    log_interval_s: float = 10.0  # one log line per cause per interval
+
+    def within_fd_limit(self, soft_limit: int) -> TcpLimits:
+        """These limits with at most half of ``soft_limit`` (RLIMIT_NOFILE) for
+        connections: the rest is for RTP sockets, recordings and the database."""
+        cap = max(1, soft_limit // 2)
+        return self if self.max_connections <= cap else replace(self, max_connections=cap)
+
+
+class Cause(enum.Enum):
+    """Why a connection was refused, closed or not made (one throttled log line each)."""
+
+    NOT_ALLOWED = "refused connections: source not in sip.allowed_networks"
+    SOURCE_FULL = "refused connections: too many connections from one source"
+    FULL = "refused connections: connection limit reached"
+    HEADER_TIMEOUT = "closed connections: no complete header in time"
+    IDLE = "closed idle connections"
+    TOO_LARGE = "closed connections: message too large"
+    ACCEPT_FAILED = "accept failed, accepting paused"
+    CONNECT_FAILED = "connect failed"
+
+
+_QUIET = frozenset({Cause.IDLE, Cause.HEADER_TIMEOUT, Cause.TOO_LARGE})  # INFO, not WARNING
 
 
 class SipEndpoint:
     """Runs a UAS core over UDP and TCP sockets with one timer driver."""
 
-    def __init__(self, core: UserAgentServer, on_event: EventCallback) -> None:
+    def __init__(
+        self,
+        core: UserAgentServer,
+        on_event: EventCallback,
+        *,
+        accept: SourceFilter | None = None,
+        limits: TcpLimits | None = None,
+    ) -> None:
+        """``accept`` screens TCP sources at accept (``None``: all); ``limits`` bound TCP
+        (``None``: the defaults), within half of the process's file descriptor limit."""
         self.core = core
         self._on_event = on_event
         self._loop = asyncio.get_running_loop()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._udp: asyncio.DatagramTransport | None = None
-        self._tcp_server: asyncio.Server | None = None
         self._tcp: dict[Address, _StreamProtocol] = {}
         self._connecting: dict[Address, list[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._log = LogThrottle()
+        wanted = limits or TcpLimits()
+        self.limits = wanted.within_fd_limit(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        if self.limits != wanted:
+            logger.warning("SIP TCP: at most %d connections, half the file descriptor limit",
+                           self.limits.max_connections)  # fmt: skip
+        self._table: ConnectionTable[_StreamProtocol] = ConnectionTable(self.limits, accept)
+        self._log = LogThrottle(self.limits.log_interval_s)
+        self._listener: socket.socket | None = None
+        self._accepting = False
+        self._resume: asyncio.TimerHandle | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._unadopted: dict[_StreamProtocol, socket.socket] = {}
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -64,25 +134,53 @@ class SipEndpoint:
 
     async def start_tcp(self, host: str, port: int) -> Address:
         """Listen on TCP; return the bound address."""
-        self._tcp_server = await self._loop.create_server(lambda: _StreamProtocol(self), host, port)
-        return _address(self._tcp_server.sockets[0].getsockname())
+        infos = await self._loop.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        family, _, _, _, sockaddr = infos[0]
+        listener = socket.create_server(sockaddr[:2], family=family, backlog=LISTEN_BACKLOG)
+        listener.setblocking(False)
+        self._listener = listener
+        self._resume_accepting()
+        self._sweep()
+        return _address(listener.getsockname())
 
     async def close(self) -> None:
         """Stop listening, drop connections, cancel timers and pending connects."""
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        for pending in (self._resume, self._sweeper):
+            if pending is not None:
+                pending.cancel()
+        self._resume = self._sweeper = None
+        if self._listener is not None:
+            if self._accepting:
+                self._loop.remove_reader(self._listener.fileno())
+            self._accepting = False
+            self._listener.close()
+            self._listener = None
         for task in self._tasks:
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sock in self._unadopted.values():
+            sock.close()
+        self._unadopted.clear()
         if self._udp is not None:
             self._udp.close()
-        for connection in list(self._tcp.values()):
-            connection.close()
-        if self._tcp_server is not None:
-            self._tcp_server.close()
-            await self._tcp_server.wait_closed()
+        for connection in self._table.connections():
+            connection.abort()
+
+    @property
+    def tcp_connections(self) -> int:
+        """TCP connections open (or being set up), both ways."""
+        return len(self._table)
+
+    @property
+    def accepting(self) -> bool:
+        """Listening on TCP and not paused after an accept error."""
+        return self._accepting
 
     # --- operations (core call + flush) -----------------------------------------------
 
@@ -160,32 +258,115 @@ class SipEndpoint:
             self._connecting[dest].append(action.data)
         else:
             self._connecting[dest] = [action.data]
-            task = self._loop.create_task(self._connect(dest))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._connect(dest))
+
+    def _spawn(self, work: Any) -> None:
+        task = self._loop.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _connect(self, dest: Address) -> None:
         try:
-            await self._loop.create_connection(lambda: _StreamProtocol(self), dest[0], dest[1])
+            await self._loop.create_connection(
+                lambda: _StreamProtocol(self, dest, inbound=False), dest[0], dest[1]
+            )
         except OSError as exc:
             self._connecting.pop(dest, None)
             self._note(Cause.CONNECT_FAILED, f"{dest[0]}:{dest[1]}: {exc.strerror or exc}")
+
+    # --- TCP accept, limits and timeouts ----------------------------------------------
+
+    def _on_acceptable(self) -> None:
+        """The listening socket is readable: take what is queued, up to a batch."""
+        listener = self._listener
+        for _ in range(ACCEPT_BATCH):
+            if listener is None or not self._accepting:
+                return
+            try:
+                sock, raw = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionAbortedError:
+                continue  # the client gave up while queued
+            except OSError as exc:  # EMFILE, ENFILE, ENOBUFS ...: retrying now would spin
+                self._note(Cause.ACCEPT_FAILED, exc.strerror or str(exc))
+                self._pause_accepting()
+                return
+            peer = _address(raw)
+            refusal = self._table.admit(peer[0])
+            if refusal is not None:
+                sock.close()  # nothing read, nothing written
+                self._note(refusal, peer[0])
+                continue
+            protocol = _StreamProtocol(self, peer, inbound=True)
+            self._table.opened(protocol, peer[0], self._loop.time(), inbound=True)
+            self._unadopted[protocol] = sock
+            self._spawn(self._adopt(protocol, sock))
+
+    async def _adopt(self, protocol: _StreamProtocol, sock: socket.socket) -> None:
+        try:
+            await self._loop.connect_accepted_socket(lambda: protocol, sock)
+        except OSError as exc:
+            sock.close()
+            self._table.closed(protocol)
+            logger.debug("SIP TCP connection from %s lost at once: %s", protocol.peer[0], exc)
+        finally:
+            self._unadopted.pop(protocol, None)
+
+    def _pause_accepting(self) -> None:
+        if self._listener is not None and self._accepting:
+            self._loop.remove_reader(self._listener.fileno())
+        self._accepting = False
+        self._resume = self._loop.call_later(self.limits.accept_pause_s, self._resume_accepting)
+
+    def _resume_accepting(self) -> None:
+        self._resume = None
+        if self._listener is not None and not self._accepting:
+            self._loop.add_reader(self._listener.fileno(), self._on_acceptable)
+            self._accepting = True
+
+    def _sweep(self) -> None:
+        """Close the connections past a timeout; log the counts held back."""
+        now = self._loop.time()
+        for connection, cause in self._table.expired(now):
+            self._table.closed(connection)
+            connection.abort()
+            self._note(cause, connection.peer[0])
+        for cause, count, detail in self._log.due(now):
+            _log_cause(cause, count, detail, self.limits.log_interval_s)
+        limits = self.limits
+        interval = max(0.01, min(1.0, limits.header_timeout_s / 4, limits.idle_timeout_s / 4))
+        self._sweeper = self._loop.call_later(interval, self._sweep)
 
     def _note(self, cause: Cause, detail: str) -> None:
         """Count one occurrence of ``cause``; log a line if its interval allows."""
         logger.debug("SIP TCP %s: %s", cause.value, detail)
         held = self._log.note(cause, self._loop.time(), detail)
         if held is not None:
-            _log_cause(cause, *held)
+            _log_cause(cause, *held, self.limits.log_interval_s)
 
-    def _connected(self, peer: Address, connection: _StreamProtocol) -> None:
+    def _connected(self, connection: _StreamProtocol) -> None:
+        peer = connection.peer
+        if connection.inbound and connection not in self._table:
+            connection.abort()  # timed out or shut down while being set up
+            return
+        if not connection.inbound:  # accepted ones are in the table since their accept
+            self._table.opened(connection, peer[0], self._loop.time(), inbound=False)
         self._tcp[peer] = connection
         for data in self._connecting.pop(peer, []):
             connection.write(data)
 
-    def _disconnected(self, peer: Address, connection: _StreamProtocol) -> None:
-        if self._tcp.get(peer) is connection:
-            del self._tcp[peer]
+    def _disconnected(self, connection: _StreamProtocol) -> None:
+        self._table.closed(connection)
+        if self._tcp.get(connection.peer) is connection:
+            del self._tcp[connection.peer]
+
+    def _received(self, connection: _StreamProtocol, message_done: bool, pending: bool) -> None:
+        self._table.received(connection, self._loop.time(), message_done=message_done,
+                             header_pending=pending)  # fmt: skip
+
+    def _sent(self, connection: _StreamProtocol) -> None:
+        self._table.sent(connection, self._loop.time())
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
@@ -200,58 +381,145 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 
 
 class _StreamProtocol(asyncio.Protocol):
-    def __init__(self, endpoint: SipEndpoint) -> None:
+    """One TCP connection: ``peer`` is the accepted client's address, or where we
+    connected to."""
+
+    def __init__(self, endpoint: SipEndpoint, peer: Address, *, inbound: bool) -> None:
         self._endpoint = endpoint
         self._framer = StreamFramer(endpoint.core.config.limits)
         self._transport: asyncio.Transport | None = None
-        self._peer: Address = ("", 0)
+        self.peer = peer
+        self.inbound = inbound
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._peer = _address(transport.get_extra_info("peername"))
-        self._endpoint._connected(self._peer, self)
+        self._endpoint._connected(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._endpoint._disconnected(self._peer, self)
+        self._endpoint._disconnected(self)
 
     def data_received(self, data: bytes) -> None:
         try:
             items = self._framer.feed(data)
         except MessageTooLarge:
-            self._endpoint._note(Cause.TOO_LARGE, self._peer[0])
+            self._endpoint._note(Cause.TOO_LARGE, self.peer[0])
             self.close()
             return
+        self._endpoint._received(self, bool(items), self._framer.header_pending)
         for item in items:
             if item is KEEPALIVE:
                 self.write(b"\r\n")
             elif isinstance(item, bytes):
-                self._endpoint.deliver(item, self._peer, Transport.TCP)
+                self._endpoint.deliver(item, self.peer, Transport.TCP)
         if self._framer.broken:
             self.close()
 
     def write(self, data: bytes) -> None:
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
+            self._endpoint._sent(self)
 
     def close(self) -> None:
         if self._transport is not None:
             self._transport.close()
 
-
-class Cause(enum.Enum):
-    """Why a connection was refused, closed or not made (one throttled log line each)."""
-
-    CONNECT_FAILED = "connect failed"
-    TOO_LARGE = "closed a connection: message too large"
-
-
-_LEVELS = {Cause.TOO_LARGE: logging.INFO}
+    def abort(self) -> None:
+        """Close at once, dropping anything not yet sent (a peer that does not read could
+        hold a graceful close open)."""
+        if self._transport is not None:
+            self._transport.abort()
 
 
-def _log_cause(cause: Cause, count: int, detail: str) -> None:
-    logger.log(_LEVELS.get(cause, logging.WARNING), "SIP TCP %s (%d since the last such line; "
-               "latest: %s)", cause.value, count, detail)  # fmt: skip
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass
+class _Entry:
+    host: str
+    last_active: float  # last byte received or sent
+    header_since: float | None  # when the header now awaited began (None: none awaited)
+
+
+class ConnectionTable(Generic[K]):
+    """Which TCP connections may open and which must close; pure, time passed in.
+
+    A new connection is refused if ``accept`` rejects its source, or if the source or the
+    whole table is at its cap. An accepted connection must complete a message header within
+    ``header_timeout_s`` of its accept, and every later message's header within
+    ``header_timeout_s`` of that message's first byte; a connection we opened owes a
+    header only once the peer starts one. Any connection with nothing received or sent
+    for ``idle_timeout_s`` must close too.
+    """
+
+    def __init__(self, limits: TcpLimits, accept: SourceFilter | None = None) -> None:
+        self.limits = limits
+        self._accept = accept
+        self._entries: dict[K, _Entry] = {}
+        self._per_source: Counter[str] = Counter()
+
+    def admit(self, host: str) -> Cause | None:
+        """Why a new connection from ``host`` must be refused, or ``None``."""
+        if self._accept is not None and not self._accept(host):
+            return Cause.NOT_ALLOWED
+        if len(self._entries) >= self.limits.max_connections:
+            return Cause.FULL
+        if self._per_source[host] >= self.limits.max_per_source:
+            return Cause.SOURCE_FULL
+        return None
+
+    def opened(self, key: K, host: str, now: float, *, inbound: bool) -> None:
+        """A connection opened: accepted (``inbound``) or made by us."""
+        self._entries[key] = _Entry(host, now, now if inbound else None)
+        self._per_source[host] += 1
+
+    def closed(self, key: K) -> None:
+        """A connection is gone (again is harmless)."""
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._per_source[entry.host] -= 1
+            if not self._per_source[entry.host]:
+                del self._per_source[entry.host]
+
+    def received(self, key: K, now: float, *, message_done: bool, header_pending: bool) -> None:
+        """Bytes arrived; ``message_done`` if they completed a message (or ping),
+        ``header_pending`` if a header is under way after them
+        (:attr:`StreamFramer.header_pending`)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry.last_active = now
+        if not header_pending:
+            entry.header_since = None
+        elif message_done or entry.header_since is None:
+            entry.header_since = now
+
+    def sent(self, key: K, now: float) -> None:
+        """Bytes were written."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.last_active = now
+
+    def expired(self, now: float) -> list[tuple[K, Cause]]:
+        """The connections past a timeout, with the timeout."""
+        header, idle = self.limits.header_timeout_s, self.limits.idle_timeout_s
+        out: list[tuple[K, Cause]] = []
+        for key, entry in self._entries.items():
+            if entry.header_since is not None and now - entry.header_since >= header:
+                out.append((key, Cause.HEADER_TIMEOUT))
+            elif now - entry.last_active >= idle:
+                out.append((key, Cause.IDLE))
+        return out
+
+    def connections(self) -> list[K]:
+        """Every connection in the table."""
+        return list(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class LogThrottle:
@@ -286,6 +554,16 @@ class LogThrottle:
                 del self._held[cause]
                 out.append((cause, count, detail))
         return out
+
+
+def _log_cause(cause: Cause, count: int, detail: str, interval_s: float) -> None:
+    level = logging.INFO if cause in _QUIET else logging.WARNING
+    if count == 1:
+        logger.log(level, "SIP TCP %s (%s); more are counted, one line per %.0f s",
+                   cause.value, detail, interval_s)  # fmt: skip
+    else:
+        logger.log(level, "SIP TCP %s: %d times since the last such line (latest: %s)",
+                   cause.value, count, detail)  # fmt: skip
 
 
 def _address(raw: Any) -> Address:
