@@ -210,9 +210,10 @@ async def test_a_hung_session_feed_loses_its_session(tmp_path: Path) -> None:
 
 
 async def test_a_busy_worker_answering_in_turn_is_not_hung() -> None:
-    """The deadline runs per op from when the worker could start it: four feeds of 0.6 s
-    sent at once take 2.4 s in all, but none is in progress for 1 s."""
-    p = await started(fake(feed_delay="0.6"), workers=1, decode_timeout_s=1.0)
+    """The deadline runs per op from when the worker could start it: four feeds of 0.8 s
+    sent at once take 3.2 s in all, but none is in progress for 2 s. (With 0.6 s feeds and
+    a 1 s deadline, a loaded 2-core machine once took the session's close for a hang.)"""
+    p = await started(fake(feed_delay="0.8"), workers=1, decode_timeout_s=2.0)
     try:
         session = await p.open_session()
         updates = await asyncio.gather(*(session.feed(b"\0" * 320) for _ in range(4)))
