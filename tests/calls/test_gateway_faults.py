@@ -193,3 +193,20 @@ async def test_shutdown_while_a_call_rings_answers_its_invite(settings: Settings
         assert gateway.calls == {}
         assert await services.store.unfinished_calls() == []
         assert await services.store.list_drafts() == []
+
+
+async def test_tcp_from_outside_the_allowlist_is_closed_before_a_byte_is_read(
+    settings: Settings,
+) -> None:
+    """Connections used to be accepted from any source (300 of 300 from 127.0.0.2 held
+    with 127.0.0.1/32 allowed), and each stayed open forever."""
+    settings = sip_settings(settings, allowed_networks=("127.0.0.1/32",))
+    async with running_gateway(settings, spec=FAKE, workers=1) as (_services, gateway):
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", settings.sip.port, local_addr=("127.0.0.2", 0))
+        writer.write(tcp_invite(40))
+        assert await asyncio.wait_for(reader.read(65536), 5.0) == b""  # closed, no answer
+        writer.close()
+        assert gateway.calls == {}
+        statuses = await exchange(settings.sip.port, tcp_invite(41), want=1)  # 127.0.0.1
+        assert statuses[-1].startswith("200")

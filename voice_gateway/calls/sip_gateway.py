@@ -58,7 +58,7 @@ from voice_gateway.sip.events import MediaAnswered, MediaAnswerFailed
 from voice_gateway.sip.headers import NameAddress
 from voice_gateway.sip.message import Request
 from voice_gateway.sip.sdp import SessionDescription, build_offer, offered_audio
-from voice_gateway.sip.transport import SipEndpoint
+from voice_gateway.sip.transport import SipEndpoint, TcpLimits
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
@@ -216,7 +216,14 @@ class SipGateway:
                       timers=TimerConfig.from_ms(s.t1_ms, s.t2_ms, s.t4_ms), audio=self.policy),
             screen=self._screen,
         )
-        self.endpoint = SipEndpoint(self.core, self._on_event)
+        # The allowlist is applied to TCP at accept, before a byte is read; caps and
+        # timeouts keep a flood of connections from taking the process's descriptors.
+        self.endpoint = SipEndpoint(
+            self.core, self._on_event, accept=self.admission.source_allowed,
+            limits=TcpLimits(max_connections=s.tcp_max_connections,
+                             max_per_source=s.tcp_max_per_source,
+                             idle_timeout_s=s.tcp_idle_timeout_s,
+                             header_timeout_s=s.tcp_header_timeout_s))
         self.ports = PortAllocator(s.rtp_port_min, s.rtp_port_max)
         # MD5's challenge first: Debian's sipp 3.6 (and other MD5-only UACs) answer the
         # first challenge and give up on SHA-256 instead of skipping to the one they know.
