@@ -606,11 +606,10 @@ async def test_silence_keeps_the_stream_alive_and_a_prompt_continues_it(
     assert first >= before
     assert b"".join(payloads[first : first + 10]) == PCMA.encode(prompt)
     assert set(payloads[:first]) == set(payloads[first + 10 :]) == {silence}
-    # The system's side of the recording: every frame sent, silence included, on one clock.
+    # The system's side of the recording: the prompt's frames, each with the time it was
+    # due (keep-alive silence is not reported: the recorder pads between prompts itself).
     sent = [f.pcm for f in recorder.sent]
-    assert len(sent) == len(packets)
-    assert b"".join(sent[first : first + 10]) == prompt
-    assert set(sent[:first]) == set(sent[first + 10 :]) == {bytes(320)}
+    assert b"".join(sent) == prompt
     # Each frame carries the time it was due: 20 ms apart, as RTP time says.
     assert all(
         round((b.time - a.time) * 8000) == (b.timestamp - a.timestamp) % 2**32
@@ -632,10 +631,8 @@ async def test_nothing_goes_on_the_wire_while_we_may_only_receive(
     gateway.set_sending(False)  # put on hold: our side of the stream is recvonly
     await settle()
     held_at = len(listener.datagrams)
-    sent_at = len(recorder.sent)
     await asyncio.sleep(0.2)
     assert len(listener.datagrams) == held_at
-    assert len(recorder.sent) > sent_at  # the clock runs on: the recording stays aligned
     gateway.set_sending(True)
     await asyncio.sleep(0.1)
     packets = listener.packets()

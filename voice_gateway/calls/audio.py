@@ -139,6 +139,12 @@ class CallAudio:
         if self.closed:
             return
         self.closed = True
+        out = self.outbound
+        if out is not None:
+            # The system's side ends with the call: pad the silence after the last prompt.
+            gap = int(self.duration * self.rate) - int(out.duration * self.rate)
+            if gap > 0:
+                out.write(b"\x00\x00" * gap)
         for writer in (self.recording, self.outbound):
             if writer is None:
                 continue

@@ -11,7 +11,8 @@ Without it the clock stops after a prompt and RTP time skips the idle samples wh
 one starts (RFC 3550 §5.1). While we may not send (held: our side is recvonly) the clock runs
 on and nothing goes on the wire.
 
-Every frame goes to ``on_sent_audio`` with the time it was due, silence included, so the
+Every prompt frame goes to ``on_sent_audio`` with the time it was due (keep-alive silence
+does not: a recorder pads the time between prompts itself), so the
 system's side of the recording keeps to the call's clock.
 """
 
@@ -209,7 +210,9 @@ class RtpSender:
         else:
             return  # nothing to send: the clock stops until the next prompt
         due = self._start + self._frames * FRAME_DURATION
-        self._send_frame(payload, pcm, due)
+        # Keep-alive silence is not reported: a recorder fills the gaps before the next
+        # prompt itself, and 50 callbacks a second per idle call cost as much as the media.
+        self._send_frame(payload, pcm, due, report=playback is not None)
         self._frames += 1
         deadline = due + FRAME_DURATION
         assert self._loop is not None
@@ -223,7 +226,8 @@ class RtpSender:
             deadline += skipped * FRAME_DURATION
         self._clock = self._loop.call_at(deadline, self._tick)
 
-    def _send_frame(self, payload: bytes, pcm: bytes, due: float) -> None:
+    def _send_frame(self, payload: bytes, pcm: bytes, due: float, *,
+                    report: bool = True) -> None:
         timestamp = self._timestamp
         header = rtp_header(self._codec.payload_type, self._seq, timestamp, self.ssrc,
                             self._marker)  # fmt: skip
@@ -237,6 +241,8 @@ class RtpSender:
                 pcm = SILENCE  # what the peer hears from us: nothing
         self._timestamp = (timestamp + FRAME_SAMPLES) & _MASK
         self._last_due = due
+        if not report:
+            return
         try:
             self.on_sent_audio(AudioFrame(pcm, timestamp, due))
         except Exception:
