@@ -158,6 +158,19 @@ class Outcome:
                 self.lost.append(f"{number}: sipp {final}, {state}")
 
 
+def tally_after_hangup(out: Outcome, views: dict[str, CallerView], db: dict[str, DbCall],
+                       numbers: list[str], all_at: float | None,
+                       hangup: float | None) -> None:
+    """Count the calls and time the recovery from the last hang-up (calls that ran to
+    their end through the fault)."""
+    out.count(views, db)
+    out.note(f"utterances per call: {utterance_counts(db, numbers)}; "
+             f"end_reason: {end_reasons(db, numbers)}")
+    if all_at is not None and hangup is not None:
+        out.recover_s = max(0.0, all_at - hangup)
+    out.recover_from = "last hang-up"
+
+
 def wait_until(pred: Callable[[], bool], within: float, every: float = 0.25) -> float | None:
     """The time at which ``pred`` first held, or None if not within ``within`` s."""
     deadline = time.time() + within
@@ -335,13 +348,7 @@ def disk_full(ctx: Ctx) -> Outcome:
         out.note(f"recording files: {len(sizes)}, bytes: {' '.join(map(str, sizes))}")
         enospc = serve.log_lines(r"No space|ENOSPC|Errno 28")
         out.note(f"serve log lines naming ENOSPC: {len(enospc)}")
-        db = read_calls(serve.db)
-        out.count(views, db)
-        out.note(f"utterances per call: {utterance_counts(db, numbers)}; "
-                 f"end_reason: {end_reasons(db, numbers)}")
-        if all_at is not None and hangup is not None:
-            out.recover_s = max(0.0, all_at - hangup)
-        out.recover_from = "last hang-up"
+        tally_after_hangup(out, views, read_calls(serve.db), numbers, all_at, hangup)
     finally:
         callers.kill()
         serve.stop()
@@ -417,13 +424,7 @@ def hung_worker(ctx: Ctx) -> Outcome:
                  + ", all drafted " + (f"{all_at - t_stop:.1f} s" if all_at else "never")
                  + " after SIGSTOP"
                  + (f"; last hang-up {hangup - t_stop:.1f} s after SIGSTOP" if hangup else ""))
-        db = read_calls(serve.db)
-        out.count(views, db)
-        out.note(f"utterances per call: {utterance_counts(db, numbers)}; "
-                 f"end_reason: {end_reasons(db, numbers)}")
-        if all_at is not None and hangup is not None:
-            out.recover_s = max(0.0, all_at - hangup)
-        out.recover_from = "last hang-up"
+        tally_after_hangup(out, views, read_calls(serve.db), numbers, all_at, hangup)
     finally:
         if victim is not None and proc_state(victim) in ("T", "t"):
             out.note(f"worker {victim} still stopped at the end: SIGCONT")

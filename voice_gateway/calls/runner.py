@@ -279,7 +279,7 @@ class CallRunner:
         elif isinstance(action, m.EndMedia):
             self._spawn(self._end_media())
         elif isinstance(action, m.Draft):
-            self._write("draft", lambda: self._draft(action), report=False, retry=False)
+            self._write("draft", lambda: self._draft(action), own_outcome=True)
         elif isinstance(action, m.CloseUnanswered):
             reason = action.reason
             self._write("close", lambda: self._close_unanswered(reason))
@@ -401,7 +401,10 @@ class CallRunner:
     # --- the ordered writer -----------------------------------------------------------
 
     def _write(self, what: str, op: Callable[[], Awaitable[None]], *,
-               report: bool = True, retry: bool = True) -> None:
+               own_outcome: bool = False) -> None:
+        """Queue ``op`` behind the call's earlier writes. It is retried, then logged and
+        reported as StorageFailed, unless it has ``own_outcome`` (the draft: it retries
+        its steps itself and reports Drafted)."""
         if self._writes.qsize() >= WRITES_LIMIT and what in DROPPABLE_WRITES:
             # The database is stalled and the call keeps producing keys and analytics:
             # those give way; utterances, IVR results and the draft never do.
@@ -413,18 +416,14 @@ class CallRunner:
 
         async def guarded() -> None:
             try:
-                if retry:
-                    await with_retries(op, what=what, attempts=WRITE_ATTEMPTS,
-                                       delay_s=WRITE_RETRY_S)
-                else:
-                    await op()
+                await with_retries(op, what=what, attempts=WRITE_ATTEMPTS,
+                                   delay_s=WRITE_RETRY_S)
             except (SQLAlchemyError, OSError) as exc:
                 log.error("call %s: %s not stored after %d attempts (%s)", self.call_id[:8],
                           what, WRITE_ATTEMPTS, type(exc).__name__)
-                if report:
-                    self.post(m.StorageFailed(what))
+                self.post(m.StorageFailed(what))
 
-        self._writes.put_nowait((what, guarded))
+        self._writes.put_nowait((what, op if own_outcome else guarded))
 
     async def _write_loop(self) -> None:
         while (item := await self._writes.get()) is not None:
@@ -489,7 +488,7 @@ class CallRunner:
         await self.audio.close()
         self._write("draft", lambda: self._draft(m.Draft(
             reason, machine.transcript, machine.keypad_phone, machine.menu_choices,
-            self.audio.duration, self.audio.complete)), report=False, retry=False)
+            self.audio.duration, self.audio.complete)), own_outcome=True)
 
 
 def stored_utterance(seq: int, f: m.TranscriptFinal) -> StoredUtterance:

@@ -50,7 +50,7 @@ from voice_gateway.sip.message import (
 )
 from voice_gateway.sip.message import parse_message as _parse
 from voice_gateway.sip.privacy import mask_digits
-from voice_gateway.sip.sdp import AudioPolicy, SessionDescription, answer_offer
+from voice_gateway.sip.sdp import AudioPolicy, NegotiatedAudio, SessionDescription, answer_offer
 from voice_gateway.sip.transactions import (
     MAGIC_COOKIE,
     ActionQueue,
@@ -216,9 +216,6 @@ class UserAgentServer:
         if isinstance(sdp, bytes):
             sdp = SessionDescription.parse(sdp)
         dialog.local_sdp = sdp
-        if dialog.offer is not None:
-            _, dialog.media = answer_offer(dialog.offer, self.config.audio, "0.0.0.0", 9,
-                                           session_id="0")  # fmt: skip
         response = self._response(dialog.invite, 200, dialog, body=sdp.serialize(), dialog_2xx=True)
         self._invite_txn(dialog).send_response(response)
         dialog.advance(CallInput.ANSWER)
@@ -371,17 +368,20 @@ class UserAgentServer:
             self._reply(txn, 415, extra=[("Accept", bodies.SDP_TYPE)])
             return []
         offer: SessionDescription | None = None
+        media: NegotiatedAudio | None = None
         raw = bodies.find_sdp(request)
         if raw is not None:
             try:
                 offer = SessionDescription.parse(raw)
-                answer_offer(offer, self.config.audio, "0.0.0.0", 9, session_id="0")
+                # Negotiated once, here: a 488 needs no call, and the dialog keeps it.
+                _, media = answer_offer(offer, self.config.audio, "0.0.0.0", 9,
+                                        session_id="0")
             except SdpError as exc:
                 self._reply(txn, exc.status, to_tag=self._new_id())
                 return []
         txn.send_response(self._response(request, 100))
         dialog = Dialog.from_invite(request, self._new_id(), source, transport)
-        dialog.offer = offer
+        dialog.offer, dialog.media = offer, media
         dialog.invite_keys[request.cseq.number] = txn.key
         self._calls[dialog.handle] = dialog
         self._txn_call[id(txn)] = dialog.handle
