@@ -51,7 +51,9 @@ def _check_ranges(settings: Settings) -> None:
     for section, key in (("asr", "decode_timeout_s"), ("asr", "max_backlog_s"),
                          ("sip", "setup_deadline_s"), ("sip", "dtmf_max_key_s"),
                          ("sip", "tcp_idle_timeout_s"), ("sip", "tcp_header_timeout_s"),
-                         ("sip", "tcp_max_connections"), ("sip", "tcp_max_per_source")):
+                         ("sip", "tcp_max_connections"), ("sip", "tcp_max_per_source"),
+                         ("webrtc", "rate_limit_per_s"), ("webrtc", "rate_limit_burst"),
+                         ("webrtc", "connect_timeout_s"), ("webrtc", "media_timeout_s")):
         value = getattr(getattr(settings, section), key)
         if not value > 0:
             raise ConfigError(f"{section}.{key}: expected a positive number, got {value!r}")

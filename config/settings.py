@@ -68,6 +68,29 @@ class SipSettings:
 
 
 @dataclass(frozen=True)
+class WebRtcSettings:
+    """Browser calls: WHIP (RFC 9725) at ``POST /whip`` and the public page ``/call``."""
+
+    enabled: bool = True
+    # Origins (scheme://host[:port]) whose pages may call /whip from a browser (CORS),
+    # e.g. a city portal embedding /call; the service's own origin is always allowed.
+    allowed_origins: tuple[str, ...] = ()
+    # ICE servers for callers behind NAT: "stun:host:3478", "turn:host:3478?transport=udp".
+    # The TURN ones use turn_username / turn_credential (coturn's static user).
+    ice_servers: tuple[str, ...] = ()
+    turn_username: str = ""
+    turn_credential: str = ""
+    # Browser calls at once (besides sip.max_calls for SIP and WebRTC together).
+    max_calls: int = 100
+    # POSTs to /whip (and loads of /call) a second from one address, with a burst.
+    rate_limit_per_s: float = 1.0
+    rate_limit_burst: int = 10
+    # No media connection this long after the answer, or no audio this long: hang up.
+    connect_timeout_s: float = 20.0
+    media_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class AsrSettings:
     engine: AsrEngineName = "auto"
     # Worker processes for decoding; 0 means one per core.
@@ -171,6 +194,7 @@ class Settings:
     log_level: str = "INFO"
     http: HttpSettings = field(default_factory=HttpSettings)
     sip: SipSettings = field(default_factory=SipSettings)
+    webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)
     asr: AsrSettings = field(default_factory=AsrSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     drafting: DraftingSettings = field(default_factory=DraftingSettings)
