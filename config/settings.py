@@ -19,6 +19,35 @@ AsrEngineName = Literal["auto", "vosk", "whisper"]
 class HttpSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # HTTPS for the console: a PEM certificate (chain) and its private key; both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Strict-Transport-Security max-age sent over HTTPS (0: no HSTS header).
+    hsts_max_age_s: int = 31536000
+    # Reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (addresses
+    # or networks); from anyone else these headers are ignored.
+    trusted_proxies: tuple[str, ...] = ()
+
+
+RecordingAccess = Literal["all", "own"]
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    # A session unused this long ends; none lives longer than session_max_hours.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    min_password_length: int = 12
+    # Which recordings and transcripts an agent may open: "all", or "own" (drafts the agent
+    # has claimed, reviewed or dispatched). Admins open all. Every opening is audited.
+    recording_access: RecordingAccess = "all"
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    # After this many days, recordings of calls whose work order is closed are deleted and
+    # their transcripts redacted (0: kept forever). Runs daily; logged and audited.
+    days: int = 0
 
 
 RtpSource = Literal["sdp", "latch", "strict"]
@@ -199,6 +228,8 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     drafting: DraftingSettings = field(default_factory=DraftingSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def effective_database_url(self) -> str:
