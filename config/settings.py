@@ -209,6 +209,45 @@ class IvrSettings:
     queues: Mapping[str, str] = field(default_factory=dict)
 
 
+LogFormat = Literal["text", "json"]
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    # "json": one JSON object a line (ts, level, logger, event, call_id, node), for Loki,
+    # Elasticsearch or journald; "text": the classic one-line format.
+    format: LogFormat = "text"
+    # The node name in JSON lines; empty means the host name.
+    node: str = ""
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    # /metrics (Prometheus text format) is served without a console session to these
+    # networks, and to anyone sending ``Authorization: Bearer <token>`` when token is set.
+    enabled: bool = True
+    allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class AnalyticsSettings:
+    # Local time of the centre: days, weeks and months of the reports and alerts.
+    timezone: str = "Asia/Shanghai"
+    # 未诉先办 spike alerts: checked every check_interval_s over the last hour and day.
+    spikes_enabled: bool = True
+    check_interval_s: float = 300.0
+    # A count is a spike when it has at least min_count orders and its Poisson tail
+    # probability under the baseline is below p_value (see console/analytics docs).
+    spike_min_count: int = 5
+    spike_p_value: float = 0.001
+    # Days of history the baseline is taken from (the same weekday's in it).
+    baseline_days: int = 28
+    # Alerts are POSTed as JSON to this URL (empty: none are sent).
+    alert_webhook: str = ""
+    webhook_timeout_s: float = 5.0
+
+
 def _default_data_dir() -> Path:
     return Path("data")
 
@@ -228,6 +267,9 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     drafting: DraftingSettings = field(default_factory=DraftingSettings)
     ivr: IvrSettings = field(default_factory=IvrSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
 
