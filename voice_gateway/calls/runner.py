@@ -139,6 +139,9 @@ class CallRunner:
         self._stopping = False  # winding up: nobody waits on the inbox any more
         self.writes_dropped = 0
         self.task: asyncio.Task[None] | None = None
+        # Captions for the caller (a browser call's page): ("prompt", text) as a prompt
+        # starts, ("heard", text) for each final.
+        self.on_caption: Callable[[str, str], None] | None = None
 
     # --- inputs -----------------------------------------------------------------------
 
@@ -339,6 +342,7 @@ class CallRunner:
             completed = True
             try:
                 if not self.virtual:
+                    self._caption("prompt", play.text)
                     pcm = await self.prompts.pcm(play.prompt_id) if self.prompts else None
                     if pcm:
                         completed = await self.transport.play(pcm)
@@ -349,7 +353,15 @@ class CallRunner:
             finally:
                 self.post(m.PromptDone(play.seq, completed))
 
+    def _caption(self, kind: str, text: str) -> None:
+        if self.on_caption is not None and text:
+            try:
+                self.on_caption(kind, text)
+            except Exception:
+                log.exception("call %s: caption failed", self.call_id[:8])
+
     def _store_utterance(self, action: m.StoreUtterance) -> None:
+        self._caption("heard", action.final.text)
         u = stored_utterance(action.seq, action.final)
         self._write("utterance", lambda: self.services.store.add_utterance(self.call_id, u))
 
