@@ -33,6 +33,11 @@ re-armed at each answer (a worker answers in order, so it starts the next job wh
 answers one; a busy worker with a long queue of session feeds is not hung). When the
 deadline passes the process is killed, and its loss is handled as a crash, above; such
 kills are counted in ``hung_kills``.
+
+The pool keeps no metrics of its own and workers none at all: ``on_queue_wait`` is given
+each utterance's wait for a worker and ``on_decode`` the time its worker took (its batch's,
+or a session's ``finish``), both measured here in the parent, so one process sees every
+worker's figures (the service points them at its Prometheus histograms).
 """
 
 from __future__ import annotations
@@ -84,6 +89,10 @@ MAX_LOAD_FAILURES = 3
 PCM_BYTES_PER_SECOND = SAMPLE_RATE * 2  # 16 kHz, 16-bit mono
 
 
+def _ignore_seconds(_seconds: float) -> None:
+    pass
+
+
 class AsrPoolError(RuntimeError):
     """Base class of the worker pool's errors."""
 
@@ -123,7 +132,7 @@ class _Worker:
         timeout_s: float,
     ) -> None:
         self.index = index
-        self._loop = loop
+        self._loop = self.loop = loop
         self._on_exit = on_exit
         self._timeout_s = timeout_s
         self._audio_s: dict[int, float] = {}  # seconds of audio in each pending job
@@ -275,6 +284,7 @@ class _DecodeJob:
     future: asyncio.Future[DecodeResult]
     solo: bool
     sent: bool = False  # handed to a worker: counted until the worker answers
+    queued_at: float = 0.0  # loop time it joined the backlog
     counted: bool = True  # still in the pool's backlog sums
 
 
@@ -312,6 +322,8 @@ class AsrWorkerPool:
         self.ready = False
         self.batches = 0
         self.batched_utterances = 0
+        self.on_queue_wait: Callable[[float], None] = _ignore_seconds
+        self.on_decode: Callable[[float], None] = _ignore_seconds
 
     async def start(self) -> None:
         """Start the workers and wait until each has loaded its model."""
@@ -366,7 +378,8 @@ class AsrWorkerPool:
             for attempt in (1, 2):
                 if self._closing:
                     raise AsrWorkerLost("the ASR pool was closed")
-                job = _DecodeJob(request, loop.create_future(), solo=attempt > 1)
+                job = _DecodeJob(request, loop.create_future(), solo=attempt > 1,
+                                 queued_at=loop.time())
                 self._count(len(request.pcm), 1)
                 self._backlog.append(job)
                 self._dispatch()
@@ -407,18 +420,25 @@ class AsrWorkerPool:
                 if not job.future.done():
                     batch.append(job)
             worker.decoding = True
+            now = worker.loop.time()
             for job in batch:
                 job.sent = True
+                self.on_queue_wait(now - job.queued_at)
             self.batches += 1
             self.batched_utterances += len(batch)
             fut = worker.submit("decode", [j.request for j in batch])
-            fut.add_done_callback(functools.partial(self._decoded, worker, batch))
+            fut.add_done_callback(functools.partial(self._decoded, worker, batch, now))
 
     def _decoded(
-        self, worker: _Worker, batch: list[_DecodeJob], fut: asyncio.Future[Any]
+        self, worker: _Worker, batch: list[_DecodeJob], sent_at: float,
+        fut: asyncio.Future[Any]
     ) -> None:
         worker.decoding = False
         exc = fut.exception() if not fut.cancelled() else AsrWorkerLost("cancelled")
+        if exc is None:
+            took = worker.loop.time() - sent_at
+            for _job in batch:
+                self.on_decode(took)
         for i, job in enumerate(batch):
             self._uncount(job)
             if job.future.done():
@@ -474,7 +494,7 @@ class AsrWorkerPool:
             self._changed.clear()
             await self._changed.wait()
         worker = min(live, key=lambda w: (w.sessions, len(w.pending)))
-        session = RecognizerSession(worker, next(self._session_ids))
+        session = RecognizerSession(worker, next(self._session_ids), self.on_decode)
         await session.open(grammar)
         return session
 
@@ -505,10 +525,12 @@ class AsrWorkerPool:
 class RecognizerSession:
     """A stateful recognizer living in one worker process; ops run there, in order."""
 
-    def __init__(self, worker: _Worker, session_id: int) -> None:
+    def __init__(self, worker: _Worker, session_id: int,
+                 on_decode: Callable[[float], None] | None = None) -> None:
         self._worker = worker
         self.session_id = session_id
         self._open = False
+        self.on_decode = on_decode or _ignore_seconds
 
     @property
     def worker_pid(self) -> int | None:
@@ -529,7 +551,9 @@ class RecognizerSession:
 
     async def finish(self) -> DecodeResult:
         """Close the open segment; the session stays usable for the next utterance."""
+        started = self._worker.loop.time()
         result: DecodeResult = await self._worker.submit("finish", self.session_id)
+        self.on_decode(self._worker.loop.time() - started)
         return result
 
     async def close(self) -> None:

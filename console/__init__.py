@@ -22,7 +22,13 @@ from console.routes import add_routes
 from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, Reports
 
-__all__ = ["CONSOLE", "Console", "setup"]
+__all__ = ["CONSOLE", "Console", "setup", "websocket_clients"]
+
+
+def websocket_clients(app: web.Application) -> int:
+    """Console websockets connected now (for the service's metrics)."""
+    mounted = app.get(CONSOLE)
+    return len(mounted.fanout.sockets) if mounted is not None else 0
 
 
 def setup(app: web.Application, services: ServicesGetter | None = None, *,

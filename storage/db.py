@@ -100,7 +100,9 @@ class WriteGate:
             finally:
                 self._release()
         finally:
-            del self._since[token]
+            came = self._since.pop(token)
+            if self.on_write is not None:
+                self.on_write(self._clock() - came)
 
     def stalled_for(self, now: float) -> float:
         """Seconds since the oldest write now waiting or writing came to the gate, 0.0 if
@@ -122,6 +124,7 @@ class WriteGate:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # handed over just as we were cancelled: pass it on
             else:
+    ``on_write`` is given each write's seconds, waiting included (the service's metrics).
                 with contextlib.suppress(ValueError):  # _release may have dropped it
                     queue.remove(waiter)
             raise
@@ -131,6 +134,7 @@ class WriteGate:
             while queue:
                 waiter = queue.popleft()
                 if not waiter.done():
+        self.on_write: Callable[[float], None] | None = None
                     waiter.set_result(None)
                     return
         self._busy = False

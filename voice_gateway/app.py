@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import logging
+import shutil
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import console
 from config import Settings
@@ -22,6 +26,7 @@ from storage import ping
 from storage.models import Call
 from storage.recordings import DISK_HEALTH
 from voice_gateway.calls.recovery import recover_unfinished_calls
+from voice_gateway import metrics
 from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
@@ -78,10 +83,20 @@ def init_app(
             await gateway.close()  # calls in progress are hung up and drafted
 
     app.cleanup_ctx.append(services_ctx)
+    async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+        detach = metrics.attach(_live_figures(app))
+        try:
+            yield
+        finally:
+            detach()
+
     app.cleanup_ctx.append(sip_ctx)
     app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(metrics_ctx)
     app.router.add_get("/readyz", readyz)
     console.setup(app, lambda: app[SERVICES], simulate=simulate)
+    if settings.metrics.enabled:
+        app.router.add_get("/metrics", metrics_endpoint(settings))
     return app
 
 
@@ -120,3 +135,60 @@ async def readyz(request: web.Request) -> web.Response:
     recovery = request.app.get(RECOVERY)
     body["recovering"] = recovery is not None and not recovery.done()
     return web.json_response(body, status=200 if all(checks.values()) else 503)
+
+
+def _live_figures(app: web.Application) -> metrics.LiveFigures:
+    """What /metrics reads from the running service at each scrape."""
+    services = app[SERVICES]
+    pool = services.pool
+
+    def disk_free() -> int | None:
+        try:
+            return shutil.disk_usage(services.settings.data_dir).free
+        except OSError:
+            return None
+
+    return metrics.LiveFigures(
+        worker_restarts=lambda: pool.restarts if pool is not None else 0,
+        asr_backlog_s=lambda: pool.backlog_seconds if pool is not None else 0.0,
+        asr_workers_ready=lambda: len(pool.worker_pids) if pool is not None and pool.ready
+        else 0,
+        websocket_clients=lambda: console.websocket_clients(app),
+        disk_ok=lambda: DISK_HEALTH.ok(time.monotonic()),
+        disk_free_bytes=disk_free,
+    )
+
+
+def metrics_endpoint(settings: Settings) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /metrics: the Prometheus text format, without a console session, to peers in
+    ``metrics.allowed_networks`` (the TCP peer, never a forwarded address) or to a request
+    with ``Authorization: Bearer <metrics.token>`` when a token is set."""
+    try:
+        networks = [ipaddress.ip_network(n, strict=False)
+                    for n in settings.metrics.allowed_networks]
+    except ValueError as exc:
+        raise ValueError(f"metrics.allowed_networks: {exc}") from None
+    expected = f"Bearer {settings.metrics.token}".encode()
+
+    def allowed(request: web.Request) -> bool:
+        given = request.headers.get("Authorization", "").encode()
+        if settings.metrics.token and hmac.compare_digest(given, expected):
+            return True
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        try:
+            addr = ipaddress.ip_address(peer[0]) if peer else None
+        except ValueError:
+            return False
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        return addr is not None and any(addr in net for net in networks)
+
+    async def serve_metrics(request: web.Request) -> web.Response:
+        if not allowed(request):
+            return web.json_response({"error": "metrics are not served to this client"},
+                                     status=403)
+        # Collected on the loop: the figures read at scrape time are the loop's state.
+        return web.Response(body=generate_latest(metrics.REGISTRY),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return serve_metrics

@@ -19,6 +19,8 @@ from asr.models import choose_engine
 from asr.pool import AsrWorkerPool
 from config import Settings
 from storage import EventBus, Store, create_engine, upgrade
+from storage.db import write_gate
+from voice_gateway import metrics
 
 log = logging.getLogger(__name__)
 SETTLE_TIMEOUT_S = 10.0
@@ -66,6 +68,7 @@ async def open_services(
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = create_engine(settings.effective_database_url)
+    write_gate(db).on_write = metrics.DB_WRITE.observe
     pool: AsrWorkerPool | None = None
     label: str | None = None
     starting: asyncio.Task[None] | None = None
@@ -81,6 +84,8 @@ async def open_services(
             pool = AsrWorkerPool(spec, workers or settings.asr_workers, settings.asr.queue_size,
                                  max_batch=settings.asr.max_batch,
                                  decode_timeout_s=settings.asr.decode_timeout_s)
+            pool.on_queue_wait = metrics.ASR_QUEUE.observe
+            pool.on_decode = metrics.ASR_DECODE.observe
             starting = asyncio.create_task(pool.start())
             starting.add_done_callback(lambda t: _log_start(t, label, pool))
             if not asr_in_background:

@@ -1,8 +1,8 @@
 """Who may place a call: trunk allowlist, concurrent-call ceiling, per-source rate limit.
 
 Pure: the caller passes the source address, the number of calls in progress and the time.
-Refusals carry the SIP status to answer with (403, or 503 with Retry-After) and a reason
-for the log, which never contains personal data.
+Refusals carry the SIP status to answer with (403, or 503 with Retry-After), a reason
+for the log, which never contains personal data, and a one-word ``code`` for metrics.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class Decision:
     status: int = 200
     reason: str = ""
     retry_after: int | None = None
+    code: str = ""  # not_allowed, rate_limit, draining, max_calls, asr_backlog
 
 
 ALLOW = Decision(True)
@@ -58,7 +59,7 @@ class AdmissionControl:
     def check_request(self, host: str) -> Decision:
         """Any request: only from an allowed trunk network."""
         if not self.source_allowed(host):
-            return Decision(False, 403, "source not in sip.allowed_networks")
+            return Decision(False, 403, "source not in sip.allowed_networks", code="not_allowed")
         return ALLOW
 
     def check_new_call(self, host: str, active_calls: int, now: float, *,
@@ -69,14 +70,16 @@ class AdmissionControl:
         if not (d := self.check_request(host)).allowed:
             return d
         if not self._take_token(host, now):
-            return Decision(False, 403, "call rate limit exceeded for source")
+            return Decision(False, 403, "call rate limit exceeded for source",
+                            code="rate_limit")
         retry = self.settings.retry_after_s
         if draining:
-            return Decision(False, 503, "draining", retry)
+            return Decision(False, 503, "draining", retry, "draining")
         if active_calls >= self.settings.max_calls:
-            return Decision(False, 503, "at sip.max_calls", retry)
+            return Decision(False, 503, "at sip.max_calls", retry, "max_calls")
         if self.max_backlog_s is not None and asr_backlog_s > self.max_backlog_s:
-            return Decision(False, 503, "ASR backlog over asr.max_backlog_s", retry)
+            return Decision(False, 503, "ASR backlog over asr.max_backlog_s", retry,
+                            "asr_backlog")
         return ALLOW
 
     def _take_token(self, host: str, now: float) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from voice_gateway import metrics
 from voice_gateway.services import Services
 from workorders import PriorOrder, draft, link_repeats
 
@@ -36,7 +37,9 @@ async def draft_and_store(
     ]
     if prior:
         drafted = link_repeats(drafted, caller_number, prior, now, settings)
-    return await services.store.save_draft(
+    stored = await services.store.save_draft(
         call_id, transcript, drafted.to_dict(), drafted.evidence(),
         list(drafted.related), drafted.escalate,
     )
+    metrics.draft_stored(stored)
+    return stored

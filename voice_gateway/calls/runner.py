@@ -35,6 +35,7 @@ from ivr import Menu
 from storage import Event as StoredEvent
 from storage import StoredUtterance
 from storage.retry import with_retries
+from voice_gateway import metrics
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.drafting import draft_and_store
@@ -211,6 +212,7 @@ class CallRunner:
         return self.task
 
     async def run(self) -> None:
+        metrics.call_started(self.source)
         self._writer = asyncio.create_task(self._write_loop())
         failed: BaseException | None = None
         try:
@@ -250,6 +252,8 @@ class CallRunner:
         elif isinstance(action, m.Answer):
             ok = self.transport.answer()
             if ok:
+                if not self.virtual:
+                    metrics.CALL_SETUP.observe(self.now())  # the INVITE came at t0
                 self.live.set()
                 self.audio.open_recording()
             # Handled now, before anything already in the inbox: a hang-up queued behind
@@ -485,6 +489,7 @@ class CallRunner:
             try:
                 self.transport.close()
             finally:
+                metrics.call_ended(self.source, machine.end_reason)
                 self.finished.set()
                 self._idle.set()
                 self._space.set()

@@ -22,6 +22,7 @@ import socket
 
 from config import SipSettings
 from storage.repository import new_id
+from voice_gateway import metrics
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.admission import AdmissionControl
 from voice_gateway.calls.audio import CallAudio
@@ -304,6 +305,7 @@ class SipGateway:
         if decision.allowed:
             return None
         self.refused += 1
+        metrics.refused(decision.code)
         log.warning("refused %s from %s: %d %s", request.method, host, decision.status,
                     decision.reason)
         return Refusal(decision.status, retry_after=decision.retry_after)
@@ -408,9 +410,11 @@ class SipGateway:
             self.completed += 1
         elif runner.machine.end_reason == "storage_unavailable":
             self.refused += 1
+            metrics.refused("storage")
             log.error("call %s from %s refused with 503: storage unavailable",
                       runner.call_id[:8], transport.source[0])
         stats = transport.rtp.stats
+        metrics.RTP_LOST.inc(stats.jitter.lost)  # per call, never per packet
         garbage = (stats.too_short + stats.bad_version + stats.malformed
                    + stats.unexpected_payload_type + stats.foreign_source)
         log.info("call %s ended (%s): %d RTP packets, %d garbage datagrams dropped",
