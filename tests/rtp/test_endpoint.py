@@ -19,6 +19,7 @@ from voice_gateway.rtp.endpoint import AudioFrame, RtpEndpoint, RtpSettings
 from voice_gateway.rtp.g711 import PCMA, PCMU
 from voice_gateway.rtp.packet import RtpPacket
 from voice_gateway.rtp.ports import PortAllocator
+from voice_gateway.rtp.sender import MediaClock
 
 HOST = "127.0.0.1"
 PROMPT = CALLS_DEV / "D01.ulaw.wav"
@@ -676,3 +677,37 @@ async def test_a_codec_change_applies_to_both_directions(
     assert set(types[:switched]) == {0} and set(types[switched:]) == {8}
     assert all((b.sequence_number - a.sequence_number) % 65536 == 1
                for a, b in itertools.pairwise(packets))
+
+
+async def test_every_call_sends_on_one_shared_clock(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    # One 20 ms timer for every sender on the loop: each call still gets a gapless stream.
+    clock = MediaClock.of(asyncio.get_running_loop())
+    listeners = []
+    gateways = []
+    for _ in range(3):
+        gateway = Recorder().endpoint()
+        endpoints.append(gateway)
+        await gateway.bind(HOST)
+        listener = await raw_peer(peers)
+        gateway.set_remote(listener.address)
+        gateway.keep_alive()
+        gateways.append(gateway)
+        listeners.append(listener)
+        await asyncio.sleep(0.03)
+    assert len(clock) == 3
+    result = await gateways[1].play(tone(0.1))
+    await asyncio.sleep(0.1)
+    for gateway in gateways:
+        gateway.close()
+    await settle()
+    assert len(clock) == 0 and clock.idle()
+    assert result.completed and result.frames_sent == 5
+    for gateway, listener in zip(gateways, listeners, strict=True):
+        packets = listener.packets()
+        assert len(packets) >= 8 and {p.ssrc for p in packets} == {gateway.ssrc}
+        assert all((b.sequence_number - a.sequence_number) % 65536 == 1
+                   for a, b in itertools.pairwise(packets))
+        steps = {(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)}
+        assert steps == {160} or (gateway.stats.pacing_resets and all(s % 160 == 0 for s in steps))

@@ -1,19 +1,25 @@
-"""RTP sender: the sending half of a call's media, on one clock.
+"""RTP sender: the sending half of a call's media, on one clock shared by every call.
 
-How it works. One ``call_at`` timer sends a frame per deadline ``start + n * 20 ms``, so
-scheduling delays do not accumulate; after a stall of more than ``MAX_LAG`` it skips the
-frames that could not go out, in RTP time too (the peer's playout and our recording stay on
-the wall clock), rather than bursting. A prompt's frames go out while one plays. After
-``keep_alive()`` encoded silence fills the time between prompts (SBCs hang up on a call with
-no media) and the clock never stops: sequence numbers and timestamps run on through prompts
-and silence alike, and a prompt takes the place of the silence from the next deadline on.
-Without it the clock stops after a prompt and RTP time skips the idle samples when the next
-one starts (RFC 3550 §5.1). While we may not send (held: our side is recvonly) the clock runs
-on and nothing goes on the wire.
+How it works. One ``MediaClock`` per event loop ticks every 20 ms on deadlines
+``start + n * 20 ms`` (``call_at``, so scheduling delays do not accumulate) and sends the
+frame due from each sender that has one: 300 calls cost one timer, not 300, which matters
+once every call sends for its whole length. After a stall of more than ``MAX_LAG`` it skips
+the frames that could not go out, in RTP time too (the peer's playout and our recording stay
+on the wall clock), rather than bursting. A sender joins the clock when it has something to
+send and leaves it when it has not; its first frame goes at the next tick (within 20 ms),
+or at once when the clock was idle.
+
+A prompt's frames go out while one plays. After ``keep_alive()`` encoded silence fills the
+time between prompts (SBCs hang up on a call with no media) and the sender stays on the
+clock: sequence numbers and timestamps run on through prompts and silence alike, and a
+prompt takes the place of the silence from the next tick on. Without it the sender leaves
+the clock after a prompt and RTP time skips the idle samples when the next one starts
+(RFC 3550 §5.1). While we may not send (held: our side is recvonly) the clock runs on and
+nothing goes on the wire.
 
 Every prompt frame goes to ``on_sent_audio`` with the time it was due (keep-alive silence
-does not: a recorder pads the time between prompts itself), so the
-system's side of the recording keeps to the call's clock.
+does not: a recorder pads the time between prompts itself), so the system's side of the
+recording keeps to the call's clock.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from voice_gateway.rtp.g711 import (
     FRAME_DURATION,
@@ -80,6 +87,75 @@ class _Playback:
         self.done: asyncio.Future[PlaybackResult] = asyncio.get_running_loop().create_future()
 
 
+class MediaClock:
+    """One 20 ms timer for every sender on an event loop (see the module docstring)."""
+
+    _clocks: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MediaClock]] = (
+        weakref.WeakKeyDictionary())
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> MediaClock:
+        clock = cls._clocks.get(loop)
+        if clock is None:
+            clock = cls._clocks[loop] = cls(loop)
+        return clock
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._senders: dict[RtpSender, None] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._ticking = False
+        self._due = 0.0
+
+    def __len__(self) -> int:
+        return len(self._senders)
+
+    def idle(self) -> bool:
+        return self._handle is None and not self._ticking
+
+    def next_due(self) -> float:
+        """When a sender joining now sends its first frame."""
+        return self._loop.time() if self.idle() else self._due
+
+    def join(self, sender: RtpSender) -> None:
+        """Tick ``sender`` from the next tick on; an idle clock starts at once, with it."""
+        if sender in self._senders:
+            return
+        self._senders[sender] = None
+        if self.idle():
+            self._due = self._loop.time()
+            self._tick()
+
+    def leave(self, sender: RtpSender) -> None:
+        self._senders.pop(sender, None)
+        if not self._senders and self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _tick(self) -> None:
+        self._handle = None
+        due = self._due
+        self._ticking = True
+        try:
+            for sender in list(self._senders):
+                if sender in self._senders and not sender._frame(due):
+                    self._senders.pop(sender, None)
+        finally:
+            self._ticking = False
+        if not self._senders:
+            return  # idle until a sender joins
+        deadline = due + FRAME_DURATION
+        now = self._loop.time()
+        if now - due > MAX_LAG:
+            # Stalled: skip the frames that could not go out, in RTP time as well.
+            skipped = int((now - due) / FRAME_DURATION)
+            deadline += skipped * FRAME_DURATION
+            for sender in self._senders:
+                sender._skip(skipped)
+        self._due = deadline
+        self._handle = self._loop.call_at(deadline, self._tick)
+
+
 class RtpSender:
     """Prompts and silence for one call, paced in real time (see the module docstring).
 
@@ -108,10 +184,7 @@ class RtpSender:
         self._allowed = True
         self._marker = True
         self._closed = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._clock: asyncio.TimerHandle | None = None
-        self._start = 0.0
-        self._frames = 0
+        self._clock: MediaClock | None = None  # while on the clock
 
     def set_codec(self, codec: G711Codec) -> None:
         """Send in ``codec`` from the next frame on (the prompt playing included)."""
@@ -178,25 +251,27 @@ class RtpSender:
             playback.done.set_result(PlaybackResult(playback.sent, completed))
 
     def _start_clock(self) -> None:
-        self._loop = loop = asyncio.get_running_loop()
-        now = loop.time()
+        clock = self._clock = MediaClock.of(asyncio.get_running_loop())
+        self._marker = True
         if self._last_due is not None:
             # RTP time runs on through silence (RFC 3550 §5.1): skip the idle samples.
-            idle = now - self._last_due - FRAME_DURATION
+            idle = clock.next_due() - self._last_due - FRAME_DURATION
             if idle > 0:
                 self._timestamp = (self._timestamp + round(idle * SAMPLE_RATE)) & _MASK
-        self._start = now
-        self._frames = 0
-        self._marker = True
-        self._tick()
+        clock.join(self)
 
     def _stop_clock(self) -> None:
         if self._clock is not None:
-            self._clock.cancel()
+            self._clock.leave(self)
             self._clock = None
 
-    def _tick(self) -> None:
-        self._clock = None
+    def _skip(self, frames: int) -> None:
+        """The clock stalled: ``frames`` frames were not sent, and RTP time moves on."""
+        self.counters.pacing_resets += 1
+        self._timestamp = (self._timestamp + frames * FRAME_SAMPLES) & _MASK
+
+    def _frame(self, due: float) -> bool:
+        """The clock's tick: send the frame due, if any; False leaves the clock."""
         playback = self._playback
         if playback is not None and playback.sent == len(playback.pcm):
             self._finish(playback, completed=True)
@@ -208,23 +283,12 @@ class RtpSender:
         elif self._keep_alive and not self._closed:
             pcm, payload = SILENCE, self._silence
         else:
-            return  # nothing to send: the clock stops until the next prompt
-        due = self._start + self._frames * FRAME_DURATION
+            self._clock = None  # nothing to send: off the clock until the next prompt
+            return False
         # Keep-alive silence is not reported: a recorder fills the gaps before the next
         # prompt itself, and 50 callbacks a second per idle call cost as much as the media.
         self._send_frame(payload, pcm, due, report=playback is not None)
-        self._frames += 1
-        deadline = due + FRAME_DURATION
-        assert self._loop is not None
-        now = self._loop.time()
-        if now - due > MAX_LAG:
-            # Stalled: skip the frames that could not go out, in RTP time as well.
-            self.counters.pacing_resets += 1
-            skipped = int((now - due) / FRAME_DURATION)
-            self._start += skipped * FRAME_DURATION
-            self._timestamp = (self._timestamp + skipped * FRAME_SAMPLES) & _MASK
-            deadline += skipped * FRAME_DURATION
-        self._clock = self._loop.call_at(deadline, self._tick)
+        return True
 
     def _send_frame(self, payload: bytes, pcm: bytes, due: float, *,
                     report: bool = True) -> None:
