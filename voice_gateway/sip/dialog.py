@@ -100,6 +100,7 @@ class Dialog:
     offer: SessionDescription | None = None  # the remote offer (INVITE or re-INVITE)
     local_sdp: SessionDescription | None = None
     media: NegotiatedAudio | None = None
+    policy: AudioPolicy = field(default_factory=AudioPolicy)  # this call's (SRTP or not)
     on_hold: bool = False
     end_reported: bool = False
     # CSeq number -> key of an INVITE transaction whose 2xx awaits its ACK
@@ -151,6 +152,7 @@ class Dialog:
             offer, policy, connection.address, media.port,
             session_id=local.origin.session_id, session_version=local.origin.session_version,
             prefer=self.media.codec if self.media else None,
+            srtp_key=self.media.srtp.local_key if self.media and self.media.srtp else None,
         )  # fmt: skip
         if answer.serialize() != local.serialize():
             answer.origin.session_version += 1

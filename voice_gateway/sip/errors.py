@@ -65,9 +65,18 @@ class SdpError(SipError, ValueError):
 
 
 class NoCommonCodec(SdpError):
-    """The offer holds no media stream we can accept: answer 488 Not Acceptable Here."""
+    """The offer holds no media stream we can accept: answer 488 Not Acceptable Here.
+
+    ``warning`` is an RFC 3261 §20.43 warning code and text for the 488 when the reason is
+    worth telling the peer, e.g. ``(302, "SRTP required")`` (Incompatible transport
+    protocol: the m= line's RTP/AVP or RTP/SAVP).
+    """
 
     status = 488
+
+    def __init__(self, reason: str, warning: tuple[int, str] | None = None) -> None:
+        super().__init__(reason)
+        self.warning = warning
 
 
 class LocalProtocolError(SipError):

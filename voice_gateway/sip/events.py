@@ -9,10 +9,10 @@ driver must perform: :class:`Transmit` bytes, start (:class:`TimerRequest`) or c
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from voice_gateway.sip.message import Request
-from voice_gateway.sip.sdp import NegotiatedAudio, SessionDescription
+from voice_gateway.sip.sdp import AudioPolicy, NegotiatedAudio, SessionDescription
 
 Address = tuple[str, int]
 
@@ -22,6 +22,7 @@ class Transport(enum.Enum):
 
     UDP = "UDP"
     TCP = "TCP"
+    TLS = "TLS"  # over TCP (RFC 3261 §26.2); the only one SDES keys may cross (RFC 4568 §8.3)
 
     @property
     def reliable(self) -> bool:
@@ -92,6 +93,10 @@ class IncomingCall:
     unparsable (400) or has no codec of the core's
     :class:`~voice_gateway.sip.sdp.AudioPolicy` (488) is rejected by the core itself and
     produces no event.
+
+    ``policy`` is the audio policy of this call: the core's, with SRTP allowed over TLS
+    (required from a secure source) and refused otherwise. The answer (or our offer) is
+    made with it.
     """
 
     call: CallHandle
@@ -99,6 +104,7 @@ class IncomingCall:
     offer: SessionDescription | None
     source: Address
     transport: Transport
+    policy: AudioPolicy = field(default_factory=AudioPolicy)
 
 
 @dataclass(frozen=True)

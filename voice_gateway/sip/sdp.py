@@ -2,16 +2,30 @@
 
 ``SessionDescription.parse(text)`` / ``.serialize()``; :func:`answer_offer` takes a remote
 offer and our :class:`AudioPolicy` and returns our answer plus the :class:`NegotiatedAudio`
-the RTP side needs (payload types, remote address, ptime, direction). With nothing we can
-take it raises :class:`~voice_gateway.sip.errors.NoCommonCodec` (answer 488).
+the RTP side needs (payload types, remote address, ptime, direction, SRTP keys). With
+nothing we can take it raises :class:`~voice_gateway.sip.errors.NoCommonCodec` (answer 488).
+
+SRTP is SDES (RFC 4568, :mod:`voice_gateway.sip.sdes`): an ``RTP/SAVP`` stream with an
+``a=crypto`` line we can take is answered with ``RTP/SAVP`` and our own key. The policy's
+``srtp`` says whether such streams are refused (``never``: the keys would cross the network
+in clear text), taken (``allow``) or the only ones taken (``require``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from voice_gateway.sip.errors import NoCommonCodec, SdpError
+from voice_gateway.sip.sdes import (
+    DEFAULT_SUITES,
+    SUITE_KEY_LENGTHS,
+    CryptoAttribute,
+    SrtpKeys,
+    crypto_lines,
+    new_master_key,
+)
 
 # Static payload types we know by number (RFC 3551 table 4).
 STATIC_CODECS = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
@@ -36,6 +50,12 @@ LINE_RE = re.compile(r"([a-z])=(.*)")
 EVENT_ITEM_RE = re.compile(r"([0-9]{1,3})(?:-([0-9]{1,3}))?")
 # The RFC 4733 events we receive: DTMF digits, * and #, A-D (0-15) and flash (16).
 EVENTS_WE_TAKE = range(17)
+PLAIN_PROFILE = "RTP/AVP"
+SECURE_PROFILE = "RTP/SAVP"  # RFC 3711, keys by SDES
+SrtpMode = Literal["never", "allow", "require"]
+# RFC 3261 §20.43, 302 Incompatible transport protocol: the m= line's profile.
+SRTP_REQUIRED = (302, "SRTP required: RTP/SAVP with a=crypto AES_CM_128_HMAC_SHA1_80")
+SRTP_NEEDS_TLS = (302, "RTP/SAVP is taken only in calls over SIP over TLS")
 
 
 @dataclass
@@ -239,6 +259,8 @@ class AudioPolicy:
     telephone_event: bool = True
     telephone_event_pt: int = 101  # used in our own offers
     ptime: int = 20
+    srtp: SrtpMode = "never"  # RTP/SAVP streams: refused, taken, or the only ones taken
+    srtp_suites: tuple[str, ...] = DEFAULT_SUITES
 
 
 @dataclass(frozen=True)
@@ -254,6 +276,7 @@ class NegotiatedAudio:
     remote_port: int
     direction: str  # what we may do: sendrecv / sendonly / recvonly / inactive
     on_hold: bool  # the peer put the call on hold
+    srtp: SrtpKeys | None = None  # RTP/SAVP: the keys each side sends with
 
 
 def media_direction(sdp: SessionDescription, media: MediaDescription) -> str:
@@ -281,10 +304,14 @@ def answer_offer(
     session_id: str,
     session_version: int = 0,
     prefer: str | None = None,
+    srtp_key: bytes | None = None,
 ) -> tuple[SessionDescription, NegotiatedAudio]:
     """Answer ``offer``: take the first audio stream with a codec we support, choosing
     ``prefer`` (the call's current codec, in a re-INVITE) if offered, else the first such
-    codec in the offer's order; reject every other stream with port 0."""
+    codec in the offer's order; reject every other stream with port 0.
+
+    If the stream taken is SRTP, our master key is ``srtp_key`` (kept across a re-INVITE)
+    when it fits the suite, else a fresh random one."""
     answer = SessionDescription(
         origin=Origin("voice-intake", session_id, session_version, "IN", _addrtype(local_host),
                       local_host),
@@ -301,6 +328,12 @@ def answer_offer(
             events = answered_events(media, chosen.telephone_event_pt)
             if events is None:
                 chosen = replace(chosen, telephone_event_pt=None)
+        if chosen.srtp is not None:
+            keys = chosen.srtp
+            key = srtp_key
+            if key is None or len(key) != SUITE_KEY_LENGTHS[keys.suite]:
+                key = new_master_key(keys.suite)
+            chosen = replace(chosen, srtp=replace(keys, local_key=key))
         negotiated = chosen
         formats = [str(chosen.payload_type)]
         attributes: list[tuple[str, str | None]] = [
@@ -311,13 +344,28 @@ def answer_offer(
             attributes.append(("rtpmap", f"{chosen.telephone_event_pt} telephone-event/8000"))
             if events:
                 attributes.append(("fmtp", f"{chosen.telephone_event_pt} {events}"))
+        if chosen.srtp is not None:
+            keys = chosen.srtp
+            attributes.append(("crypto", str(CryptoAttribute(keys.tag, keys.suite,
+                                                             keys.local_key))))
         attributes += [("ptime", str(policy.ptime)), (_MIRROR[_offer_direction(offer, media)],
                                                        None)]  # fmt: skip
         answer.media.append(MediaDescription("audio", local_port, media.proto, formats,
                                              attributes=attributes))  # fmt: skip
     if negotiated is None:
-        raise NoCommonCodec("no acceptable audio stream in the offer")
+        raise NoCommonCodec("no acceptable audio stream in the offer", _refusal_warning(
+            offer, policy))
     return answer, negotiated
+
+
+def _refusal_warning(offer: SessionDescription, policy: AudioPolicy) -> tuple[int, str] | None:
+    """The Warning worth adding to a 488 for ``offer``: SRTP required, or SRTP refused."""
+    if policy.srtp == "require":
+        return SRTP_REQUIRED
+    offered = {m.proto.upper() for m in offer.media if m.media == "audio" and m.port}
+    if policy.srtp == "never" and SECURE_PROFILE in offered:
+        return SRTP_NEEDS_TLS
+    return None
 
 
 def answered_events(media: MediaDescription, pt: int) -> str | None:
@@ -354,8 +402,10 @@ def build_offer(
     session_id: str,
     session_version: int = 0,
     direction: str = "sendrecv",
+    srtp_key: bytes | None = None,
 ) -> SessionDescription:
-    """Our own offer (for an INVITE that arrived without SDP)."""
+    """Our own offer (for an INVITE that arrived without SDP): ``RTP/SAVP`` with one
+    crypto line (tag 1, the policy's first suite) carrying ``srtp_key`` if one is given."""
     formats: list[str] = []
     attributes: list[tuple[str, str | None]] = []
     for name in policy.codecs:
@@ -366,12 +416,16 @@ def build_offer(
         pt = policy.telephone_event_pt
         formats.append(str(pt))
         attributes += [("rtpmap", f"{pt} telephone-event/8000"), ("fmtp", f"{pt} 0-16")]
+    proto = PLAIN_PROFILE
+    if srtp_key is not None:
+        proto = SECURE_PROFILE
+        attributes.append(("crypto", str(CryptoAttribute(1, policy.srtp_suites[0], srtp_key))))
     attributes += [("ptime", str(policy.ptime)), (direction, None)]
     addrtype = _addrtype(local_host)
     return SessionDescription(
         origin=Origin("voice-intake", session_id, session_version, "IN", addrtype, local_host),
         connection=Connection(local_host, "IN", addrtype),
-        media=[MediaDescription("audio", local_port, "RTP/AVP", formats, attributes=attributes)],
+        media=[MediaDescription("audio", local_port, proto, formats, attributes=attributes)],
     )
 
 
@@ -391,13 +445,32 @@ def offered_audio(policy: AudioPolicy) -> NegotiatedAudio:
 def negotiated_from_answer(
     offer: SessionDescription, answer: SessionDescription, policy: AudioPolicy
 ) -> NegotiatedAudio:
-    """What was agreed when we made ``offer`` and the peer answered ``answer``."""
+    """What was agreed when we made ``offer`` and the peer answered ``answer``: the
+    answer keeps our stream's profile, and an SRTP answer picks one of our crypto lines
+    (its tag and suite) and brings the peer's key."""
+    ours = next((m for m in offer.media if m.media == "audio" and m.port), None)
+    proto = ours.proto.upper() if ours is not None else PLAIN_PROFILE
     for media in answer.media:
-        if media.media == "audio" and media.port != 0:
+        if media.media == "audio" and media.port != 0 and media.proto.upper() == proto:
             chosen = _negotiate(answer, media, policy)
-            if chosen is not None:
+            if chosen is None:
+                continue
+            if chosen.srtp is None:
                 return chosen
+            offered = {line.tag: line for line in crypto_lines(ours.attributes if ours else [])}
+            line = offered.get(chosen.srtp.tag)
+            if line is not None and line.suite == chosen.srtp.suite:
+                return replace(chosen, srtp=replace(chosen.srtp, local_key=line.key))
     raise NoCommonCodec("no acceptable audio stream in the answer")
+
+
+def local_srtp_key(sdp: SessionDescription) -> bytes | None:
+    """Our master key in ``sdp`` (an answer or offer of ours), if its stream is SRTP."""
+    for media in sdp.media:
+        if media.media == "audio" and media.port and media.proto.upper() == SECURE_PROFILE:
+            lines = crypto_lines(media.attributes)
+            return lines[0].key if lines else None
+    return None
 
 
 def _offer_direction(sdp: SessionDescription, media: MediaDescription) -> str:
@@ -414,10 +487,13 @@ def _negotiate(
     policy: AudioPolicy,
     prefer: str | None = None,
 ) -> NegotiatedAudio | None:
-    if media.media != "audio" or media.port == 0 or media.proto.upper() != "RTP/AVP":
+    if media.media != "audio" or media.port == 0:
         return None
     connection = media.connection or sdp.connection
     if connection is None:
+        return None
+    acceptable, keys = _stream_keys(media, policy)
+    if not acceptable:
         return None
     maps = media.rtpmaps()
     wanted = {name.upper() for name in policy.codecs}
@@ -439,7 +515,26 @@ def _negotiate(
         telephone_event_pt=event_pt if policy.telephone_event else None,
         ptime=media.ptime or 20, remote_host=connection.address, remote_port=media.port,
         direction=_MIRROR[direction], on_hold=direction in ("sendonly", "inactive"),
+        srtp=keys,
     )  # fmt: skip
+
+
+def _stream_keys(media: MediaDescription, policy: AudioPolicy) -> tuple[bool, SrtpKeys | None]:
+    """Whether we may take the stream's profile, and for RTP/SAVP the peer's key (ours
+    still empty) from its first crypto line we can take (none: we may not)."""
+    proto = media.proto.upper()
+    if proto == PLAIN_PROFILE:
+        return policy.srtp != "require", None
+    if proto != SECURE_PROFILE or policy.srtp == "never":
+        return False, None
+    for line in crypto_lines(media.attributes):
+        if line.usable(policy.srtp_suites):
+            return True, SrtpKeys(line.suite, line.tag, local_key=b"", remote_key=line.key)
+    return False, None
+    for line in crypto_lines(media.attributes):
+        if line.usable(policy.srtp_suites):
+            return SrtpKeys(line.suite, line.tag, local_key=b"", remote_key=line.key)
+    return False
 
 
 def with_direction(sdp: SessionDescription, direction: str) -> SessionDescription:

@@ -21,7 +21,12 @@ from dataclasses import dataclass, field, replace
 
 from voice_gateway.sip import bodies, grammar
 from voice_gateway.sip.dialog import CallInput, CallState, Dialog
-from voice_gateway.sip.errors import LocalProtocolError, SdpError, SipMessageError
+from voice_gateway.sip.errors import (
+    LocalProtocolError,
+    NoCommonCodec,
+    SdpError,
+    SipMessageError,
+)
 from voice_gateway.sip.events import (
     AckReceived,
     Action,
@@ -50,7 +55,14 @@ from voice_gateway.sip.message import (
 )
 from voice_gateway.sip.message import parse_message as _parse
 from voice_gateway.sip.privacy import mask_digits
-from voice_gateway.sip.sdp import AudioPolicy, NegotiatedAudio, SessionDescription, answer_offer
+from voice_gateway.sip.sdp import (
+    AudioPolicy,
+    NegotiatedAudio,
+    SessionDescription,
+    SrtpMode,
+    answer_offer,
+    local_srtp_key,
+)
 from voice_gateway.sip.transactions import (
     MAGIC_COOKIE,
     ActionQueue,
@@ -75,6 +87,9 @@ KNOWN_METHODS = frozenset(
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset()
 
 
+_PLACEHOLDER_KEY = bytes(30)  # see _on_invite
+
+
 def _default_id() -> str:
     return secrets.token_hex(8)
 
@@ -94,6 +109,14 @@ class UasConfig:
     # RFC 3261 §18.1.1: a request of ours larger than this goes over TCP, not UDP (1300
     # bytes when the path MTU is unknown, else the path MTU minus 200).
     udp_request_limit: int = 1300
+    # Our SIP over TLS port (Contact and Via of calls over TLS); None: no TLS.
+    tls_port: int | None = None
+
+    def port_for(self, transport: Transport) -> int:
+        """The port we advertise for ``transport``."""
+        if transport is Transport.TLS and self.tls_port is not None:
+            return self.tls_port
+        return self.local_port
 
 
 @dataclass(frozen=True)
@@ -107,6 +130,8 @@ class Refusal:
 
 # Called for every new request except ACK and CANCEL (admission: allowlist, rate limits).
 RequestScreen = Callable[[Request, Address], Refusal | None]
+# Takes a source IP address; True: its calls must come over TLS with SRTP media.
+SecureSource = Callable[[str], bool]
 
 
 @dataclass
@@ -131,11 +156,14 @@ class UserAgentServer:
         *,
         new_id: Callable[[], str] = _default_id,
         screen: RequestScreen | None = None,
+        secure_source: SecureSource | None = None,
     ) -> None:
         """``new_id`` makes tags and branches (inject a counter for exact-bytes tests);
-        ``screen`` may refuse any new request before the core handles it."""
+        ``screen`` may refuse any new request before the core handles it;
+        ``secure_source`` names the sources whose calls must be TLS and SRTP."""
         self.config = config or UasConfig()
         self._screen = screen
+        self._secure_source = secure_source
         self.stats = Stats()
         self._new_id = new_id
         self._queue = ActionQueue()
@@ -216,6 +244,10 @@ class UserAgentServer:
         if isinstance(sdp, bytes):
             sdp = SessionDescription.parse(sdp)
         dialog.local_sdp = sdp
+        key = local_srtp_key(sdp)
+        if dialog.media is not None and dialog.media.srtp is not None and key is not None:
+            # The key we send with is the one the application put in its answer.
+            dialog.media = replace(dialog.media, srtp=replace(dialog.media.srtp, local_key=key))
         response = self._response(dialog.invite, 200, dialog, body=sdp.serialize(), dialog_2xx=True)
         self._invite_txn(dialog).send_response(response)
         dialog.advance(CallInput.ANSWER)
@@ -329,6 +361,14 @@ class UserAgentServer:
                 extra = [("Retry-After", str(retry))] if retry is not None else []
                 self._reply(txn, refusal.status, reason=refusal.reason, extra=extra)
                 return []
+        if (method == "INVITE" and request.to_tag is None and transport is not Transport.TLS
+                and self._secure_source is not None and self._secure_source(source[0])):
+            # 403, not a 3xx to a sips: URI: trunks retry a refused call elsewhere, and a
+            # redirect would let a downgraded hop choose where the call goes.
+            logger.info("INVITE from %s over %s refused: its network must use TLS",
+                        source[0], transport.value)  # fmt: skip
+            self._reply(txn, 403, reason="TLS Required")
+            return []
         if method != "CANCEL":
             unsupported = [
                 tag for tag in request.headers.get_all("Require") if tag not in SUPPORTED_EXTENSIONS
@@ -369,23 +409,45 @@ class UserAgentServer:
             return []
         offer: SessionDescription | None = None
         media: NegotiatedAudio | None = None
+        policy = self._call_policy(source, transport)
         raw = bodies.find_sdp(request)
         if raw is not None:
             try:
                 offer = SessionDescription.parse(raw)
-                # Negotiated once, here: a 488 needs no call, and the dialog keeps it.
-                _, media = answer_offer(offer, self.config.audio, "0.0.0.0", 9,
-                                        session_id="0")
+                # Negotiated once, here: a 488 needs no call, and the dialog keeps it. The
+                # SRTP key is a placeholder until the application answers with its own.
+                _, media = answer_offer(offer, policy, "0.0.0.0", 9, session_id="0",
+                                        srtp_key=_PLACEHOLDER_KEY)  # fmt: skip
             except SdpError as exc:
-                self._reply(txn, exc.status, to_tag=self._new_id())
+                self._reply(txn, exc.status, to_tag=self._new_id(), extra=self._warning(exc))
                 return []
         txn.send_response(self._response(request, 100))
         dialog = Dialog.from_invite(request, self._new_id(), source, transport)
-        dialog.offer, dialog.media = offer, media
+        dialog.offer, dialog.media, dialog.policy = offer, media, policy
         dialog.invite_keys[request.cseq.number] = txn.key
         self._calls[dialog.handle] = dialog
         self._txn_call[id(txn)] = dialog.handle
-        return [IncomingCall(dialog.handle, request, offer, source, transport)]
+        return [IncomingCall(dialog.handle, request, offer, source, transport, policy)]
+
+    def _call_policy(self, source: Address, transport: Transport) -> AudioPolicy:
+        """The audio policy of a call from ``source`` over ``transport``: SRTP only over
+        TLS, where SDES keys are not in clear text (RFC 4568 §8.3), and then required from
+        a secure source."""
+        if transport is not Transport.TLS:
+            mode: SrtpMode = "never"
+        elif self._secure_source is not None and self._secure_source(source[0]):
+            mode = "require"
+        else:
+            mode = "allow"
+        base = self.config.audio
+        return base if base.srtp == mode else replace(base, srtp=mode)
+
+    def _warning(self, exc: SdpError) -> list[tuple[str, str]]:
+        """The Warning header field for a refused offer (RFC 3261 §20.43), if it has one."""
+        if not isinstance(exc, NoCommonCodec) or exc.warning is None:
+            return []
+        code, text = exc.warning
+        return [("Warning", f'{code} {self.config.local_host} "{text}"')]
 
     def _on_cancel(self, request: Request, txn: ServerTransaction) -> list[Event]:
         invite_key = (*server_transaction_key(request)[:-1], "INVITE")
@@ -447,7 +509,7 @@ class UserAgentServer:
             reason = "unparsable SDP answer"
         else:
             try:
-                return MediaAnswered(dialog.handle, dialog.take_answer(answer, self.config.audio))
+                return MediaAnswered(dialog.handle, dialog.take_answer(answer, dialog.policy))
             except SdpError as exc:
                 reason = str(exc)
         logger.info("ACK from %s: %s", dialog.source[0], reason)
@@ -542,9 +604,9 @@ class UserAgentServer:
         events: list[Event] = []
         if raw is not None:
             try:
-                events = list(dialog.renegotiate(SessionDescription.parse(raw), self.config.audio))
+                events = list(dialog.renegotiate(SessionDescription.parse(raw), dialog.policy))
             except SdpError as exc:
-                self._reply(txn, exc.status)
+                self._reply(txn, exc.status, extra=self._warning(exc))
                 return []
         local = dialog.local_sdp
         dialog.advance(CallInput.REINVITE)
@@ -607,7 +669,8 @@ class UserAgentServer:
         self._start_client(dialog, dialog.build_request("BYE", self._via(dialog)))
 
     def _via(self, dialog: Dialog) -> Via:
-        return Via(dialog.transport.value, self.config.local_host, self.config.local_port,
+        return Via(dialog.transport.value, self.config.local_host,
+                   self.config.port_for(dialog.transport),
                    {"branch": MAGIC_COOKIE + self._new_id(), "rport": None})  # fmt: skip
 
     def _start_client(self, dialog: Dialog, request: Request) -> None:
@@ -704,9 +767,12 @@ class UserAgentServer:
 
     def _contact(self, dialog: Dialog | None) -> str:
         config = self.config
-        uri = f"sip:{config.contact_user}@{config.local_host}:{config.local_port}"
-        if dialog is not None and dialog.transport is Transport.TCP:
-            uri += ";transport=tcp"
+        transport = dialog.transport if dialog is not None else Transport.UDP
+        uri = f"sip:{config.contact_user}@{config.local_host}:{config.port_for(transport)}"
+        if transport is not Transport.UDP:
+            # transport=tls rather than a sips: URI (RFC 5630 §3.2 deprecates the former,
+            # but PBXs and trunks use it, and sips: would promise TLS on every hop).
+            uri += f";transport={transport.value.lower()}"
         return f"<{uri}>"
 
     def _refuse(self, exc: SipMessageError, source: Address, transport: Transport) -> None:
