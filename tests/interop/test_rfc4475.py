@@ -134,8 +134,11 @@ class _Inbox(asyncio.DatagramProtocol):
         self.queue.put_nowait(data)
 
 
+Inbox = tuple[asyncio.Queue[bytes], asyncio.DatagramTransport]
+
+
 @contextlib.asynccontextmanager
-async def udp_peer(host: str) -> AsyncIterator[tuple[asyncio.Queue[bytes], asyncio.DatagramTransport]]:
+async def udp_peer(host: str) -> AsyncIterator[Inbox]:
     """Sockets on ``host``:5060 (it sends, and a Via without a port is answered there,
     RFC 3261 §18.2.2) and ``host``:5050 (quotbal's Via port), feeding one queue."""
     loop = asyncio.get_running_loop()
@@ -230,8 +233,9 @@ async def torture(settings: Settings, transport: str) -> dict[str, str]:
                 send = over_udp if transport == "udp" else over_tcp
                 statuses, probed = await send(data, host, port)
             if answer(statuses) not in allowed or not probed:
-                wrong[name] = (f"got {statuses or 'silence'}, allowed {sorted(allowed, key=str)}"
-                               + ("" if probed else "; the OPTIONS after it went unanswered"))
+                wrong[name] = f"got {statuses or 'silence'}, allowed {sorted(allowed, key=str)}" + (
+                    "" if probed else "; the OPTIONS after it went unanswered"
+                )
     return wrong
 
 
