@@ -76,6 +76,7 @@ class WriteGate:
     The gate also times every write, waiting or inside, on any database: ``stalled_for``
     gives the age of the oldest, which /readyz compares with a limit. Timed here rather
     than per store, it sees the writes of every store of the database (console, menus).
+    ``on_write`` is given each write's seconds, waiting included (the service's metrics).
     """
 
     def __init__(self, serial: bool, clock: Callable[[], float] = time.monotonic) -> None:
@@ -85,6 +86,7 @@ class WriteGate:
         self._normal: deque[asyncio.Future[None]] = deque()
         self._clock = clock
         self._since: dict[object, float] = {}  # each write at or in the gate: when it came
+        self.on_write: Callable[[float], None] | None = None
 
     @contextlib.asynccontextmanager
     async def __call__(self, *, urgent: bool = False) -> AsyncIterator[None]:
@@ -124,7 +126,6 @@ class WriteGate:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # handed over just as we were cancelled: pass it on
             else:
-    ``on_write`` is given each write's seconds, waiting included (the service's metrics).
                 with contextlib.suppress(ValueError):  # _release may have dropped it
                     queue.remove(waiter)
             raise
@@ -134,7 +135,6 @@ class WriteGate:
             while queue:
                 waiter = queue.popleft()
                 if not waiter.done():
-        self.on_write: Callable[[float], None] | None = None
                     waiter.set_result(None)
                     return
         self._busy = False

@@ -25,8 +25,8 @@ from config import Settings
 from storage import ping
 from storage.models import Call
 from storage.recordings import DISK_HEALTH
-from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway import metrics
+from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
@@ -82,7 +82,6 @@ def init_app(
         finally:
             await gateway.close()  # calls in progress are hung up and drafted
 
-    app.cleanup_ctx.append(services_ctx)
     async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
         detach = metrics.attach(_live_figures(app))
         try:
@@ -90,9 +89,10 @@ def init_app(
         finally:
             detach()
 
+    app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(sip_ctx)
-    app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(metrics_ctx)
+    app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     console.setup(app, lambda: app[SERVICES], simulate=simulate)
     if settings.metrics.enabled:
