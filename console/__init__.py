@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from console import security
 from console.context import CLAIM_TTL, CONSOLE, SIMULATOR, Console, ServicesGetter
 from console.limits import LoginLimiter
 from console.live import Fanout
@@ -37,6 +38,7 @@ def setup(app: web.Application, services: ServicesGetter | None = None, *,
     if services is None:
         return
     app[SIMULATOR] = simulate
+    app.middlewares.extend((security.forwarded, security.errors))
     get_services = services
 
     async def console_ctx(app: web.Application) -> AsyncIterator[None]:

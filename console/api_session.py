@@ -6,12 +6,22 @@ import logging
 
 from aiohttp import web
 
-from console.auth import COOKIE, clear_session_cookie, same_origin, set_session_cookie
+from console.auth import (
+    COOKIE,
+    clear_session_cookie,
+    client_address,
+    same_origin,
+    set_session_cookie,
+)
 from console.context import CONSOLE, SESSION_TTL
 from console.http import json_body, json_error, ok
+from console.redirects import safe_next
 from storage.accounts import ActiveSession
 
 log = logging.getLogger(__name__)
+
+MAX_USERNAME = 64
+MAX_PASSWORD = 1024
 
 
 def _session_json(active: ActiveSession) -> dict[str, str]:
@@ -20,7 +30,8 @@ def _session_json(active: ActiveSession) -> dict[str, str]:
 
 
 async def login(request: web.Request) -> web.StreamResponse:
-    """``{"username", "password"}`` → the session cookie and the CSRF token."""
+    """``{"username", "password", "next"?}`` → the session cookie, the CSRF token and
+    ``next``: where to go, a same-origin path (see :mod:`console.redirects`)."""
     console = request.app[CONSOLE]
     if not same_origin(request):
         raise json_error(403, "cross-origin login refused")
@@ -28,22 +39,24 @@ async def login(request: web.Request) -> web.StreamResponse:
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         raise json_error(400, "username and password are required")
-    client = request.remote or "unknown"
-    keys = (f"ip:{client}", f"user:{username}")
-    wait = console.limiter.retry_after(*keys)
+    if len(username) > MAX_USERNAME or len(password) > MAX_PASSWORD:
+        raise json_error(400, f"username at most {MAX_USERNAME} characters, "
+                              f"password at most {MAX_PASSWORD}")
+    client = client_address(request)
+    wait = console.limiter.attempt(username, client)  # counted before the check
     if wait is not None:
         exc = json_error(429, "登录尝试过多，请稍后再试", retry_after=round(wait))
         exc.headers["Retry-After"] = str(round(wait))
         raise exc
-    account = await console.accounts.authenticate(username, password[:1024])
+    async with console.limiter.hashing:
+        account = await console.accounts.authenticate(username, password)
     if account is None:
-        console.limiter.failed(*keys)
         log.info("console login failed from %s", client)
         raise json_error(401, "用户名或密码错误")
-    console.limiter.succeeded(f"user:{username}")
+    console.limiter.succeeded(username, client)
     token, active = await console.accounts.open_session(account, SESSION_TTL)
     log.info("console login: user id %d (%s)", account.id, account.role)
-    response = ok(_session_json(active))
+    response = ok({**_session_json(active), "next": safe_next(body.get("next"))})
     set_session_cookie(request, response, token)
     return response
 

@@ -35,6 +35,11 @@ async def current_session(request: web.Request) -> ActiveSession | None:
     return await request.app[CONSOLE].accounts.session(token)
 
 
+def client_address(request: web.Request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For: see console.security)."""
+    return request.remote or "unknown"
+
+
 def allowed(role: str, required: str) -> bool:
     return ROLE_RANK.get(role, 0) >= ROLE_RANK[required]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import sqlite3
 import time
 import weakref
 from collections import deque
@@ -27,13 +29,33 @@ class StorageStalled(TimeoutError):
     unreachable. Nothing of the write was stored."""
 
 
+SQLITE_BUSY_TIMEOUT_S = 30.0  # a write waits this long for SQLite's lock, then fails
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` (and missing parents, 0700) readable by this user only (0600);
+    tighten an existing file, and its SQLite journals, to 0600. The database holds phone
+    numbers, transcripts and password hashes."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+                 path.with_name(path.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; for SQLite, the file's directory is created and WAL switched on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+            private_file(Path(parsed.database))
+        engine = create_async_engine(url)
+
+        @event.listens_for(engine.sync_engine, "do_connect")
+        def _busy_timeout(_d: object, _r: object, _a: object, cparams: dict[str, object]) -> None:
+            cparams["timeout"] = SQLITE_BUSY_TIMEOUT_S  # read at each connect
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: DBAPIConnection, _rec: ConnectionPoolEntry) -> None:
@@ -49,6 +71,30 @@ def create_engine(url: str) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_write_probe(path: str, timeout_s: float) -> bool:
+    conn = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")  # takes the write lock, or waits for it
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+
+
+async def writable(engine: AsyncEngine, timeout_s: float = 1.0) -> bool:
+    """SQLite: the write lock can be taken within ``timeout_s`` (a reader, or a stuck
+    writer of another process, can hold it while reads still work). Others: True."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return True
+    try:
+        return await asyncio.to_thread(_sqlite_write_probe, url.database, timeout_s)
+    except sqlite3.Error:
+        return False
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -197,14 +197,28 @@ class Reports:
         return out
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet will not run as a formula (OWASP "CSV injection"): text
+    starting with ``=``, ``+``, ``-``, ``@``, tab or CR gets a leading ``'``. Numbers and
+    other values are left alone. For CSV, and for any other spreadsheet export."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV with a header row; ``confidence`` as a JSON object, booleans as true/false."""
+    """CSV with a header row; ``confidence`` as a JSON object, booleans as true/false;
+    text cells escaped with :func:`spreadsheet_safe`."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({
-            k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | bool) else v
+            k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | bool)
+            else spreadsheet_safe(v)
             for k, v in row.items()
         })
     return buf.getvalue()

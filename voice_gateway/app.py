@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 import console
 from config import Settings
 from storage import ping
+from storage.db import writable
 from storage.models import Call
 from storage.recordings import DISK_HEALTH
 from voice_gateway import metrics
@@ -121,7 +122,8 @@ async def readyz(request: web.Request) -> web.Response:
     stalled_s = services.store.write_stalled_for(time.monotonic())
     checks = {
         # Reachable, and taking writes: a write lock held for seconds turns calls away.
-        "database": stalled_s < WRITE_STALL_S and await ping(services.store.engine),
+        "database": (stalled_s < WRITE_STALL_S and await ping(services.store.engine)
+                     and await writable(services.store.engine)),
         "asr": bool(services.pool is not None and services.pool.ready),
         "disk": DISK_HEALTH.ok(time.monotonic()),
     }

@@ -6,6 +6,7 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
   const body = {
     username: document.getElementById("username").value.trim(),
     password: document.getElementById("password").value,
+    next: new URLSearchParams(location.search).get("next") || "/queue",
   };
   if (!body.username || !body.password) { error.textContent = "请输入用户名和密码"; return; }
   const resp = await fetch("/api/login", {
@@ -13,8 +14,11 @@ document.getElementById("login-form").addEventListener("submit", async (ev) => {
     headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
   if (resp.ok) {
-    const next = new URLSearchParams(location.search).get("next") || "/queue";
-    location.href = next.startsWith("/") && !next.startsWith("//") ? next : "/queue";
+    // The server checked `next` (same-origin paths only); check again before leaving.
+    const next = (await resp.json()).next || "/queue";
+    const url = new URL(next, location.origin);
+    location.href = url.origin === location.origin && /^\/(?![\/\\])/.test(next)
+      ? url.pathname + url.search + url.hash : "/queue";
     return;
   }
   const data = await resp.json().catch(() => ({}));

@@ -1,0 +1,182 @@
+"""Issue 17, the attacks that got through: each row of its table as a test.
+
+Login limits under concurrency and per (account, address), chunked and deeply nested
+bodies, ``next`` redirects, formula injection in the export, a locked database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+import storage.db
+from console import CONSOLE
+from console.redirects import safe_next
+from tests.console.conftest import PASSWORD, login, new_draft
+
+
+async def _post_login(client: Any, username: str, password: str) -> int:
+    resp = await client.post("/api/login", json={"username": username, "password": password})
+    await resp.read()
+    return int(resp.status)
+
+
+async def test_150_concurrent_wrong_passwords_check_at_most_the_limit(app_client: Any) -> None:
+    """Row 1: the attempt is counted before the password is checked."""
+    accounts = app_client.server.app[CONSOLE].accounts
+    checked = 0
+    real = accounts.authenticate
+
+    async def counting(username: str, password: str) -> Any:
+        nonlocal checked
+        checked += 1
+        return await real(username, password)
+
+    accounts.authenticate = counting
+    statuses = await asyncio.gather(*(_post_login(app_client, "alice", f"wrong{i}")
+                                      for i in range(150)))
+    limit = app_client.server.app[CONSOLE].limiter.max_failures
+    assert checked == limit
+    assert statuses.count(401) == limit and statuses.count(429) == 150 - limit
+
+
+async def test_usernames_longer_than_64_are_refused_unchecked(app_client: Any) -> None:
+    assert await _post_login(app_client, "a" * 65, "x") == 400
+
+
+async def _chunks(total: int) -> AsyncIterator[bytes]:
+    yield b'{"username": "'
+    for _ in range(total // 1024):
+        yield b"a" * 1024
+    yield b'", "password": "x"}'
+
+
+async def test_a_chunked_body_is_cut_off_at_the_limit(app_client: Any) -> None:
+    """Row 2: the 64 KB limit holds without Content-Length (chunked)."""
+    resp = await app_client.post("/api/login", data=_chunks(70 * 1024),
+                                 headers={"Content-Type": "application/json"})
+    assert "Content-Length" not in resp.request_info.headers
+    assert resp.status == 413
+    assert "too large" in (await resp.json())["error"]
+    resp = await app_client.post("/api/login", data=b"{" + b" " * 70 * 1024 + b"}",
+                                 headers={"Content-Type": "application/json"})
+    assert resp.status == 413
+
+
+async def test_deeply_nested_json_is_a_400_not_a_500(app_client: Any) -> None:
+    """Row 8: JSON nested 30,000 deep to the unauthenticated login."""
+    for body in ("[" * 30000 + "]" * 30000, '{"a":' * 40 + "1" + "}" * 40):
+        resp = await app_client.post("/api/login", data=body,
+                                     headers={"Content-Type": "application/json"})
+        assert resp.status == 400
+        text = await resp.text()
+        assert "nested deeper" in text and "Traceback" not in text
+
+
+async def test_an_unexpected_error_is_a_plain_500(app_client: Any) -> None:
+    csrf = await login(app_client, "alice")
+    workflow = app_client.server.app[CONSOLE].workflow
+
+    async def broken(*_a: Any, **_k: Any) -> Any:
+        raise RecursionError("deep inside")
+
+    workflow.queue = broken
+    resp = await app_client.get("/api/queue", headers={"X-CSRF-Token": csrf})
+    assert resp.status == 500
+    text = await resp.text()
+    assert (await resp.json()) == {"error": "internal error"} and "deep inside" not in text
+
+
+@pytest.mark.parametrize("raw", [
+    "/%5C127.0.0.2:28999/phish", "/%09/127.0.0.2:28999/phish", "/\\127.0.0.2/phish",
+    "/\t/127.0.0.2/phish", "//127.0.0.2/phish", "/%2F127.0.0.2/phish", "/%252F127.0.0.2/x",
+    "https://127.0.0.2/phish", "javascript:alert(1)", "127.0.0.2/phish", "/%0d%0a/x",
+    "/\u3000/127.0.0.2", "", None, 7,
+])
+def test_next_refuses_anything_but_a_same_origin_path(raw: Any) -> None:
+    """Row 3 (the policy): ``next`` falls back to the queue."""
+    assert safe_next(raw) == "/queue"
+
+
+@pytest.mark.parametrize("raw", ["/queue", "/drafts/abc?x=1#top", "/ivr/editor?menu=a%20b"])
+def test_next_keeps_same_origin_paths(raw: str) -> None:
+    assert safe_next(raw) == raw
+
+
+async def test_login_answers_a_safe_next(app_client: Any) -> None:
+    """Row 3 (over HTTP): the login tells the page where to go, same-origin only."""
+    for raw, expected in (("/%5C127.0.0.2:28999/phish", "/queue"),
+                          ("/%09/127.0.0.2:28999/phish", "/queue"),
+                          ("/drafts/abc", "/drafts/abc")):
+        resp = await app_client.post("/api/login", json={
+            "username": "alice", "password": PASSWORD, "next": raw})
+        assert resp.status == 200
+        assert (await resp.json())["next"] == expected
+
+
+async def test_csv_export_neutralises_formulas(app_client: Any) -> None:
+    """Row 6: an agent's ``=HYPERLINK(…)``, ``@SUM``, ``+1+1``, ``-2+3`` export as text."""
+    csrf = await login(app_client, "root")
+    headers = {"X-CSRF-Token": csrf}
+    did = (await new_draft(app_client))["id"]
+    assert (await app_client.post(f"/api/drafts/{did}/claim", json={},
+                                  headers=headers)).status == 200
+    fields = {"summary": '=HYPERLINK("http://evil.example","点此")', "address": "@SUM(A1:A9)",
+              "name": "+1+1", "street": "-2+3"}
+    resp = await app_client.patch(f"/api/drafts/{did}", json={"fields": fields},
+                                  headers=headers)
+    assert resp.status == 200, await resp.text()
+    resp = await app_client.get("/api/export?format=csv&status=all")
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    row = next(r for r in rows if r["id"] == did)
+    for key, typed in fields.items():
+        assert row[key] == "'" + typed, key
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows
+                   for v in r.values())
+
+
+async def test_failures_from_one_address_do_not_lock_the_account_elsewhere(
+    app_client: Any,
+) -> None:
+    """Row 7: five wrong passwords for bob from 127.0.0.1; bob still logs in from
+    127.0.0.2, and 127.0.0.1 is held back."""
+    for _ in range(5):
+        assert await _post_login(app_client, "bob", "wrong") == 401
+    assert await _post_login(app_client, "bob", PASSWORD) == 429
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as other:
+        resp = await other.post(app_client.make_url("/api/login"),
+                                json={"username": "bob", "password": PASSWORD})
+        assert resp.status == 200, await resp.text()
+
+
+async def test_a_locked_database_is_a_503_and_not_ready(
+    app_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+) -> None:
+    """Row 9: another process holds SQLite's write lock: login is a 503 with Retry-After
+    (not a 500), and /readyz says the database is not ready."""
+    ready = await (await app_client.get("/readyz")).json()
+    assert ready["checks"]["database"] is True
+    engine = app_client.server.app[CONSOLE].store.engine
+    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_S", 0.5)
+    await engine.dispose()  # new connections take the short timeout
+    holder = sqlite3.connect(engine.url.database, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        ready = await (await app_client.get("/readyz")).json()
+        assert ready["checks"]["database"] is False
+        resp = await app_client.post("/api/login",
+                                     json={"username": "alice", "password": PASSWORD})
+        assert resp.status == 503 and int(resp.headers["Retry-After"]) > 0
+        assert "Traceback" not in await resp.text()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert await _post_login(app_client, "alice", PASSWORD) == 200
