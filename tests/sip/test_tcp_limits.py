@@ -294,20 +294,21 @@ async def test_accept_errors_pause_accepting_without_spinning(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="voice_gateway.sip.transport")
     endpoint, port = await started(TcpLimits(accept_pause_s=0.05))
-    real = endpoint._listener
+    (listener,) = endpoint._listeners
+    real = listener.sock
     failing = FailingListener(real)
     try:
-        endpoint._listener = failing  # type: ignore[assignment]
+        listener.sock = failing  # type: ignore[assignment]
         for _ in range(100):
-            endpoint._on_acceptable()
+            endpoint._on_acceptable(listener)
         assert not endpoint.accepting and failing.calls == 1  # one try, then a pause
         await until(lambda: endpoint.accepting)
-        endpoint._listener = real
+        listener.sock = real
         peer = await Peer.connect(port)
         assert (await peer.options("z9hG4bKafter")).startswith(b"SIP/2.0 200 OK")
         peer.close()
     finally:
-        endpoint._listener = real
+        listener.sock = real
         await endpoint.close()
     loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(loud) == 1 and "accept" in loud[0].getMessage() and not loud[0].exc_info

@@ -1,4 +1,4 @@
-"""asyncio UDP and TCP transports and the timer driver around the sans-IO core.
+"""asyncio UDP, TCP and TLS transports and the timer driver around the sans-IO core.
 
 How it works: :class:`SipEndpoint` owns one :class:`~voice_gateway.sip.uas.UserAgentServer`.
 Sockets only frame bytes (a datagram is a message; a TCP stream goes through
@@ -7,6 +7,11 @@ the core, :meth:`SipEndpoint.flush` performs the queued actions: sends, and time
 and cancels through ``loop.call_later``. Events go to the ``on_event`` callback in order.
 Application operations (answer, hangup ...) go through the endpoint's wrappers, or straight
 to ``endpoint.core`` followed by ``endpoint.flush()``.
+
+TLS is TCP with an :class:`ssl.SSLContext` (``start_tls``): the same accept path, limits,
+framing and connection table; a message is delivered as ``Transport.TLS``, and responses
+and requests of a TLS call go over TLS connections only (a new one, verified with the
+client context, if the call's has closed).
 
 TCP is guarded against floods of idle or hostile connections (:class:`TcpLimits`). The
 endpoint accepts connections itself, so that a source outside the allowlist, or over the
@@ -24,6 +29,7 @@ import enum
 import logging
 import resource
 import socket
+import ssl
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -83,13 +89,24 @@ class Cause(enum.Enum):
     TOO_LARGE = "closed connections: message too large"
     ACCEPT_FAILED = "accept failed, accepting paused"
     CONNECT_FAILED = "connect failed"
+    HANDSHAKE_FAILED = "closed connections: TLS handshake failed or timed out"
 
 
-_QUIET = frozenset({Cause.IDLE, Cause.HEADER_TIMEOUT, Cause.TOO_LARGE})  # INFO, not WARNING
+_QUIET = frozenset({Cause.IDLE, Cause.HEADER_TIMEOUT, Cause.TOO_LARGE,
+                    Cause.HANDSHAKE_FAILED})  # INFO, not WARNING  # fmt: skip
+StreamKey = tuple[Transport, Address]  # a connection: TCP or TLS, and the peer's address
+
+
+@dataclass
+class _Listener:
+    sock: socket.socket
+    transport: Transport  # TCP or TLS
+    ssl: ssl.SSLContext | None
+    accepting: bool = False
 
 
 class SipEndpoint:
-    """Runs a UAS core over UDP and TCP sockets with one timer driver."""
+    """Runs a UAS core over UDP, TCP and TLS sockets with one timer driver."""
 
     def __init__(
         self,
@@ -98,16 +115,20 @@ class SipEndpoint:
         *,
         accept: SourceFilter | None = None,
         limits: TcpLimits | None = None,
+        tls_client: ssl.SSLContext | None = None,
     ) -> None:
-        """``accept`` screens TCP sources at accept (``None``: all); ``limits`` bound TCP
-        (``None``: the defaults), within half of the process's file descriptor limit."""
+        """``accept`` screens TCP and TLS sources at accept (``None``: all); ``limits``
+        bound TCP and TLS together (``None``: the defaults), within half of the process's
+        file descriptor limit; ``tls_client`` verifies the peers we connect to over TLS
+        (``None``: no TLS connections of ours)."""
         self.core = core
         self._on_event = on_event
         self._loop = asyncio.get_running_loop()
         self._timers: dict[int, asyncio.TimerHandle] = {}
         self._udp: asyncio.DatagramTransport | None = None
-        self._tcp: dict[Address, _StreamProtocol] = {}
-        self._connecting: dict[Address, list[bytes]] = {}
+        self._streams: dict[StreamKey, _StreamProtocol] = {}
+        self._connecting: dict[StreamKey, list[bytes]] = {}
+        self._tls_client = tls_client
         self._tasks: set[asyncio.Task[None]] = set()
         wanted = limits or TcpLimits()
         self.limits = wanted.within_fd_limit(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
@@ -116,8 +137,7 @@ class SipEndpoint:
                            self.limits.max_connections)  # fmt: skip
         self._table: ConnectionTable[_StreamProtocol] = ConnectionTable(self.limits, accept)
         self._log = LogThrottle(self.limits.log_interval_s)
-        self._listener: socket.socket | None = None
-        self._accepting = False
+        self._listeners: list[_Listener] = []
         self._resume: asyncio.TimerHandle | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._unadopted: dict[_StreamProtocol, socket.socket] = {}
@@ -134,16 +154,27 @@ class SipEndpoint:
 
     async def start_tcp(self, host: str, port: int) -> Address:
         """Listen on TCP; return the bound address."""
+        return await self._listen(host, port, Transport.TCP, None)
+
+    async def start_tls(self, host: str, port: int, context: ssl.SSLContext) -> Address:
+        """Listen for SIP over TLS with ``context`` (our certificate); return the bound
+        address. A handshake must end within the header timeout."""
+        return await self._listen(host, port, Transport.TLS, context)
+
+    async def _listen(
+        self, host: str, port: int, transport: Transport, context: ssl.SSLContext | None
+    ) -> Address:
         infos = await self._loop.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
         family, _, _, _, sockaddr = infos[0]
-        listener = socket.create_server(sockaddr[:2], family=family, backlog=LISTEN_BACKLOG)
-        listener.setblocking(False)
-        self._listener = listener
+        sock = socket.create_server(sockaddr[:2], family=family, backlog=LISTEN_BACKLOG)
+        sock.setblocking(False)
+        self._listeners.append(_Listener(sock, transport, context))
         self._resume_accepting()
-        self._sweep()
-        return _address(listener.getsockname())
+        if self._sweeper is None:
+            self._sweep()
+        return _address(sock.getsockname())
 
     async def close(self) -> None:
         """Stop listening, drop connections, cancel timers and pending connects."""
@@ -154,12 +185,12 @@ class SipEndpoint:
             if pending is not None:
                 pending.cancel()
         self._resume = self._sweeper = None
-        if self._listener is not None:
-            if self._accepting:
-                self._loop.remove_reader(self._listener.fileno())
-            self._accepting = False
-            self._listener.close()
-            self._listener = None
+        for listener in self._listeners:
+            if listener.accepting:
+                self._loop.remove_reader(listener.sock.fileno())
+            listener.accepting = False
+            listener.sock.close()
+        self._listeners.clear()
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -174,13 +205,13 @@ class SipEndpoint:
 
     @property
     def tcp_connections(self) -> int:
-        """TCP connections open (or being set up), both ways."""
+        """TCP and TLS connections open (or being set up), both ways."""
         return len(self._table)
 
     @property
     def accepting(self) -> bool:
-        """Listening on TCP and not paused after an accept error."""
-        return self._accepting
+        """Listening on TCP (and TLS) and not paused after an accept error."""
+        return bool(self._listeners) and all(listener.accepting for listener in self._listeners)
 
     # --- operations (core call + flush) -----------------------------------------------
 
@@ -247,43 +278,50 @@ class SipEndpoint:
             if self._udp is not None:
                 self._udp.sendto(action.data, action.dest)
             return
-        dest = action.dest
-        connection = self._tcp.get(dest)
+        key: StreamKey = (action.transport, action.dest)
+        connection = self._streams.get(key)
         if connection is None and isinstance(action, Reply) and action.fallback is not None:
-            dest = action.fallback  # the request's connection is gone (RFC 3261 §18.2.2)
-            connection = self._tcp.get(dest)
+            # the request's connection is gone (RFC 3261 §18.2.2)
+            key = (action.transport, action.fallback)
+            connection = self._streams.get(key)
         if connection is not None:
             connection.write(action.data)
-        elif dest in self._connecting:
-            self._connecting[dest].append(action.data)
+        elif key in self._connecting:
+            self._connecting[key].append(action.data)
         else:
-            self._connecting[dest] = [action.data]
-            self._spawn(self._connect(dest))
+            self._connecting[key] = [action.data]
+            self._spawn(self._connect(key))
 
     def _spawn(self, work: Any) -> None:
         task = self._loop.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self, dest: Address) -> None:
+    async def _connect(self, key: StreamKey) -> None:
+        transport, dest = key
+        tls = self._tls_client if transport is Transport.TLS else None
         try:
+            if transport is Transport.TLS and tls is None:
+                raise OSError("no TLS client context")
             await self._loop.create_connection(
-                lambda: _StreamProtocol(self, dest, inbound=False), dest[0], dest[1]
-            )
+                lambda: _StreamProtocol(self, dest, transport, inbound=False), dest[0], dest[1],
+                ssl=tls, server_hostname=dest[0] if tls else None,
+                ssl_handshake_timeout=self.limits.header_timeout_s if tls else None,
+            )  # fmt: skip
         except OSError as exc:
-            self._connecting.pop(dest, None)
-            self._note(Cause.CONNECT_FAILED, f"{dest[0]}:{dest[1]}: {exc.strerror or exc}")
+            self._connecting.pop(key, None)
+            self._note(Cause.CONNECT_FAILED, f"{transport.value} {dest[0]}:{dest[1]}: "
+                                             f"{exc.strerror or exc}")  # fmt: skip
 
     # --- TCP accept, limits and timeouts ----------------------------------------------
 
-    def _on_acceptable(self) -> None:
-        """The listening socket is readable: take what is queued, up to a batch."""
-        listener = self._listener
+    def _on_acceptable(self, listener: _Listener) -> None:
+        """A listening socket is readable: take what is queued, up to a batch."""
         for _ in range(ACCEPT_BATCH):
-            if listener is None or not self._accepting:
+            if not listener.accepting:
                 return
             try:
-                sock, raw = listener.accept()
+                sock, raw = listener.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except ConnectionAbortedError:
@@ -298,32 +336,46 @@ class SipEndpoint:
                 sock.close()  # nothing read, nothing written
                 self._note(refusal, peer[0])
                 continue
-            protocol = _StreamProtocol(self, peer, inbound=True)
+            protocol = _StreamProtocol(self, peer, listener.transport, inbound=True)
             self._table.opened(protocol, peer[0], self._loop.time(), inbound=True)
             self._unadopted[protocol] = sock
-            self._spawn(self._adopt(protocol, sock))
+            self._spawn(self._adopt(protocol, sock, listener.ssl))
 
-    async def _adopt(self, protocol: _StreamProtocol, sock: socket.socket) -> None:
+    async def _adopt(
+        self, protocol: _StreamProtocol, sock: socket.socket, tls: ssl.SSLContext | None
+    ) -> None:
         try:
-            await self._loop.connect_accepted_socket(lambda: protocol, sock)
-        except OSError as exc:
+            # With TLS this returns once the handshake is done; the header timeout bounds
+            # it, as it bounds the first header of a TCP connection.
+            await self._loop.connect_accepted_socket(
+                lambda: protocol, sock, ssl=tls,
+                ssl_handshake_timeout=self.limits.header_timeout_s if tls else None)
+        except OSError as exc:  # ssl.SSLError and TimeoutError included
             sock.close()
             self._table.closed(protocol)
-            logger.debug("SIP TCP connection from %s lost at once: %s", protocol.peer[0], exc)
+            if tls is not None:
+                self._note(Cause.HANDSHAKE_FAILED, f"{protocol.peer[0]}: {exc}")
+            else:
+                logger.debug("SIP TCP connection from %s lost at once: %s", protocol.peer[0],
+                             exc)  # fmt: skip
         finally:
             self._unadopted.pop(protocol, None)
 
     def _pause_accepting(self) -> None:
-        if self._listener is not None and self._accepting:
-            self._loop.remove_reader(self._listener.fileno())
-        self._accepting = False
-        self._resume = self._loop.call_later(self.limits.accept_pause_s, self._resume_accepting)
+        for listener in self._listeners:
+            if listener.accepting:
+                self._loop.remove_reader(listener.sock.fileno())
+            listener.accepting = False
+        if self._resume is None:
+            self._resume = self._loop.call_later(self.limits.accept_pause_s,
+                                                 self._resume_accepting)  # fmt: skip
 
     def _resume_accepting(self) -> None:
         self._resume = None
-        if self._listener is not None and not self._accepting:
-            self._loop.add_reader(self._listener.fileno(), self._on_acceptable)
-            self._accepting = True
+        for listener in self._listeners:
+            if not listener.accepting:
+                self._loop.add_reader(listener.sock.fileno(), self._on_acceptable, listener)
+                listener.accepting = True
 
     def _sweep(self) -> None:
         """Close the connections past a timeout; log the counts held back."""
@@ -352,14 +404,16 @@ class SipEndpoint:
             return
         if not connection.inbound:  # accepted ones are in the table since their accept
             self._table.opened(connection, peer[0], self._loop.time(), inbound=False)
-        self._tcp[peer] = connection
-        for data in self._connecting.pop(peer, []):
+        key = (connection.kind, peer)
+        self._streams[key] = connection
+        for data in self._connecting.pop(key, []):
             connection.write(data)
 
     def _disconnected(self, connection: _StreamProtocol) -> None:
         self._table.closed(connection)
-        if self._tcp.get(connection.peer) is connection:
-            del self._tcp[connection.peer]
+        key = (connection.kind, connection.peer)
+        if self._streams.get(key) is connection:
+            del self._streams[key]
 
     def _received(self, connection: _StreamProtocol, message_done: bool, pending: bool) -> None:
         self._table.received(connection, self._loop.time(), message_done=message_done,
@@ -381,14 +435,17 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
 
 
 class _StreamProtocol(asyncio.Protocol):
-    """One TCP connection: ``peer`` is the accepted client's address, or where we
-    connected to."""
+    """One TCP or TLS connection (``kind``): ``peer`` is the accepted client's address, or
+    where we connected to."""
 
-    def __init__(self, endpoint: SipEndpoint, peer: Address, *, inbound: bool) -> None:
+    def __init__(
+        self, endpoint: SipEndpoint, peer: Address, kind: Transport, *, inbound: bool
+    ) -> None:
         self._endpoint = endpoint
         self._framer = StreamFramer(endpoint.core.config.limits)
         self._transport: asyncio.Transport | None = None
         self.peer = peer
+        self.kind = kind
         self.inbound = inbound
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -411,7 +468,7 @@ class _StreamProtocol(asyncio.Protocol):
             if item is KEEPALIVE:
                 self.write(b"\r\n")
             elif isinstance(item, bytes):
-                self._endpoint.deliver(item, self.peer, Transport.TCP)
+                self._endpoint.deliver(item, self.peer, self.kind)
         if self._framer.broken:
             self.close()
 
