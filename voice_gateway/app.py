@@ -31,6 +31,7 @@ from voice_gateway.calls.recovery import recover_unfinished_calls
 from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
+from voice_gateway.webrtc import setup as webrtc_setup
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ def init_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     console.setup(app, lambda: app[SERVICES], simulate=simulate)
+    webrtc_setup(app, settings, lambda: app[SERVICES],
+                 lambda: len(app[SIP].calls) if SIP in app else 0)
     if settings.metrics.enabled:
         app.router.add_get("/metrics", metrics_endpoint(settings))
     return app

@@ -1,0 +1,172 @@
+"""WHIP (RFC 9725) against the real app on loopback, with an aiortc client as the browser:
+a call's audio in, keys over the ``dtmf`` data channel, DELETE to hang up; the stored
+call, utterances, keys, recordings and draft; the error codes and CORS."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config import Settings
+from tests.conftest import CALLS_DIR
+from tests.sipp.harness import wait_for_drafts
+from tests.webrtc.support import (
+    ORIGIN,
+    WhipClient,
+    fake_services,
+    post_offer,
+    wait_until,
+    webrtc_settings,
+)
+from voice_gateway.app import SERVICES, init_app
+from voice_gateway.services import Services
+from voice_gateway.webrtc.whip import WEBRTC
+
+WAV = CALLS_DIR / "D15.pcm8k.wav"  # 5.9 s: the shortest dev call
+
+
+def services_of(http: Any) -> Services:
+    services: Services = http.server.app[SERVICES]
+    return services
+
+
+@pytest.fixture
+async def http(aiohttp_client: Any, settings: Settings) -> Any:
+    return await aiohttp_client(init_app(webrtc_settings(settings), fake_services))
+
+
+async def test_a_whip_call_is_stored_transcribed_and_drafted_like_a_sip_call(
+        http: Any) -> None:
+    services = services_of(http)
+    client = WhipClient.create(WAV)
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 201, await resp.text()
+        assert resp.content_type == "application/sdp"
+        location = resp.headers["Location"]
+        assert location.startswith("/whip/")
+        await client.answer(await resp.text())
+        await client.connected()
+        client.dtmf.send("1")
+        client.dtmf.send("3#")
+        await client.audio_sent()
+        await asyncio.sleep(1.0)  # the last frames, through the jitter buffer
+        resp = await http.delete(location)
+        assert resp.status == 200
+        drafts = await wait_for_drafts(services, 1, within=30)
+        assert (await http.delete(location)).status == 404  # the session is gone
+    finally:
+        await client.close()
+    assert len(drafts) == 1
+    call = await services.store.get_call(drafts[0]["call_id"])
+    assert call is not None and call.source == "webrtc" and call.caller_number is None
+    assert call.end_reason == "whip_delete"
+    assert call.utterances and all(u.text for u in call.utterances)
+    assert call.recording_path is not None
+    recording = Path(call.recording_path)
+    with wave.open(str(recording)) as w:
+        assert w.getframerate() == 16000
+        seconds = w.getnframes() / w.getframerate()
+    with wave.open(str(WAV)) as w:
+        sent = w.getnframes() / w.getframerate()
+    assert sent - 0.5 <= seconds <= sent + 3.0  # all of it, plus the wait before DELETE
+    assert recording.with_suffix(".out.wav").is_file()
+
+
+async def test_keys_over_the_dtmf_channel_are_the_call_s_keys(http: Any) -> None:
+    services = services_of(http)
+    client = WhipClient.create(None)
+    async with services.bus.subscribe() as bus:
+        try:
+            resp = await post_offer(http, await client.offer())
+            assert resp.status == 201, await resp.text()
+            await client.answer(await resp.text())
+            await client.connected()
+            client.dtmf.send("1")
+            client.dtmf.send("3#")
+            client.dtmf.send("x")  # not a key: ignored
+            seen: list[str] = []
+
+            def keys() -> bool:
+                while not bus.empty():
+                    ev = bus.get_nowait()
+                    if ev.kind == "dtmf":
+                        assert ev.payload["via"] == "datachannel"
+                        seen.append(ev.payload["digit"])
+                return len(seen) >= 3
+
+            await wait_until(keys, 10)
+            assert (await http.delete(resp.headers["Location"])).status == 200
+        finally:
+            await client.close()
+    assert seen == ["1", "3", "#"]
+    await wait_for_drafts(services, 1, within=30)
+
+
+async def test_bad_offers_get_400_415_and_422(http: Any) -> None:
+    assert (await post_offer(http, "not an sdp at all")).status == 400
+    resp = await http.post("/whip", data=b"v=0\r\n", headers={"Content-Type": "text/plain"})
+    assert resp.status == 415
+    client = WhipClient.create(None, audio=False)  # data channels only
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 422, await resp.text()
+    finally:
+        await client.close()
+    assert http.server.app[WEBRTC].calls == {}
+
+
+async def test_patch_is_405_and_unknown_sessions_are_404(http: Any) -> None:
+    client = WhipClient.create(WAV)
+    try:
+        resp = await post_offer(http, await client.offer())
+        location = resp.headers["Location"]
+        resp = await http.patch(location, data=b"a=candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                                headers={"Content-Type": "application/trickle-ice-sdpfrag"})
+        assert resp.status == 405 and "DELETE" in resp.headers["Allow"]
+        assert (await http.delete("/whip/nosuchsession")).status == 404
+        assert (await http.delete(location)).status == 200
+    finally:
+        await client.close()
+
+
+async def test_refused_calls_get_503_with_retry_after(aiohttp_client: Any,
+                                                      settings: Settings) -> None:
+    http = await aiohttp_client(init_app(webrtc_settings(settings, max_calls=0),
+                                         fake_services))
+    client = WhipClient.create(WAV)
+    try:
+        resp = await post_offer(http, await client.offer())
+    finally:
+        await client.close()
+    assert resp.status == 503
+    assert int(resp.headers["Retry-After"]) > 0
+
+
+async def test_offers_past_the_per_address_rate_get_429(aiohttp_client: Any,
+                                                        settings: Settings) -> None:
+    http = await aiohttp_client(init_app(
+        webrtc_settings(settings, rate_limit_per_s=0.01, rate_limit_burst=2), fake_services))
+    statuses = [(await post_offer(http, "garbage")).status for _ in range(3)]
+    assert statuses == [400, 400, 429]
+
+
+async def test_cors_allows_configured_origins_only(http: Any) -> None:
+    preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"}
+    resp = await http.options("/whip", headers=preflight)
+    assert resp.status == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+    assert "Location" in resp.headers["Access-Control-Expose-Headers"]
+    evil = {**preflight, "Origin": "https://evil.example"}
+    assert (await http.options("/whip", headers=evil)).status == 403
+    resp = await post_offer(http, "garbage", Origin="https://evil.example")
+    assert resp.status == 403
+    resp = await post_offer(http, "garbage", Origin=ORIGIN)
+    assert resp.status == 400
+    assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN

@@ -1,0 +1,248 @@
+"""Calls from browsers: WHIP offers turned into call runners, like INVITEs from a trunk.
+
+How it works. :meth:`WebRtcGateway.admit` applies the same admission as SIP (concurrent
+calls, ASR backlog, draining, Retry-After) with an open allowlist and the ``webrtc.*`` rate
+limit per address; calls being negotiated count as calls. :meth:`offer` negotiates the
+offer with aiortc (audio only: Opus, PCMU, PCMA; a data channel if offered), gathers the
+answer's candidates (no trickle), and starts a :class:`CallRunner` with a
+:class:`WebRtcCallTransport`, registered at once under an unguessable session id (the
+WHIP resource). The HTTP handler then waits for the machine to answer or reject. Peer
+connections are closed in the background and awaited at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc import sdp as aiortc_sdp
+from aiortc.exceptions import InvalidStateError, OperationError
+
+from config.settings import WebRtcSettings
+from storage.repository import new_id
+from voice_gateway.calls import machine as m
+from voice_gateway.calls.admission import AdmissionControl, Decision
+from voice_gateway.calls.audio import CallAudio
+from voice_gateway.calls.menus import MenuSource
+from voice_gateway.calls.prompts import PromptLibrary
+from voice_gateway.calls.runner import CallRunner
+from voice_gateway.services import Services
+from voice_gateway.webrtc.media import RATE, PromptTrack
+from voice_gateway.webrtc.transport import WebRtcCallTransport
+
+log = logging.getLogger(__name__)
+
+CODECS = ("audio/opus", "audio/PCMU", "audio/PCMA")
+CLOSE_TIMEOUT_S = 30.0
+MAX_OFFER_BYTES = 64 * 1024
+
+
+class OfferError(Exception):
+    """An offer that cannot be taken; ``status`` is the HTTP answer (400 or 422)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def ice_servers(settings: WebRtcSettings) -> list[RTCIceServer]:
+    """The configured STUN/TURN servers, TURN ones with the configured credentials."""
+    servers = []
+    for url in settings.ice_servers:
+        if url.startswith(("turn:", "turns:")):
+            servers.append(RTCIceServer(url, settings.turn_username or None,
+                                        settings.turn_credential or None))
+        else:
+            servers.append(RTCIceServer(url))
+    return servers
+
+
+def check_offer(text: str) -> None:
+    """Raise :class:`OfferError` unless ``text`` is an SDP offer with audio we can take."""
+    if not text.startswith("v=0"):
+        raise OfferError(400, "not an SDP offer")
+    try:
+        parsed = aiortc_sdp.SessionDescription.parse(text)
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
+        raise OfferError(400, f"SDP does not parse: {exc}") from None
+    kinds = [media.kind for media in parsed.media]
+    if not kinds:
+        raise OfferError(400, "SDP has no media")
+    if "video" in kinds:
+        raise OfferError(422, "audio only: remove the video track")
+    audio = [media for media in parsed.media if media.kind == "audio"]
+    if len(audio) != 1:
+        raise OfferError(422, "exactly one audio track is needed")
+    if audio[0].direction not in ("sendrecv", "sendonly"):
+        raise OfferError(422, "the audio track must send (sendrecv or sendonly)")
+    names = {c.mimeType.lower() for c in audio[0].rtp.codecs}
+    if not names & {c.lower() for c in CODECS}:
+        raise OfferError(422, "no common audio codec: offer Opus, PCMU or PCMA")
+
+
+class WebRtcGateway:
+    """The WebRTC side of the service: one per process, started in the app's cleanup
+    context. ``other_calls`` counts the SIP calls in progress (for ``sip.max_calls``)."""
+
+    def __init__(self, services: Services,
+                 other_calls: Callable[[], int] = lambda: 0) -> None:
+        self.services = services
+        self.settings = services.settings.webrtc
+        sip = services.settings.sip
+        self.sip = sip
+        self.other_calls = other_calls
+        open_to_all = dataclasses.replace(
+            sip, allowed_networks=("0.0.0.0/0", "::/0"), max_calls=self.settings.max_calls,
+            rate_limit_per_s=self.settings.rate_limit_per_s,
+            rate_limit_burst=self.settings.rate_limit_burst)
+        self.admission = AdmissionControl(open_to_all, services.settings.asr.max_backlog_s)
+        # The page: its own bucket, so loading /call does not spend the caller's offer.
+        self.page_limit = AdmissionControl(open_to_all)
+        self.config = RTCConfiguration(iceServers=ice_servers(self.settings))
+        self.calls: dict[str, CallRunner] = {}
+        self.negotiating = 0
+        self.menus = MenuSource(services.settings.ivr, services.store)
+        self.prompts = PromptLibrary(services.settings.prompt_dir)
+        self.draining = False
+        self.refused = 0
+        self.completed = 0
+        self._closing: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_running_loop()
+
+    # --- admission -----------------------------------------------------------------------
+
+    def admit(self, host: str) -> Decision:
+        """May ``host`` start a call now? (429 for the rate limit, 503 + Retry-After.)"""
+        pool = self.services.pool
+        backlog = pool.backlog_seconds if pool is not None else 0.0
+        ours = len(self.calls) + self.negotiating
+        decision = self.admission.check_new_call(
+            host, ours, self._loop.time(), asr_backlog_s=backlog, draining=self.draining)
+        if decision.allowed and ours + self.other_calls() >= self.sip.max_calls:
+            decision = Decision(False, 503, "at sip.max_calls (SIP and WebRTC calls)",
+                                self.sip.retry_after_s)
+        if decision.allowed:
+            return decision
+        self.refused += 1
+        if decision.status == 403:  # the only 403 with an open allowlist: too many offers
+            retry = max(1, round(1 / self.settings.rate_limit_per_s))
+            decision = Decision(False, 429, decision.reason, retry)
+        log.warning("refused a WebRTC offer from %s: %d %s", host, decision.status,
+                    decision.reason)
+        return decision
+
+    def admit_page(self, host: str) -> bool:
+        return self.page_limit.check_new_call(host, 0, self._loop.time()).allowed
+
+    # --- offers --------------------------------------------------------------------------
+
+    async def offer(self, sdp: str, host: str) -> WebRtcCallTransport:
+        """Negotiate ``sdp`` and start its call; raises :class:`OfferError`."""
+        check_offer(sdp)
+        pc = RTCPeerConnection(self.config)
+        track = PromptTrack()
+        self.negotiating += 1
+        try:
+            transceiver = pc.addTransceiver(track, direction="sendrecv")
+            audio_codecs = RTCRtpSender.getCapabilities("audio").codecs
+            transceiver.setCodecPreferences(
+                [c for name in CODECS for c in audio_codecs if c.mimeType == name])
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            except OperationError as exc:
+                raise OfferError(422, str(exc)) from None
+            except (ValueError, InvalidStateError) as exc:
+                raise OfferError(400, f"offer refused: {exc}") from None
+            answer = await pc.createAnswer()
+            await pc.setLocalDescription(answer)  # gathers every candidate: no trickle
+        except BaseException:
+            self.negotiating -= 1
+            track.stop()
+            await pc.close()
+            raise
+        self.negotiating -= 1
+        transport = WebRtcCallTransport(
+            secrets.token_urlsafe(18), pc, pc.localDescription.sdp, track,
+            retry_after_s=self.sip.retry_after_s,
+            connect_timeout_s=self.settings.connect_timeout_s,
+            media_timeout_s=self.settings.media_timeout_s, on_close=self._release)
+        self._start(transport, host)
+        return transport
+
+    def _start(self, transport: WebRtcCallTransport, host: str) -> None:
+        services = self.services
+        assert services.pool is not None
+        call_id = new_id()
+        plan = m.CallPlan(None, None, retry_after_s=self.sip.retry_after_s,
+                          grammar_choices=services.pool.spec.kind == "vosk")
+        audio = CallAudio.open(services.settings, services.pool, call_id, RATE,
+                               record_outbound=True)
+        runner = CallRunner(services, m.CallMachine(plan), transport, audio, call_id=call_id,
+                            source="webrtc", caller_number=None, prompts=self.prompts,
+                            on_done=self._call_done,
+                            setup_deadline_s=self.sip.setup_deadline_s,
+                            menu_source=self.menus.current)
+        runner.on_caption = transport.caption
+        transport.audio, transport.runner = audio, runner
+        self.calls[transport.session_id] = runner
+        runner.start(m.Offered())
+        log.info("call %s offered over WebRTC from %s", call_id[:8], host)
+
+    def hang_up(self, session_id: str) -> bool:
+        """The caller's DELETE on the session: False if there is no such session."""
+        runner = self.calls.get(session_id)
+        if runner is None:
+            return False
+        runner.post(m.HungUp("whip_delete"))
+        return True
+
+    def _call_done(self, runner: CallRunner) -> None:
+        transport = runner.transport
+        assert isinstance(transport, WebRtcCallTransport)
+        self.calls.pop(transport.session_id, None)
+        if runner.machine.answered:
+            self.completed += 1
+        inbound = transport.inbound
+        log.info("call %s ended (%s): %d audio frames in, %d out, %d keys",
+                 runner.call_id[:8], runner.machine.end_reason or "-",
+                 inbound.frames if inbound is not None else 0, transport.track.frames_sent,
+                 transport.keys)
+
+    def _release(self, transport: WebRtcCallTransport) -> None:
+        task = asyncio.ensure_future(transport.pc.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    # --- shutdown --------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop taking calls; hang up and draft every call in progress."""
+        self.draining = True
+        for runner in list(self.calls.values()):
+            runner.post(m.HungUp("shutdown", by_caller=False))
+        tasks = [r.task for r in self.calls.values() if r.task is not None]
+        if tasks:
+            _done, stuck = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
+            for task in stuck:  # their rows stay active: the next start recovers them
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck, timeout=CLOSE_TIMEOUT_S)
+        if self._closing:
+            await asyncio.wait(set(self._closing), timeout=CLOSE_TIMEOUT_S)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL, lower-cased, as browsers send in Origin."""
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower()

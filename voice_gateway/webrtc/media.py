@@ -1,0 +1,162 @@
+"""A browser call's audio: the caller's track read into 16-bit mono PCM at the pipeline's
+rate, and prompts sent on an outbound track paced in real time.
+
+aiortc decodes the caller's Opus (48 kHz stereo) or G.711 (8 kHz) in its own decoder
+thread; :class:`InboundAudio` resamples each frame to :data:`RATE` with libswresample (one
+resampler per call, state kept across frames) and hands it on, noting when audio last came
+so that a silent peer can be hung up on. :class:`PromptTrack` is what aiortc's sender
+pulls from: one 20 ms frame per ``recv``, on deadlines counted from the first frame (no
+drift), prompt audio while a prompt plays and silence otherwise, so the browser's jitter
+buffer never starves between prompts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+from collections.abc import Callable
+
+import av
+import numpy as np
+import soxr
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+log = logging.getLogger(__name__)
+
+RATE = 16000  # the pipeline's rate: the recognizers' own, and the recordings'
+FRAME_S = 0.020
+FRAME_SAMPLES = int(RATE * FRAME_S)
+FRAME_BYTES = FRAME_SAMPLES * 2
+_TIME_BASE = fractions.Fraction(1, RATE)
+_MAX_LAG_S = 0.5  # the loop stalled longer than this: start counting again, no burst
+
+
+def upsample_prompt(pcm: bytes, rate: int) -> bytes:
+    """Prompt audio (16-bit mono at ``rate``) at :data:`RATE`."""
+    if rate == RATE or not pcm:
+        return pcm
+    samples = np.frombuffer(pcm, dtype="<i2")
+    out = soxr.resample(samples, rate, RATE, quality="HQ")
+    return np.asarray(out, dtype="<i2").tobytes()
+
+
+class PromptTrack(MediaStreamTrack):
+    """The call's outbound audio (see the module docstring). ``on_sent(pcm, at)`` gets
+    every prompt frame sent, ``at`` in loop time when it went out."""
+
+    kind = "audio"
+
+    def __init__(self, on_sent: Callable[[bytes, float], None] | None = None) -> None:
+        super().__init__()
+        self.on_sent = on_sent
+        self._pcm = bytearray()
+        self._playing: asyncio.Future[bool] | None = None
+        self._start: float | None = None
+        self._frames = 0
+        self.frames_sent = 0
+
+    async def play(self, pcm: bytes) -> bool:
+        """Send ``pcm`` (at :data:`RATE`) after what is playing; True once all of it has
+        gone out, False when stopped first."""
+        while self._playing is not None and not self._playing.done():
+            await asyncio.shield(self._playing)
+        if self.readyState != "live":
+            return False
+        self._pcm = bytearray(pcm)
+        self._playing = asyncio.get_running_loop().create_future()
+        return await self._playing
+
+    def stop_playback(self) -> None:
+        """Barge-in: the prompt stops at the next frame."""
+        self._pcm.clear()
+        if self._playing is not None and not self._playing.done():
+            self._playing.set_result(False)
+
+    def stop(self) -> None:
+        self.stop_playback()
+        super().stop()
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._start is None or now - (self._start + self._frames * FRAME_S) > _MAX_LAG_S:
+            self._start, self._frames = now, 0
+        wait = self._start + self._frames * FRAME_S - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self.readyState != "live":
+            raise MediaStreamError
+        pts = self.frames_sent * FRAME_SAMPLES
+        self._frames += 1
+        self.frames_sent += 1
+        chunk = bytes(self._pcm[:FRAME_BYTES])
+        if chunk:
+            del self._pcm[:FRAME_BYTES]
+            if self.on_sent is not None:
+                self.on_sent(chunk, loop.time())
+            if len(chunk) < FRAME_BYTES:
+                chunk += bytes(FRAME_BYTES - len(chunk))
+            if not self._pcm and self._playing is not None and not self._playing.done():
+                self._playing.set_result(True)
+        else:
+            chunk = bytes(FRAME_BYTES)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
+        frame.planes[0].update(chunk)
+        frame.sample_rate = RATE
+        frame.pts = pts
+        frame.time_base = _TIME_BASE
+        return frame
+
+
+class InboundAudio:
+    """Reads the caller's track until it ends or :meth:`stop`; ``on_audio(pcm)`` gets
+    16-bit mono PCM at :data:`RATE`."""
+
+    def __init__(self, track: MediaStreamTrack, on_audio: Callable[[bytes], None]) -> None:
+        self.track = track
+        self._on_audio = on_audio
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=RATE)
+        self.last_audio: float | None = None
+        self.frames = 0
+        self._task: asyncio.Task[None] | None = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                frame = await self.track.recv()
+            except MediaStreamError:
+                break
+            if not isinstance(frame, av.AudioFrame):
+                continue
+            self.frames += 1
+            self.last_audio = loop.time()
+            self._emit(self._resampler.resample(frame))
+        self._flush()
+
+    def _emit(self, frames: list[av.AudioFrame]) -> None:
+        for out in frames:
+            pcm = bytes(out.planes[0])[: out.samples * 2]
+            if pcm:
+                self._on_audio(pcm)
+
+    def _flush(self) -> None:
+        with contextlib.suppress(ValueError, av.FFmpegError):
+            self._emit(self._resampler.resample(None))
+
+    async def stop(self) -> None:
+        """No more audio: what the resampler holds is delivered, then nothing."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self._flush()
+        elif not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("inbound audio ended with an error: %r", exc)
