@@ -92,6 +92,21 @@ def test_answered_without_a_menu_listens_until_the_caller_hangs_up() -> None:
     assert mc.done
 
 
+def test_media_starting_is_stored_once_with_its_delay_after_the_answer() -> None:
+    mc = live()
+    assert mc.handle(m.MediaStarted("198.51.100.7:4000", at=0.25)) == [
+        m.StoreEvent("media_started", {"after_s": 0.25, "source": "198.51.100.7:4000"})]
+    assert mc.media_started
+    assert mc.handle(m.MediaStarted("198.51.100.7:4000", at=9.0)) == []  # once per call
+    assert mc.handle(m.HungUp("remote-bye")) == [m.EndMedia()]
+
+
+def test_a_call_with_no_media_says_so_in_its_trace() -> None:
+    mc = live()
+    mc.handle(m.HungUp("remote-bye"))
+    assert not mc.media_started
+
+
 def test_service_hang_ups_send_a_bye_and_a_late_bye_from_the_core_is_ignored() -> None:
     mc = live()
     assert mc.handle(m.HungUp("rtp_timeout", by_caller=False)) == [m.SendBye(), m.EndMedia()]
@@ -131,7 +146,7 @@ def test_recovery_drafts_with_the_stored_ivr_results_and_no_bye() -> None:
 def test_every_event_without_a_row_is_ignored_in_every_phase() -> None:
     events: list[m.Event] = [
         m.Offered(), m.Recover(None, ()), m.CallStored(True), m.Answered(NOW), m.Dtmf("1", "x"),
-        m.SpeechBegan(), final("x"), m.ScriptedSpeech("x"), m.ChoiceReading(1),
+        m.SpeechBegan(), m.MediaStarted("x"), final("x"), m.ScriptedSpeech("x"), m.ChoiceReading(1),
         m.PromptDone(1), m.TimerFired("zzz"), m.TransferUpdate(200, True, True),
         m.HungUp("x"), m.MediaDrained(), m.Drafted(True), m.StorageFailed("x"),
     ]

@@ -65,6 +65,10 @@ async def test_rtp_from_another_address_than_the_invite_is_transcribed(
         assert run.returncode == 0, run.errors or run.stderr
         drafts = await wait_for_drafts(services, 1)
         call = await services.store.get_call(drafts[0]["call_id"])
+        started = await services.store.call_events(drafts[0]["call_id"], ("media_started",))
+    # The machine hears when media starts, and from where (the call's media address).
+    assert len(started) == 1 and started[0].payload["source"].startswith("127.0.0.2:")
+    assert 0 <= started[0].payload["after_s"] < 5
     assert len(rtp) == 1
     stats, sent_to = rtp[0]
     assert stats.rtp_accepted > 0 and stats.foreign_source == 0

@@ -121,6 +121,7 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
         for text in inputs:
             await _give(runner, text)
         runner.audio_offset = runner.clock
+        runner.post(m.MediaStarted("file"))
         await feed_audio(media.push, audio)
         transport.fed.set()
         await media.drained()  # every final has reached the machine, at its audio time

@@ -88,6 +88,15 @@ class Dtmf:
 
 
 @dataclass(frozen=True)
+class MediaStarted:
+    """The caller's first audio arrived (``source``: where from, e.g. the latched RTP
+    address). A call answered with no media is a network fault, not a silent caller."""
+
+    source: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
 class SpeechBegan:
     at: float = 0.0
 
@@ -192,7 +201,8 @@ class StorageFailed:
 
 
 Event = (
-    Offered | Recover | CallStored | Answered | Dtmf | SpeechBegan | TranscriptFinal
+    Offered | Recover | CallStored | Answered | MediaStarted | Dtmf | SpeechBegan
+    | TranscriptFinal
     | ScriptedSpeech | ChoiceReading | PromptDone | TimerFired | TransferUpdate | HungUp
     | MediaDrained | Drafted | StorageFailed
 )
@@ -358,6 +368,8 @@ class CallMachine:
         self.stored = False
         self.ring_over = False
         self.answered = False
+        self.answered_at = 0.0
+        self.media_started = False
         self.transferring = False
         self.transferred = False
         self.hangup_pending = False
@@ -445,7 +457,7 @@ class CallMachine:
             self.phase = "abandoning"
             self._settle_abandoned("not-answered", out)
             return
-        self.phase, self.answered = "live", True
+        self.phase, self.answered, self.answered_at = "live", True, ev.at
         # Stored, so that recovery can tell an answered call from one that only rang.
         out.append(StoreEvent("answered", {}))
         if self.plan.menu is not None:
@@ -487,6 +499,13 @@ class CallMachine:
         out.append(StoreEvent("dtmf", {"digit": ev.digit, "via": ev.via}))
         self._label(f"dtmf {ev.digit}")
         self._ivr(ivr.Dtmf(ev.digit, at=ev.at), out)
+
+    def _media_started(self, ev: MediaStarted, out: list[Action]) -> None:
+        if self.media_started:
+            return
+        self.media_started = True
+        after = round(max(0.0, ev.at - self.answered_at), 3)
+        out.append(StoreEvent("media_started", {"after_s": after, "source": ev.source}))
 
     def _speech_began(self, ev: SpeechBegan, out: list[Action]) -> None:
         self._ivr(ivr.SpeechStarted(at=ev.at), out)
@@ -782,6 +801,7 @@ TRANSITIONS: dict[tuple[Phase, type[Any]], Handler] = {
     ("answering", HungUp): M._cancelled,
     ("abandoning", CallStored): M._abandoned_stored,
     ("live", Dtmf): M._dtmf,
+    ("live", MediaStarted): M._media_started,
     ("live", SpeechBegan): M._speech_began,
     ("live", TranscriptFinal): M._final,
     ("live", ScriptedSpeech): M._scripted,

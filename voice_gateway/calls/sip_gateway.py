@@ -113,6 +113,7 @@ class SipCallTransport:
         )
         self.answered_at: float | None = None
         self.port = 0
+        self._media_seen = False
 
     @property
     def endpoint(self) -> SipEndpoint:
@@ -184,6 +185,11 @@ class SipCallTransport:
 
     def _on_audio(self, frame: AudioFrame) -> None:
         if self.audio is not None and self.answered_at is not None:
+            if not self._media_seen and not frame.concealed:
+                self._media_seen = True
+                if self.runner is not None:
+                    where = self.rtp.remote_address
+                    self.runner.post(m.MediaStarted(f"{where[0]}:{where[1]}" if where else ""))
             self.audio.push(frame.pcm)
 
     def _on_sent(self, frame: AudioFrame) -> None:
