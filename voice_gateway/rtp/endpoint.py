@@ -19,6 +19,11 @@ so nothing received is lost.
 
 Sending (prompts, and silence between them for the whole call) is :class:`RtpSender`'s:
 one clock, drift-free, to where the media comes from.
+
+With SRTP (``set_srtp``, keys from SDES) every datagram is unprotected (authenticated,
+replay-checked, decrypted) before it is parsed, and every packet we send is protected;
+what fails is counted (``srtp_rejected``) and dropped like garbage RTP. Without it, the
+path is as it was: one check of an attribute per packet each way.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from voice_gateway.rtp.packet import RTP_HEADER_SIZE, RTP_VERSION, RtpPacket, is
 from voice_gateway.rtp.playout import Playout, PlayoutFrame, PlayoutStats
 from voice_gateway.rtp.ports import PortAllocator, RtpPortsExhausted
 from voice_gateway.rtp.sender import AudioFrame, PlaybackResult, RtpSender
+from voice_gateway.rtp.srtp import SrtpContext, SrtpError
 
 __all__ = [
     "AudioFrame",
@@ -82,6 +88,7 @@ class EndpointStats:
     malformed: int = 0
     unexpected_payload_type: int = 0
     foreign_source: int = 0
+    srtp_rejected: int = 0  # failed SRTP authentication or the replay check
     dtmf_packets: int = 0
     frames_received: int = 0
     frames_concealed: int = 0
@@ -159,6 +166,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._remote: Address | None = None
         self._signalling_host: str | None = None
         self._latched: Address | None = None
+        self._srtp: SrtpContext | None = None
         self._closed = False
 
         self._last_activity = 0.0
@@ -263,6 +271,17 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._sender.set_codec(codec)
         self._use_payload_types(codec, dtmf_payload_type)
 
+    def set_srtp(self, context: SrtpContext | None) -> None:
+        """Protect what we send and unprotect what comes with ``context`` (SRTP agreed by
+        SDES), or neither (``None``: plain RTP). A re-INVITE that changes a key gives a new
+        context; replay windows and rollover counters start afresh with it."""
+        self._srtp = context
+
+    @property
+    def srtp(self) -> SrtpContext | None:
+        """The SRTP context in use, if any."""
+        return self._srtp
+
     def _use_payload_types(self, codec: G711Codec, dtmf_payload_type: int | None) -> None:
         self._decoders[codec.payload_type] = codec
         self._event_types.discard(codec.payload_type)
@@ -299,6 +318,13 @@ class RtpEndpoint(asyncio.DatagramProtocol):
             stats.bad_version += 1
             logger.debug("dropped datagram from %s: version %d", addr, data[0] >> 6)
             return
+        if self._srtp is not None:
+            try:
+                data = self._srtp.unprotect(data)
+            except SrtpError as exc:
+                stats.srtp_rejected += 1
+                logger.debug("dropped SRTP from %s: %s", addr, exc)
+                return
         try:
             packet = RtpPacket.parse(data)
         except ValueError as exc:
@@ -474,6 +500,13 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         target = self._latched or self._remote
         if target is None or self._transport is None:
             return False
+        if self._srtp is not None:
+            try:
+                data = self._srtp.protect(data)
+            except SrtpError as exc:
+                self.stats.send_errors += 1
+                logger.debug("SRTP protect failed: %s", exc)
+                return False
         self._transport.sendto(data, target)
         return True
 
