@@ -179,6 +179,11 @@ class DraftingSettings:
     urgent_due_hours: int = 2
     repeat_window_days: int = 30
     escalate_at: int = 3
+    # A call that ended but whose draft failed (database or drafter fault) is drafted again
+    # by a sweep every sweep_interval_s, once it has waited retry_after_s (0: no sweep; the
+    # next start-up's recovery takes it then).
+    sweep_interval_s: float = 60.0
+    retry_after_s: float = 120.0
     # Optional overrides of the data shipped in config/data.
     taxonomy_file: Path | None = None
     gazetteer_file: Path | None = None

@@ -278,6 +278,14 @@ class Store:
             rows = await s.scalars(select(Call).where(Call.status.in_(("active", "ended"))))
             return list(rows.all())
 
+    async def undrafted_calls(self, ended_before: datetime) -> list[Call]:
+        """Calls that ended before ``ended_before`` and still have no draft (it failed)."""
+        async with self._sessions() as s:
+            rows = await s.scalars(select(Call).where(
+                Call.status == "ended", Call.ended_at.is_not(None),
+                Call.ended_at < ended_before).order_by(Call.ended_at))
+            return list(rows.all())
+
 
 def _event_row(event: Event) -> EventRow:
     return EventRow(call_id=event.call_id, kind=event.kind, at=event.at, payload=event.payload)

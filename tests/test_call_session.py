@@ -219,3 +219,40 @@ async def test_a_call_that_only_rang_before_a_crash_is_closed_not_drafted(
         assert await services.store.list_drafts() == []
         assert await services.store.unfinished_calls() == []
     assert call is not None and call.status == "abandoned"
+
+
+async def test_a_call_whose_draft_failed_is_drafted_by_the_sweep_without_a_restart(
+    settings: Settings,
+) -> None:
+    from storage import Event, RecordingWriter
+    from storage.repository import StoredUtterance
+    from voice_gateway.calls.recovery import sweep_undrafted
+
+    audio = load_audio(CALLS_DIR / "D03.ulaw.wav")
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        # Two calls ended while the database refused their drafts: one long enough ago to
+        # be retried, one that its own runner may still be drafting.
+        ids = []
+        for name in ("old", "new"):
+            path = settings.recordings_dir / f"{name}.wav"
+            call_id = await services.store.create_call("sip", "13900001111", str(path), "fake")
+            recording = RecordingWriter(path, audio.sample_rate)
+            recording.write(audio.pcm)
+            recording.close()
+            await services.store.record_event(Event("answered", call_id, {}))
+            await services.store.add_utterance(call_id, StoredUtterance(
+                0, 0.5, 3.0, "朝阳区双井街道路灯坏了", 0.9, []))
+            await services.store.end_call(call_id, "remote-bye", audio.duration)
+            ids.append(call_id)
+        later = datetime.now(UTC) + timedelta(seconds=settings.drafting.retry_after_s - 30)
+        assert await sweep_undrafted(services, later) == []
+        much_later = datetime.now(UTC) + timedelta(seconds=settings.drafting.retry_after_s + 1)
+        assert await sweep_undrafted(services, much_later) == ids
+        assert await sweep_undrafted(services, much_later) == []  # once only
+        calls = [await services.store.get_call(i) for i in ids]
+        drafts = await services.store.list_drafts()
+    assert all(c is not None and c.status == "drafted" for c in calls)
+    assert sorted(d["call_id"] for d in drafts) == sorted(ids)
+    assert all(d["district"] == "朝阳区" for d in drafts)  # from the stored utterances
+    # The end reason the call had is kept: it ended normally, only its draft was late.
+    assert all(c is not None and c.end_reason == "remote-bye" for c in calls)

@@ -27,7 +27,7 @@ from storage.db import writable
 from storage.models import Call
 from storage.recordings import DISK_HEALTH
 from voice_gateway import metrics
-from voice_gateway.calls.recovery import recover_unfinished_calls
+from voice_gateway.calls.recovery import recover_unfinished_calls, sweep_forever
 from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.services import Services, open_services
@@ -65,12 +65,14 @@ def init_app(
             unfinished = await services.store.unfinished_calls()
             recovery = asyncio.create_task(_recover(services, unfinished))
             app[RECOVERY] = recovery
+            sweep = asyncio.create_task(sweep_forever(services))  # drafts that failed
             try:
                 yield
             finally:
-                recovery.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await recovery
+                for task in (recovery, sweep):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def sip_ctx(app: web.Application) -> AsyncIterator[None]:
         if not settings.sip.enabled:

@@ -8,12 +8,18 @@ same call machine as a live call: the stored utterances go in as they are, the r
 after the last of them is transcribed, and the call is drafted with the stored IVR
 results, end reason ``recovered``. Nothing waits for a new call: decodes queue in the
 worker pool and run as soon as its workers have loaded their models.
+
+While the service runs, a sweep (``sweep_undrafted``, every ``drafting.sweep_interval_s``)
+drafts again the calls that ended but whose draft could not be stored (a database fault
+outlasting the writer's retries), once they have waited ``drafting.retry_after_s``: such a
+call does not wait for the next start-up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 
 from asr.audio import AudioFormatError, PcmAudio, load_audio
 from storage.models import Call, UtteranceRow
@@ -52,6 +58,26 @@ async def recover_unfinished_calls(services: Services,
     return done
 
 
+async def sweep_undrafted(services: Services, now: datetime | None = None) -> list[str]:
+    """Draft the calls that ended at least ``drafting.retry_after_s`` ago with no draft."""
+    wait = timedelta(seconds=services.settings.drafting.retry_after_s)
+    calls = await services.store.undrafted_calls((now or datetime.now(UTC)) - wait)
+    return await recover_unfinished_calls(services, calls) if calls else []
+
+
+async def sweep_forever(services: Services) -> None:
+    """``sweep_undrafted`` every ``drafting.sweep_interval_s`` (a task; cancel to stop)."""
+    interval = services.settings.drafting.sweep_interval_s
+    if interval <= 0 or services.pool is None:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await sweep_undrafted(services)
+        except Exception:
+            log.exception("sweep of undrafted calls failed; next in %.0f s", interval)
+
+
 async def recover_call(services: Services, call: Call) -> None:
     """Finish one call from its stored utterances, intake results and recording."""
     store = services.store
@@ -66,9 +92,11 @@ async def recover_call(services: Services, call: Call) -> None:
         except (AudioFormatError, OSError) as exc:
             log.error("call %s: recording unreadable (%s); drafting from what was stored",
                       call.id[:8], exc)
-    if not stored and (audio_file is None or audio_file.duration < MIN_AUDIO_S) and not (
+    if call.status == "active" and not stored and (
+            audio_file is None or audio_file.duration < MIN_AUDIO_S) and not (
             await store.call_events(call.id, ("answered",))):
-        # It only rang (a crash between its INSERT and its answer): nothing to draft.
+        # It only rang (a crash between its INSERT and its answer): nothing to draft. An
+        # ``ended`` call was answered: only the runner of an answered call ends it.
         await store.close_unanswered(call.id, "not-answered")
         log.info("call %s was never answered; closed", call.id[:8])
         return
