@@ -28,6 +28,7 @@ def setup(app: web.Application, settings: Settings, services: Callable[[], Servi
     async def webrtc_ctx(app: web.Application) -> AsyncIterator[None]:
         gateway = WebRtcGateway(services(), sip_calls)
         app[whip.WEBRTC] = gateway
+        gateway.start()
         try:
             yield
         finally:

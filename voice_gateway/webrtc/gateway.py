@@ -118,7 +118,29 @@ class WebRtcGateway:
         self.refused = 0
         self.completed = 0
         self._closing: set[asyncio.Task[None]] = set()
+        self._rendering: asyncio.Future[None] | None = None
         self._loop = asyncio.get_running_loop()
+
+    def start(self) -> None:
+        """Speak the prompts that have no audio yet, unless the SIP gateway does it."""
+        if self.menus.configured is not None and not self.services.settings.sip.enabled:
+            self._rendering = asyncio.ensure_future(self._render_prompts())
+
+    async def _render_prompts(self) -> None:
+        from ivr.errors import PromptError
+        from ivr.prompts import render_missing
+
+        settings = self.services.settings
+        menu = self.menus.configured
+        assert menu is not None
+        try:
+            done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir,
+                                           settings.ivr)
+        except (PromptError, OSError) as exc:
+            log.warning("prompts not rendered (%s): calls skip prompts without audio", exc)
+            return
+        if done:
+            log.info("rendered %d prompt(s) into %s", len(done), settings.prompt_dir)
 
     # --- admission -----------------------------------------------------------------------
 
@@ -229,6 +251,8 @@ class WebRtcGateway:
     async def close(self) -> None:
         """Stop taking calls; hang up and draft every call in progress."""
         self.draining = True
+        if self._rendering is not None:
+            self._rendering.cancel()  # the thread finishes its prompt; nobody waits for it
         for runner in list(self.calls.values()):
             runner.post(m.HungUp("shutdown", by_caller=False))
         tasks = [r.task for r in self.calls.values() if r.task is not None]

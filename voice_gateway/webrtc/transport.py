@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 KEYS = frozenset("0123456789*#ABCD")
 MAX_KEYS_PER_MESSAGE = 32
+MAX_PENDING_CAPTIONS = 20
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class WebRtcCallTransport:
         self.runner: CallRunner | None = None
         self.inbound: InboundAudio | None = None
         self.captions: RTCDataChannel | None = None
+        self._pending: list[dict[str, str]] = []
         self.connected = asyncio.Event()
         self.answered_at: float | None = None
         self.keys = 0
@@ -153,10 +155,20 @@ class WebRtcCallTransport:
             self.send_caption({"type": kind, "text": text})
 
     def send_caption(self, message: dict[str, str]) -> None:
+        """Send now, or once the page's channel is open (the greeting starts as the
+        connection comes up; at most :data:`MAX_PENDING_CAPTIONS` wait)."""
         channel = self.captions
-        if channel is not None and channel.readyState == "open":
-            with contextlib.suppress(Exception):  # a channel closing under us
-                channel.send(json.dumps(message, ensure_ascii=False))
+        if channel is None or channel.readyState != "open":
+            if len(self._pending) < MAX_PENDING_CAPTIONS:
+                self._pending.append(message)
+            return
+        with contextlib.suppress(Exception):  # a channel closing under us
+            channel.send(json.dumps(message, ensure_ascii=False))
+
+    def _captions_open(self) -> None:
+        pending, self._pending = self._pending, []
+        for message in pending:
+            self.send_caption(message)
 
     # --- aiortc's events --------------------------------------------------------------------
 
@@ -178,6 +190,10 @@ class WebRtcCallTransport:
             channel.on("message", self._on_keys)
         elif channel.label == "captions":
             self.captions = channel
+            if channel.readyState == "open":
+                self._captions_open()
+            else:
+                channel.on("open", self._captions_open)
 
     def _on_keys(self, message: object) -> None:
         if not isinstance(message, str) or len(message) > MAX_KEYS_PER_MESSAGE:
