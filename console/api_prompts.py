@@ -1,5 +1,6 @@
 """Admin: prompt audio of a menu. Which prompts have no audio yet, uploads (any common
-format, converted to 8 kHz μ-law by ffmpeg in a worker thread), rendering the missing ones
+format, streamed to a temp file, its duration checked from the headers, then converted to
+8 kHz μ-law by a capped ffmpeg decode in a worker thread), rendering the missing ones
 with the offline TTS command, and playback in the browser.
 
 Audio is ``<prompt dir>/<prompt id>.wav`` (see :mod:`ivr.prompts`); every change is audited.
@@ -10,9 +11,13 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import io
+import tempfile
 import wave
+from collections.abc import AsyncIterator
 from functools import lru_cache
+from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
@@ -26,12 +31,12 @@ from ivr.model import prompt_refs
 from ivr.prompts import (
     MAX_SECONDS,
     SAMPLE_RATE,
+    file_to_ulaw_wav,
     menu_prompt_ids,
     missing_prompts,
     prompt_path,
     render_missing,
     save_raw,
-    to_ulaw_wav,
     ulaw_payload,
 )
 from storage.accounts import ActiveSession
@@ -82,34 +87,43 @@ async def list_prompts(request: web.Request, session: ActiveSession) -> web.Stre
                "missing": [i["id"] for i in items if not i["has_audio"]], "prompts": items})
 
 
-async def _upload_bytes(request: web.Request) -> tuple[bytes, str]:
+@contextlib.asynccontextmanager
+async def _upload_file(request: web.Request) -> AsyncIterator[tuple[Path, str]]:
+    """The multipart ``file`` field, streamed to a private temp file (at most
+    ``MAX_UPLOAD``: 413 past it); the file is removed afterwards."""
     if not request.content_type.startswith("multipart/"):
         raise json_error(415, "expected multipart/form-data with a file field")
+    if request.content_length is not None and request.content_length > MAX_UPLOAD + 64 * 1024:
+        raise json_error(413, f"文件过大（最多 {MAX_UPLOAD // 1024 // 1024} MB）")
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader) or part.name != "file":
             continue
-        data = bytearray()
-        while chunk := await part.read_chunk(256 * 1024):
-            data += chunk
-            if len(data) > MAX_UPLOAD:
-                raise json_error(413, f"文件过大（最多 {MAX_UPLOAD // 1024 // 1024} MB）")
-        name = (part.filename or "upload")[-80:]
-        return bytes(data), name
+        with tempfile.TemporaryDirectory(prefix="vi-upload-") as tmp:
+            path = Path(tmp) / "upload"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := await part.read_chunk(256 * 1024):
+                    size += len(chunk)
+                    if size > MAX_UPLOAD:
+                        raise json_error(413, f"文件过大（最多 {MAX_UPLOAD // 1024 // 1024} MB）")
+                    await asyncio.to_thread(out.write, chunk)
+            yield path, (part.filename or "upload")[-80:]
+        return
     raise json_error(400, "no file field in the upload")
 
 
 async def upload_prompt(request: web.Request, session: ActiveSession) -> web.StreamResponse:
     """Convert an upload (WAV, MP3, M4A, OGG …) to 8 kHz μ-law and store it as the
-    prompt's audio; a file ffmpeg cannot read is a 422 with a message for the admin."""
+    prompt's audio; a file ffmpeg cannot read, or longer than ``MAX_SECONDS`` (read from its
+    headers before decoding, and capped while decoding), is a 422 with a message."""
     prompt_id = _prompt_id(request)
     menu_id = request.query.get("menu", "default")
-    data, name = await _upload_bytes(request)
-    loop = asyncio.get_running_loop()
-    try:
-        wav = await loop.run_in_executor(None, to_ulaw_wav, data, name)
-    except PromptError as exc:
-        raise json_error(422, f"无法转换音频：{exc}") from exc
+    async with _upload_file(request) as (path, name):
+        try:
+            wav = await asyncio.to_thread(file_to_ulaw_wav, path, name)
+        except PromptError as exc:
+            raise json_error(422, f"无法转换音频：{exc}") from exc
     prompt_dir = request.app[CONSOLE].settings.prompt_dir
     existed = prompt_path(prompt_dir, prompt_id).is_file()
     await asyncio.to_thread(save_raw, prompt_dir, prompt_id, wav)

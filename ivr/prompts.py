@@ -2,13 +2,15 @@
 finding which prompts of a menu have no audio yet.
 
 A prompt's audio is ``<prompt dir>/<prompt id>.wav``: mono, 8 kHz, G.711 μ-law, ready to
-packetise for RTP (:func:`ulaw_payload` returns the raw μ-law bytes). Conversion goes
-through pydub and ffmpeg; CPU-heavy, so callers on the event loop run it in an executor.
+packetise for RTP (:func:`ulaw_payload` returns the raw μ-law bytes). Conversion runs
+ffprobe (the duration, from the headers) then a capped ffmpeg decode; it blocks, so callers
+on the event loop run it in a thread.
 """
 
 from __future__ import annotations
 
-import io
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -48,33 +50,92 @@ def missing_prompts(menu: Menu, prompt_dir: Path) -> list[str]:
     return [pid for pid in menu_prompt_ids(menu) if not prompt_path(prompt_dir, pid).is_file()]
 
 
-def to_ulaw_wav(data: bytes, name: str = "upload") -> bytes:
-    """Convert any common audio (WAV, MP3, M4A, OGG …) to an 8 kHz mono μ-law WAV.
+FFMPEG_TIMEOUT_S = 120.0  # one probe or one decode of an upload
 
-    Raises :class:`PromptError` with a message for the admin when the file is empty, is not
-    audio ffmpeg can decode, holds no sound, or is far too long.
+
+def _run(args: list[str], name: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(args, capture_output=True, timeout=FFMPEG_TIMEOUT_S, check=False,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as exc:
+        raise PromptError(f"{name}: conversion took longer than {FFMPEG_TIMEOUT_S:.0f} s") from exc
+
+
+def probe_seconds(path: Path, name: str = "upload") -> float | None:
+    """The audio's duration from its container and stream headers (ffprobe, nothing is
+    decoded); ``None`` when the headers do not say. :class:`PromptError` when the file is
+    not audio ffprobe can read."""
+    done = _run(["ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_type,"
+                 "duration", "-of", "json", str(path)], name)
+    try:
+        info = json.loads(done.stdout or b"{}")
+    except ValueError:
+        info = {}
+    streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
+    if done.returncode != 0 or not streams:
+        raise PromptError(f"{name}: not a readable audio file (expected WAV, MP3, M4A or OGG)")
+    durations = [info.get("format", {}).get("duration")] + [s.get("duration") for s in streams]
+    seconds = []
+    for d in durations:
+        with contextlib.suppress(TypeError, ValueError):
+            seconds.append(float(d))
+    return max(seconds) if seconds else None
+
+
+def decode_capped(path: Path, max_seconds: float, name: str = "upload") -> bytes:
+    """The file's first audio stream as 8 kHz mono μ-law, at most ``max_seconds`` of it:
+    ffmpeg decodes in a stream and stops there (``-t``), so a file whose headers lie about
+    its length never costs more than that much output (2.4 MB for five minutes)."""
+    done = _run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0",
+                 "-t", f"{max_seconds:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE),
+                 "-f", "mulaw", "pipe:1"], name)
+    if done.returncode != 0:
+        raise PromptError(f"{name}: not a readable audio file (expected WAV, MP3, M4A or OGG)")
+    return done.stdout
+
+
+def ulaw_wav(payload: bytes) -> bytes:
+    """An 8 kHz mono G.711 μ-law WAV (``fmt`` with cbSize, ``fact``, ``data``)."""
+    fmt = struct.pack("<HHIIHHH", _WAVE_FORMAT_MULAW, 1, SAMPLE_RATE, SAMPLE_RATE, 1, 8, 0)
+    pad = b"\0" if len(payload) & 1 else b""
+    chunks = (b"fmt " + struct.pack("<I", len(fmt)) + fmt
+              + b"fact" + struct.pack("<II", 4, len(payload))
+              + b"data" + struct.pack("<I", len(payload)) + payload + pad)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def file_to_ulaw_wav(path: Path, name: str = "upload") -> bytes:
+    """Convert an audio file (WAV, MP3, M4A, OGG …) to an 8 kHz mono μ-law WAV.
+
+    The duration is read from the headers first (a file over ``MAX_SECONDS`` is refused
+    before anything is decoded); the decode itself stops just past ``MAX_SECONDS``, so no
+    more than that is ever held. :class:`PromptError` with a message for the admin when the
+    file is empty, not audio, silent of samples, or too long.
     """
+    if path.stat().st_size == 0:
+        raise PromptError(f"{name}: the file is empty")
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        raise PromptError("ffmpeg is not installed: it is needed to convert prompt audio")
+    seconds = probe_seconds(path, name)
+    if seconds is not None and seconds > MAX_SECONDS:
+        raise PromptError(f"{name}: {seconds:.0f} s is too long for a prompt "
+                          f"(at most {MAX_SECONDS:.0f} s)")
+    payload = decode_capped(path, MAX_SECONDS + 1.0, name)
+    if not payload:
+        raise PromptError(f"{name}: the file holds no audio")
+    if len(payload) > MAX_SECONDS * SAMPLE_RATE:
+        raise PromptError(f"{name}: more than {MAX_SECONDS:.0f} s is too long for a prompt")
+    return ulaw_wav(payload)
+
+
+def to_ulaw_wav(data: bytes, name: str = "upload") -> bytes:
+    """:func:`file_to_ulaw_wav` for audio in memory (it goes through a private temp file)."""
     if not data:
         raise PromptError(f"{name}: the file is empty")
-    if shutil.which("ffmpeg") is None:
-        raise PromptError("ffmpeg is not installed: it is needed to convert prompt audio")
-    from pydub import AudioSegment
-    from pydub.exceptions import CouldntDecodeError
-
-    try:
-        seg = AudioSegment.from_file(io.BytesIO(data))
-    except (CouldntDecodeError, IndexError, OSError, ValueError) as exc:
-        raise PromptError(f"{name}: not a readable audio file "
-                          "(expected WAV, MP3, M4A or OGG)") from exc
-    if len(seg) == 0:
-        raise PromptError(f"{name}: the file holds no audio")
-    if len(seg) > MAX_SECONDS * 1000:
-        raise PromptError(f"{name}: {len(seg) / 1000:.0f} s is too long for a prompt "
-                          f"(at most {MAX_SECONDS:.0f} s)")
-    seg = seg.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
-    out = io.BytesIO()
-    seg.export(out, format="wav", codec="pcm_mulaw")
-    return out.getvalue()
+    with tempfile.TemporaryDirectory(prefix="vi-audio-") as tmp:
+        path = Path(tmp) / "audio"
+        path.write_bytes(data)
+        return file_to_ulaw_wav(path, name)
 
 
 def save_prompt(prompt_dir: Path, prompt_id: str, data: bytes, name: str = "upload") -> Path:

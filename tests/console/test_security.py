@@ -1,7 +1,8 @@
 """Issue 17, the attacks that got through: each row of its table as a test.
 
 Login limits under concurrency and per (account, address), chunked and deeply nested
-bodies, ``next`` redirects, formula injection in the export, a locked database.
+bodies, ``next`` redirects, formula injection in the export, a locked database, long
+prompt uploads.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ import asyncio
 import csv
 import io
 import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 import storage.db
+from ivr import prompts
 from console import CONSOLE
 from console.redirects import safe_next
 from tests.console.conftest import PASSWORD, login, new_draft
@@ -180,3 +184,66 @@ async def test_a_locked_database_is_a_503_and_not_ready(
         holder.execute("ROLLBACK")
         holder.close()
     assert await _post_login(app_client, "alice", PASSWORD) == 200
+
+
+def _silence(path: Path, seconds: int, *args: str) -> Path:
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"anullsrc=r=16000:cl=mono:d={seconds}", *args, str(path)], check=True)
+    return path
+
+
+async def _upload(client: Any, csrf: str, path: Path, name: str) -> Any:
+    form = aiohttp.FormData()
+    form.add_field("file", path.read_bytes(), filename=name)
+    return await client.post("/api/ivr/prompts/welcome/audio", data=form,
+                             headers={"X-CSRF-Token": csrf})
+
+
+async def test_a_long_prompt_upload_is_refused_from_its_headers(
+    app_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Row 4: a 20-minute FLAC is refused from its headers: nothing is decoded."""
+    flac = _silence(tmp_path / "long.flac", 1200, "-c:a", "flac")
+    decoded: list[Path] = []  # uploads decoded (the service may also render TTS prompts)
+    real = prompts.decode_capped
+
+    def spy(path: Path, *a: Any) -> bytes:
+        if path.name == "upload":
+            decoded.append(path)
+        return real(path, *a)
+
+    monkeypatch.setattr(prompts, "decode_capped", spy)
+    csrf = await login(app_client, "root")
+    resp = await _upload(app_client, csrf, flac, "long.flac")
+    assert resp.status == 422 and "1200 s is too long" in (await resp.json())["error"]
+    assert decoded == []
+    short = _silence(tmp_path / "short.flac", 2, "-c:a", "flac")
+    resp = await _upload(app_client, csrf, short, "short.flac")
+    assert resp.status == 201 and (await resp.json())["seconds"] == pytest.approx(2, abs=0.1)
+    assert decoded
+
+
+async def test_a_prompt_without_a_length_in_its_headers_is_decoded_with_a_cap(
+    app_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Row 4: a FLAC streamed without its length (ffprobe cannot tell) is decoded only up to
+    just past the limit, then refused."""
+    piped = tmp_path / "piped.flac"
+    with piped.open("wb") as out:
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                        "anullsrc=r=16000:cl=mono:d=1200", "-c:a", "flac", "-f", "flac",
+                        "pipe:1"], stdout=out, check=True)
+    assert prompts.probe_seconds(piped) is None
+    sizes: list[int] = []
+    real = prompts.decode_capped
+
+    def spy(path: Path, *a: Any) -> bytes:
+        out = real(path, *a)
+        sizes.append(len(out))
+        return out
+
+    monkeypatch.setattr(prompts, "decode_capped", spy)
+    csrf = await login(app_client, "root")
+    resp = await _upload(app_client, csrf, piped, "piped.flac")
+    assert resp.status == 422 and "too long" in (await resp.json())["error"]
+    assert sizes and max(sizes) <= (prompts.MAX_SECONDS + 1) * prompts.SAMPLE_RATE
