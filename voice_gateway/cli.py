@@ -109,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config)
-        logging.getLogger().setLevel("DEBUG" if args.verbose else settings.log_level.upper())
+        from voice_gateway import logs
+
+        logs.configure(settings, verbose=args.verbose)  # log.format: text or JSON lines
         return _dispatch(args, settings)
     except (ConfigError, UsageError, AudioFormatError) as exc:
         print(f"voice-intake: error: {exc}", file=sys.stderr)

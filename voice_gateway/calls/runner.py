@@ -40,6 +40,7 @@ from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.calls.prompts import PromptLibrary
+from voice_gateway.logs import CALL_ID
 from voice_gateway.services import Services
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,7 @@ class CallRunner:
         return self.task
 
     async def run(self) -> None:
+        CALL_ID.set(self.call_id)  # every record of this task and its children names the call
         metrics.call_started(self.source)
         self._writer = asyncio.create_task(self._write_loop())
         failed: BaseException | None = None
