@@ -94,6 +94,21 @@ class SipSettings:
     tcp_max_per_source: int = 50
     tcp_idle_timeout_s: float = 120.0
     tcp_header_timeout_s: float = 10.0
+    # SIP over TLS on its own port, on when a certificate and key are set (PEM files; the
+    # certificate file may hold its chain), or with tls_self_signed. 0: any free port.
+    tls_port: int = 5061
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Without tls_cert: make a self-signed certificate once in <data_dir>/tls and use it.
+    # For trials only (the trunk must be told to trust it).
+    tls_self_signed: bool = False
+    # CA certificates (PEM) that a trunk's certificate must chain to when we connect to it
+    # over TLS (a BYE after its connection closed); empty: the system's CAs.
+    tls_ca_file: Path | None = None
+    # Trunk networks (CIDRs, also in allowed_networks) whose calls must use SIP over TLS
+    # and SRTP (RTP/SAVP, SDES keys): an INVITE from them over UDP or TCP gets 403, an
+    # offer without SRTP 488. Needs TLS on.
+    secure_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)  # Ethernet
@@ -18,8 +19,10 @@ def _ipv4_udp(payload: bytes, src_port: int = 6000, dst_port: int = 6002) -> byt
 
 
 def write_rtp_pcap(path: Path, payload: bytes, payload_type: int = 0,
-                   frame_bytes: int = 160, leading_silence_s: float = 0.0) -> float:
-    """Packetise G.711 ``payload`` as 20 ms RTP packets; return the duration in seconds."""
+                   frame_bytes: int = 160, leading_silence_s: float = 0.0,
+                   protect: Callable[[bytes], bytes] | None = None) -> float:
+    """Packetise G.711 ``payload`` as 20 ms RTP packets, each passed through ``protect``
+    if given (SRTP); return the duration in seconds."""
     silence = (b"\xff" if payload_type == 0 else b"\xd5") * int(8000 * leading_silence_s)
     payload = silence + payload
     ssrc = random.getrandbits(32)
@@ -35,7 +38,7 @@ def write_rtp_pcap(path: Path, payload: bytes, payload_type: int = 0,
         marker = 0x80 if n == 0 else 0
         rtp = struct.pack("!BBHII", 0x80, marker | payload_type, (seq + n) & 0xFFFF,
                           (ts + n * frame_bytes) & 0xFFFFFFFF, ssrc) + chunk
-        frame = _ipv4_udp(rtp)
+        frame = _ipv4_udp(protect(rtp) if protect is not None else rtp)
         sec = t + n * 0.02
         out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
         out += frame

@@ -41,20 +41,15 @@ class AdmissionControl:
     _swept_at: float = float("-inf")
 
     def __post_init__(self) -> None:
-        try:
-            self._networks = [ipaddress.ip_network(n, strict=False)
-                              for n in self.settings.allowed_networks]
-        except ValueError as exc:
-            raise ValueError(f"sip.allowed_networks: {exc}") from None
+        self._networks = _networks("sip.allowed_networks", self.settings.allowed_networks)
+        self._secure = _networks("sip.secure_networks", self.settings.secure_networks)
 
     def source_allowed(self, host: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(host)
-        except ValueError:
-            return False
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        return any(addr in net for net in self._networks)
+        return _within(host, self._networks)
+
+    def source_secure(self, host: str) -> bool:
+        """Whether calls from ``host`` must use SIP over TLS and SRTP (sip.secure_networks)."""
+        return _within(host, self._secure)
 
     def check_request(self, host: str) -> Decision:
         """Any request: only from an allowed trunk network."""
@@ -101,3 +96,25 @@ class AdmissionControl:
             for h in full[:5_000]:
                 del self._buckets[h]
         return True
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(key: str, cidrs: tuple[str, ...]) -> list[Network]:
+    try:
+        return [ipaddress.ip_network(n, strict=False) for n in cidrs]
+    except ValueError as exc:
+        raise ValueError(f"{key}: {exc}") from None
+
+
+def _within(host: str, networks: list[Network]) -> bool:
+    if not networks:
+        return False
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr in net for net in networks)

@@ -1,11 +1,11 @@
 """Calls from SIP trunks: a thin router from the SIP core to one call runner per call.
 
-How it works. The sans-IO core (``voice_gateway.sip``) runs over UDP and TCP through
-:class:`SipEndpoint`; its request screen applies admission control before the core sees a
-new request. Admission counts the runners, and a runner is registered synchronously when
-its INVITE is delivered, so a pipelined burst can never exceed ``sip.max_calls``, and a
-CANCEL or BYE read in the same segment finds its call. Each call's life is a
-:class:`~voice_gateway.calls.runner.CallRunner` driving the pure
+How it works. The sans-IO core (``voice_gateway.sip``) runs over UDP, TCP and (with a
+certificate) TLS through :class:`SipEndpoint`; its request screen applies admission control
+before the core sees a new request. Admission counts the runners, and a runner is
+registered synchronously when its INVITE is delivered, so a pipelined burst can never exceed
+``sip.max_calls``, and a CANCEL or BYE read in the same segment finds its call. Each call's
+life is a :class:`~voice_gateway.calls.runner.CallRunner` driving the pure
 :class:`~voice_gateway.calls.machine.CallMachine`; :class:`SipCallTransport` is what the
 runner sees of SIP and RTP (answer, reject, BYE, REFER, prompts, media). Everything else
 here only turns SIP events into the machine's events.
@@ -19,6 +19,8 @@ import dataclasses
 import logging
 import secrets
 import socket
+import ssl
+from pathlib import Path
 
 from config import SipSettings
 from storage.repository import new_id
@@ -33,6 +35,7 @@ from voice_gateway.calls.prompts import PromptLibrary
 from voice_gateway.calls.runner import CallRunner
 from voice_gateway.rtp import AudioFrame, DtmfDigit, PortAllocator, RtpEndpoint, RtpSettings
 from voice_gateway.rtp.g711 import codec_for_name
+from voice_gateway.rtp.srtp import SrtpContext
 from voice_gateway.services import Services
 from voice_gateway.sip import (
     AudioPolicy,
@@ -58,7 +61,9 @@ from voice_gateway.sip.dialog import CallState as SipCallState
 from voice_gateway.sip.events import MediaAnswered, MediaAnswerFailed
 from voice_gateway.sip.headers import NameAddress
 from voice_gateway.sip.message import Request
+from voice_gateway.sip.sdes import new_master_key
 from voice_gateway.sip.sdp import SessionDescription, build_offer, offered_audio
+from voice_gateway.sip.tls import client_context, server_context, trial_pair
 from voice_gateway.sip.transport import SipEndpoint, TcpLimits
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,29 @@ def advertised_host(settings: SipSettings) -> str:
     if settings.host in ("0.0.0.0", "::", ""):
         return socket.gethostbyname(socket.gethostname())
     return settings.host
+
+
+def tls_context(settings: SipSettings, data_dir: Path, host: str) -> ssl.SSLContext | None:
+    """Our TLS server context from ``sip.tls_cert``/``sip.tls_key``, or from a trial pair
+    (made once in ``data_dir/tls``) with ``sip.tls_self_signed``; ``None``: TLS is off.
+    Raises ``ValueError`` for settings that cannot work."""
+    cert, key = settings.tls_cert, settings.tls_key
+    if (cert is None) != (key is None):
+        raise ValueError("sip.tls_cert and sip.tls_key go together")
+    if cert is None and settings.tls_self_signed:
+        hosts = [host, *(h for h in (settings.host, "localhost") if h not in ("0.0.0.0", "::"))]
+        cert, key = trial_pair(data_dir / "tls", hosts)
+        log.warning("SIP over TLS with a self-signed trial certificate (%s): for trials only",
+                    cert)
+    if cert is None or key is None:
+        if settings.secure_networks:
+            raise ValueError("sip.secure_networks needs SIP over TLS: set sip.tls_cert and "
+                             "sip.tls_key (or sip.tls_self_signed for a trial)")
+        return None
+    try:
+        return server_context(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"sip.tls_cert / sip.tls_key: cannot load {cert}: {exc}") from None
 
 
 def caller_user(request: Request) -> str | None:
@@ -136,6 +164,13 @@ class SipCallTransport:
         self.media = media
         codec = codec_for_name(media.codec).with_payload_type(media.payload_type)
         self.rtp.set_codec(codec, media.telephone_event_pt)
+        keys, current = media.srtp, self.rtp.srtp
+        if keys is None:
+            if current is not None:
+                self.rtp.set_srtp(None)
+        elif current is None or not current.matches(keys.suite, keys.local_key,
+                                                    keys.remote_key):  # fmt: skip
+            self.rtp.set_srtp(SrtpContext(keys.suite, keys.local_key, keys.remote_key))
         if media.remote_port and media.remote_host not in ("0.0.0.0", "::"):
             self.rtp.set_remote((media.remote_host, media.remote_port),
                                 signalling_host=self.source[0])
@@ -218,10 +253,14 @@ class SipGateway:
         self.admission = AdmissionControl(s, services.settings.asr.max_backlog_s)
         self.policy = AudioPolicy()
         self.host = advertised_host(s)
+        self.tls = tls_context(s, services.settings.data_dir, self.host)
+        self.tls_port: int | None = None  # bound at start
         self.core = UserAgentServer(
             UasConfig(local_host=self.host, local_port=s.port,
-                      timers=TimerConfig.from_ms(s.t1_ms, s.t2_ms, s.t4_ms), audio=self.policy),
+                      timers=TimerConfig.from_ms(s.t1_ms, s.t2_ms, s.t4_ms), audio=self.policy,
+                      tls_port=s.tls_port if self.tls is not None else None),
             screen=self._screen,
+            secure_source=self.admission.source_secure if s.secure_networks else None,
         )
         # The allowlist is applied to TCP at accept, before a byte is read; caps and
         # timeouts keep a flood of connections from taking the process's descriptors.
@@ -230,7 +269,8 @@ class SipGateway:
             limits=TcpLimits(max_connections=s.tcp_max_connections,
                              max_per_source=s.tcp_max_per_source,
                              idle_timeout_s=s.tcp_idle_timeout_s,
-                             header_timeout_s=s.tcp_header_timeout_s))
+                             header_timeout_s=s.tcp_header_timeout_s),
+            tls_client=client_context(s.tls_ca_file) if self.tls is not None else None)
         self.ports = PortAllocator(s.rtp_port_min, s.rtp_port_max)
         # MD5's challenge first: Debian's sipp 3.6 (and other MD5-only UACs) answer the
         # first challenge and give up on SHA-256 instead of skipping to the one they know.
@@ -255,6 +295,12 @@ class SipGateway:
         if addr[1] != self.core.config.local_port:  # port 0: the system chose one
             self.core.config = dataclasses.replace(self.core.config, local_port=addr[1])
         log.info("SIP listening on %s:%d (UDP, TCP)", addr[0], addr[1])
+        if self.tls is not None:
+            tls_addr = await self.endpoint.start_tls(self.settings.host, self.settings.tls_port,
+                                                     self.tls)  # fmt: skip
+            self.core.config = dataclasses.replace(self.core.config, tls_port=tls_addr[1])
+            self.tls_port = tls_addr[1]
+            log.info("SIP over TLS listening on %s:%d", tls_addr[0], tls_addr[1])
         if self.menu is not None:
             self._rendering = asyncio.ensure_future(self._render_prompts())
         return addr
@@ -373,14 +419,18 @@ class SipGateway:
         if not self._authorised(ev):
             return
         session_id = str(secrets.randbits(31))
+        policy = ev.policy  # SRTP allowed over TLS, required from sip.secure_networks
         if ev.offer is None:
             # Delayed offer (Cisco CUBE/CUCM): our offer goes in the 200 and the answer
-            # comes in the ACK (MediaAnswered, or MediaAnswerFailed and a BYE).
-            sdp = build_offer(self.policy, self.host, _PLACEHOLDER_PORT, session_id=session_id)
-            media = offered_audio(self.policy)
+            # comes in the ACK (MediaAnswered, or MediaAnswerFailed and a BYE). It is SRTP
+            # only where SRTP is required: one m= line cannot offer both.
+            key = new_master_key(policy.srtp_suites[0]) if policy.srtp == "require" else None
+            sdp = build_offer(policy, self.host, _PLACEHOLDER_PORT, session_id=session_id,
+                              srtp_key=key)  # fmt: skip
+            media = offered_audio(policy)
         else:
             try:
-                sdp, media = answer_offer(ev.offer, self.policy, self.host, _PLACEHOLDER_PORT,
+                sdp, media = answer_offer(ev.offer, policy, self.host, _PLACEHOLDER_PORT,
                                           session_id=session_id)
             except NoCommonCodec:
                 self.endpoint.reject(ev.call, 488)
@@ -405,8 +455,10 @@ class SipGateway:
         transport.audio, transport.runner = audio, runner
         self.calls[ev.call] = runner
         runner.start(m.Offered())
-        log.info("call %s offered from %s by %s (%s)", call_id[:8], ev.source[0],
-                 mask_number(caller.number), media.codec if ev.offer else "delayed offer")
+        log.info("call %s offered from %s over %s by %s (%s%s)", call_id[:8], ev.source[0],
+                 ev.transport.value, mask_number(caller.number),
+                 media.codec if ev.offer else "delayed offer",
+                 ", SRTP" if media.srtp or policy.srtp == "require" else "")
 
     def _call_done(self, runner: CallRunner) -> None:
         transport = runner.transport
@@ -422,7 +474,7 @@ class SipGateway:
         stats = transport.rtp.stats
         metrics.RTP_LOST.inc(stats.jitter.lost)  # per call, never per packet
         garbage = (stats.too_short + stats.bad_version + stats.malformed
-                   + stats.unexpected_payload_type + stats.foreign_source)
+                   + stats.unexpected_payload_type + stats.foreign_source + stats.srtp_rejected)
         log.info("call %s ended (%s): %d RTP packets, %d garbage datagrams dropped",
                  runner.call_id[:8], runner.machine.end_reason or "-", stats.rtp_accepted,
                  garbage)
