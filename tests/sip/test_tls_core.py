@@ -79,7 +79,7 @@ def test_our_bye_over_tls_names_tls_and_the_tls_port() -> None:
     message = parse_message(bye.data)
     assert isinstance(message, Request) and message.method == "BYE"
     assert bye.transport is Transport.TLS
-    assert message.headers.get("Via", "").startswith("SIP/2.0/TLS 192.0.2.1:5061;")
+    assert (message.headers.get("Via") or "").startswith("SIP/2.0/TLS 192.0.2.1:5061;")
 
 
 def test_savp_offer_over_udp_or_tcp_gets_488_with_a_warning() -> None:
@@ -88,7 +88,7 @@ def test_savp_offer_over_udp_or_tcp_gets_488_with_a_warning() -> None:
         assert h.feed(invite(body=sdp()), transport) == []
         (refusal,) = h.take()
         assert refusal.response.status == 488
-        assert refusal.response.headers.get("Warning", "").startswith('302 192.0.2.1 "')
+        assert (refusal.response.headers.get("Warning") or "").startswith('302 192.0.2.1 "')
 
 
 def test_plain_offer_over_tls_stays_plain() -> None:
@@ -115,7 +115,7 @@ def test_a_secure_source_over_tls_must_offer_srtp() -> None:
     assert h.feed(tls_invite(sdp("RTP/AVP", key=None)), Transport.TLS) == []
     (refusal,) = h.take()
     assert refusal.response.status == 488
-    assert "SRTP required" in refusal.response.headers.get("Warning", "")
+    assert "SRTP required" in (refusal.response.headers.get("Warning") or "")
     h = harness(secure=True)
     (event,) = h.feed(tls_invite(), Transport.TLS)
     assert isinstance(event, IncomingCall) and event.policy.srtp == "require"

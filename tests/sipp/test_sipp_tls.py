@@ -235,5 +235,5 @@ async def test_what_the_gateway_sends_is_srtp_with_the_key_of_its_answer(
         key=their_key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND))
     assert len(peer.datagrams) >= 25  # keep-alive silence and prompts, 50 a second
     for data in peer.datagrams:
-        packet = RtpPacket.parse(rx.unprotect(data))  # raises unless authentic
-        assert packet.payload_type == 0 and len(PCMU.decode(packet.payload)) == 320
+        heard = RtpPacket.parse(rx.unprotect(data))  # raises unless authentic
+        assert heard.payload_type == 0 and len(PCMU.decode(heard.payload)) == 320
