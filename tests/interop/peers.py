@@ -3,13 +3,22 @@ addresses of their own, and small SIP helpers for messages we craft or read back
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import random
 import re
 import shutil
 import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+from tests.sipp.harness import SippRun, free_port
 
 # scripts/test sets this: there a missing peer is a failure, not a skip.
 REQUIRE_ENV = "VOICE_INTAKE_REQUIRE_INTEROP"
@@ -64,3 +73,123 @@ def header(message: bytes, name: str) -> str | None:
         if COMPACT.get(key, key) == wanted:
             return match.group(2).decode("utf-8", "replace").strip()
     return None
+
+
+# --- sipp aimed at any address, with scenarios from either directory -------------------
+
+SCENARIOS = Path(__file__).resolve().parent / "scenarios"
+
+
+def _render(scenario: Path, out: Path, values: dict[str, str]) -> Path:
+    xml = scenario.read_text()
+    for name, value in values.items():
+        xml = xml.replace(f"@{name}@", value)
+    out.write_text(xml)
+    return out
+
+
+async def run_sipp_at(
+    scenario: Path,
+    target: tuple[str, int],
+    workdir: Path,
+    *,
+    calls: int = 1,
+    concurrency: int = 1,
+    rate: float = 10.0,
+    inf: list[list[str]] | None = None,
+    values: dict[str, str] | None = None,
+    timeout_s: int = 60,
+    extra: tuple[str, ...] = (),
+) -> SippRun:
+    """Run the sipp ``scenario`` file (``@NAME@`` filled from ``values``) against
+    ``target`` over UDP, from 127.0.0.1 (tests/sipp/harness.run_sipp aims at the gateway;
+    this aims at a proxy in front of it)."""
+    sipp = require_binary("/usr/bin/sipp")
+    tag = f"{scenario.stem}-{target[1]}-{uuid.uuid4().hex[:6]}"
+    rendered = _render(scenario, workdir / f"{tag}.xml", values or {})
+    errors = workdir / f"{tag}.errors"
+    cmd = [
+        sipp, f"{target[0]}:{target[1]}", "-sf", str(rendered),
+        "-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port()),
+        "-m", str(calls), "-l", str(concurrency), "-r", str(rate), "-t", "u1",
+        "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-max_recv_loops", "1000",
+        "-trace_err", "-error_file", str(errors), *extra,
+    ]  # fmt: skip
+    if inf is not None:
+        inf_file = workdir / f"{tag}.csv"
+        inf_file.write_text("SEQUENTIAL\n" + "".join(";".join(r) + "\n" for r in inf))
+        cmd += ["-inf", str(inf_file)]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout_s + 30)
+    text = errors.read_text(errors="replace") if errors.exists() else ""
+    return SippRun(proc.returncode or 0, out.decode(errors="replace"),
+                   err.decode(errors="replace"), text)  # fmt: skip
+
+
+# --- Kamailio --------------------------------------------------------------------------
+
+KAMAILIO_CONFIGS = Path(__file__).resolve().parents[2] / "deploy" / "kamailio"
+
+
+def render_kamailio(name: str, values: dict[str, str]) -> str:
+    """deploy/kamailio/``name`` with its ``#!substdef`` values replaced (loopback ports)."""
+    text = (KAMAILIO_CONFIGS / name).read_text()
+    for key, value in values.items():
+        pattern = re.compile(rf'^#!substdef "!{key}!([^!]*)!g"$', re.M)
+        assert pattern.search(text), f"{name} has no substdef for {key}"
+        line = f'#!substdef "!{key}!{value}!g"'
+        text = pattern.sub(lambda _, line=line: line, text)
+    return text
+
+
+@dataclass
+class Kamailio:
+    port: int
+    log: Path
+
+    def lines(self, needle: str) -> list[str]:
+        """Lines of Kamailio's log holding ``needle``."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return [line for line in text.splitlines() if needle in line]
+
+
+@contextlib.asynccontextmanager
+async def running_kamailio(config: str, workdir: Path, port: int) -> AsyncIterator[Kamailio]:
+    """Kamailio in the foreground with ``config``, listening on 127.0.0.1:``port`` (UDP and
+    TCP); stopped (SIGTERM to the main process, which stops its children) on exit."""
+    binary = require_binary("/usr/sbin/kamailio")
+    run = workdir / f"kamailio-{port}"
+    run.mkdir()
+    cfg = run / "kamailio.cfg"
+    cfg.write_text(config)
+    log = run / "kamailio.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            binary, "-f", str(cfg), "-DD", "-E", "-Y", str(run), "-w", str(run),
+            "-P", str(run / "kamailio.pid"), "-m", "32", "-M", "8",
+            stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15
+        while True:  # its TCP listener is the last thing it opens
+            if proc.returncode is not None:
+                raise RuntimeError(f"kamailio exited: {log.read_text(errors='replace')[-2000:]}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        yield Kamailio(port, log)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
