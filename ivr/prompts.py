@@ -194,7 +194,7 @@ def render_missing(menu: Menu, prompt_dir: Path, settings: IvrSettings,
 def save_raw(prompt_dir: Path, prompt_id: str, wav: bytes) -> Path:
     """Store an already converted μ-law WAV."""
     target = prompt_path(prompt_dir, prompt_id)
-    prompt_dir.mkdir(parents=True, exist_ok=True)
+    prompt_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=prompt_dir, suffix=".part")
     with os.fdopen(fd, "wb") as f:
         f.write(wav)

@@ -97,7 +97,9 @@ class RecordingWriter:
         self._fsync_error: str | None = None  # set by the syncer's thread
         self._fh: BinaryIO | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Created 0600 (callers' voices), whatever the umask, then opened for writing.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
             self._fh = path.open("wb")
             self._fh.write(_header(sample_rate, 0))
         except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -99,7 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+PRIVATE_UMASK = 0o077  # files 0600, directories 0700: the data holds phones and voices
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(PRIVATE_UMASK)  # everything the service or a command creates is private
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -66,7 +66,7 @@ async def open_services(
     With ``asr_in_background`` the workers load their models while the caller goes on
     (the HTTP server answers ``/healthz`` at once, ``/readyz`` once models are loaded).
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = create_engine(settings.effective_database_url)
     write_gate(db).on_write = metrics.DB_WRITE.observe
     pool: AsrWorkerPool | None = None
