@@ -1,0 +1,105 @@
+"""The citizen's call page in a real browser: Debian's chromium (Playwright, no download)
+with a fake microphone playing a dev call. It opens /call, dials, hears the greeting with
+its caption, is heard (caption), presses # on the page's keypad, hears the next prompt,
+hangs up; the call is stored with its transcript, key and recording, and drafted. Screenshots go to
+artifacts/webrtc/ (git-ignored)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asr.audio import load_audio
+from config import Settings
+from ivr.loader import load_catalogue
+from storage import Event
+from tests.conftest import CALLS_DIR, REPO
+from tests.sipp.harness import SHARED_PROMPTS, wait_for_drafts
+from tests.webrtc.support import fake_services, wait_until, webrtc_settings
+from voice_gateway.app import SERVICES, init_app
+from voice_gateway.services import Services
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "artifacts" / "webrtc"
+WAV = CALLS_DIR / "D15.pcm8k.wav"
+TEXTS = load_catalogue()
+
+playwright_api = pytest.importorskip("playwright.async_api")
+if not CHROMIUM.exists() or not WAV.exists():
+    pytest.skip("needs /usr/bin/chromium and the shared call recordings",
+                allow_module_level=True)
+
+
+def wav_48k(src: Path, out: Path) -> Path:
+    """The dev call as chromium's fake microphone wants it: 48 kHz 16-bit WAV."""
+    audio = load_audio(src).resampled(48000)
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(audio.pcm)
+    return out
+
+
+async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
+        aiohttp_client: Any, settings: Settings, tmp_path: Path) -> None:
+    http = await aiohttp_client(init_app(webrtc_settings(settings, ivr=True), fake_services))
+    services: Services = http.server.app[SERVICES]
+    await wait_until(lambda: (SHARED_PROMPTS / "main_menu.wav").is_file(), 120)
+    mic = wav_48k(WAV, tmp_path / "mic.wav")
+    expect = playwright_api.expect
+    base = str(http.make_url("")).rstrip("/")
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update",
+            "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}%noloop"]
+    async with services.bus.subscribe() as bus, playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            context = await browser.new_context(viewport={"width": 390, "height": 844},
+                                                locale="zh-CN", has_touch=True)
+            page = await context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(base + "/call")
+            dial = page.get_by_role("button", name="拨打12345")
+            box = await dial.bounding_box()
+            assert box is not None and box["height"] >= 44
+            await dial.click()
+            captions = page.locator("#captions")
+            await expect(captions).to_contain_text(TEXTS["welcome"], timeout=20_000)
+            await expect(page.locator("#timer")).to_be_visible()
+            # The caller speaks at once (over the greeting: barge-in), and is captioned.
+            await expect(page.locator("#captions li.heard").first).to_be_visible(
+                timeout=30_000)
+            prompts = page.locator("#captions li.prompt")
+            before = await prompts.count()
+            key = page.locator('#keypad button[data-key="#"]')  # "说完后请按井号键"
+            key_box = await key.bounding_box()
+            assert key_box is not None and min(key_box["width"], key_box["height"]) >= 44
+            await key.click()
+            await expect(page.locator("#typed")).to_have_text("#")
+            await expect(prompts).not_to_have_count(before, timeout=20_000)  # the next one
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "call-page.png"), full_page=True)
+            await page.get_by_role("button", name="挂断").click()
+            await expect(page.locator("#status")).to_contain_text("您已挂断")
+            drafts = await wait_for_drafts(services, 1, within=30)
+            assert errors == []
+        finally:
+            await browser.close()
+        seen: list[Event] = []
+        while not bus.empty():
+            seen.append(bus.get_nowait())
+    call = await services.store.get_call(drafts[0]["call_id"])
+    assert call is not None and call.source == "webrtc"
+    assert call.end_reason == "whip_delete"
+    assert call.utterances and any(u.text for u in call.utterances)
+    assert [(e.payload["digit"], e.payload["via"]) for e in seen if e.kind == "dtmf"] == [
+        ("#", "datachannel")]
+    assert call.recording_path is not None
+    assert load_audio(Path(call.recording_path)).duration > 3.0
