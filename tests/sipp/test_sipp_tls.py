@@ -121,6 +121,25 @@ async def test_sipp_call_over_tls_with_srtp_audio_is_transcribed(
     assert gateway.calls == {}
 
 
+async def test_delayed_offer_from_a_secure_network_is_offered_srtp(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = tls_settings(settings, secure_networks=("127.0.0.0/8",))
+    values = srtp_audio(CALLS_DIR / "D10.ulaw.wav", tmp_path, secrets.token_bytes(30))
+    async with running_gateway(settings) as (services, gateway):
+        assert gateway.tls_port is not None
+        async with tls_relay(gateway.tls_port, client_context(trial_cert(settings))) as relay:
+            run = await run_sipp("uac_tls_srtp_delayed_offer.xml", relay, tmp_path,
+                                 transport="t1", inf=[[D10["caller_number"]]], values=values)
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+        call = await services.store.get_call(drafts[0]["call_id"])
+    # The ACK's key was taken: the SRTP audio was heard and transcribed.
+    assert call is not None and call.end_reason == "remote-bye"
+    assert call.utterances and call.utterances[0].text
+    assert drafts[0]["phone"] == D10["expect"]["phone"]
+
+
 async def test_a_secure_network_calling_over_udp_gets_403(
     settings: Settings, tmp_path: Path
 ) -> None:
