@@ -5,6 +5,7 @@
   const { api, el, time, clock } = VI;
   const grid = document.getElementById("calls");
   const cards = new Map(); // call id → {card, list, node, started}
+  const CHANNEL = { sip: "SIP 电话", webrtc: "WebRTC 网页", file: "文件" };
 
   function card(call) {
     const list = el("ol", { "aria-label": "转写" });
@@ -13,6 +14,7 @@
     const c = el("article", { class: "call-card", "data-id": call.id, tabindex: 0,
       "aria-label": "来电 " + (call.caller_number || "未知号码") },
       el("header", {}, el("strong", { text: call.caller_number || "未知号码" }),
+        el("span", { class: "tag channel", "data-channel": call.source, text: CHANNEL[call.source] || call.source }),
         el("span", { text: "接入 " + time(call.started_at) }), elapsed, node),
       list);
     for (const u of call.utterances) addUtterance(list, u);

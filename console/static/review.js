@@ -138,6 +138,8 @@
     for (const id of ["unit", "dispatch", "reject", "reject-reason", "save"]) $(id).disabled = !editable;
   }
 
+  const CHANNEL = { sip: "SIP 电话", webrtc: "WebRTC 网页", file: "文件" };
+
   function renderHead() {
     const d = detail.draft, w = detail.workflow, c = detail.call;
     $("review-title").textContent = "工单审核 · " + d.id.slice(0, 8) + (d.urgent ? "（紧急）" : "");
@@ -153,7 +155,7 @@
     }
     $("claim-state").textContent = claim;
     $("call-meta").textContent = c
-      ? "来电 " + (c.caller_number || "未知号码") + " · " + time(c.started_at, true) + " · 时长 " + clock(c.duration_s)
+      ? "来电 " + (c.caller_number || "未知号码") + " · " + (CHANNEL[c.source] || c.source) + " · " + time(c.started_at, true) + " · 时长 " + clock(c.duration_s)
       : "无通话记录";
     document.body.classList.toggle("readonly", !editable);
   }

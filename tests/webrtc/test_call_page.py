@@ -1,8 +1,8 @@
 """The citizen's call page in a real browser: Debian's chromium (Playwright, no download)
 with a fake microphone playing a dev call. It opens /call, dials, hears the greeting with
-its caption, is heard (caption), presses # on the page's keypad, hears the next prompt,
-hangs up; the call is stored with its transcript, key and recording, and drafted. Screenshots go to
-artifacts/webrtc/ (git-ignored)."""
+its caption, is heard (caption), presses # on the page's keypad, hears the next prompt; an
+agent sees it live, marked WebRTC; it hangs up; the call is stored with its transcript, key
+and recording, and drafted. Screenshots go to artifacts/webrtc/ (git-ignored)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pytest
 
 from asr.audio import load_audio
 from config import Settings
+from console import CONSOLE
 from ivr.loader import load_catalogue
 from storage import Event
 from tests.conftest import CALLS_DIR, REPO
+from tests.console.conftest import PASSWORD
 from tests.sipp.harness import SHARED_PROMPTS, wait_for_drafts
 from tests.webrtc.support import fake_services, wait_until, webrtc_settings
 from voice_gateway.app import SERVICES, init_app
@@ -86,6 +88,14 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             await expect(prompts).not_to_have_count(before, timeout=20_000)  # the next one
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "call-page.png"), full_page=True)
+            # An agent sees it among the live calls, marked as a browser call.
+            await http.server.app[CONSOLE].accounts.add_user("alice", PASSWORD, "agent")
+            agent = await (await browser.new_context(locale="zh-CN")).new_page()
+            resp = await agent.request.post(base + "/api/login", data={
+                "username": "alice", "password": PASSWORD})
+            assert resp.ok
+            await agent.goto(base + "/calls")
+            await expect(agent.locator(".call-card .tag.channel")).to_have_text("WebRTC 网页")
             await page.get_by_role("button", name="挂断").click()
             await expect(page.locator("#status")).to_contain_text("您已挂断")
             drafts = await wait_for_drafts(services, 1, within=30)

@@ -170,3 +170,25 @@ async def test_cors_allows_configured_origins_only(http: Any) -> None:
     resp = await post_offer(http, "garbage", Origin=ORIGIN)
     assert resp.status == 400
     assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+async def test_a_browser_call_is_a_live_call_marked_webrtc(http: Any) -> None:
+    from console import CONSOLE
+    from tests.console.conftest import PASSWORD, login
+
+    await http.server.app[CONSOLE].accounts.add_user("alice", PASSWORD, "agent")
+    await login(http, "alice")
+    client = WhipClient.create(None)
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 201
+        await client.answer(await resp.text())
+        await client.connected()
+        live = await (await http.get("/api/calls/live")).json()
+        assert [c["source"] for c in live] == ["webrtc"]
+        assert (await http.delete(resp.headers["Location"])).status == 200
+        drafts = await wait_for_drafts(services_of(http), 1, within=30)
+    finally:
+        await client.close()
+    detail = await (await http.get(f"/api/drafts/{drafts[0]['id']}")).json()
+    assert detail["call"]["source"] == "webrtc"
