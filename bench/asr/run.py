@@ -86,7 +86,22 @@ def lanes_of(items: list[Item], n: int) -> list[list[Item]]:
     return [items[i::n] for i in range(n)]
 
 
-async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings) -> list[Row]:
+def write_hypotheses(path: Path, items: list[Item], pipe: dict[str, str],
+                     bare_texts: dict[str, str]) -> None:
+    """One line per file: its reference, both hypotheses and their CERs (calls README rule)."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("file\tset\tstyle\tduration_s\tcer_pipeline\tcer_bare\treference\t"
+                 "pipeline\tbare\n")
+        for i in items:
+            p, b = pipe.get(i.name, ""), bare_texts[i.name]
+            fields = (i.name, i.set, i.style, f"{i.duration:.2f}",
+                      f"{cer([(i.reference, p)]):.4f}", f"{cer([(i.reference, b)]):.4f}",
+                      i.reference, p, b)
+            fh.write("\t".join(" ".join(f.split()) for f in fields) + "\n")
+
+
+async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings,
+                        hypotheses: Path | None = None) -> list[Row]:
     path = MODEL_DIR / "whisper-base-ct2"
     beam = 5
     audio16 = {i.name: i.audio.resampled(16000).pcm for i in items}
@@ -127,6 +142,8 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings) -> lis
         await pool.close()
     state = await stream_state_bytes(vad, 8000)
 
+    if hypotheses is not None:
+        write_hypotheses(hypotheses, items, texts, {k: v[0] for k, v in bare_out.items()})
     rows: list[Row] = []
     public = [i for i in items if i.set == "public"]
     for label, subset in (("dev", [i for i in items if i.set == "dev"]),
@@ -332,6 +349,8 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", choices=tuple(SETS), default="default",
                         help="default: shared/audio dev clips and calls; public: the public "
                              "clips (bench/asr/public); all: both")
+    parser.add_argument("--hypotheses", type=Path, metavar="TSV",
+                        help="write each file's reference, pipeline and bare text and CERs")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     items = load_items(args.quick, SETS[args.set])
@@ -341,7 +360,7 @@ async def main(argv: list[str] | None = None) -> int:
     if args.only != "vosk":
         print_table("faster-whisper (whisper-base-ct2, int8, beam 5, 2 workers × 1 thread, "
                     f"{windows_label(EngineSpec('whisper'))} windows)",
-                    await bench_whisper(items, args.quick, vad))
+                    await bench_whisper(items, args.quick, vad, args.hypotheses))
     if args.only != "whisper" and not any(i.set == "calls" for i in items):
         print("\nVosk: skipped, it runs on the call files only")
     elif args.only != "whisper":

@@ -161,3 +161,21 @@ def test_bench_says_how_to_build_a_missing_public_set(
     monkeypatch.setattr(common, "PUBLIC_TSV", tmp_path / "public.tsv")
     with pytest.raises(SystemExit, match=r"bench\.asr\.public\.build"):
         common.load_items(False, common.SETS["public"])
+
+
+def test_bench_writes_each_files_hypotheses_and_cer(tmp_path: Path) -> None:
+    from asr.audio import PcmAudio
+    from bench.asr.run import write_hypotheses
+
+    items = [common.Item("a.wav", "public", "你好世界", PcmAudio(b"\0\0" * RATE, RATE),
+                         "read"),
+             common.Item("telsim_a.wav", "public", "你好世界", PcmAudio(b"\0\0" * RATE, RATE),
+                         "read")]
+    out = tmp_path / "hyps.tsv"
+    write_hypotheses(out, items, {"a.wav": "你好，世界。", "telsim_a.wav": "你好\t市界"},
+                     {"a.wav": "你好", "telsim_a.wav": "你好世界"})
+    lines = [ln.split("\t") for ln in out.read_text(encoding="utf-8").splitlines()]
+    assert lines[0][:6] == ["file", "set", "style", "duration_s", "cer_pipeline", "cer_bare"]
+    assert lines[1] == ["a.wav", "public", "read", "1.00", "0.0000", "0.5000", "你好世界",
+                        "你好，世界。", "你好"]
+    assert lines[2][4:6] == ["0.2500", "0.0000"] and lines[2][7] == "你好 市界"
