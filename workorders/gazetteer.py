@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workorders.pinyin import readings
+from workorders.sound import SoundIndex, char_cost, substitution_cost
 
 PlaceKind = Literal["district", "unit"]
 # A stem in the sound index: the stem, its kind, and each character's readings.
@@ -41,6 +42,12 @@ UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 # Whisper writes 区 as 七 or 期; a bare district name ("通州") is accepted as well.
 DISTRICT_SUFFIXES: tuple[str, ...] = ("区", "七", "期", "曲", "去", "驱", "7")
 _QU = frozenset(("qu", "qi"))
+# The most a suffix heard by sound may cost (街等 for 街道, 阵 or 见 for 镇, 七 for 区).
+SUFFIX_COST = 0.45
+# The most a stem and its suffix heard by sound may cost together: about one syllable
+# confused, or two that the engine is measured to confuse often.
+UNIT_COST = 0.8
+DISTRICT_COST = 0.6
 # Longest first, so that 常营回族乡 loses 回族乡, not just 乡.
 _NAME_SUFFIXES = ("满族蒙古族乡", "回族乡", "满族乡", "街道", "地区", "镇", "乡", "区")
 
@@ -87,6 +94,9 @@ class Mention:
     suffix_kind: str | None  # 街道/地区/镇/乡 for units, "区" for districts
     districts: tuple[District, ...] = ()
     units: tuple[Unit, ...] = ()
+    # 0 for a stem heard as the gazetteer's characters or their homophones; more for a stem
+    # heard only by sound (see :meth:`Gazetteer.sound_mentions`).
+    cost: float = 0.0
 
     @property
     def has_suffix(self) -> bool:
@@ -139,6 +149,8 @@ class Gazetteer:
             for r1 in heard[1]:
                 self._index[r0, r1].append(entry)
 
+        self._sound = SoundIndex([*self._district_stems, *self._unit_stems])
+
     @classmethod
     def from_file(cls, path: Path) -> Gazetteer:
         """Load the JSON gazetteer (see ``config/data/beijing_gazetteer.json``)."""
@@ -188,6 +200,53 @@ class Gazetteer:
                         continue
                     found.append(self._mention(text, kind, start, stem_end, stem, exact))
         return found
+
+    def sound_mentions(self, text: str) -> list[Mention]:
+        """Stems heard by sound (:mod:`workorders.sound`: 潮洋期 for 朝阳区, 方中接到 for
+        方庄街道), each with the suffix heard after it matched by sound as well. Only
+        mentions with a suffix are reported: a stem heard this loosely is a place only when
+        the caller said what kind of place it is."""
+        found: list[Mention] = []
+        for stem, hit in self._sound.find(text):
+            for kind in self._kinds(stem):
+                m = self._sound_mention(text, kind, hit.start, hit.end, stem, hit.cost)
+                if m is not None:
+                    found.append(m)
+        return found
+
+    def _kinds(self, stem: str) -> tuple[PlaceKind, ...]:
+        kinds: list[PlaceKind] = []
+        if stem in self._district_stems:
+            kinds.append("district")
+        if stem in self._unit_stems:
+            kinds.append("unit")
+        return tuple(kinds)
+
+    def _sound_mention(self, text: str, kind: PlaceKind, start: int, stem_end: int,
+                       stem: str, cost: float) -> Mention | None:
+        exact = text.startswith(stem, start)
+        if kind == "district":
+            if stem_end >= len(text):
+                return None
+            suffix_cost = char_cost("区", text[stem_end])
+            if suffix_cost <= SUFFIX_COST and cost + suffix_cost <= DISTRICT_COST:
+                return Mention(kind, start, stem_end, stem_end + 1, stem, exact, "区",
+                               districts=tuple(self._district_stems[stem]),
+                               cost=cost + suffix_cost)
+            return None
+        units = tuple(self._unit_stems[stem])
+        for said, suffix_kind in UNIT_SUFFIXES:
+            heard = text[stem_end:stem_end + len(said)]
+            if len(heard) < len(said):
+                continue
+            suffix_cost = substitution_cost(said, heard)
+            if suffix_cost > SUFFIX_COST or cost + suffix_cost > UNIT_COST:
+                continue
+            if not any(f.kind == suffix_kind for u in units for f in u.forms):
+                continue  # 光明正大 is not 光明镇: 光明 is a 街道
+            return Mention(kind, start, stem_end, stem_end + len(said), stem, exact,
+                           suffix_kind, units=units, cost=cost + suffix_cost)
+        return None
 
     def _mention(
         self, text: str, kind: PlaceKind, start: int, stem_end: int, stem: str, exact: bool

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from workorders.draft import FieldValue
-from workorders.pinyin import plain_readings, sounds_alike
+from workorders.pinyin import plain_readings
+from workorders.sound import char_cost, substitution_cost, syllable_cost
 from workorders.text import Compact
 
 COMPOUND_SURNAMES = (
@@ -55,17 +57,13 @@ _SURNAME_ORDER = (
 SURNAMES = frozenset(_SURNAME_ORDER)
 
 
-def _surnames_by_sound() -> dict[str, str]:
-    """Reading → the most common surname with it (the list above is roughly by frequency)."""
-    table: dict[str, str] = {}
-    for surname in _SURNAME_ORDER:
-        primary = plain_readings(surname)[:1]  # 彭 is also read bang/pang, never as a name
-        for reading in primary:
-            table.setdefault(reading, surname)
-    return table
-
-
-_BY_SOUND = _surnames_by_sound()
+_RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
+_PRIMARY = {surname: plain_readings(surname)[0] for surname in _SURNAME_ORDER}
+# Surnames ranked below this stand for themselves even when a commoner one sounds the same.
+_COMMON = 100
+# How far a heard character may sound from the surname it is taken for (one fuzzy-pinyin
+# pair, or a measured confusion).
+_SURNAME_COST = 0.45
 # Spelled-out surnames: callers spell a surname to tell homophones apart (张 vs 章).
 # "X的Y" forms (耳东的陈) are matched too: 的 is dropped before looking up.
 SPELLED = {
@@ -221,10 +219,8 @@ def _heard_surname(compact: Compact, at: int) -> str | None:
     text = compact.text
     if at >= len(text) or not _word_ends(compact, at + 1):
         return None
-    for reading in plain_readings(text[at]):
-        if reading in _BY_SOUND:
-            return _BY_SOUND[reading]
-    return None
+    heard = surname_by_sound(text[at])
+    return heard[0] if heard is not None else None
 
 
 def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
@@ -257,14 +253,95 @@ def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
     return min(found, key=lambda m: abs(m.start() - at)) if found else None
 
 
-def _spelling_by_sound(text: str, after: int) -> tuple[str, int] | None:
-    """弓长张 heard as 公长张: a spelling right after the surname, matched by sound."""
-    for start in range(after, min(after + 3, len(text))):
+# A spelling heard by sound may cost this much: 宫长张 (0), 耳东城 (0.35), 三红王 (0.75).
+_SPELLING_COST = 0.8
+
+
+def _spelling_by_sound(text: str, after: int, reach: int = 3) -> tuple[str, int] | None:
+    """弓长张 heard as 宫长张 / 耳东城: a spelling starting within ``reach`` characters of
+    ``after``, matched by sound (:mod:`workorders.sound`); the cheapest one wins."""
+    best: tuple[float, str, int] | None = None
+    for start in range(after, min(after + reach, len(text))):
         for spelled, surname in _SPELLED_BY_LENGTH:
             window = text[start : start + len(spelled)]
-            if len(window) == len(spelled) and sounds_alike(window, spelled):
-                return surname, start + len(spelled)
+            if len(window) != len(spelled):
+                continue
+            cost = substitution_cost(spelled, window)
+            if cost <= _SPELLING_COST and (best is None or cost < best[0]):
+                best = (cost, surname, start + len(spelled))
+    return None if best is None else (best[1], best[2])
+
+
+def surname_by_sound(ch: str) -> tuple[str, float] | None:
+    """The surname a heard character most likely stands for, and the cost of hearing it so.
+
+    A character that is a common surname stands for itself. Otherwise the candidates are
+    the surnames that sound like it (its usual reading first; the others cost a little more;
+    fuzzy-pinyin and measured confusions cost what :mod:`workorders.sound` says), and among
+    equally close ones the more frequent surname wins: the homophone prior. A rarer
+    surname heard as itself (章) gives way to a commoner homophone (张) only when it ranks
+    below ``_COMMON``; a spelling (立早章) said nearby settles it either way."""
+    if ch in SURNAMES and _RANK[ch] < _COMMON:
+        return ch, 0.0
+    readings = plain_readings(ch)
+    if not readings:
+        return None
+    best: tuple[float, int, str] | None = None
+    for order, reading in enumerate(readings[:3]):
+        for surname, primary in _PRIMARY.items():
+            cost = syllable_cost(reading, primary) + 0.3 * order
+            if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
+                continue  # only a common surname is worth a guess by near sound
+            key = (cost, _RANK[surname], surname)
+            if best is None or key < best:
+                best = key
+    if best is None:
+        return (ch, 0.0) if ch in SURNAMES else None
+    if ch in SURNAMES and best[0] > 0:
+        return ch, 0.0  # a rarer surname with no commoner homophone: as heard
+    return best[2], best[0]
+
+
+_SELF = "我"
+_BY_SOUND_CUES = ("姓", "叫")
+_CUE_COST = 0.45
+
+
+def _introduction_by_sound(compact: Compact) -> _Found | None:
+    """我姓 / 我叫 heard by sound (我信, 我性, 我行, 我新), the surname after it heard by
+    sound too (我兴奋 → 冯, 我信礼物 → 李, 我叫无名 → 吴), or settled by a spelling heard
+    by sound right after it (我新城耳东城 → 陈)."""
+    text = compact.text
+    for i in range(len(text) - 2):
+        if text[i] != _SELF:
+            continue
+        cue = next((c for c in _BY_SOUND_CUES if char_cost(c, text[i + 1]) <= _CUE_COST), None)
+        if cue is None:
+            continue
+        at = i + 2
+        spelled = _spelling_by_sound(text, at, reach=3)
+        if spelled is not None:
+            return spelled[0], i, spelled[1], 0.75
+        if cue == "叫" and text[at] not in SURNAMES:
+            continue  # 我叫 + a homophone alone is too weak (我叫人来)
+        if _is_word(text[i + 1 : at + 1]) and not _CONTACT_AFTER.match(text, at + 1):
+            continue  # 我信任物业, 我行为…: a word, unless contact details follow (我兴奋 电话)
+        heard = surname_by_sound(text[at])
+        if heard is not None:
+            return heard[0], i, at + 1, round(0.7 - 0.3 * heard[1], 3)
     return None
+
+
+@lru_cache(maxsize=1)
+def _words() -> frozenset[str]:
+    from pypinyin.phrases_dict import phrases_dict
+
+    return frozenset(phrases_dict)
+
+
+def _is_word(chars: str) -> bool:
+    """Whether ``chars`` is a word of pypinyin's phrase dictionary (信任, 兴奋)."""
+    return chars in _words()
 
 
 def _called_surname(compact: Compact) -> _Found | None:
@@ -323,6 +400,8 @@ def find_name(compact: Compact) -> CallerName:
         surname = (compound, full[1], full[2], full[3])
     if surname is None:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
+    if surname is None:
+        surname = _introduction_by_sound(compact)
 
     refused = _REFUSAL.search(text)
     if refused:

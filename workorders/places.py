@@ -33,8 +33,8 @@ class Places:
     unit: Unit | None = None
 
 
-def _priority(m: Mention) -> tuple[int, int, int, int]:
-    return (int(m.has_suffix), m.end - m.start, int(m.exact), int(m.kind == "district"))
+def _priority(m: Mention) -> tuple[int, int, int, float, int]:
+    return (int(m.has_suffix), m.end - m.start, int(m.exact), -m.cost, int(m.kind == "district"))
 
 
 def _non_overlapping(mentions: list[Mention]) -> list[Mention]:
@@ -58,6 +58,8 @@ def _believe_unit(m: Mention, before: Mention | None) -> float:
     in_before = before is not None and any(
         u.district in {d.name for d in before.districts} for u in m.units
     )
+    if m.cost > 0:
+        return round(0.75 - 0.25 * m.cost, 3) if m.has_suffix else 0.0
     if m.has_suffix:
         return 0.95 if m.exact else 0.8
     if m.exact and stem_len >= 3:
@@ -68,6 +70,8 @@ def _believe_unit(m: Mention, before: Mention | None) -> float:
 
 
 def _believe_district(m: Mention) -> float:
+    if m.cost > 0:
+        return round(0.7 - 0.25 * m.cost, 3) if m.has_suffix else 0.0
     if m.exact:
         return 0.95 if m.has_suffix else 0.85
     return 0.75 if m.has_suffix and m.stem_end - m.start >= 2 else 0.0
@@ -85,6 +89,7 @@ _PLACE_WORD = re.compile(
     "路|街|巷|条|园|苑|庄|区|城|楼|院|口|门|桥|号|座|栋|期|营|屯|店|寺|坊|府|湾|厂|站|地|河|房"
 )
 _MAX_ADDRESS = 20
+_CORRECTION = re.compile("不对|错了|说错|更正|应该是|我是说")
 
 
 # Relative places and generic words are not an address an officer can go to.
@@ -132,8 +137,27 @@ def _address_after(compact: Compact, start: int) -> FieldValue[str]:
 
 
 def find_places(compact: Compact, gazetteer: Gazetteer) -> Places:
-    """District, street and address of the appeal, each with confidence and span."""
-    mentions = _non_overlapping(gazetteer.mentions(compact.text))
+    """District, street and address of the appeal, each with confidence and span.
+
+    Names heard as the gazetteer's characters or their homophones come first; only when
+    they leave the district or the street empty are names heard by sound (潮洋期, 方中接到)
+    added, and their reading is kept if it fills more fields."""
+    heard = gazetteer.mentions(compact.text)
+    first = _places(compact, heard)
+    if _fit(first) == 3:
+        return first
+    second = _places(compact, heard + gazetteer.sound_mentions(compact.text))
+    return second if _fit(second) > _fit(first) else first
+
+
+def _fit(p: Places) -> int:
+    """Fields filled, plus one when the street lies in the district."""
+    agree = p.unit is not None and p.unit.district == p.district.value
+    return int(p.district.value is not None) + int(p.street.value is not None) + int(agree)
+
+
+def _places(compact: Compact, heard: list[Mention]) -> Places:
+    mentions = _non_overlapping(heard)
     districts = [m for m in mentions if m.kind == "district" and _believe_district(m) > 0]
     named = {d.name for m in districts for d in m.districts}
 
@@ -157,7 +181,9 @@ def find_places(compact: Compact, gazetteer: Gazetteer) -> Places:
             score -= 0.0 if agreeing else 0.25
         if len(units) > 1:
             score -= 0.3  # 八里庄 without a district: the street is known, its district not
-        if best is None or score > best[0]:
+        corrected = best is not None and _CORRECTION.search(compact.text, best[1].end, m.start)
+        if best is None or score > best[0] or corrected:
+            # 清河街道 不对 是西三旗街道: a place said after a correction replaces the one before.
             best = (score, m, units)
 
     street: FieldValue[str] = FieldValue()

@@ -1,0 +1,99 @@
+"""Confusion-aware matching (#15 items 1 and 3): what Whisper base writes for the words the
+drafter looks for, one test per class of confusion; exact text reads as before."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from workorders import draft
+from workorders.sound import (
+    IME_COST,
+    char_cost,
+    confusions,
+    find_by_sound,
+    phrase_cost,
+    syllable_cost,
+)
+
+NOW = datetime(2024, 5, 1, 9, 0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("zhi", "zi"), ("chang", "cang"), ("shi", "si"), ("nan", "lan"), ("fu", "hu"),
+     ("ri", "li"), ("xin", "xing"), ("chen", "cheng"), ("fan", "fang")],
+)
+def test_input_method_fuzzy_pairs_are_cheap(a: str, b: str) -> None:
+    assert syllable_cost(a, b) <= IME_COST
+    assert syllable_cost(b, a) == syllable_cost(a, b)
+
+
+def test_tones_and_homophones_cost_nothing() -> None:
+    assert char_cost("淀", "电") == 0.0
+    assert phrase_cost("海淀区", "海电区") == 0.0
+
+
+def test_measured_confusions_are_cheaper_than_unrelated_syllables() -> None:
+    table = confusions()
+    assert table.pairs, "config/data/syllable_confusions.json is empty"
+    assert char_cost("区", "七") < 0.5  # qu → qi, the engine's commonest substitution
+    assert char_cost("区", "好") == 1.0
+
+
+def test_find_by_sound_in_a_longer_text() -> None:
+    hits = list(find_by_sound("我住潮洋期那边", "朝阳区"))
+    assert [(h.start, h.end) for h in hits] == [(2, 5)]
+
+
+# -- surnames: the cue and the surname heard by sound -----------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("我兴奋 电话15910203040", "冯"),  # 我姓冯: 姓 → 兴, 冯 → 奋 (feng/fen)
+        ("我信礼物这里电话就用这个号", "李"),  # 我姓李 木子李, the rest misheard
+        ("我新城耳东城 电话13911286635", "陈"),  # the spelling heard by sound
+        ("我信五口天五 电话", "吴"),
+        ("我行韦 电话", "韦"),  # 行 reads xing
+        ("我信王", "王"),
+        ("我性糊 电话", "胡"),  # a homophone: the commoner surname
+    ],
+)
+def test_surname_heard_by_sound(text: str, surname: str) -> None:
+    assert draft(text, None, NOW).surname.value == surname
+
+
+@pytest.mark.parametrize("text", ["我信任物业", "我性子急", "我行为不端被投诉了", "我叫人来修"])
+def test_no_surname_from_words_that_sound_like_a_cue(text: str) -> None:
+    assert draft(text, None, NOW).surname.value is None
+
+
+# -- places: names and suffixes heard by sound -----------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "district", "street"),
+    [
+        ("谁沙海接到银锭桥胡同", "西城区", "什刹海街道"),  # shi → shui, 街道 → 接到
+        ("良乡见苏庄三里", "房山区", "良乡镇"),  # 镇 → 见 (zhen → jian, measured)
+        ("风台七方中街道芳群园", "丰台区", "方庄街道"),  # zhuang → zhong
+        ("海电器中官分接到黄庄小区", "海淀区", "中关村街道"),  # 区 → 器, 村 → 分
+        ("潮洋期潘家沿街道华威西里", "朝阳区", "潘家园街道"),  # yuan → yan
+        ("通州区里沿阵云景东路", "通州区", "梨园镇"),  # 镇 → 阵
+    ],
+)
+def test_places_heard_by_sound(text: str, district: str, street: str) -> None:
+    d = draft(text, None, NOW)
+    assert (d.district.value, d.street.value) == (district, street)
+
+
+def test_a_corrected_street_replaces_the_first() -> None:
+    d = draft("海淀区清河街道不对是西三旗街道育新花园", None, NOW)
+    assert d.street.value == "西三旗街道"
+
+
+@pytest.mark.parametrize("text", ["这个事情很光明正大", "带什么证件去办"])
+def test_no_place_from_ordinary_words(text: str) -> None:
+    d = draft(text, None, NOW)
+    assert (d.district.value, d.street.value) == (None, None)

@@ -1,0 +1,249 @@
+"""Confusion-aware matching: how far a heard stretch of text sounds from a word looked for.
+
+Speech recognition writes words the drafter looks for as other characters that sound
+alike (区 → 七, 街道 → 接到, 举报 → 去报, 我姓 → 我信). Matching by cost finds them:
+
+- a character costs nothing against itself or a homophone (any reading, tones ignored);
+- against a character whose syllable the engine is *measured* to write instead
+  (``config/data/syllable_confusions.json``, rebuilt by ``scripts/build_confusions.py``
+  from the engine's transcripts of the dev calls), a cost that falls with how often it
+  happens;
+- against a syllable an input method's fuzzy pinyin pairs with it (z/zh, c/ch, s/sh,
+  n/l, f/h, r/l, in/ing, en/eng, an/ang), a small fixed cost;
+- against a syllable sharing its initial or its final, a larger one; anything else, 1.
+
+A phrase matches a window of the text by edit distance over characters with those
+substitution costs (a missing or extra character costs 1). Callers keep their exact look-up
+first and use this only for what the exact path did not find, so exact text reads as before.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from config.data import shipped
+from workorders.pinyin import plain_readings
+
+CONFUSIONS_FILE = "syllable_confusions.json"
+
+_IME_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("f", "h"), ("r", "l"))
+_IME_FINALS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j",
+             "q", "x", "r", "z", "c", "s", "y", "w")
+
+IME_COST = 0.35  # a fuzzy-pinyin pair: the same syllable to many speakers
+SHARED_COST = 0.75  # the same initial or the same final
+INDEL_COST = 1.0
+
+
+def split_syllable(syllable: str) -> tuple[str, str]:
+    """``"zhuang"`` → ``("zh", "uang")``; a syllable without an initial → ``("", s)``."""
+    for initial in _INITIALS:
+        if syllable.startswith(initial) and len(syllable) > len(initial):
+            return initial, syllable[len(initial):]
+    return "", syllable
+
+
+def ime_fold(syllable: str) -> str:
+    """The syllable with input-method fuzzy pairs folded (shang → san, neng → len)."""
+    initial, final = split_syllable(syllable)
+    for long, short in _IME_INITIALS:
+        if initial == long:
+            initial = short
+            break
+    for long, short in _IME_FINALS:
+        if final == long:
+            final = short
+            break
+    return initial + final
+
+
+@dataclass(frozen=True)
+class ConfusionTable:
+    """Measured syllable substitutions: ``(said, written) → count`` and per-syllable totals."""
+
+    pairs: dict[tuple[str, str], int]
+    totals: dict[str, int]
+
+    def cost(self, said: str, written: str) -> float | None:
+        """A cost in (0, 1) for a measured substitution, None when never seen."""
+        seen = self.pairs.get((said, written), 0) + self.pairs.get((written, said), 0)
+        if not seen:
+            return None
+        share = seen / (self.totals.get(said, 0) + self.totals.get(written, 0) + 10)
+        # Seen once: 0.5 at best (once may be chance); common (区 → 七): down to 0.2.
+        floor = 0.2 if seen >= 2 else 0.5
+        return round(max(floor, 0.6 - 2 * share - 0.05 * min(seen - 1, 4)), 3)
+
+
+def load_confusions(path: Path | None = None) -> ConfusionTable:
+    """Read a table written by ``scripts/build_confusions.py``."""
+    raw = json.loads((path or shipped(CONFUSIONS_FILE)).read_text(encoding="utf-8"))
+    pairs = {(str(a), str(b)): int(n) for a, b, n in raw["pairs"]}
+    totals = {str(k): int(v) for k, v in raw["totals"].items()}
+    return ConfusionTable(pairs, totals)
+
+
+@lru_cache(maxsize=1)
+def confusions() -> ConfusionTable:
+    """The shipped table, loaded once; an empty table when the file is missing."""
+    try:
+        return load_confusions()
+    except FileNotFoundError:
+        return ConfusionTable({}, {})
+
+
+@lru_cache(maxsize=65536)
+def syllable_cost(a: str, b: str) -> float:
+    """Cost of hearing syllable ``a`` written as ``b`` (symmetric, tones already gone)."""
+    if a == b:
+        return 0.0
+    cost = 1.0
+    if ime_fold(a) == ime_fold(b):
+        cost = IME_COST
+    else:
+        ia, fa = split_syllable(a)
+        ib, fb = split_syllable(b)
+        if (ia and ia == ib) or fa == fb:
+            cost = SHARED_COST
+    measured = confusions().cost(a, b)
+    return min(cost, measured) if measured is not None else cost
+
+
+@lru_cache(maxsize=65536)
+def char_cost(x: str, y: str) -> float:
+    """Cost of hearing character ``x`` written as ``y``: the cheapest pair of readings."""
+    if x == y:
+        return 0.0
+    rx, ry = plain_readings(x), plain_readings(y)
+    if not rx or not ry:
+        return 1.0  # a digit, a letter: only itself
+    return min(syllable_cost(a, b) for a in rx for b in ry)
+
+
+def phrase_cost(phrase: str, heard: str) -> float:
+    """Weighted edit distance from ``phrase`` to ``heard`` (substitutions by sound)."""
+    prev = [j * INDEL_COST for j in range(len(heard) + 1)]
+    for i, p in enumerate(phrase, 1):
+        cur = [i * INDEL_COST]
+        for j, h in enumerate(heard, 1):
+            cur.append(min(prev[j] + INDEL_COST, cur[j - 1] + INDEL_COST,
+                           prev[j - 1] + char_cost(p, h)))
+        prev = cur
+    return prev[-1]
+
+
+def substitution_cost(phrase: str, heard: str) -> float:
+    """Cost when ``heard`` has the phrase's length: the sum of the characters' costs."""
+    return sum(char_cost(p, h) for p, h in zip(phrase, heard, strict=True))
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int
+    end: int
+    cost: float
+
+
+def budget(phrase: str) -> float:
+    """The most a match of ``phrase`` may cost: about one confusable syllable in two
+    characters, more for longer phrases."""
+    return {1: 0.0, 2: 0.6, 3: 0.9}.get(len(phrase), 0.3 * len(phrase) + 0.1)
+
+
+def find_by_sound(text: str, phrase: str, max_cost: float | None = None,
+                  start: int = 0, stop: int | None = None,
+                  lengths: bool = False) -> Iterator[Hit]:
+    """Windows of ``text`` that sound like ``phrase`` within ``max_cost`` (default
+    :func:`budget`), left to right; an exact occurrence is a hit of cost 0. With
+    ``lengths``, windows one character shorter or longer are tried too (phrases of 3+)."""
+    limit = budget(phrase) if max_cost is None else max_cost
+    n = len(phrase)
+    stop = len(text) if stop is None else min(stop, len(text))
+    sizes = (n, n - 1, n + 1) if lengths and n >= 3 else (n,)
+    for i in range(start, stop):
+        best: Hit | None = None
+        for size in sizes:
+            if i + size > len(text):
+                continue
+            window = text[i:i + size]
+            cost = (substitution_cost(phrase, window) if size == n
+                    else phrase_cost(phrase, window))
+            if cost <= limit and (best is None or cost < best.cost):
+                best = Hit(i, i + size, cost)
+        if best is not None:
+            yield best
+
+
+def best_by_sound(text: str, phrases: Iterable[str], max_cost: float | None = None,
+                  start: int = 0, stop: int | None = None) -> tuple[str, Hit] | None:
+    """The phrase heard most clearly anywhere in ``text[start:stop]`` (cost relative to its
+    length), or None."""
+    best: tuple[float, str, Hit] | None = None
+    for phrase in phrases:
+        for hit in find_by_sound(text, phrase, max_cost, start, stop):
+            score = hit.cost / len(phrase)
+            if best is None or score < best[0]:
+                best = (score, phrase, hit)
+    return None if best is None else (best[1], best[2])
+
+
+@lru_cache(maxsize=4096)
+def _near_syllables(syllable: str, limit: float, inventory: frozenset[str]) -> frozenset[str]:
+    return frozenset(s for s in inventory if syllable_cost(syllable, s) <= limit)
+
+
+class SoundIndex:
+    """Phrases filed by the syllables of their first two characters, so that a text
+    position looks up only the phrases that sound alike at one of those two characters;
+    each candidate is then costed whole (:func:`find_by_sound`'s rule, same length)."""
+
+    def __init__(self, phrases: Iterable[str], max_cost: float | None = None,
+                 min_length: int = 2) -> None:
+        self.max_cost = max_cost
+        self.phrases = tuple(dict.fromkeys(p for p in phrases if len(p) >= min_length))
+        self._first: dict[str, list[str]] = {}
+        self._second: dict[str, list[str]] = {}
+        for phrase in self.phrases:
+            for reading in plain_readings(phrase[0]) or (phrase[0],):
+                self._first.setdefault(reading, []).append(phrase)
+            for reading in plain_readings(phrase[1]) or (phrase[1],):
+                self._second.setdefault(reading, []).append(phrase)
+        self._inventory = frozenset(self._first) | frozenset(self._second)
+
+    def _limit(self, phrase: str) -> float:
+        return budget(phrase) if self.max_cost is None else self.max_cost
+
+    def _candidates(self, text: str, i: int) -> set[str]:
+        found: set[str] = set()
+        for table, at in ((self._first, i), (self._second, i + 1)):
+            if at >= len(text):
+                continue
+            for reading in plain_readings(text[at]) or (text[at],):
+                for near in _near_syllables(reading, 0.6, self._inventory):
+                    found.update(table.get(near, ()))
+        return found
+
+    def find(self, text: str, start: int = 0, stop: int | None = None) -> list[tuple[str, Hit]]:
+        """Every (phrase, hit) heard in ``text[start:stop]`` within the phrase's budget,
+        exact occurrences (cost 0) included."""
+        stop = len(text) if stop is None else min(stop, len(text))
+        out: list[tuple[str, Hit]] = []
+        for i in range(start, stop):
+            for phrase in self._candidates(text, i):
+                end = i + len(phrase)
+                if end > len(text):
+                    continue
+                limit = self._limit(phrase)
+                cost = 0.0
+                for p, h in zip(phrase, text[i:end], strict=True):
+                    cost += char_cost(p, h)
+                    if cost > limit:
+                        break
+                else:
+                    out.append((phrase, Hit(i, end, cost)))
+        return out
