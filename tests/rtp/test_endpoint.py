@@ -711,3 +711,42 @@ async def test_every_call_sends_on_one_shared_clock(
                    for a, b in itertools.pairwise(packets))
         steps = {(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)}
         assert steps == {160} or (gateway.stats.pacing_resets and all(s % 160 == 0 for s in steps))
+
+
+async def test_with_comfort_noise_agreed_silence_goes_as_a_cn_packet_every_200_ms(
+    endpoints: list[RtpEndpoint], peers: list[RawPeer]
+) -> None:
+    # RFC 3389: when the peer offered CN, the keep-alive between prompts is one comfort
+    # noise packet (payload type 13, a noise level) every 10 frames, not 50 frames a second.
+    recorder = Recorder()
+    gateway = recorder.endpoint(RtpSettings(codec=PCMU, comfort_noise_payload_type=13))
+    endpoints.append(gateway)
+    await gateway.bind(HOST)
+    listener = await raw_peer(peers)
+    gateway.set_remote(listener.address)
+    gateway.keep_alive()
+    await asyncio.sleep(0.5)
+    prompt = tone(0.1)
+    assert (await gateway.play(prompt)).completed
+    await asyncio.sleep(0.3)
+    gateway.close()
+    await settle()
+
+    packets = listener.packets()
+    types = [p.payload_type for p in packets]
+    first = types.index(0)
+    assert types[first : first + 5] == [0] * 5 and set(types) == {0, 13}
+    cn = [p for p in packets if p.payload_type == 13]
+    assert 3 <= first <= 6  # 0.5 s of silence: a CN packet at once, then every 200 ms
+    assert 2 <= len(cn) - first <= 3  # and again after the prompt
+    assert all(p.payload == bytes([127]) for p in cn)  # -127 dBov: digital silence
+    assert all((b.sequence_number - a.sequence_number) % 65536 == 1
+               for a, b in itertools.pairwise(packets))
+    # RTP time runs on at 160 samples a frame whether a packet went or not.
+    steps = [(b.timestamp - a.timestamp) % 2**32 for a, b in itertools.pairwise(packets)]
+    assert all(s % 160 == 0 for s in steps)
+    assert all(s == 1600 for s in steps[: first - 1]) or gateway.stats.pacing_resets
+    # The prompt after silence starts a talkspurt; so does the first CN packet.
+    assert packets[first].marker and packets[0].marker
+    assert not any(p.marker for p in packets[first + 1 :])
+    assert b"".join(p.payload for p in packets[first : first + 5]) == PCMU.encode(prompt)

@@ -144,3 +144,33 @@ def test_own_offer_and_answer_back() -> None:
     reply = OFFER.replace("m=audio 6000 RTP/AVP 8 0 101", "m=audio 6000 RTP/AVP 0 101")
     negotiated = negotiated_from_answer(offer, SessionDescription.parse(reply), POLICY)
     assert negotiated.codec == "PCMU" and negotiated.remote_port == 6000
+
+
+@pytest.mark.parametrize(
+    ("m_line", "rtpmaps"),
+    [
+        ("0 13 101", "a=rtpmap:13 CN/8000\r\na=rtpmap:101 telephone-event/8000\r\n"),
+        ("0 13", ""),  # static payload type 13 is CN (RFC 3551) without an rtpmap
+        ("0 105", "a=rtpmap:105 cn/8000\r\n"),  # dynamic, any case
+    ],
+)  # fmt: skip
+def test_comfort_noise_offered_is_answered_and_agreed(m_line: str, rtpmaps: str) -> None:
+    # RFC 3389: a peer that offers CN may get comfort noise instead of silence frames.
+    offer = (
+        "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nc=IN IP4 1.2.3.4\r\nt=0 0\r\n"
+        f"m=audio 4000 RTP/AVP {m_line}\r\n{rtpmaps}"
+    )
+    text, negotiated = answer(offer)
+    pt = int(m_line.split()[1])
+    assert negotiated.comfort_noise_pt == pt  # type: ignore[attr-defined]
+    m_answer = next(line for line in text.split("\r\n") if line.startswith("m=audio"))
+    assert str(pt) in m_answer.split()[3:]
+    assert f"a=rtpmap:{pt} CN/8000" in text
+
+
+def test_no_comfort_noise_unless_offered_or_allowed() -> None:
+    text, negotiated = answer(OFFER)
+    assert negotiated.comfort_noise_pt is None and "CN/8000" not in text  # type: ignore[attr-defined]
+    offer = OFFER.replace("RTP/AVP 8 0 101", "RTP/AVP 8 0 13 101")
+    text, negotiated = answer(offer, AudioPolicy(comfort_noise=False))
+    assert negotiated.comfort_noise_pt is None and "CN/8000" not in text  # type: ignore[attr-defined]

@@ -135,3 +135,25 @@ def test_the_answer_prefers_the_current_codec() -> None:
         offer, AudioPolicy(codecs=("PCMA",)), "127.0.0.1", 20000, session_id="1", prefer="PCMU"
     )
     assert absent.codec == "PCMA"  # not offered (or not ours): the usual choice
+
+
+@pytest.mark.slow
+async def test_a_trunk_offering_comfort_noise_gets_it_between_prompts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # RFC 3389: with CN in the offer, the keep-alive between prompts is a CN packet every
+    # 200 ms rather than a silence frame every 20 ms (a tenth of the packets and syscalls).
+    settings = sip_settings(settings)
+    audio = call_audio(CALLS_DIR / "D10.ulaw.wav", tmp_path)
+    async with running_gateway(settings) as (services, gateway):
+        rtp = record_rtp(gateway)
+        run = await run_sipp("uac_call_cn.xml", settings.sip.port, tmp_path,
+                             inf=[[EXPECTED["D10"]["caller_number"]]], values=audio)
+        assert run.returncode == 0, run.errors or run.stderr
+        drafts = await wait_for_drafts(services, 1)
+    (stats, _), = rtp
+    seconds = int(audio["AUDIO_MS"]) / 1000
+    assert stats.rtp_accepted > 0 and stats.unexpected_payload_type == 0
+    # Prompts at 50 packets a second, the rest at 5: well under the 50/s of silence frames.
+    assert 0 < stats.packets_sent < 35 * seconds
+    assert drafts[0]["phone"] == EXPECTED["D10"]["expect"]["phone"]

@@ -135,7 +135,8 @@ class SipCallTransport:
             RtpSettings(codec=codec_for_name(media.codec).with_payload_type(media.payload_type),
                         dtmf_payload_type=media.telephone_event_pt,
                         inactivity_timeout=s.rtp_timeout_s, source=s.rtp_source,
-                        max_key_s=s.dtmf_max_key_s),
+                        max_key_s=s.dtmf_max_key_s,
+                        comfort_noise_payload_type=media.comfort_noise_pt),
             on_audio=self._on_audio, on_dtmf=self._on_dtmf, on_timeout=self._on_timeout,
             on_sent_audio=self._on_sent,
         )
@@ -163,7 +164,7 @@ class SipCallTransport:
         send (not while held: recvonly or inactive)."""
         self.media = media
         codec = codec_for_name(media.codec).with_payload_type(media.payload_type)
-        self.rtp.set_codec(codec, media.telephone_event_pt)
+        self.rtp.set_codec(codec, media.telephone_event_pt, media.comfort_noise_pt)
         keys, current = media.srtp, self.rtp.srtp
         if keys is None:
             if current is not None:

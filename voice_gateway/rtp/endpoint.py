@@ -74,6 +74,8 @@ class RtpSettings:
     jitter_depth: int = 3
     source: RtpSource = "sdp"
     max_key_s: float = 5.0
+    # CN agreed in SDP (RFC 3389): the keep-alive between prompts is comfort noise on it.
+    comfort_noise_payload_type: int | None = None
 
 
 @dataclass(slots=True)
@@ -174,6 +176,7 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._watchdog: asyncio.TimerHandle | None = None
         self._timed_out = False
         self._sender = RtpSender(self._codec, self.stats, self._send_datagram, self._sent)
+        self._sender.set_comfort_noise(self.settings.comfort_noise_payload_type)
 
     @property
     def ssrc(self) -> int:
@@ -255,20 +258,26 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         self._remote = remote
         self._signalling_host = signalling_host
 
-    def set_codec(self, codec: G711Codec, dtmf_payload_type: int | None) -> None:
+    def set_codec(self, codec: G711Codec, dtmf_payload_type: int | None,
+                  comfort_noise_payload_type: int | None = None) -> None:
         """Use what an offer/answer (re-INVITE included) agreed: ``codec`` with its payload
-        type for sending and receiving, telephone-events on ``dtmf_payload_type``.
+        type for sending and receiving, telephone-events on ``dtmf_payload_type``, comfort
+        noise (if agreed) on ``comfort_noise_payload_type``.
 
         Packets of the previous payload types still in flight are decoded as before; the
         prompt playing goes on in the new codec, in the same sequence and timestamp run.
         """
-        if codec == self._codec and dtmf_payload_type == self.settings.dtmf_payload_type:
+        if (codec, dtmf_payload_type, comfort_noise_payload_type) == (
+                self._codec, self.settings.dtmf_payload_type,
+                self.settings.comfort_noise_payload_type):
             return
         self.settings = dataclasses.replace(
-            self.settings, codec=codec, dtmf_payload_type=dtmf_payload_type
+            self.settings, codec=codec, dtmf_payload_type=dtmf_payload_type,
+            comfort_noise_payload_type=comfort_noise_payload_type,
         )
         self._codec = codec
         self._sender.set_codec(codec)
+        self._sender.set_comfort_noise(comfort_noise_payload_type)
         self._use_payload_types(codec, dtmf_payload_type)
 
     def set_srtp(self, context: SrtpContext | None) -> None:
@@ -288,7 +297,9 @@ class RtpEndpoint(asyncio.DatagramProtocol):
         if dtmf_payload_type is not None:
             self._event_types.add(dtmf_payload_type)
             self._decoders.pop(dtmf_payload_type, None)
-        self._accepted_types = {*self._decoders, *self._event_types, COMFORT_NOISE_PAYLOAD_TYPE}
+        cn = self.settings.comfort_noise_payload_type
+        self._accepted_types = {*self._decoders, *self._event_types, COMFORT_NOISE_PAYLOAD_TYPE,
+                                *((cn,) if cn is not None else ())}
 
     @property
     def remote_address(self) -> Address | None:

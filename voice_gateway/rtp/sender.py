@@ -10,7 +10,8 @@ send and leaves it when it has not; its first frame goes at the next tick (withi
 or at once when the clock was idle.
 
 A prompt's frames go out while one plays. After ``keep_alive()`` encoded silence fills the
-time between prompts (SBCs hang up on a call with no media) and the sender stays on the
+time between prompts (SBCs hang up on a call with no media), or, when the peer offered
+CN, a comfort noise packet (RFC 3389) every ``CN_EVERY`` frames, and the sender stays on the
 clock: sequence numbers and timestamps run on through prompts and silence alike, and a
 prompt takes the place of the silence from the next tick on. Without it the sender leaves
 the clock after a prompt and RTP time skips the idle samples when the next one starts
@@ -45,6 +46,8 @@ from voice_gateway.rtp.packet import rtp_header
 logger = logging.getLogger(__name__)
 
 MAX_LAG = 0.1  # seconds behind schedule before the sender skips instead of bursting
+CN_EVERY = 10  # frames between comfort noise packets in a silence (RFC 3389): 200 ms
+CN_SILENCE = bytes([127])  # a CN payload: noise level -127 dBov, i.e. digital silence
 SILENCE = bytes(PCM_FRAME_BYTES)
 _MASK = 0xFFFFFFFF
 
@@ -185,11 +188,19 @@ class RtpSender:
         self._marker = True
         self._closed = False
         self._clock: MediaClock | None = None  # while on the clock
+        self._cn_pt: int | None = None
+        self._silent = 0  # keep-alive frames since the last prompt frame
 
     def set_codec(self, codec: G711Codec) -> None:
         """Send in ``codec`` from the next frame on (the prompt playing included)."""
         self._codec = codec
         self._silence = codec.encode(SILENCE)
+
+    def set_comfort_noise(self, payload_type: int | None) -> None:
+        """Between prompts, send a CN packet (RFC 3389) every ``CN_EVERY`` frames on
+        ``payload_type`` rather than a silence frame every 20 ms (``None``: silence frames,
+        for a peer that did not offer CN)."""
+        self._cn_pt = payload_type
 
     async def play(self, pcm: bytes) -> PlaybackResult:
         """Send 8 kHz 16-bit PCM as 20 ms frames in real time; return when done.
@@ -280,7 +291,18 @@ class RtpSender:
             pcm = playback.pcm[playback.sent]
             payload = self._codec.encode(pcm)
             playback.sent += 1
+            if self._silent and self._cn_pt is not None:
+                self._marker = True  # a talkspurt after comfort noise
+            self._silent = 0
         elif self._keep_alive and not self._closed:
+            silent, self._silent = self._silent, self._silent + 1
+            if self._cn_pt is not None:
+                if silent % CN_EVERY == 0:
+                    self._send_packet(self._cn_pt, CN_SILENCE, marker=silent == 0 and
+                                      self._marker)
+                self._timestamp = (self._timestamp + FRAME_SAMPLES) & _MASK
+                self._last_due = due
+                return True
             pcm, payload = SILENCE, self._silence
         else:
             self._clock = None  # nothing to send: off the clock until the next prompt
@@ -290,16 +312,20 @@ class RtpSender:
         self._send_frame(payload, pcm, due, report=playback is not None)
         return True
 
-    def _send_frame(self, payload: bytes, pcm: bytes, due: float, *,
-                    report: bool = True) -> None:
-        timestamp = self._timestamp
-        header = rtp_header(self._codec.payload_type, self._seq, timestamp, self.ssrc,
-                            self._marker)  # fmt: skip
+    def _send_packet(self, payload_type: int, payload: bytes, marker: bool) -> bool:
+        """One packet at the current RTP time; False if it could not go."""
+        header = rtp_header(payload_type, self._seq, self._timestamp, self.ssrc, marker)
         if self._allowed and self._send(header + payload):
             self._marker = False
             self._seq = (self._seq + 1) & 0xFFFF
             self.counters.packets_sent += 1
-        else:
+            return True
+        return False
+
+    def _send_frame(self, payload: bytes, pcm: bytes, due: float, *,
+                    report: bool = True) -> None:
+        timestamp = self._timestamp
+        if not self._send_packet(self._codec.payload_type, payload, self._marker):
             self.counters.frames_unsent += 1
             if not self._allowed:
                 pcm = SILENCE  # what the peer hears from us: nothing

@@ -29,6 +29,7 @@ from voice_gateway.sip.sdes import (
 
 # Static payload types we know by number (RFC 3551 table 4).
 STATIC_CODECS = {0: ("PCMU", 8000), 8: ("PCMA", 8000)}
+STATIC_CN_PT, STATIC_CN = 13, ("CN", 8000)  # RFC 3551's static comfort noise type
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _MIRROR = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
            "inactive": "inactive"}  # fmt: skip
@@ -258,6 +259,9 @@ class AudioPolicy:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     telephone_event: bool = True
     telephone_event_pt: int = 101  # used in our own offers
+    # Answer an offered CN (RFC 3389): silence between prompts then goes as a comfort
+    # noise packet every 200 ms instead of a silence frame every 20 ms.
+    comfort_noise: bool = True
     ptime: int = 20
     srtp: SrtpMode = "never"  # RTP/SAVP streams: refused, taken, or the only ones taken
     srtp_suites: tuple[str, ...] = DEFAULT_SUITES
@@ -277,6 +281,7 @@ class NegotiatedAudio:
     direction: str  # what we may do: sendrecv / sendonly / recvonly / inactive
     on_hold: bool  # the peer put the call on hold
     srtp: SrtpKeys | None = None  # RTP/SAVP: the keys each side sends with
+    comfort_noise_pt: int | None = None  # CN (RFC 3389), both offered and allowed
 
 
 def media_direction(sdp: SessionDescription, media: MediaDescription) -> str:
@@ -344,6 +349,9 @@ def answer_offer(
             attributes.append(("rtpmap", f"{chosen.telephone_event_pt} telephone-event/8000"))
             if events:
                 attributes.append(("fmtp", f"{chosen.telephone_event_pt} {events}"))
+        if chosen.comfort_noise_pt is not None:
+            formats.append(str(chosen.comfort_noise_pt))
+            attributes.append(("rtpmap", f"{chosen.comfort_noise_pt} CN/8000"))
         if chosen.srtp is not None:
             keys = chosen.srtp
             attributes.append(("crypto", str(CryptoAttribute(keys.tag, keys.suite,
@@ -499,14 +507,17 @@ def _negotiate(
     wanted = {name.upper() for name in policy.codecs}
     codec: tuple[int, str, int] | None = None
     event_pt: int | None = None
+    cn_pt: int | None = None
     for pt in _int_formats(media.formats):
-        name, rate = maps.get(pt, ("", 0))
+        name, rate = maps.get(pt, STATIC_CN if pt == STATIC_CN_PT else ("", 0))
         if name.upper() in wanted and rate == 8000:
             preferred = prefer is not None and name.upper() == prefer.upper()
             if codec is None or (preferred and codec[1] != name.upper()):
                 codec = (pt, name.upper(), rate)
         elif name.lower() == "telephone-event" and rate == 8000 and event_pt is None:
             event_pt = pt
+        elif name.upper() == "CN" and rate == 8000 and cn_pt is None:
+            cn_pt = pt
     if codec is None:
         return None
     direction = _offer_direction(sdp, media)
@@ -515,7 +526,7 @@ def _negotiate(
         telephone_event_pt=event_pt if policy.telephone_event else None,
         ptime=media.ptime or 20, remote_host=connection.address, remote_port=media.port,
         direction=_MIRROR[direction], on_hold=direction in ("sendonly", "inactive"),
-        srtp=keys,
+        srtp=keys, comfort_noise_pt=cn_pt if policy.comfort_noise else None,
     )  # fmt: skip
 
 
