@@ -1,11 +1,13 @@
 """The citizen's call page in a real browser: Debian's chromium (Playwright, no download)
 with a fake microphone playing a dev call. It opens /call, dials, hears the greeting with
-its caption, is heard (caption), presses # on the page's keypad, hears the next prompt; an
-agent sees it live, marked WebRTC; it hangs up; the call is stored with its transcript, key
-and recording, and drafted. Screenshots go to artifacts/webrtc/ (git-ignored)."""
+its caption, is heard (caption), presses # on the page's keypad, hears the next prompt,
+sends a key with the browser's RTCDTMFSender (RFC 4733); an agent sees it live, marked
+WebRTC; it hangs up; the call is stored with its transcript, keys and recording, and
+drafted. Screenshots go to artifacts/webrtc/ (git-ignored)."""
 
 from __future__ import annotations
 
+import asyncio
 import wave
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,24 @@ if not CHROMIUM.exists() or not WAV.exists():
                 allow_module_level=True)
 
 
+CAPTURE_PCS = """
+window.__pcs = [];
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = function (...args) {
+  const pc = new Native(...args);
+  window.__pcs.push(pc);
+  return pc;
+};
+window.RTCPeerConnection.prototype = Native.prototype;
+"""
+
+
+def drain(bus: asyncio.Queue[Event], into: list[Event]) -> list[Event]:
+    while not bus.empty():
+        into.append(bus.get_nowait())
+    return into
+
+
 def wav_48k(src: Path, out: Path) -> Path:
     """The dev call as chromium's fake microphone wants it: 48 kHz 16-bit WAV."""
     audio = load_audio(src).resampled(48000)
@@ -59,11 +79,14 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             "--autoplay-policy=no-user-gesture-required", "--mute-audio",
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={mic}%noloop"]
+    seen: list[Event] = []
     async with services.bus.subscribe() as bus, playwright_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
         try:
             context = await browser.new_context(viewport={"width": 390, "height": 844},
                                                 locale="zh-CN", has_touch=True)
+            # The page's peer connection, for the browser's own RTCDTMFSender (RFC 4733).
+            await context.add_init_script(CAPTURE_PCS)
             page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -85,6 +108,9 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             assert key_box is not None and min(key_box["width"], key_box["height"]) >= 44
             await key.click()
             await expect(page.locator("#typed")).to_have_text("#")
+            await page.evaluate("window.__pcs[0].getSenders()[0].dtmf.insertDTMF('5', 120)")
+            await wait_until(lambda: any(e.kind == "dtmf" and e.payload["via"] == "rfc4733"
+                                         for e in drain(bus, seen)), 20)
             await expect(prompts).not_to_have_count(before, timeout=20_000)  # the next one
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "call-page.png"), full_page=True)
@@ -102,14 +128,12 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             assert errors == []
         finally:
             await browser.close()
-        seen: list[Event] = []
-        while not bus.empty():
-            seen.append(bus.get_nowait())
+        drain(bus, seen)
     call = await services.store.get_call(drafts[0]["call_id"])
     assert call is not None and call.source == "webrtc"
     assert call.end_reason == "whip_delete"
     assert call.utterances and any(u.text for u in call.utterances)
     assert [(e.payload["digit"], e.payload["via"]) for e in seen if e.kind == "dtmf"] == [
-        ("#", "datachannel")]
+        ("#", "datachannel"), ("5", "rfc4733")]
     assert call.recording_path is not None
     assert load_audio(Path(call.recording_path)).duration > 3.0

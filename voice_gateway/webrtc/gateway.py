@@ -38,12 +38,14 @@ from voice_gateway.calls.menus import MenuSource
 from voice_gateway.calls.prompts import PromptLibrary
 from voice_gateway.calls.runner import CallRunner
 from voice_gateway.services import Services
+from voice_gateway.webrtc import rfc4733
 from voice_gateway.webrtc.media import RATE, PromptTrack
 from voice_gateway.webrtc.transport import WebRtcCallTransport
 
 log = logging.getLogger(__name__)
 
 CODECS = ("audio/opus", "audio/PCMU", "audio/PCMA")
+PREFERRED = (*CODECS, rfc4733.MIME)  # the first one we send, the events beside it
 CLOSE_TIMEOUT_S = 30.0
 MAX_OFFER_BYTES = 64 * 1024
 
@@ -97,6 +99,7 @@ class WebRtcGateway:
 
     def __init__(self, services: Services,
                  other_calls: Callable[[], int] = lambda: 0) -> None:
+        rfc4733.register()
         self.services = services
         self.settings = services.settings.webrtc
         sip = services.settings.sip
@@ -179,7 +182,7 @@ class WebRtcGateway:
             transceiver = pc.addTransceiver(track, direction="sendrecv")
             audio_codecs = RTCRtpSender.getCapabilities("audio").codecs
             transceiver.setCodecPreferences(
-                [c for name in CODECS for c in audio_codecs if c.mimeType == name])
+                [c for name in PREFERRED for c in audio_codecs if c.mimeType == name])
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
             except OperationError as exc:

@@ -6,10 +6,10 @@ outcome`, which :meth:`answer` resolves (201 with the SDP answer) or :meth:`reje
 resolves with a status (503 + Retry-After when storage cannot take the call). After the
 answer the browser connects (ICE, DTLS); prompts wait for that connection, so the greeting
 is not sent into nothing. The caller's audio goes to the call's :class:`CallAudio` once
-answered; keys come as text on a data channel named ``dtmf``; captions (the text of each
-prompt as it starts, and what was heard) go out as JSON on a channel named ``captions`` when
-the page opens one. The service's hang-up sends ``{"type": "ended"}`` there and closes the
-peer connection, which is a browser's BYE.
+answered; keys come as text on a data channel named ``dtmf``, or as RFC 4733 events
+(:mod:`.rfc4733`); captions (the text of each prompt as it starts, and what was heard) go
+out as JSON on a channel named ``captions`` when the page opens one. The service's hang-up
+sends ``{"type": "ended"}`` there and closes the peer connection, which is a browser's BYE.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.prompts import SAMPLE_RATE as PROMPT_RATE
+from voice_gateway.webrtc import rfc4733
 from voice_gateway.webrtc.media import RATE, InboundAudio, PromptTrack, upsample_prompt
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class WebRtcCallTransport:
         for transceiver in pc.getTransceivers():  # its track came with the offer
             if transceiver.receiver.track is not None:
                 self._on_track(transceiver.receiver.track)
+            rfc4733.intercept(transceiver.receiver, self._on_event_key)
         pc.on("datachannel", self._on_datachannel)
         pc.on("connectionstatechange", self._on_state)
 
@@ -204,6 +206,11 @@ class WebRtcCallTransport:
             if key in KEYS:
                 self.keys += 1
                 self.runner.post(m.Dtmf(key, "datachannel"))
+
+    def _on_event_key(self, key: str) -> None:
+        if self.runner is not None and self.answered_at is not None:
+            self.keys += 1
+            self.runner.post(m.Dtmf(key, "rfc4733"))
 
     def _on_state(self) -> None:
         state = self.pc.connectionState
