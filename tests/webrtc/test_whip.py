@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiortc import RTCRtpSender
 
 from config import Settings
 from tests.conftest import CALLS_DIR
@@ -192,3 +193,55 @@ async def test_a_browser_call_is_a_live_call_marked_webrtc(http: Any) -> None:
         await client.close()
     detail = await (await http.get(f"/api/drafts/{drafts[0]['id']}")).json()
     assert detail["call"]["source"] == "webrtc"
+
+
+async def test_pcmu_is_decoded_and_resampled_like_opus(http: Any) -> None:
+    """A client that offers only G.711 μ-law (as some SIP-minded WebRTC stacks do)."""
+    services = services_of(http)
+    client = WhipClient.create(WAV)
+    pcmu = [c for c in RTCRtpSender.getCapabilities("audio").codecs
+            if c.mimeType == "audio/PCMU"]
+    client.pc.getTransceivers()[0].setCodecPreferences(pcmu)
+    try:
+        offer = await client.offer()
+        assert "opus" not in offer.lower()
+        resp = await post_offer(http, offer)
+        assert resp.status == 201, await resp.text()
+        answer = await resp.text()
+        assert "PCMU/8000" in answer and "opus" not in answer.lower()
+        await client.answer(answer)
+        await client.connected()
+        await client.audio_sent()
+        await asyncio.sleep(1.0)
+        assert (await http.delete(resp.headers["Location"])).status == 200
+        drafts = await wait_for_drafts(services, 1, within=30)
+    finally:
+        await client.close()
+    call = await services.store.get_call(drafts[0]["call_id"])
+    assert call is not None and call.utterances and call.recording_path is not None
+    with wave.open(call.recording_path) as w:
+        assert w.getframerate() == 16000
+        assert w.getnframes() / 16000 > 5.0
+
+
+async def test_a_silent_browser_is_hung_up_on_and_told(aiohttp_client: Any,
+                                                       settings: Settings) -> None:
+    """No audio for webrtc.media_timeout_s: the service ends the call, says so on the
+    captions channel (the browser's BYE) and drafts it."""
+    http = await aiohttp_client(init_app(webrtc_settings(settings, media_timeout_s=1.5),
+                                         fake_services))
+    services = services_of(http)
+    client = WhipClient.create(None)
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 201
+        await client.answer(await resp.text())
+        await client.connected()
+        client.pc.getSenders()[0].track.stop()  # the microphone goes away
+        await wait_until(lambda: {"type": "ended"} in client.captions, 20)
+        drafts = await wait_for_drafts(services, 1, within=30)
+    finally:
+        await client.close()
+    call = await services.store.get_call(drafts[0]["call_id"])
+    assert call is not None and call.end_reason == "media_timeout"
+    assert http.server.app[WEBRTC].calls == {}
