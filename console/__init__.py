@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from console import security
+from console.alerts import analytics_ctx
 from console.context import CLAIM_TTL, CONSOLE, SIMULATOR, Console, ServicesGetter
 from console.limits import LoginLimiter
 from console.live import Fanout
@@ -62,4 +63,5 @@ def setup(app: web.Application, services: ServicesGetter | None = None, *,
                 await feed
 
     app.cleanup_ctx.append(console_ctx)
+    app.cleanup_ctx.append(analytics_ctx(get_services))
     add_routes(app)

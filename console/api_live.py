@@ -26,7 +26,8 @@ async def websocket(request: web.Request, session: ActiveSession) -> web.StreamR
         raise json_error(403, "cross-origin websocket refused")
     fanout = request.app[CONSOLE].fanout
     ws = web.WebSocketResponse(heartbeat=30)
-    async with fanout.connect() as queue:  # subscribed before the client can see the 101
+    # Subscribed before the client can see the 101; admins also get spike alerts.
+    async with fanout.connect(admin=session.account.role == "admin") as queue:
         await ws.prepare(request)
         fanout.sockets.add(ws)
         sender = asyncio.create_task(_send(ws, queue))

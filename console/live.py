@@ -9,6 +9,7 @@ oldest messages, never the service's memory. Messages:
   "draft": {...}, "workflow": {...}}``
 - ``{"type": "call", "event": "call_started"|"call_ended"|"ivr_node"|"ivr_exit"|
   "utterance", "call_id": ..., "node": ..., "utterance": {...}}``
+- ``{"type": "alert", "alert": {...}}``: a 未诉先办 spike alert, to admins only.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Fanout:
         self._bus = bus
         self._workflow = workflow
         self._queue_size = queue_size
-        self._clients: set[asyncio.Queue[Message]] = set()
+        self._clients: dict[asyncio.Queue[Message], bool] = {}  # queue → is an admin's
         self.sockets: set[web.WebSocketResponse] = set()
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
@@ -61,6 +62,8 @@ class Fanout:
                 return None
             draft, workflow = found
             return {"type": "draft", "event": event.kind, "draft": draft, "workflow": workflow}
+        if event.kind == "spike_alert":
+            return {"type": "alert", "alert": {**event.payload, "at": event.at.isoformat()}}
         if event.kind in CALL_EVENTS:
             message: Message = {"type": "call", "event": event.kind, "call_id": event.call_id,
                                 "node": node_of(event.payload)}
@@ -72,19 +75,22 @@ class Fanout:
         return None
 
     def _broadcast(self, message: Message) -> None:
-        for q in self._clients:
+        admins_only = message["type"] == "alert"
+        for q, admin in self._clients.items():
+            if admins_only and not admin:
+                continue
             if q.full():
                 q.get_nowait()
             q.put_nowait(message)
 
     @contextlib.asynccontextmanager
-    async def connect(self) -> AsyncIterator[asyncio.Queue[Message]]:
+    async def connect(self, admin: bool = False) -> AsyncIterator[asyncio.Queue[Message]]:
         q: asyncio.Queue[Message] = asyncio.Queue(self._queue_size)
-        self._clients.add(q)
+        self._clients[q] = admin
         try:
             yield q
         finally:
-            self._clients.discard(q)
+            self._clients.pop(q, None)
 
     async def close_sockets(self) -> None:
         for ws in list(self.sockets):

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from console import (
     api_admin,
+    api_analytics,
     api_drafts,
     api_ivr,
     api_live,
@@ -129,6 +130,23 @@ API_ROUTES: tuple[ApiRoute, ...] = (
              api_prompts.upload_prompt, query=("menu",), tags=("ivr",)),
     ApiRoute("GET", "/api/ivr/prompts/{prompt}/audio", "A prompt's audio (16-bit PCM WAV)",
              "admin", api_prompts.prompt_audio, response="audio/wav", tags=("ivr",)),
+    # Analytics (issue 20): 每月一题, 未诉先办 alerts, hot spots, the monthly report.
+    ApiRoute("GET", "/api/analytics/topics",
+             "每月一题: the month's candidate topics, best first, and the one marked", "admin",
+             api_analytics.topics, query=("month",), tags=("analytics",)),
+    ApiRoute("POST", "/api/analytics/topics",
+             "Mark a candidate as the month's topic; its orders are tagged", "admin",
+             api_analytics.mark_topic, body=_obj(month=_STR, key=_STR), tags=("analytics",)),
+    ApiRoute("GET", "/api/analytics/alerts", "未诉先办 spike alerts, newest first", "admin",
+             api_analytics.alerts, query=("limit",), tags=("analytics",)),
+    ApiRoute("POST", "/api/analytics/alerts/check", "Check for spikes now", "admin",
+             api_analytics.check_alerts, tags=("analytics",)),
+    ApiRoute("GET", "/api/analytics/hotspots",
+             "Streets with the most escalated repeat-complaint orders, per week", "admin",
+             api_analytics.hotspots, query=("weeks",), tags=("analytics",)),
+    ApiRoute("GET", "/api/analytics/report",
+             "Monthly report: rates per district, top topics, alerts, callbacks", "admin",
+             api_analytics.report, query=("month", "format"), tags=("analytics",)),
 )
 
 PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
@@ -140,6 +158,7 @@ PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
     ("/ivr/prompts", "admin", pages_ivr.prompts),
     ("/ivr/simulator", "admin", pages_ivr.simulator),
     ("/ivr/analytics", "admin", pages_ivr.analytics),
+    ("/analytics", "admin", pages.analytics),
 )
 
 

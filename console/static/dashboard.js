@@ -46,5 +46,18 @@
 
   VI.session().then(load).catch((e) => { document.getElementById("dash-title").textContent = "数据看板（加载失败：" + e.message + "）"; });
   document.getElementById("d-hours").addEventListener("change", load);
-  VI.live(() => {}, null);
+  // 未诉先办 alerts: the latest ten, and each new one as it is pushed.
+  const alertItem = (a) => el("li", { class: "alert-item" }, el("strong", { text: a.text || "" }), " ",
+    el("span", { class: "muted", text: VI.time(a.raised_at || a.at) }));
+  api("GET", "/api/analytics/alerts?limit=10").then((d) => {
+    const list = document.getElementById("dash-alerts");
+    list.replaceChildren(...d.alerts.map(alertItem));
+    if (!d.alerts.length) list.append(el("li", { class: "muted", text: "暂无预警" }));
+  }).catch(() => {});
+  VI.live((msg) => {
+    if (msg.type !== "alert") return;
+    const list = document.getElementById("dash-alerts");
+    list.querySelectorAll("li.muted").forEach((n) => n.remove());
+    list.prepend(alertItem(msg.alert));
+  }, null);
 })();
