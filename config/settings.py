@@ -258,7 +258,7 @@ class AnalyticsSettings:
     spikes_enabled: bool = True
     check_interval_s: float = 300.0
     # A count is a spike when it has at least min_count orders and its Poisson tail
-    # probability under the baseline is below p_value (see console/analytics docs).
+    # probability under the baseline is below p_value (workorders/spikes.py says how).
     spike_min_count: int = 5
     spike_p_value: float = 0.001
     # Days of history the baseline is taken from (the same weekday's in it).

@@ -138,7 +138,7 @@ class Analytics:
         by_street: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for f in facts:
             by_street[(f.district or "未识别", f.street or "未识别")].append(f)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (district, street), orders in by_street.items():
             per_week = Counter(
                 (f.created_at.astimezone(self.tz).date()

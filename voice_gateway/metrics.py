@@ -61,9 +61,6 @@ REFUSALS = Counter("voice_intake_admission_refusals_total",
 DB_WRITE = Histogram("voice_intake_db_write_seconds",
                      "Time a database write took, its wait for the write gate included.",
                      buckets=_SECONDS, registry=REGISTRY)
-SPIKE_ALERTS = Counter("voice_intake_spike_alerts_total",
-                       "未诉先办 spike alerts raised, by window.", ["window"],
-                       registry=REGISTRY)
 
 # End reasons and categories come from code and the taxonomy; anything else (a value read
 # back from an old database row, a taxonomy file edited on the fly) is not a label.

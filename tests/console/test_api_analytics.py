@@ -53,7 +53,7 @@ async def seed(services: Services, orders: list[Order]) -> list[str]:
         for o in orders:
             draft_id = f"d{next(_ids):05d}"
             ids.append(draft_id)
-            fields = {"id": draft_id, "phone": o.phone, "district": o.district,
+            fields: dict[str, Any] = {"id": draft_id, "phone": o.phone, "district": o.district,
                       "street": o.street, "category": "城乡建设", "subcategory": o.subcategory,
                       "summary": o.transcript[:20], "confidence": {}}
             s.add(DraftRow(
