@@ -245,3 +245,25 @@ async def test_a_silent_browser_is_hung_up_on_and_told(aiohttp_client: Any,
     call = await services.store.get_call(drafts[0]["call_id"])
     assert call is not None and call.end_reason == "media_timeout"
     assert http.server.app[WEBRTC].calls == {}
+
+
+async def test_a_call_storage_cannot_take_is_503_with_retry_after(http: Any) -> None:
+    """As a SIP INVITE: the call is stored before it is answered, so a stalled database
+    is a 503 the browser can retry, not a call that is never drafted; the peer connection
+    is released."""
+    services = services_of(http)
+
+    async def stalled(*args: object, **kwargs: object) -> str:
+        from storage import StorageStalled
+
+        raise StorageStalled("not stored within the deadline")
+
+    services.store.create_call = stalled  # type: ignore[method-assign]
+    client = WhipClient.create(WAV)
+    try:
+        resp = await post_offer(http, await client.offer())
+    finally:
+        await client.close()
+    assert resp.status == 503
+    assert int(resp.headers["Retry-After"]) > 0
+    await wait_until(lambda: not http.server.app[WEBRTC].calls, 10)
