@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
+from config import Settings
 from console import security
 from console.alerts import analytics_ctx
 from console.context import CLAIM_TTL, CONSOLE, SIMULATOR, Console, ServicesGetter
@@ -22,7 +24,7 @@ from console.limits import LoginLimiter
 from console.live import Fanout
 from console.routes import add_routes
 from ivr.simulator import Simulate
-from storage import Accounts, DraftWorkflow, Reports
+from storage import Accounts, DraftWorkflow, Reports, SessionPolicy, Store
 
 __all__ = ["CONSOLE", "Console", "setup", "websocket_clients"]
 
@@ -31,6 +33,14 @@ def websocket_clients(app: web.Application) -> int:
     """Console websockets connected now (for the service's metrics)."""
     mounted = app.get(CONSOLE)
     return len(mounted.fanout.sockets) if mounted is not None else 0
+
+
+def accounts_of(settings: Settings, store: Store) -> Accounts:
+    """The accounts with the configured password length and session times."""
+    c = settings.console
+    policy = SessionPolicy(idle=timedelta(minutes=max(1, c.session_idle_minutes)),
+                           lifetime=timedelta(hours=max(1, c.session_max_hours)))
+    return Accounts(store.engine, min_password_length=c.min_password_length, policy=policy)
 
 
 def setup(app: web.Application, services: ServicesGetter | None = None, *,
@@ -47,7 +57,7 @@ def setup(app: web.Application, services: ServicesGetter | None = None, *,
         workflow = DraftWorkflow(res.store.engine, res.bus, claim_ttl=CLAIM_TTL)
         fanout = Fanout(res.bus, workflow)
         app[CONSOLE] = Console(
-            settings=res.settings, store=res.store, accounts=Accounts(res.store.engine),
+            settings=res.settings, store=res.store, accounts=accounts_of(res.settings, res.store),
             workflow=workflow, reports=Reports(res.store.engine), limiter=LoginLimiter(),
             fanout=fanout,
         )

@@ -13,7 +13,7 @@ from console.auth import (
     same_origin,
     set_session_cookie,
 )
-from console.context import CONSOLE, SESSION_TTL
+from console.context import CONSOLE
 from console.http import json_body, json_error, ok
 from console.redirects import safe_next
 from storage.accounts import ActiveSession
@@ -54,7 +54,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         log.info("console login failed from %s", client)
         raise json_error(401, "用户名或密码错误")
     console.limiter.succeeded(username, client)
-    token, active = await console.accounts.open_session(account, SESSION_TTL)
+    token, active = await console.accounts.open_session(account)
     log.info("console login: user id %d (%s)", account.id, account.role)
     response = ok({**_session_json(active), "next": safe_next(body.get("next"))})
     set_session_cookie(request, response, token)

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from console.context import CONSOLE, SESSION_TTL
+from console.context import CONSOLE
 from console.http import json_error
 from storage.accounts import ActiveSession
 
@@ -84,7 +84,8 @@ def page_guard(handler: SessionHandler, role: str) -> Handler:
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
-    response.set_cookie(COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path="/",
+    lifetime = request.app[CONSOLE].accounts.policy.lifetime
+    response.set_cookie(COOKIE, token, max_age=int(lifetime.total_seconds()), path="/",
                         httponly=True, samesite="Strict", secure=request.secure)
 
 

@@ -21,7 +21,6 @@ from console.live import Fanout
 from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, EventBus, Reports, Store
 
-SESSION_TTL = timedelta(hours=12)
 CLAIM_TTL = timedelta(minutes=15)
 
 

@@ -1,6 +1,6 @@
 """Layer 2: database models and repository, migrations, recordings, the event bus."""
 
-from storage.accounts import Account, AccountError, Accounts
+from storage.accounts import Account, AccountError, Accounts, SessionPolicy
 from storage.db import StorageStalled, create_engine, ping
 from storage.events import Event, EventBus
 from storage.menus import MenuVersions
@@ -23,6 +23,7 @@ __all__ = [
     "MenuVersions",
     "RecordingWriter",
     "Reports",
+    "SessionPolicy",
     "StorageStalled",
     "Store",
     "StoredUtterance",

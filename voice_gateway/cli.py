@@ -63,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     ua = usub.add_parser("add", help="add an account; the password is read from stdin")
     ua.add_argument("name")
     ua.add_argument("--role", choices=("agent", "admin"), required=True)
-    usub.add_parser("list", help="list accounts")
+    usub.add_parser("list", help="list accounts (disabled ones marked)")
+    for action, text in (("disable", "disable an account; its sessions end"),
+                         ("enable", "enable a disabled account"),
+                         ("reset-password", "set a new password (stdin); the account's "
+                                            "sessions end")):
+        usub.add_parser(action, help=text).add_argument("name")
 
     export = sub.add_parser("export", help="export work orders as CSV or JSON")
     export.add_argument("--format", choices=("csv", "json"), default="csv")

@@ -139,23 +139,31 @@ def models(settings: Settings, action: str, name: str | None, dest: Path | None)
 
 
 async def users(settings: Settings, action: str, name: str | None, role: str | None) -> int:
-    """``users add NAME --role R`` (password from stdin: one line, or twice on a terminal)
-    and ``users list``."""
-    from storage import AccountError, Accounts
+    """``users add NAME --role R`` and ``users reset-password NAME`` (the password from
+    stdin: one line, or twice on a terminal), ``users disable|enable NAME``, ``users list``
+    (disabled accounts marked). Changes are audited as ``cli:<login name>``."""
+    from console import accounts_of
+    from storage import AccountError
 
-    if action == "add":
-        password = _read_password()
-        async with open_services(settings, with_asr=False) as services:
-            try:
-                account = await Accounts(services.store.engine).add_user(
-                    name or "", password, role or "")
-            except AccountError as exc:
-                raise UsageError(str(exc)) from exc
-        print(f"added {account.role} {account.username}", file=sys.stderr)
-        return 0
+    password = _read_password() if action in ("add", "reset-password") else ""
+    by = f"cli:{_login_name()}"
     async with open_services(settings, with_asr=False) as services:
-        for a in await Accounts(services.store.engine).list_users():
-            print(f"{a.username}\t{a.role}")
+        accounts = accounts_of(settings, services.store)
+        try:
+            if action == "add":
+                account = await accounts.add_user(name or "", password, role or "", by=by)
+                print(f"added {account.role} {account.username}", file=sys.stderr)
+            elif action in ("disable", "enable"):
+                account = await accounts.set_disabled(name or "", action == "disable", by=by)
+                print(f"{action}d {account.username}", file=sys.stderr)
+            elif action == "reset-password":
+                ended = await accounts.set_password(name or "", password, by=by)
+                print(f"password of {name} reset; {ended} session(s) ended", file=sys.stderr)
+            else:
+                for a in await accounts.list_users(include_disabled=True):
+                    print(f"{a.username}\t{a.role}" + ("\tdisabled" if a.disabled else ""))
+        except AccountError as exc:
+            raise UsageError(str(exc)) from exc
     return 0
 
 

@@ -16,7 +16,7 @@ from voice_gateway.app import SERVICES, init_app
 from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.services import Services, open_services
 
-PASSWORD = "s3cret-pass"
+PASSWORD = "s3cret-pass-12345"
 D01 = ("你好 我 想 反映 一下 我们 小区 的 电梯 又 坏 了 这 个 月 都 第三 次 了 物业 光 说 修 也 "
        "不 见 人 我 住 十八 楼 腿脚 不好 下不去 朝阳区 双井街道 九龙 花园 三 号楼 我 姓 黄 "
        "电话 幺三八 幺幺二二 三三四四")
