@@ -112,6 +112,14 @@ async def wait_until(check: Any, within: float) -> None:
         await asyncio.sleep(0.05)
 
 
+def services_of(http: Any) -> Services:
+    """The services of the app under an ``aiohttp_client``."""
+    from voice_gateway.app import SERVICES
+
+    services: Services = http.server.app[SERVICES]
+    return services
+
+
 async def post_offer(http: Any, sdp: str, **headers: str) -> Any:
     return await http.post("/whip", data=sdp.encode(),
                            headers={"Content-Type": "application/sdp", **headers})

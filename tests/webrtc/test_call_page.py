@@ -22,9 +22,10 @@ from storage import Event
 from tests.conftest import CALLS_DIR, REPO
 from tests.console.conftest import PASSWORD
 from tests.sipp.harness import SHARED_PROMPTS, wait_for_drafts
-from tests.webrtc.support import fake_services, wait_until, webrtc_settings
+from tests.webrtc.support import fake_services, services_of, wait_until, webrtc_settings
 from voice_gateway.app import SERVICES, init_app
 from voice_gateway.services import Services
+from voice_gateway.webrtc.whip import WEBRTC
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts" / "webrtc"
@@ -137,3 +138,24 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
         ("#", "datachannel"), ("5", "rfc4733")]
     assert call.recording_path is not None
     assert load_audio(Path(call.recording_path)).duration > 3.0
+
+
+async def test_a_denied_microphone_is_explained_and_nothing_is_called(
+        aiohttp_client: Any, settings: Settings) -> None:
+    http = await aiohttp_client(init_app(webrtc_settings(settings), fake_services))
+    expect = playwright_api.expect
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--use-fake-device-for-media-stream"]  # a microphone, but no one to allow it
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = await (await browser.new_context(locale="zh-CN")).new_page()
+            await page.goto(str(http.make_url("/call")))
+            await page.get_by_role("button", name="拨打12345").click()
+            status = page.locator("#status.error")
+            await expect(status).to_contain_text("拒绝了麦克风权限")
+            await expect(page.get_by_role("button", name="拨打12345")).to_be_enabled()
+        finally:
+            await browser.close()
+    assert http.server.app[WEBRTC].calls == {}
+    assert await services_of(http).store.list_drafts() == []

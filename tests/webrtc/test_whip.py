@@ -20,19 +20,14 @@ from tests.webrtc.support import (
     WhipClient,
     fake_services,
     post_offer,
+    services_of,
     wait_until,
     webrtc_settings,
 )
-from voice_gateway.app import SERVICES, init_app
-from voice_gateway.services import Services
+from voice_gateway.app import init_app
 from voice_gateway.webrtc.whip import WEBRTC
 
 WAV = CALLS_DIR / "D15.pcm8k.wav"  # 5.9 s: the shortest dev call
-
-
-def services_of(http: Any) -> Services:
-    services: Services = http.server.app[SERVICES]
-    return services
 
 
 @pytest.fixture
