@@ -149,8 +149,8 @@ class AsrSettings:
     # Whisper's encoder windows (10-30 s): the smallest of min, min + 4 s, ... up to
     # whisper_window_s that fits the utterance with a second to spare, else 30 s (see
     # asr.engines.whisper). A min above whisper_window_s counts as whisper_window_s.
-    whisper_window_s: float = 20.0
-    whisper_min_window_s: float = 12.0
+    whisper_window_s: float = 30.0
+    whisper_min_window_s: float = 30.0
     vosk_model: str = "vosk-model-small-cn-0.22"
     language: str = "zh"
     # Utterances of concurrent calls decoded together by one worker (Whisper batching).

@@ -30,8 +30,8 @@ class EngineSpec:
     compute_type: str = "int8"
     # Whisper: encoder windows (s) from min_window_s up to window_s in 4 s steps, the
     # smallest that fits the utterance; longer utterances get 30 s.
-    window_s: float = 20.0
-    min_window_s: float = 12.0
+    window_s: float = 30.0
+    min_window_s: float = 30.0
     # Free-form options for the fake engine used in tests.
     options: tuple[tuple[str, str], ...] = ()
     # Prompt used for requests that carry none (e.g. a hot-word prompt, see asr.hotwords).

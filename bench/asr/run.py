@@ -23,7 +23,7 @@ queues). Figures:
   the floor (the bare recognizer fed only the gated audio) and the best any gate could do
   (the bare recognizer fed the files without their digitally silent frames).
 
-The pipeline pads each utterance to the shortest of 12, 16 or 20 s encoder windows that
+The pipeline pads each utterance to the shortest encoder window (30 s by default) that
 holds it (``EngineSpec.min_window_s``, ``window_s``); the bare engine, transcribing whole
 files, pads to Whisper's 30 s.
 """
