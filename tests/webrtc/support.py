@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aiortc import AudioStreamTrack, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    AudioStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
@@ -55,9 +61,10 @@ class WhipClient:
     _reader: asyncio.Task[None] | None = None
 
     @classmethod
-    def create(cls, wav: Path | None, *, audio: bool = True) -> WhipClient:
+    def create(cls, wav: Path | None, *, audio: bool = True,
+               config: RTCConfiguration | None = None) -> WhipClient:
         """Audio from ``wav``, else silence (none at all if not ``audio``)."""
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(config)
         player = MediaPlayer(str(wav)) if wav is not None else None
         if player is not None and player.audio is not None:
             pc.addTrack(player.audio)
