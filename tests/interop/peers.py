@@ -140,7 +140,7 @@ def render_kamailio(name: str, values: dict[str, str]) -> str:
         pattern = re.compile(rf'^#!substdef "!{key}!([^!]*)!g"$', re.M)
         assert pattern.search(text), f"{name} has no substdef for {key}"
         line = f'#!substdef "!{key}!{value}!g"'
-        text = pattern.sub(lambda _, line=line: line, text)
+        text = pattern.sub(line.replace("\\", "\\\\"), text)
     return text
 
 
