@@ -262,3 +262,13 @@ async def test_a_call_storage_cannot_take_is_503_with_retry_after(http: Any) -> 
     assert resp.status == 503
     assert int(resp.headers["Retry-After"]) > 0
     await wait_until(lambda: not http.server.app[WEBRTC].calls, 10)
+
+
+async def test_the_page_s_own_origin_is_allowed_behind_a_tls_proxy(http: Any) -> None:
+    """The page is served over https by a reverse proxy that speaks http to us: its
+    Origin is https://<our host>, ours looks like http://<our host>; same host, allowed."""
+    host = http.make_url("").host + ":" + str(http.make_url("").port)
+    resp = await post_offer(http, "garbage", Origin=f"https://{host}")
+    assert resp.status == 400  # past the origin check, refused as a bad offer
+    resp = await post_offer(http, "garbage", Origin="https://elsewhere.example")
+    assert resp.status == 403

@@ -14,6 +14,8 @@ allowed_origins`` and the service's own origin.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from aiohttp import web
 
 from voice_gateway.webrtc.gateway import MAX_OFFER_BYTES, OfferError, WebRtcGateway, origin_of
@@ -28,13 +30,15 @@ EXPOSED = "Location, Link, ETag, Retry-After, Accept-Patch"
 
 def allowed_origin(request: web.Request) -> str | None:
     """The request's Origin if it may call us ("" when there is none: not a browser's
-    cross-origin request); None if it is refused."""
+    request); None if it is refused. Our own pages are those of the host the request was
+    sent to, whatever the scheme (a TLS proxy in front speaks http to us)."""
     origin = request.headers.get("Origin")
     if origin is None:
         return ""
-    own = f"{request.scheme}://{request.host}".lower()
+    if urlsplit(origin).netloc.lower() == request.host.lower():
+        return origin
     allowed = {origin_of(o) for o in request.app[WEBRTC].settings.allowed_origins}
-    return origin if origin.lower() == own or origin.lower() in allowed else None
+    return origin if origin.lower() in allowed else None
 
 
 def _cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
