@@ -42,7 +42,7 @@ def level_db(pcm: np.ndarray, freq: float) -> float:
     x = pcm[RATE // 4 : -RATE // 4].astype(np.float64) / 32768
     spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size))) / (x.size / 4)
     bin_ = round(freq * x.size / RATE)
-    return 20 * np.log10(spectrum[bin_ - 2 : bin_ + 3].max() + 1e-12)
+    return float(20 * np.log10(spectrum[bin_ - 2 : bin_ + 3].max() + 1e-12))
 
 
 @pytest.mark.parametrize(("freq", "passes"), [(100, False), (1000, True), (2500, True),

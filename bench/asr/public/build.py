@@ -123,9 +123,9 @@ def bandpass_taps(rate: int, low: float, high: float, taps: int = 1023,
     n = np.arange(taps) - (taps - 1) / 2
 
     def lowpass(cut: float) -> np.ndarray:
-        return 2 * cut / rate * np.sinc(2 * cut / rate * n)
+        return np.asarray(2 * cut / rate * np.sinc(2 * cut / rate * n))
 
-    return (lowpass(high) - lowpass(low)) * np.kaiser(taps, beta)
+    return np.asarray((lowpass(high) - lowpass(low)) * np.kaiser(taps, beta))
 
 
 def telephone(pcm16k: np.ndarray) -> np.ndarray:
