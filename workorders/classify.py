@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from workorders.draft import FieldValue
 from workorders.knowledge import Taxonomy, UrgentRules
 from workorders.phone import DIGITS
+from workorders.sound import Hit, SoundIndex, best_hits, strict_budget
 from workorders.text import Compact
 
 # Below this many characters of content a transcript says too little to classify (喂 你好 …).
@@ -21,6 +22,31 @@ _MIN_CONTENT = 6
 _FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢姓叫电话手机号码是"
 _SELF = ("我要", "我想", "想", "要", "来", "我来")
 _DENY = ("不是", "不想", "不要", "没想", "不用")
+# A phrase heard only by sound (物也 for 物业, 警盖 for 井盖) weighs this share of its
+# weight, less its cost per character.
+_SOUND_WEIGHT = 0.7
+# After 我要/我想 a declared appeal type may be heard more loosely (去报, 寄报 → 举报).
+_DECLARED_AFTER_SELF_COST = 0.8
+
+_INDEXES: dict[int, tuple[Taxonomy, SoundIndex, SoundIndex, SoundIndex]] = {}
+
+
+def _indexes(taxonomy: Taxonomy) -> tuple[SoundIndex, SoundIndex, SoundIndex]:
+    """Sound indexes of the category phrases, the appeal phrases and the urgent phrases."""
+    held = _INDEXES.get(id(taxonomy))
+    if held is None or held[0] is not taxonomy:
+        phrases = SoundIndex((p for sub in taxonomy.subcategories for p, _ in sub.phrases),
+                             limit=strict_budget)
+        appeals = SoundIndex((p for rule in taxonomy.appeals for p in rule.declared),
+                             limit=lambda p: max(strict_budget(p), _DECLARED_AFTER_SELF_COST))
+        urgent = SoundIndex(taxonomy.urgent.phrases, limit=strict_budget)
+        held = (taxonomy, phrases, appeals, urgent)
+        _INDEXES[id(taxonomy)] = held
+    return held[1], held[2], held[3]
+
+
+def _sound_weight(weight: float, phrase: str, hit: Hit) -> float:
+    return weight * _SOUND_WEIGHT * (1.0 - hit.cost / len(phrase))
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,18 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
         scores[sub_index] = scores.get(sub_index, 0.0) + weight
         if sub_index not in evidence or weight > evidence[sub_index][2]:
             evidence[sub_index] = (at, at + len(phrase), weight)
+    # No phrase heard as written: phrases heard by sound (物也 → 物业, 亭水 → 停水) count, at
+    # a discount. Exact text reads as before.
+    heard = best_hits(_indexes(taxonomy)[0], text) if not scores else {}
+    for sub_index, sub in enumerate(taxonomy.subcategories):
+        for phrase, weight in sub.phrases:
+            hit = heard.get(phrase)
+            if hit is None:
+                continue
+            w = _sound_weight(weight, phrase, hit)
+            scores[sub_index] = scores.get(sub_index, 0.0) + w
+            if sub_index not in evidence or w > evidence[sub_index][2]:
+                evidence[sub_index] = (hit.start, hit.end, w)
     best: tuple[float, int] | None = None
     by_category: dict[str, float] = {}
     for sub_index in sorted(scores):
@@ -97,6 +135,8 @@ def appeal_type(
     still win; a weaker cue in the text only picks among the types the menu allows.
     """
     text = compact.text
+    heard = best_hits(_indexes(taxonomy)[1], text)
+    said_outright = any(p in text for rule in taxonomy.appeals for p in rule.declared)
     scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
         score = 0.0
@@ -112,6 +152,16 @@ def appeal_type(
             declared = True
             if weight > score:
                 score, span = weight, (at, at + len(phrase))
+        if not said_outright:
+            # 我要去报 / 我想自行: a declared type heard by sound, right after 我要/我想.
+            for phrase in rule.declared:
+                hit = heard.get(phrase)
+                if hit is None or not text.startswith(("我要", "我想"), max(0, hit.start - 2)):
+                    continue
+                weight = 4.5 - hit.cost
+                declared = True
+                if weight > score:
+                    score, span = weight, (hit.start, hit.end)
         for phrase in rule.cues:
             at = text.find(phrase)
             if at >= 0:
@@ -158,8 +208,10 @@ def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:
     return at
 
 
-def is_urgent(compact: Compact, rules: UrgentRules) -> FieldValue[bool]:
-    """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …)."""
+def is_urgent(compact: Compact, rules: UrgentRules,
+              taxonomy: Taxonomy | None = None) -> FieldValue[bool]:
+    """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …). With ``taxonomy``
+    (whose urgent rules these are), phrases heard by sound count too (警盖没了, 它线了)."""
     text = compact.text
     for phrase in rules.phrases:
         at = text.find(phrase)
@@ -176,4 +228,10 @@ def is_urgent(compact: Compact, rules: UrgentRules) -> FieldValue[bool]:
             spans.append(min(found))
         else:
             return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
+    if taxonomy is not None and taxonomy.urgent is rules:
+        for phrase, hit in sorted(best_hits(_indexes(taxonomy)[2], text).items(),
+                                  key=lambda kv: kv[1].start):
+            if hit.cost > 0 and not _preceded_by(text, hit.start, rules.negations, window=2):
+                confidence = round(0.8 - 0.3 * hit.cost / len(phrase), 3)
+                return FieldValue(True, confidence, compact.span(hit.start, hit.end))
     return FieldValue(False, 0.8)

@@ -45,7 +45,7 @@ def draft(
     caller = find_name(text)
     places = find_places(text, data.gazetteer)
     kind = classify(text, data.taxonomy)
-    urgent = is_urgent(text, data.taxonomy.urgent)
+    urgent = is_urgent(text, data.taxonomy.urgent, data.taxonomy)
     appeal = appeal_type(
         text,
         data.taxonomy,

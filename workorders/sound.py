@@ -20,7 +20,7 @@ first and use this only for what the exact path did not find, so exact text read
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +38,7 @@ _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k",
 IME_COST = 0.35  # a fuzzy-pinyin pair: the same syllable to many speakers
 SHARED_COST = 0.75  # the same initial or the same final
 INDEL_COST = 1.0
+RARE_READING_COST = 0.3
 
 
 def split_syllable(syllable: str) -> tuple[str, str]:
@@ -122,7 +123,29 @@ def char_cost(x: str, y: str) -> float:
     rx, ry = plain_readings(x), plain_readings(y)
     if not rx or not ry:
         return 1.0  # a digit, a letter: only itself
-    return min(syllable_cost(a, b) for a in rx for b in ry)
+    # A character's rarer readings (盖 read ge, 奋 read kang) cost a little more.
+    return min(min(1.0, syllable_cost(a, b) + RARE_READING_COST * ((i > 0) + (j > 0)))
+               for i, a in enumerate(rx) for j, b in enumerate(ry))
+
+
+@lru_cache(maxsize=65536)
+def heard_cost(said: str, ch: str) -> float:
+    """Cost of hearing syllable ``said`` (a phrase's reading in context) written as ``ch``."""
+    readings = plain_readings(ch)
+    if not readings:
+        return 0.0 if said == ch else 1.0
+    return min(min(1.0, syllable_cost(said, r) + RARE_READING_COST * (i > 0))
+               for i, r in enumerate(readings))
+
+
+def context_readings(phrase: str) -> tuple[str, ...]:
+    """Toneless readings of a phrase's characters in context (pypinyin's phrase table):
+    长 in 长阳 is chang, in 弓长张 zhang. A non-Han character reads as itself."""
+    from pypinyin import Style, lazy_pinyin
+
+    out = lazy_pinyin(phrase, style=Style.NORMAL, errors=lambda chars: list(chars))
+    return tuple(out) if len(out) == len(phrase) else tuple(
+        (plain_readings(c) or (c,))[0] for c in phrase)
 
 
 def phrase_cost(phrase: str, heard: str) -> float:
@@ -192,40 +215,34 @@ def best_by_sound(text: str, phrases: Iterable[str], max_cost: float | None = No
     return None if best is None else (best[1], best[2])
 
 
-@lru_cache(maxsize=4096)
-def _near_syllables(syllable: str, limit: float, inventory: frozenset[str]) -> frozenset[str]:
-    return frozenset(s for s in inventory if syllable_cost(syllable, s) <= limit)
-
-
 class SoundIndex:
-    """Phrases filed by the syllables of their first two characters, so that a text
-    position looks up only the phrases that sound alike at one of those two characters;
-    each candidate is then costed whole (:func:`find_by_sound`'s rule, same length)."""
+    """Phrases filed by the readings of their first two characters. A text position looks
+    up the phrases whose first character is a homophone of the text's, or whose second is
+    a homophone of the next one's; each candidate is then costed whole (same length). At
+    most one character in two may differ in sound (a homophone costs nothing): a phrase
+    heard with every syllable a little off is not heard."""
 
     def __init__(self, phrases: Iterable[str], max_cost: float | None = None,
-                 min_length: int = 2) -> None:
-        self.max_cost = max_cost
-        self.phrases = tuple(dict.fromkeys(p for p in phrases if len(p) >= min_length))
+                 min_length: int = 2, limit: Callable[[str], float] | None = None) -> None:
+        chosen = tuple(dict.fromkeys(p for p in phrases if len(p) >= min_length))
+        self.phrases = chosen
+        self._limits = {p: (limit(p) if limit is not None
+                            else budget(p) if max_cost is None else max_cost) for p in chosen}
+        self._said = {p: context_readings(p) for p in chosen}
         self._first: dict[str, list[str]] = {}
         self._second: dict[str, list[str]] = {}
-        for phrase in self.phrases:
-            for reading in plain_readings(phrase[0]) or (phrase[0],):
-                self._first.setdefault(reading, []).append(phrase)
-            for reading in plain_readings(phrase[1]) or (phrase[1],):
-                self._second.setdefault(reading, []).append(phrase)
-        self._inventory = frozenset(self._first) | frozenset(self._second)
-
-    def _limit(self, phrase: str) -> float:
-        return budget(phrase) if self.max_cost is None else self.max_cost
+        for phrase in chosen:
+            said = self._said[phrase]
+            self._first.setdefault(said[0], []).append(phrase)
+            self._second.setdefault(said[1], []).append(phrase)
 
     def _candidates(self, text: str, i: int) -> set[str]:
         found: set[str] = set()
-        for table, at in ((self._first, i), (self._second, i + 1)):
-            if at >= len(text):
-                continue
-            for reading in plain_readings(text[at]) or (text[at],):
-                for near in _near_syllables(reading, 0.6, self._inventory):
-                    found.update(table.get(near, ()))
+        for reading in plain_readings(text[i]) or (text[i],):
+            found.update(self._first.get(reading, ()))
+        if i + 1 < len(text):
+            for reading in plain_readings(text[i + 1]) or (text[i + 1],):
+                found.update(self._second.get(reading, ()))
         return found
 
     def find(self, text: str, start: int = 0, stop: int | None = None) -> list[tuple[str, Hit]]:
@@ -238,12 +255,33 @@ class SoundIndex:
                 end = i + len(phrase)
                 if end > len(text):
                     continue
-                limit = self._limit(phrase)
+                limit = self._limits[phrase]
+                changed_left = len(phrase) // 2
                 cost = 0.0
-                for p, h in zip(phrase, text[i:end], strict=True):
-                    cost += char_cost(p, h)
-                    if cost > limit:
-                        break
+                for p, h in zip(self._said[phrase], text[i:end], strict=True):
+                    c = heard_cost(p, h)
+                    if c > 0:
+                        cost += c
+                        changed_left -= 1
+                        if cost > limit or changed_left < 0:
+                            break
                 else:
                     out.append((phrase, Hit(i, end, cost)))
         return out
+
+
+def strict_budget(phrase: str) -> float:
+    """For phrases that decide a field on their own (category, appeal, urgency): a
+    two-character phrase may differ only by a fuzzy-pinyin pair or a common measured
+    confusion; longer ones as :func:`budget`."""
+    return 0.45 if len(phrase) == 2 else budget(phrase)
+
+
+def best_hits(index: SoundIndex, text: str) -> dict[str, Hit]:
+    """The cheapest (then first) hit of each phrase of ``index`` in ``text``."""
+    best: dict[str, Hit] = {}
+    for phrase, hit in index.find(text):
+        old = best.get(phrase)
+        if old is None or (hit.cost, hit.start) < (old.cost, old.start):
+            best[phrase] = hit
+    return best
