@@ -62,8 +62,10 @@ async def held_key(phone: Baresip, key: str, seconds: float) -> None:
     """Hold ``key`` down on baresip's console for ``seconds``, then release it."""
     phone.key(key)
     await asyncio.sleep(seconds)
-    # Still down: baresip has not sent the event's end packets yet.
-    assert f"send DTMF digit end: '{key}'" not in phone.log.read_text(errors="replace")
+    # Pressed, and still down: baresip has not sent the event's end packets yet.
+    log = phone.log.read_text(errors="replace")
+    assert f"send DTMF digit: '{key}'" in log
+    assert f"send DTMF digit end: '{key}'" not in log
     phone.key("\x04")  # KEYCODE_REL
 
 

@@ -148,7 +148,7 @@ async def test_dispatcher_fails_over_to_the_surviving_gateway(
     )
     config = render_kamailio("dispatcher.cfg", {
         "PROXY_ADDR": "127.0.0.1", "PROXY_PORT": str(port),
-        "DISPATCHER_LIST": str(tmp_path / "dispatcher.list"), "FAILOVER_MS": "1000",
+        "DISPATCHER_LIST": str(tmp_path / "dispatcher.list"), "FAILOVER_MS": "2000",
         "PROBE_S": "2",
     })  # fmt: skip
     fake = EngineSpec("fake")
