@@ -260,7 +260,7 @@ class AnalyticsSettings:
     # A count is a spike when it has at least min_count orders and its Poisson tail
     # probability under the baseline is below p_value (workorders/spikes.py says how).
     spike_min_count: int = 5
-    spike_p_value: float = 0.001
+    spike_p_value: float = 0.0001
     # Days of history the baseline is taken from (the same weekday's in it).
     baseline_days: int = 28
     # Alerts are POSTed as JSON to this URL (empty: none are sent).

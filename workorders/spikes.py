@@ -12,13 +12,17 @@ seven days. Each count is compared with a baseline, the expected count for that 
 - a floor (0.1 an hour, 0.5 a day, 1 a week), so that a place with no history is not
   alarmed by its first orders.
 
+History from before the first order the detector is given is unknown, not quiet: those
+weeks are left out of the mean, and the all-days rate covers only the days known.
+
 The baseline is the largest of the three. A count is a spike when it reaches ``min_count``
 (5) and its Poisson tail probability, P(X ≥ count) for a Poisson variable with the
-baseline as mean, is below ``p_value`` (0.001). Five 停水 calls from one street in an hour
-with a baseline at the floor have a tail of 8e-8: a spike; eight a day where 4 are usual
-(P = 0.05) are not. A spike whose street also spikes is reported at the street only, and
-a key that raised an alert is not raised again for the same or a longer window until that
-window's length has passed (``suppress``).
+baseline as mean, is below ``p_value`` (0.0001: ``python -m bench.spikes`` measured
+precision 0.90 and recall 0.96 with it, 0.75 and 0.97 with 0.001). Five 停水 calls from
+one street in an hour with a baseline at the floor have a tail of 8e-8: a spike; eight a
+day where 4 are usual (P = 0.05) are not. A spike whose street also spikes is reported at
+the street only, and a key that raised an alert is not raised again for the same or a
+longer window until that window's length has passed (``suppress``).
 """
 
 from __future__ import annotations
@@ -123,18 +127,23 @@ def window_start(window: str, now: datetime, tz: tzinfo) -> datetime:
 
 
 def baseline(series: _Series, window: str, start: datetime, end: datetime,
-             baseline_days: int) -> float:
-    """The expected count of ``[start, end)`` (see the module docstring)."""
+             baseline_days: int, known_from: datetime | None = None) -> float:
+    """The expected count of ``[start, end)`` (see the module docstring). History before
+    ``known_from`` (the first stored order) is unknown, not quiet: left out."""
     weeks = max(1, baseline_days // 7)
-    shifted = [series.count(start - WEEK * i, end - WEEK * i) for i in range(1, weeks + 1)]
-    same_weekday = sum(shifted) / len(shifted)
-    span = timedelta(days=baseline_days)
-    all_days = series.count(start - span, start) * ((end - start) / span)
+    shifted = [series.count(start - WEEK * i, end - WEEK * i) for i in range(1, weeks + 1)
+               if known_from is None or start - WEEK * i >= known_from]
+    same_weekday = sum(shifted) / len(shifted) if shifted else 0.0
+    since = start - timedelta(days=baseline_days)
+    if known_from is not None:
+        since = min(start, max(since, known_from))
+    all_days = (series.count(since, start) * ((end - start) / (start - since))
+                if start - since >= timedelta(days=1) else 0.0)
     return max(same_weekday, all_days, FLOOR[window])
 
 
 def detect(series: dict[tuple[str, str, str], _Series], now: datetime, tz: tzinfo, *,
-           min_count: int = 5, p_value: float = 0.001, baseline_days: int = 28,
+           min_count: int = 5, p_value: float = 0.0001, baseline_days: int = 28,
            suppress: Sequence[tuple[tuple[str, str, str], str, datetime]] = ()
            ) -> list[Spike]:
     """Spikes of the windows ending at ``now``. ``suppress``: (key, window, raised_at) of
@@ -142,6 +151,7 @@ def detect(series: dict[tuple[str, str, str], _Series], now: datetime, tz: tzinf
     the longer ones."""
     order = list(WINDOWS)
     out: list[Spike] = []
+    known_from = min((s.times[0] for s in series.values() if s.times), default=None)
     # A street's alert quiets its district too (the district was left out for it).
     suppress = [*suppress, *((("district", k[1].split("/", 1)[0], k[2]), w, at)
                              for k, w, at in suppress if k[0] == "street")]
@@ -156,7 +166,7 @@ def detect(series: dict[tuple[str, str, str], _Series], now: datetime, tz: tzinf
                 continue
             if any(sp.key == key for sp in out):  # already raised for a shorter window
                 continue
-            expected = baseline(s, window, start, now, baseline_days)
+            expected = baseline(s, window, start, now, baseline_days, known_from)
             p = poisson_tail(count, expected)
             if p >= p_value:
                 continue

@@ -104,12 +104,12 @@ def test_a_steady_busy_street_and_four_calls_raise_nothing() -> None:
 
 
 def test_a_day_spike_against_the_same_weekday_history() -> None:
-    # Twelve 噪音 today (by 18:30) on 劲松街道, where the same weekday usually has four.
+    # Thirteen 噪音 today (by 18:30) on 劲松街道, where the same weekday usually has four.
     today = [order(NOW - timedelta(minutes=40 * i + 70), "噪音", street="劲松街道")
-             for i in range(12)]
+             for i in range(13)]
     spikes = detect(index([*background(), *today]), NOW, BEIJING)
     assert [(s.window, s.level, s.subcategory, s.count) for s in spikes] == [
-        ("day", "street", "噪音", 12)]
+        ("day", "street", "噪音", 13)]
     # Three by 18:30 on past Wednesdays (the fourth comes at 18:30), a little more all days.
     assert 3.0 <= spikes[0].expected < 3.5
 
@@ -121,3 +121,10 @@ def test_an_alert_already_raised_is_not_raised_again_within_its_window() -> None
     raised = [(s.key, s.window, NOW) for s in first]
     later = NOW + timedelta(minutes=10)
     assert detect(series, later, BEIJING, suppress=raised) == []
+
+
+def test_history_before_the_first_order_is_unknown_not_quiet() -> None:
+    """A new deployment with ten days of a steady four a day: no week is a spike."""
+    steady = [order(NOW - timedelta(days=d, hours=h), "噪音", street="劲松街道")
+              for d in range(10) for h in (1, 3, 5, 7)]
+    assert detect(index(steady), NOW, BEIJING) == []
