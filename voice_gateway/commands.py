@@ -195,18 +195,9 @@ async def export(settings: Settings, fmt: str, status: str) -> int:
 
 
 async def db_upgrade(settings: Settings) -> int:
-    """Apply the migrations (on PostgreSQL under an advisory lock: run from one node, or
-    from several at once, they run once)."""
-    from storage import create_engine, upgrade
-
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    engine = create_engine(settings.effective_database_url, settings.node_id)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-    print(f"database at head: {engine.url.render_as_string(hide_password=True)}",
-          file=sys.stderr)
+    async with open_services(settings, with_asr=False):
+        pass
+    print(f"database at head: {settings.effective_database_url}", file=sys.stderr)
     return 0
 
 
