@@ -231,7 +231,9 @@ def is_urgent(compact: Compact, rules: UrgentRules,
     if taxonomy is not None and taxonomy.urgent is rules:
         for phrase, hit in sorted(best_hits(_indexes(taxonomy)[2], text).items(),
                                   key=lambda kv: kv[1].start):
-            if hit.cost > 0 and not _preceded_by(text, hit.start, rules.negations, window=2):
+            if text.startswith(phrase, hit.start):
+                continue  # written as the phrase: the exact look-up above decided it
+            if not _preceded_by(text, hit.start, rules.negations, window=2):
                 confidence = round(0.8 - 0.3 * hit.cost / len(phrase), 3)
                 return FieldValue(True, confidence, compact.span(hit.start, hit.end))
     return FieldValue(False, 0.8)

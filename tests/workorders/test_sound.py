@@ -97,3 +97,29 @@ def test_a_corrected_street_replaces_the_first() -> None:
 def test_no_place_from_ordinary_words(text: str) -> None:
     d = draft(text, None, NOW)
     assert (d.district.value, d.street.value) == (None, None)
+
+
+# -- category, appeal type and urgency: phrases heard by sound -------------------------------
+
+def test_urgent_phrase_heard_as_homophones() -> None:
+    assert draft("路口有个警盖没了晚上看不见", None, NOW).urgent.value is True  # 井盖没了
+    assert draft("路面它线了出现一个大坑", None, NOW).urgent.value is True  # 塌陷
+
+
+@pytest.mark.parametrize(
+    ("text", "appeal"),
+    [("我要去报楼下小饭馆卖过期食品", "举报"),  # ju → qu
+     ("我要寄报有人私拉电线", "举报")],  # ju → ji
+)
+def test_declared_appeal_heard_by_sound_after_wo_yao(text: str, appeal: str) -> None:
+    assert draft(text, None, NOW).appeal_type.value == appeal
+
+
+def test_category_phrase_heard_as_homophones() -> None:
+    assert draft("我们这片亭水都三天了", None, NOW).category.value == "公用事业"  # 停水
+
+
+def test_exact_phrases_still_decide() -> None:
+    d = draft("我家的猫跑到邻居家房顶上去了下不来怎么办呢", None, NOW)
+    assert d.category.value == "其他"
+    assert draft("楼下饭馆油烟太大", None, NOW).urgent.value is False
