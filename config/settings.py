@@ -268,6 +268,27 @@ class AnalyticsSettings:
     webhook_timeout_s: float = 5.0
 
 
+@dataclass(frozen=True)
+class ClusterSettings:
+    # This node's id, stored with every call it takes and on its heartbeat row; empty
+    # means log.node, else the host name. Each process behind Kamailio needs its own.
+    node_id: str = ""
+    # Secret other nodes send (Authorization: Bearer) to this node's /internal/ routes
+    # (recordings, drain); empty turns those routes off.
+    secret: str = ""
+    # This node's HTTP address as the other nodes reach it; empty: http://<http.host>:<port>.
+    internal_url: str = ""
+    # A directory every node mounts (NFS): recordings go to <dir>/<node_id>/ and any node
+    # reads any node's recordings there instead of fetching them from their node.
+    shared_recordings_dir: Path | None = None
+    # The heartbeat row is updated this often; a node silent for dead_after_s is shown
+    # as stopped reporting.
+    heartbeat_interval_s: float = 5.0
+    dead_after_s: float = 30.0
+    # drain and SIGTERM: calls in progress get this long to finish, then are hung up.
+    drain_timeout_s: float = 3600.0
+
+
 def _default_data_dir() -> Path:
     return Path("data")
 
@@ -290,6 +311,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
 
@@ -305,7 +327,16 @@ class Settings:
 
     @property
     def recordings_dir(self) -> Path:
+        if self.cluster.shared_recordings_dir is not None:
+            return self.cluster.shared_recordings_dir / self.node_id
         return self.data_dir / "recordings"
+
+    @property
+    def node_id(self) -> str:
+        """This node's id: cluster.node_id, else log.node, else the host name."""
+        import socket
+
+        return self.cluster.node_id or self.log.node or socket.gethostname()
 
     @property
     def asr_workers(self) -> int:

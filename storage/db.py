@@ -45,8 +45,10 @@ def private_file(path: Path) -> None:
                 each.chmod(0o600)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; for SQLite, the file's directory is created and WAL switched on."""
+def create_engine(url: str, node_id: str | None = None) -> AsyncEngine:
+    """An async engine; for SQLite, the file's directory is created and WAL switched on.
+    On PostgreSQL its connections carry ``application_name`` ``voice-intake/<node_id>``:
+    the events NOTIFY trigger puts it in each payload, so a node can skip its own."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -66,7 +68,15 @@ def create_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
+    if node_id and parsed.drivername == "postgresql+asyncpg":
+        return create_async_engine(url, pool_pre_ping=True, connect_args={
+            "server_settings": {"application_name": application_name(node_id)}})
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def application_name(node_id: str) -> str:
+    """The PostgreSQL ``application_name`` of a node's connections (63 bytes at most)."""
+    return f"voice-intake/{node_id}"[:63]
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

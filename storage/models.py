@@ -40,6 +40,8 @@ class Call(Base):
     # Whether the recording holds the whole call (migration 0004): False after a disk
     # failure, None while the call runs and for calls ended before 0004 (unknown).
     recording_complete: Mapped[bool | None] = mapped_column(Boolean)
+    # The node that took the call (migration 0005); NULL for calls stored before it.
+    node_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     utterances: Mapped[list[UtteranceRow]] = relationship(
         back_populates="call", order_by="UtteranceRow.seq", cascade="all, delete-orphan"
@@ -97,6 +99,20 @@ class DraftRow(Base):
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied|basic|dissatisfied
+
+
+class NodeRow(Base):
+    """A node of the cluster (migration 0005): its heartbeat, updated every
+    ``cluster.heartbeat_interval_s``, and where the other nodes reach it."""
+
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    internal_url: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # running | draining | stopped
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class EventRow(Base):

@@ -63,12 +63,20 @@ class _Admission:
 class Store:
     """Every read and write the service does; each method is one transaction."""
 
-    def __init__(self, engine: AsyncEngine, bus: EventBus | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, bus: EventBus | None = None, *,
+                 node_id: str | None = None) -> None:
         self.engine = engine
         self.bus = bus or EventBus()
+        self.node_id = node_id  # stored with every call this store creates
         self._sessions = session_factory(engine)
         self._write = WriteTransactions(engine)
         self._abandoned: set[asyncio.Task[None]] = set()  # create_call INSERTs given up on
+
+    @property
+    def recovery_scope(self) -> str | None:
+        """Whose unfinished calls this node recovers and sweeps: its own on a shared
+        database; every call on SQLite (one node, whatever its host is called now)."""
+        return None if self.engine.dialect.name == "sqlite" else self.node_id
 
     def write_stalled_for(self, now: float) -> float:
         """Seconds (``time.monotonic``) the oldest write to the database now waiting or
@@ -99,7 +107,8 @@ class Store:
         call_id = call_id or new_id()
         now = datetime.now(UTC)
         call = Call(id=call_id, source=source, caller_number=caller_number, status="active",
-                    started_at=now, recording_path=recording_path, asr_engine=asr_engine)
+                    started_at=now, recording_path=recording_path, asr_engine=asr_engine,
+                    node_id=self.node_id)
         event = Event("call_started", call_id, {"source": source}, now)
         if deadline_s is None:
             await self._insert_call(call, event, None)
@@ -272,19 +281,26 @@ class Store:
             s.add(_event_row(event := Event("call_ended", call_id, {"reason": reason}, now)))
         self.bus.publish(event)
 
-    async def unfinished_calls(self) -> list[Call]:
-        """Calls that were still active when the service stopped."""
+    async def unfinished_calls(self, node_id: str | None = None) -> list[Call]:
+        """Calls that were still active when the service stopped; with ``node_id``, only
+        that node's (and those stored before calls had a node): another node's calls are
+        its own to recover, or ``voice-intake recover``'s once it is known dead."""
+        query = select(Call).where(Call.status.in_(("active", "ended")))
+        if node_id is not None:
+            query = query.where(or_(Call.node_id == node_id, Call.node_id.is_(None)))
         async with self._sessions() as s:
-            rows = await s.scalars(select(Call).where(Call.status.in_(("active", "ended"))))
-            return list(rows.all())
+            return list((await s.scalars(query)).all())
 
-    async def undrafted_calls(self, ended_before: datetime) -> list[Call]:
-        """Calls that ended before ``ended_before`` and still have no draft (it failed)."""
+    async def undrafted_calls(self, ended_before: datetime,
+                              node_id: str | None = None) -> list[Call]:
+        """Calls that ended before ``ended_before`` and still have no draft (it failed);
+        with ``node_id``, only that node's (and those with no node)."""
+        query = select(Call).where(Call.status == "ended", Call.ended_at.is_not(None),
+                                   Call.ended_at < ended_before)
+        if node_id is not None:
+            query = query.where(or_(Call.node_id == node_id, Call.node_id.is_(None)))
         async with self._sessions() as s:
-            rows = await s.scalars(select(Call).where(
-                Call.status == "ended", Call.ended_at.is_not(None),
-                Call.ended_at < ended_before).order_by(Call.ended_at))
-            return list(rows.all())
+            return list((await s.scalars(query.order_by(Call.ended_at))).all())
 
 
 def _event_row(event: Event) -> EventRow:

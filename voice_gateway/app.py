@@ -62,7 +62,8 @@ def init_app(
             # Listed before SIP opens, so no new call is mistaken for an unfinished one;
             # finished at once, as soon as the ASR workers are up, whether or not a call
             # comes in.
-            unfinished = await services.store.unfinished_calls()
+            # This node's calls only, on a shared database (others recover their own).
+            unfinished = await services.store.unfinished_calls(services.store.recovery_scope)
             recovery = asyncio.create_task(_recover(services, unfinished))
             app[RECOVERY] = recovery
             sweep = asyncio.create_task(sweep_forever(services))  # drafts that failed

@@ -17,6 +17,7 @@ from pathlib import Path
 from asr.audio import AudioFormatError
 from asr.models import ModelError
 from config import ConfigError, Settings, load_settings
+from storage.migrate import SchemaOutdated
 from voice_gateway.output import UsageError
 
 log = logging.getLogger("voice_intake")
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError, AudioFormatError) as exc:
         print(f"voice-intake: error: {exc}", file=sys.stderr)
         return 2
-    except ModelError as exc:
+    except (ModelError, SchemaOutdated) as exc:
         print(f"voice-intake: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -33,10 +33,26 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         tls = server_context(settings.http)  # HTTPS when http.tls_cert/tls_key are set
     except TlsConfigError as exc:
         raise UsageError(str(exc)) from exc
+    asyncio.run(_check_schema(settings))  # a shared database at an older schema: refused
     engine_spec(settings)  # fail now, with the model error, rather than after start-up
     web.run_app(init_app(settings), host=settings.http.host, port=settings.http.port,
                 ssl_context=tls, print=lambda msg: print(msg, file=sys.stderr))
     return 0
+
+
+async def _check_schema(settings: Settings) -> None:
+    """``SchemaOutdated`` when a shared database is behind this release (SQLite is
+    migrated at start-up instead)."""
+    from storage import create_engine
+    from storage.migrate import require_current
+
+    if not settings.database_url.startswith("postgresql"):
+        return
+    engine = create_engine(settings.database_url)
+    try:
+        await require_current(engine)
+    finally:
+        await engine.dispose()
 
 
 def _check_audio_file(path: Path) -> None:
@@ -195,9 +211,18 @@ async def export(settings: Settings, fmt: str, status: str) -> int:
 
 
 async def db_upgrade(settings: Settings) -> int:
-    async with open_services(settings, with_asr=False):
-        pass
-    print(f"database at head: {settings.effective_database_url}", file=sys.stderr)
+    """Apply the migrations (on PostgreSQL under an advisory lock: run from one node, or
+    from several at once, they run once)."""
+    from storage import create_engine, upgrade
+
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    engine = create_engine(settings.effective_database_url, settings.node_id)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"database at head: {engine.url.render_as_string(hide_password=True)}",
+          file=sys.stderr)
     return 0
 
 

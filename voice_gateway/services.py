@@ -18,8 +18,9 @@ from asr.hotwords import engine_prompt
 from asr.models import choose_engine
 from asr.pool import AsrWorkerPool
 from config import Settings
-from storage import EventBus, Store, create_engine, upgrade
+from storage import EventBus, Store, create_engine
 from storage.db import write_gate
+from storage.migrate import prepare
 from voice_gateway import metrics
 
 log = logging.getLogger(__name__)
@@ -61,20 +62,21 @@ async def open_services(
     workers: int | None = None,
     asr_in_background: bool = False,
 ) -> AsyncIterator[Services]:
-    """Open the database (migrated to head) and, if asked, the ASR worker pool.
+    """Open the database (SQLite migrated to head; a shared PostgreSQL checked to be at
+    head, ``SchemaOutdated`` if not) and, if asked, the ASR worker pool.
 
     With ``asr_in_background`` the workers load their models while the caller goes on
     (the HTTP server answers ``/healthz`` at once, ``/readyz`` once models are loaded).
     """
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db = create_engine(settings.effective_database_url)
+    db = create_engine(settings.effective_database_url, settings.node_id)
     write_gate(db).on_write = metrics.DB_WRITE.observe
     pool: AsrWorkerPool | None = None
     label: str | None = None
     starting: asyncio.Task[None] | None = None
     store: Store | None = None
     try:
-        await upgrade(db)
+        await prepare(db)  # SQLite: migrated; a shared database: refused if older
         bus = EventBus()
         if with_asr:
             if spec is None:
@@ -90,7 +92,7 @@ async def open_services(
             starting.add_done_callback(lambda t: _log_start(t, label, pool))
             if not asr_in_background:
                 await starting
-        store = Store(db, bus)
+        store = Store(db, bus, node_id=settings.node_id)
         yield Services(settings, store, bus, pool, label)
     finally:
         if starting is not None and not starting.done():

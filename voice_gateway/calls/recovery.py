@@ -61,7 +61,8 @@ async def recover_unfinished_calls(services: Services,
 async def sweep_undrafted(services: Services, now: datetime | None = None) -> list[str]:
     """Draft the calls that ended at least ``drafting.retry_after_s`` ago with no draft."""
     wait = timedelta(seconds=services.settings.drafting.retry_after_s)
-    calls = await services.store.undrafted_calls((now or datetime.now(UTC)) - wait)
+    store = services.store
+    calls = await store.undrafted_calls((now or datetime.now(UTC)) - wait, store.recovery_scope)
     return await recover_unfinished_calls(services, calls) if calls else []
 
 
