@@ -247,3 +247,74 @@ def digest_response(
     if qop:
         return h(f"{ha1}:{nonce}:{nc or ''}:{cnonce or ''}:{qop}:{ha2}")
     return h(f"{ha1}:{nonce}:{ha2}")
+
+
+# --- the client side (our INVITEs to a trunk that challenges them) ------------------------
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One ``WWW-Authenticate`` or ``Proxy-Authenticate`` digest challenge."""
+
+    realm: str
+    nonce: str
+    algorithm: str = "MD5"
+    qop: tuple[str, ...] = ()
+    opaque: str | None = None
+    stale: bool = False
+
+
+def parse_challenge(value: str) -> Challenge | None:
+    """A digest challenge we can answer, or ``None`` (another scheme, an algorithm we do
+    not know, a ``qop`` without ``auth``, or missing parameters)."""
+    try:
+        scheme, params = parse_credentials(value)
+    except AuthError:
+        return None
+    realm, nonce = params.get("realm"), params.get("nonce")
+    algorithm = params.get("algorithm", "MD5").upper()
+    if scheme.lower() != "digest" or realm is None or not nonce or algorithm not in _HASHES:
+        return None
+    qop = tuple(q.strip().lower() for q in params.get("qop", "").split(",") if q.strip())
+    if qop and "auth" not in qop:
+        return None  # auth-int only: we do not hash bodies
+    return Challenge(realm, nonce, algorithm, qop, params.get("opaque"),
+                     params.get("stale", "").lower() == "true")  # fmt: skip
+
+
+def pick_challenge(values: list[str]) -> Challenge | None:
+    """The challenge to answer among a response's: SHA-256 before MD5 (RFC 8760 §2.4)."""
+    parsed = [c for c in (parse_challenge(v) for v in values) if c is not None]
+    parsed.sort(key=lambda c: 0 if c.algorithm == "SHA-256" else 1)
+    return parsed[0] if parsed else None
+
+
+def authorization(
+    challenge: Challenge,
+    username: str,
+    password: str,
+    method: str,
+    uri: str,
+    *,
+    cnonce: str,
+    nc: int = 1,
+) -> str:
+    """The ``Authorization`` (or ``Proxy-Authorization``) value answering ``challenge``
+    for a request ``method uri`` (RFC 7616 §3.4); ``cnonce`` is passed in, as every
+    random value of the core is."""
+    qop = "auth" if challenge.qop else None
+    nc_text = f"{nc:08x}" if qop else None
+    response = digest_response(
+        challenge.algorithm, username, challenge.realm, password, method, uri,
+        challenge.nonce, qop=qop, nc=nc_text, cnonce=cnonce if qop else None,
+    )  # fmt: skip
+    parts = [
+        f"username={grammar.quote(username)}", f"realm={grammar.quote(challenge.realm)}",
+        f'nonce="{challenge.nonce}"', f'uri="{uri}"', f'response="{response}"',
+        f"algorithm={challenge.algorithm}",
+    ]  # fmt: skip
+    if qop:
+        parts += [f"qop={qop}", f"nc={nc_text}", f'cnonce="{cnonce}"']
+    if challenge.opaque is not None:
+        parts.append(f"opaque={grammar.quote(challenge.opaque)}")
+    return "Digest " + ", ".join(parts)

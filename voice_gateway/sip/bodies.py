@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from voice_gateway.sip.message import Request
+from voice_gateway.sip.message import Request, Response
 
 SDP_TYPE = "application/sdp"
 DTMF_RELAY_TYPE = "application/dtmf-relay"
@@ -17,9 +17,10 @@ _EVENT_DIGITS = {"10": "*", "11": "#", "12": "A", "13": "B", "14": "C", "15": "D
 _DIGITS = frozenset("0123456789*#ABCD")
 
 
-def find_sdp(request: Request) -> bytes | None:
-    """The SDP body of a request: the body itself, or the application/sdp part of a
-    multipart/mixed body (RFC 4475 §3.1.1.11 mpart01). ``None`` if there is none."""
+def find_sdp(request: Request | Response) -> bytes | None:
+    """The SDP body of a request (or of a response to ours): the body itself, or the
+    application/sdp part of a multipart/mixed body (RFC 4475 §3.1.1.11 mpart01). ``None``
+    if there is none."""
     if not request.body:
         return None
     content_type = request.content_type

@@ -198,6 +198,41 @@ class TransferProgress:
         return self.done and self.status is not None and 200 <= self.status < 300
 
 
+@dataclass(frozen=True)
+class OutboundProgress:
+    """Our INVITE got a provisional response (180, 183 ...); ``media`` is set when it
+    carried an answer to our offer (early media)."""
+
+    call: CallHandle
+    status: int
+    media: NegotiatedAudio | None = None
+
+
+@dataclass(frozen=True)
+class OutboundAnswered:
+    """Our INVITE was answered (2xx) and acknowledged: the call is up. ``dialog`` is the
+    handle its in-dialog events (:class:`CallEnded`, :class:`Dtmf` ...) and operations
+    (``hangup``) use."""
+
+    call: CallHandle
+    dialog: CallHandle
+    media: NegotiatedAudio
+
+
+@dataclass(frozen=True)
+class OutboundFailed:
+    """Our INVITE ended without a call. ``outcome``: ``busy`` (486/600), ``no-answer``
+    (480, 408, our CANCEL on ring timeout), ``rejected`` (603, 403), ``cancelled`` (the
+    application cancelled it) or ``failed`` (anything else, Timer B included).
+    ``retry_after`` comes from the response's Retry-After, in seconds."""
+
+    call: CallHandle
+    status: int | None
+    reason: str
+    outcome: str
+    retry_after: int | None = None
+
+
 Event = (
     IncomingCall
     | CallCancelled
@@ -210,4 +245,7 @@ Event = (
     | MediaChanged
     | OptionsPing
     | TransferProgress
+    | OutboundProgress
+    | OutboundAnswered
+    | OutboundFailed
 )

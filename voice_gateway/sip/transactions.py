@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from voice_gateway.sip.errors import LocalProtocolError
 from voice_gateway.sip.events import Action, Address, TimerCancel, TimerRequest, Transmit, Transport
+from voice_gateway.sip.headers import Headers
 from voice_gateway.sip.message import Request, Response
 
 MAGIC_COOKIE = "z9hG4bK"
@@ -51,6 +52,7 @@ class TimerConfig:
     t1: float = 0.5
     t2: float = 4.0
     t4: float = 5.0
+    timer_d: float = 32.0  # RFC 3261 §17.1.1.2: at least 32 s over UDP
 
     @classmethod
     def from_ms(cls, t1_ms: float, t2_ms: float, t4_ms: float) -> TimerConfig:
@@ -62,6 +64,7 @@ class State(enum.Enum):
     """Transaction states (union of the client and server machines)."""
 
     INITIAL = "initial"
+    CALLING = "calling"  # INVITE client: sent, nothing heard yet
     TRYING = "trying"
     PROCEEDING = "proceeding"
     ACCEPTED = "accepted"  # 2xx sent, retransmitting until the ACK (RFC 6026)
@@ -81,7 +84,11 @@ class Input(enum.Enum):
     SEND_2XX = "send-2xx"
     SEND_FINAL = "send-3xx-6xx"
     RECV_1XX = "recv-1xx"
+    RECV_2XX = "recv-2xx"  # INVITE client only; a non-INVITE client counts it as final
     RECV_FINAL = "recv-final"
+    TIMER_A = "A"
+    TIMER_B = "B"
+    TIMER_D = "D"
     TIMER_E = "E"
     TIMER_F = "F"
     TIMER_G = "G"
@@ -90,6 +97,7 @@ class Input(enum.Enum):
     TIMER_J = "J"
     TIMER_K = "K"
     TIMER_L = "L"
+    TIMER_M = "M"
 
 
 class Effect(enum.Enum):
@@ -109,6 +117,14 @@ class Effect(enum.Enum):
     ARM_J = "arm-J"  # 64·T1, 0 on reliable transports
     ARM_K = "arm-K"  # T4, 0 on reliable transports
     ARM_L = "arm-L"  # 64·T1
+    ARM_A = "arm-A"  # T1, unreliable transports only
+    BACKOFF_A = "backoff-A"  # 2·A, no T2 cap (RFC 3261 §17.1.1.2)
+    ARM_B = "arm-B"  # 64·T1
+    ARM_D = "arm-D"  # timer_d (32 s), 0 on reliable transports
+    ARM_M = "arm-M"  # 64·T1 (RFC 6026 §7.2)
+    SEND_ACK = "send-ack"  # the ACK for a non-2xx final (same branch), kept for repeats
+    STOP_A = "stop-A"
+    STOP_B = "stop-B"
     STOP_E = "stop-E"
     STOP_F = "stop-F"
     STOP_G = "stop-G"
@@ -172,6 +188,30 @@ NON_INVITE_CLIENT: Table = {
     (S.COMPLETED, In.RECV_1XX): (S.COMPLETED, ()),
     (S.COMPLETED, In.RECV_FINAL): (S.COMPLETED, ()),
     (S.COMPLETED, In.TIMER_K): (S.TERMINATED, ()),
+}
+
+# RFC 3261 §17.1.1 (figure 5) with RFC 6026's Accepted state: a 2xx (and each of its
+# retransmissions, which may come from other forks) goes to the TU, which sends the ACK.
+_INVITE_FINAL = (E.STOP_A, E.STOP_B, E.SEND_ACK, E.ARM_D, E.NOTIFY_RESPONSE)
+_INVITE_2XX = (E.STOP_A, E.STOP_B, E.ARM_M, E.NOTIFY_RESPONSE)
+INVITE_CLIENT: Table = {
+    (S.INITIAL, In.SEND_REQUEST): (S.CALLING, (E.SEND, E.ARM_A, E.ARM_B)),
+    (S.CALLING, In.TIMER_A): (S.CALLING, (E.RESEND, E.BACKOFF_A)),
+    (S.CALLING, In.TIMER_B): (S.TERMINATED, (E.STOP_A, E.NOTIFY_TIMEOUT)),
+    (S.CALLING, In.RECV_1XX): (S.PROCEEDING, (E.STOP_A, E.STOP_B, E.NOTIFY_RESPONSE)),
+    (S.CALLING, In.RECV_2XX): (S.ACCEPTED, _INVITE_2XX),
+    (S.CALLING, In.RECV_FINAL): (S.COMPLETED, _INVITE_FINAL),
+    (S.PROCEEDING, In.RECV_1XX): (S.PROCEEDING, (E.NOTIFY_RESPONSE,)),
+    (S.PROCEEDING, In.RECV_2XX): (S.ACCEPTED, _INVITE_2XX),
+    (S.PROCEEDING, In.RECV_FINAL): (S.COMPLETED, _INVITE_FINAL),
+    (S.ACCEPTED, In.RECV_1XX): (S.ACCEPTED, ()),
+    (S.ACCEPTED, In.RECV_2XX): (S.ACCEPTED, (E.NOTIFY_RESPONSE,)),
+    (S.ACCEPTED, In.RECV_FINAL): (S.ACCEPTED, ()),
+    (S.ACCEPTED, In.TIMER_M): (S.TERMINATED, ()),
+    (S.COMPLETED, In.RECV_1XX): (S.COMPLETED, ()),
+    (S.COMPLETED, In.RECV_2XX): (S.COMPLETED, ()),
+    (S.COMPLETED, In.RECV_FINAL): (S.COMPLETED, (E.SEND_ACK,)),
+    (S.COMPLETED, In.TIMER_D): (S.TERMINATED, ()),
 }
 
 _LOCAL_INPUTS = frozenset({In.SEND_REQUEST, In.SEND_1XX, In.SEND_2XX, In.SEND_FINAL})
@@ -313,9 +353,17 @@ class Transaction:
         elif effect is E.RESEND:
             if self.last_message is not None:
                 self.queue.transmit(self.last_message, self.dest, self.transport, self.fallback)
-        elif effect in (E.ARM_E, E.ARM_G):
+        elif effect in (E.ARM_E, E.ARM_G, E.ARM_A):
             if not reliable:
                 self._arm(effect.value[-1], t1)
+        elif effect is E.BACKOFF_A:
+            self._arm("A", 2 * self._interval.get("A", t1))
+        elif effect in (E.ARM_B, E.ARM_M):
+            self._arm(effect.value[-1], 64 * t1)
+        elif effect is E.ARM_D:
+            self._arm("D", 0.0 if reliable else self.timers.timer_d)
+        elif effect is E.SEND_ACK:
+            self._send_ack(response)
         elif effect is E.ARM_G_2XX:
             self._arm("G", t1)
         elif effect in (E.BACKOFF_E, E.BACKOFF_G):
@@ -329,7 +377,7 @@ class Transaction:
             self._arm("J", 0.0 if reliable else 64 * t1)
         elif effect in (E.ARM_I, E.ARM_K):
             self._arm(effect.value[-1], 0.0 if reliable else t4)
-        elif effect in (E.STOP_E, E.STOP_F, E.STOP_G, E.STOP_H):
+        elif effect in (E.STOP_A, E.STOP_B, E.STOP_E, E.STOP_F, E.STOP_G, E.STOP_H):
             key = self._running.pop(effect.value[-1], None)
             if key is not None:
                 self.queue.cancel_timer(key)
@@ -339,6 +387,10 @@ class Transaction:
             out.append(Notice(NoticeKind.ACK, self))
         elif effect is E.NOTIFY_TIMEOUT:
             out.append(Notice(NoticeKind.TIMEOUT, self))
+
+    def _send_ack(self, response: Response | None) -> None:
+        """Only the INVITE client transaction has :data:`Effect.SEND_ACK` rows."""
+        raise LocalProtocolError("no ACK to send from this transaction")
 
     def _arm(self, name: str, delay: float) -> None:
         old = self._running.pop(name, None)
@@ -430,3 +482,60 @@ class NonInviteClientTransaction(Transaction):
         """A response matched to this transaction."""
         event = Input.RECV_1XX if response.status < 200 else Input.RECV_FINAL
         return self._step(event, response=response) or []
+
+
+class InviteClientTransaction(Transaction):
+    """RFC 3261 §17.1.1 with RFC 6026: our INVITE. Call :meth:`start` once.
+
+    A non-2xx final is acknowledged here, on the INVITE's branch (§17.1.1.3), and the ACK
+    repeated for each retransmission of that final; a 2xx goes to the TU, which sends the
+    ACK of the dialog (§13.2.2.4)."""
+
+    table = INVITE_CLIENT
+    initial = State.INITIAL
+
+    def __init__(
+        self,
+        queue: ActionQueue,
+        timers: TimerConfig,
+        request: Request,
+        dest: Address,
+        transport: Transport,
+    ) -> None:
+        key = (request.branch or "", request.cseq.method)
+        super().__init__(queue, timers, key, dest, transport)
+        self.request = request
+        self.ack: bytes | None = None
+
+    def start(self) -> None:
+        """Send the INVITE and arm Timers A and B."""
+        self._step(Input.SEND_REQUEST, self.request.serialize())
+
+    def receive_response(self, response: Response) -> list[Notice]:
+        """A response matched to this transaction (by branch and CSeq method)."""
+        if response.status < 200:
+            event = Input.RECV_1XX
+        else:
+            event = Input.RECV_2XX if response.status < 300 else Input.RECV_FINAL
+        return self._step(event, response=response) or []
+
+    def _send_ack(self, response: Response | None) -> None:
+        if self.ack is None:
+            assert response is not None
+            self.ack = build_non_2xx_ack(self.request, response).serialize()
+        self.queue.transmit(self.ack, self.dest, self.transport)
+
+
+def build_non_2xx_ack(invite: Request, response: Response) -> Request:
+    """The ACK for a 3xx-6xx (RFC 3261 §17.1.1.3): the INVITE's Request-URI, top Via,
+    Call-ID, From, CSeq number and Route set; To from the response (with its tag)."""
+    headers = Headers()
+    headers.add("Via", invite.headers.get_all("Via")[0])
+    for route in invite.headers.fields("Route"):
+        headers.add("Route", route)
+    headers.add("Max-Forwards", "70")
+    headers.add("From", invite.headers.get("From") or "")
+    headers.add("To", response.headers.get("To") or invite.headers.get("To") or "")
+    headers.add("Call-ID", invite.call_id)
+    headers.add("CSeq", f"{invite.cseq.number} ACK")
+    return Request("ACK", invite.uri, headers)
