@@ -13,6 +13,7 @@ connections are closed in the background and awaited at shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -76,8 +77,8 @@ def check_offer(text: str) -> None:
         raise OfferError(400, "not an SDP offer")
     try:
         parsed = aiortc_sdp.SessionDescription.parse(text)
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
-        raise OfferError(400, f"SDP does not parse: {exc}") from None
+    except Exception as exc:  # aiortc's parser asserts and iterates as it goes
+        raise OfferError(400, f"SDP does not parse: {type(exc).__name__} {exc}") from None
     kinds = [media.kind for media in parsed.media]
     if not kinds:
         raise OfferError(400, "SDP has no media")
@@ -185,16 +186,21 @@ class WebRtcGateway:
                 [c for name in PREFERRED for c in audio_codecs if c.mimeType == name])
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                answer = await pc.createAnswer()
+                await pc.setLocalDescription(answer)  # gathers every candidate: no trickle
             except OperationError as exc:
                 raise OfferError(422, str(exc)) from None
             except (ValueError, InvalidStateError) as exc:
                 raise OfferError(400, f"offer refused: {exc}") from None
-            answer = await pc.createAnswer()
-            await pc.setLocalDescription(answer)  # gathers every candidate: no trickle
+            except (AttributeError, KeyError, IndexError, TypeError, RuntimeError) as exc:
+                # aiortc trips over some broken offers (no a=setup, a section without its
+                # transport): still the offer's fault, said without aiortc's internals.
+                log.info("offer refused by aiortc: %s: %s", type(exc).__name__, exc)
+                raise OfferError(400, "offer refused: incomplete or inconsistent SDP") from None
         except BaseException:
             self.negotiating -= 1
             track.stop()
-            await pc.close()
+            await close_quietly(pc)
             raise
         self.negotiating -= 1
         transport = WebRtcCallTransport(
@@ -267,6 +273,25 @@ class WebRtcGateway:
                 await asyncio.wait(stuck, timeout=CLOSE_TIMEOUT_S)
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=CLOSE_TIMEOUT_S)
+
+
+async def close_quietly(pc: RTCPeerConnection) -> None:
+    """Close a peer connection that a broken offer left half set up: aiortc's close stops
+    at the first part that never started, so the ICE transports (sockets) are closed here
+    one by one as well."""
+    try:
+        await pc.close()
+        return
+    except Exception as exc:
+        log.debug("closing a half-negotiated peer connection: %r", exc)
+    sctp = pc.sctp
+    parts = [t.receiver.transport for t in pc.getTransceivers()]
+    parts += [sctp.transport] if sctp is not None else []
+    for dtls in parts:
+        with contextlib.suppress(Exception):
+            await dtls.stop()
+        with contextlib.suppress(Exception):
+            await dtls.transport.stop()
 
 
 def origin_of(url: str) -> str:
