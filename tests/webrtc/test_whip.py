@@ -272,3 +272,27 @@ async def test_the_page_s_own_origin_is_allowed_behind_a_tls_proxy(http: Any) ->
     assert resp.status == 400  # past the origin check, refused as a bad offer
     resp = await post_offer(http, "garbage", Origin="https://elsewhere.example")
     assert resp.status == 403
+
+
+async def test_shutdown_hangs_up_browser_calls_and_drafts_them(aiohttp_client: Any,
+                                                              settings: Settings) -> None:
+    from voice_gateway.services import open_services
+
+    settings = webrtc_settings(settings)
+    http = await aiohttp_client(init_app(settings, fake_services))
+    client = WhipClient.create(WAV)
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 201
+        await client.answer(await resp.text())
+        await client.connected()
+        await wait_until(lambda: client.frames > 200, 20)  # 4 s into the call
+        await http.close()  # the service stops
+        assert {"type": "ended"} in client.captions
+    finally:
+        await client.close()
+    async with open_services(settings, with_asr=False) as services:
+        drafts = await services.store.list_drafts()
+        assert len(drafts) == 1
+        call = await services.store.get_call(drafts[0]["call_id"])
+    assert call is not None and call.end_reason == "shutdown" and call.utterances
