@@ -23,6 +23,7 @@ from config.settings import AnalyticsSettings
 from console.analytics import ANALYTICS, Analytics, alert_payload
 from console.context import ServicesGetter
 from storage.analytics import AnalyticsStore
+from workorders.knowledge import knowledge
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def analytics_ctx(
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         res = get_services()
         settings = res.settings.analytics
-        analytics = Analytics(AnalyticsStore(res.store), settings)
+        taxonomy = knowledge(res.settings.drafting).taxonomy
+        keywords = frozenset(p for sub in taxonomy.subcategories for p, _w in sub.phrases)
+        analytics = Analytics(AnalyticsStore(res.store), settings, keywords)
         app[ANALYTICS] = analytics
         task = asyncio.create_task(watch(analytics, settings)) if settings.spikes_enabled \
             else None

@@ -64,9 +64,11 @@ class Month:
 
 
 class Analytics:
-    def __init__(self, store: AnalyticsStore, settings: AnalyticsSettings) -> None:
+    def __init__(self, store: AnalyticsStore, settings: AnalyticsSettings,
+                 keywords: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.settings = settings
+        self.keywords = keywords  # the taxonomy's phrases: preferred as key phrases
         self.tz = ZoneInfo(settings.timezone)
 
     def month(self, text: str | None) -> Month:
@@ -81,7 +83,8 @@ class Analytics:
         this = [f for f in facts if f.created_at >= month.start]
         previous = [f for f in facts if before.start <= f.created_at < month.start]
         history = [f for f in facts if f.created_at < before.start]
-        return topic_candidates(this, previous, history, limit=limit)
+        return topic_candidates(this, previous, history, limit=limit,
+                                keywords=self.keywords)
 
     async def topics(self, month: Month) -> dict[str, Any]:
         marked = [t for t in await self.store.events(TOPIC) if t.get("month") == month.label]

@@ -7,8 +7,10 @@ orders contain the phrase, times ``1 + log((N + 1) / (n + 1))`` where N is the m
 orders outside the group and n those of them with the phrase, so phrases every call has
 (电话, 我姓) weigh little and the street's own name is left out. Phrases are chosen
 greedily, up to three, each scored on the orders earlier ones do not cover (ties: the
-longer phrase); each order joins the first phrase its transcript contains (or none), which
-splits a group such as 供水 · 双井街道 into 停水 and 水压低.
+longer one, then the one nearer the start of its sentences), the taxonomy's own keywords
+(停水, 水压低) weighing double, since a bare n-gram may straddle two words; each order
+joins the first phrase its transcript contains (or none), which splits a group such as
+供水 · 双井街道 into 停水 and 水压低.
 
 Each candidate is ranked by ``score = volume + 2 × repeat calls + 3 × dissatisfied +
 growth``, where repeat calls are orders the drafter linked to an earlier appeal,
@@ -22,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -86,38 +88,44 @@ class TopicCandidate:
         }
 
 
-def ngrams(text: str) -> set[str]:
-    """The 2- to 4-character n-grams of ``text``'s Chinese runs, without stop characters."""
-    out: set[str] = set()
+def ngrams(text: str) -> dict[str, int]:
+    """The 2- to 4-character n-grams of ``text``'s Chinese runs, without stop characters,
+    each with its first position in its run (a word more often starts a run than not)."""
+    out: dict[str, int] = {}
     for run in _CJK.findall(text):
         for n in (2, 3, 4):
             for i in range(len(run) - n + 1):
                 gram = run[i:i + n]
                 if not any(c in _STOP for c in gram):
-                    out.add(gram)
+                    out[gram] = min(i, out.get(gram, i))
     return out
 
 
-def key_phrases(group: Sequence[set[str]], df: Counter[str], total: int,
-                exclude: Iterable[str] = (), limit: int = MAX_PHRASES) -> list[str]:
+def key_phrases(group: Sequence[Mapping[str, int]], df: Counter[str], total: int,
+                exclude: Iterable[str] = (), limit: int = MAX_PHRASES,
+                boost: frozenset[str] = frozenset()) -> list[str]:
     """The group's phrases by class-based TF-IDF (see the module docstring), chosen
     greedily: each next phrase is scored on the orders no earlier phrase covers. A phrase
-    inside an excluded word (the place's own name) never counts. ``df`` and ``total``: the
-    document frequencies and size of the whole month, the group included."""
+    inside an excluded word (the place's own name) never counts; one of ``boost`` (the
+    taxonomy's keywords: words, where n-grams may straddle two) weighs double. ``df`` and
+    ``total``: the document frequencies and size of the whole month, the group included."""
     names = [e for e in exclude if e]
     docs: dict[str, set[int]] = defaultdict(set)
+    position: Counter[str] = Counter()
     for i, grams in enumerate(group):
-        for g in grams:
+        for g, at in grams.items():
             docs[g].add(i)
+            position[g] += at
     outside = max(0, total - len(group))
-    idf = {g: math.log((outside + 1) / (max(0, df[g] - len(d)) + 1)) + 1.0
+    idf = {g: (math.log((outside + 1) / (max(0, df[g] - len(d)) + 1)) + 1.0)
+           * (2.0 if g in boost else 1.0)
            for g, d in docs.items()
            if len(d) >= 2 and not any(g in name for name in names)}
     remaining = set(range(len(group)))
     chosen: list[str] = []
     while len(chosen) < limit and remaining:
-        best = max(idf, key=lambda g: (len(docs[g] & remaining) * idf[g], len(g), g),
-                   default=None)
+        best = max(idf, key=lambda g: (len(docs[g] & remaining) * idf[g], len(g),
+                                       -position[g] / len(docs[g]), g), default=None)
         if best is None or len(docs[best] & remaining) < 2:
             break
         chosen.append(best)
@@ -132,7 +140,8 @@ def _month(t: datetime) -> str:
 
 def topic_candidates(month: Sequence[OrderFact], previous: Sequence[OrderFact],
                      history: Sequence[OrderFact] = (), limit: int = 10,
-                     min_volume: int = 2) -> list[TopicCandidate]:
+                     min_volume: int = 2,
+                     keywords: frozenset[str] = frozenset()) -> list[TopicCandidate]:
     """The month's candidate topics, best first (see the module docstring). ``previous``:
     the month before (growth); ``history``: earlier orders for each candidate's trend
     (counts per month, oldest first, this month last)."""
@@ -145,7 +154,7 @@ def topic_candidates(month: Sequence[OrderFact], previous: Sequence[OrderFact],
     out = []
     for (sub, district, street), orders in groups.items():
         phrases = key_phrases([grams[f.id] for f in orders], df, len(month),
-                              exclude=(district or "", street or ""))
+                              exclude=(district or "", street or ""), boost=keywords)
         split: dict[str | None, list[OrderFact]] = defaultdict(list)
         for f in orders:
             split[next((p for p in phrases if p in grams[f.id]), None)].append(f)
@@ -159,14 +168,15 @@ def topic_candidates(month: Sequence[OrderFact], previous: Sequence[OrderFact],
 
 
 def _matches(f: OrderFact, sub: str, district: str | None, street: str | None,
-             phrase: str | None, grams: dict[str, set[str]]) -> bool:
+             phrase: str | None, grams: Mapping[str, Mapping[str, int]]) -> bool:
     return (f.subcategory == sub and f.district == district and f.street == street
             and (phrase is None or phrase in grams[f.id]))
 
 
 def _candidate(sub: str, district: str | None, street: str | None, phrase: str | None,
                members: list[OrderFact], previous: Sequence[OrderFact],
-               history: Sequence[OrderFact], grams: dict[str, set[str]]) -> TopicCandidate:
+               history: Sequence[OrderFact], grams: Mapping[str, Mapping[str, int]]
+               ) -> TopicCandidate:
     before = sum(1 for f in previous if _matches(f, sub, district, street, phrase, grams))
     repeats = sum(1 for f in members if f.repeat)
     unhappy = sum(1 for f in members if f.satisfaction == "dissatisfied")

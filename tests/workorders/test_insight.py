@@ -128,3 +128,12 @@ def test_history_before_the_first_order_is_unknown_not_quiet() -> None:
     steady = [order(NOW - timedelta(days=d, hours=h), "噪音", street="劲松街道")
               for d in range(10) for h in (1, 3, 5, 7)]
     assert detect(index(steady), NOW, BEIJING) == []
+
+
+def test_the_taxonomys_keywords_win_over_ngrams_straddling_words() -> None:
+    month = [order(NOV, "供水", text="金台花园小区停水了") for _ in range(3)]
+    month += [order(NOV, "噪音", street="劲松街道", text="工地噪音") for _ in range(2)]
+    plain = topic_candidates(month, [])[0].phrase
+    assert plain == "金台花园"  # of the 4-grams of identical texts, the first
+    boosted = topic_candidates(month, [], keywords=frozenset({"停水", "噪音"}))
+    assert boosted[0].phrase == "停水"
