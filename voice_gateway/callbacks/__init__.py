@@ -1,0 +1,1 @@
+"""回访: outbound survey callbacks after a work order is handled (issue #19)."""
