@@ -296,3 +296,25 @@ async def test_shutdown_hangs_up_browser_calls_and_drafts_them(aiohttp_client: A
         assert len(drafts) == 1
         call = await services.store.get_call(drafts[0]["call_id"])
     assert call is not None and call.end_reason == "shutdown" and call.utterances
+
+
+async def test_the_call_page_may_be_framed_by_allowed_origins_only(http: Any) -> None:
+    resp = await http.get("/call")
+    assert resp.status == 200
+    csp = resp.headers["Content-Security-Policy"]
+    assert f"frame-ancestors 'self' {ORIGIN}" in csp and "script-src 'self'" in csp
+    assert resp.headers["Permissions-Policy"] == f'microphone=(self "{ORIGIN}")'
+    page = await resp.text()
+    assert "拨打12345" in page and "http://" not in page and "https://" not in page  # no CDN
+    for asset in ("/call/static/call.js", "/call/static/call.css"):
+        assert asset in page
+        assert (await http.get(asset)).status == 200
+
+
+async def test_call_page_loads_past_the_per_address_rate_get_429(
+        aiohttp_client: Any, settings: Settings) -> None:
+    http = await aiohttp_client(init_app(
+        webrtc_settings(settings, rate_limit_per_s=0.01, rate_limit_burst=2), fake_services))
+    statuses = [(await http.get("/call")).status for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert (await post_offer(http, "garbage")).status == 400  # the offers' own allowance
