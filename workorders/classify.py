@@ -72,13 +72,13 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
         scores[sub_index] = scores.get(sub_index, 0.0) + weight
         if sub_index not in evidence or weight > evidence[sub_index][2]:
             evidence[sub_index] = (at, at + len(phrase), weight)
-    # No phrase heard as written: phrases heard by sound (物也 → 物业, 亭水 → 停水) count, at
-    # a discount. Exact text reads as before.
-    heard = best_hits(_indexes(taxonomy)[0], text) if not scores else {}
+    # Phrases heard only by sound (物也 → 物业, 亭水 → 停水, 地宝 → 低保) count too, at a
+    # discount; a phrase written as such counted above.
+    heard = best_hits(_indexes(taxonomy)[0], text)
     for sub_index, sub in enumerate(taxonomy.subcategories):
         for phrase, weight in sub.phrases:
             hit = heard.get(phrase)
-            if hit is None:
+            if hit is None or phrase in text:
                 continue
             w = _sound_weight(weight, phrase, hit)
             scores[sub_index] = scores.get(sub_index, 0.0) + w
