@@ -289,6 +289,48 @@ class ClusterSettings:
     drain_timeout_s: float = 3600.0
 
 
+SipTransportName = Literal["udp", "tcp", "tls"]
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    """回访: survey callbacks after an order is handled (README: Callbacks)."""
+
+    # The scheduler runs inside `serve` and dials queued callbacks.
+    enabled: bool = False
+    # The outbound trunk (or proxy) our INVITEs go to; empty host: straight to the URI's.
+    trunk_host: str = ""
+    trunk_port: int = 5060
+    trunk_transport: SipTransportName = "udp"
+    # Digest credentials the trunk challenges for (401/407); empty: none.
+    trunk_username: str = ""
+    trunk_password: str = ""
+    # Caller ID: the hotline's number in From, and its host (empty: our address).
+    caller_id: str = "12345"
+    caller_domain: str = ""
+    display_name: str = ""
+    # Citizens are dialled as sip:<number>@<target_domain> (empty: trunk_host).
+    target_domain: str = ""
+    ring_timeout_s: float = 45.0
+    # 3xx followed at most this often, and only to the target's host or these hosts.
+    max_redirects: int = 1
+    redirect_hosts: tuple[str, ...] = ()
+    # The survey menu: "survey" (shipped) or a file path.
+    menu: str = "survey"
+    # Local calling hours (analytics.timezone), start inclusive, end exclusive.
+    calling_hours: str = "08:00-21:00"
+    # Attempts per order, and the wait before the next one by outcome (doubled each time).
+    max_attempts: int = 3
+    retry_busy_s: float = 600.0
+    retry_no_answer_s: float = 1800.0
+    retry_failed_s: float = 900.0
+    # Per trunk: calls up at once and new attempts per second.
+    max_concurrent: int = 4
+    attempts_per_second: float = 1.0
+    # How often the scheduler looks for due callbacks.
+    poll_interval_s: float = 5.0
+
+
 def _default_data_dir() -> Path:
     return Path("data")
 
@@ -312,6 +354,7 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
 
