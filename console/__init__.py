@@ -18,6 +18,7 @@ from aiohttp import web
 
 from config import Settings
 from console import security
+from console.access import AccessAudit
 from console.alerts import analytics_ctx
 from console.context import CLAIM_TTL, CONSOLE, SIMULATOR, Console, ServicesGetter
 from console.limits import LoginLimiter
@@ -25,6 +26,7 @@ from console.live import Fanout
 from console.routes import add_routes
 from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, Reports, SessionPolicy, Store
+from storage.access_log import AccessLog
 
 __all__ = ["CONSOLE", "Console", "setup", "websocket_clients"]
 
@@ -59,7 +61,7 @@ def setup(app: web.Application, services: ServicesGetter | None = None, *,
         app[CONSOLE] = Console(
             settings=res.settings, store=res.store, accounts=accounts_of(res.settings, res.store),
             workflow=workflow, reports=Reports(res.store.engine), limiter=LoginLimiter(),
-            fanout=fanout,
+            fanout=fanout, access=AccessAudit(AccessLog(res.store.engine)),
         )
         ready = asyncio.Event()
         feed = asyncio.create_task(fanout.run(ready))

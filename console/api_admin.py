@@ -51,3 +51,19 @@ async def export(request: web.Request, session: ActiveSession) -> web.StreamResp
             "Content-Type": "text/csv; charset=utf-8", "Content-Disposition": disposition})
     return web.Response(text=to_json(rows), content_type="application/json",
                         headers={"Content-Disposition": disposition})
+
+
+async def access_audit(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    """Who opened which recording or transcript, newest first (``user``, ``draft``,
+    ``call`` filter; ``limit`` at most 1000)."""
+    q = request.query
+    try:
+        limit = max(1, min(int(q.get("limit", "200")), 1000))
+    except ValueError as exc:
+        raise json_error(400, "limit must be an integer") from exc
+    entries = await request.app[CONSOLE].access.log.entries(
+        username=q.get("user") or None, draft_id=q.get("draft") or None,
+        call_id=q.get("call") or None, limit=limit)
+    return ok([{"at": e.at, "username": e.username, "action": e.action,
+                "draft_id": e.draft_id, "call_id": e.call_id, "detail": e.detail}
+               for e in entries])

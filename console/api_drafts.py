@@ -7,8 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from console.access import may_open_recording
 from console.context import CONSOLE
 from console.http import json_body, json_error, ok
+from console.remote_recording import from_owner
 from console.validate import field_changes, limit_param, status_filter
 from storage.accounts import ActiveSession
 from storage.workflow import DraftDetail, DraftNotFound, WorkflowConflict, WorkflowInvalid
@@ -56,7 +58,11 @@ async def _run(coro: Any) -> Any:
 
 
 async def detail(request: web.Request, session: ActiveSession) -> web.StreamResponse:
-    found = await _run(request.app[CONSOLE].workflow.detail(request.match_info["id"]))
+    """A draft with its transcript (the viewing is audited)."""
+    console = request.app[CONSOLE]
+    found = await _run(console.workflow.detail(request.match_info["id"]))
+    await console.access.record(session, "transcript_view", draft_id=found.draft["id"],
+                                call_id=found.call["id"] if found.call else None)
     return ok(_detail_json(found))
 
 
@@ -121,14 +127,28 @@ async def follow_up(request: web.Request, session: ActiveSession) -> web.StreamR
 
 
 async def recording(request: web.Request, session: ActiveSession) -> web.StreamResponse:
-    """The call's recording (caller side, or ``?side=system``), with Range support."""
-    path = await _run(request.app[CONSOLE].workflow.recording_path(request.match_info["id"]))
+    """The call's recording (caller side, or ``?side=system``), with Range support. With
+    ``console.recording_access = "own"`` an agent opens only the recordings of drafts they
+    claimed, reviewed or dispatched (403 otherwise); every opening is audited."""
+    console = request.app[CONSOLE]
+    draft_id = request.match_info["id"]
+    found = await console.workflow.draft(draft_id)
+    if found is None:
+        raise json_error(404, "draft not found")
+    draft, workflow = found
+    if not may_open_recording(session, console.settings.console.recording_access, workflow):
+        raise json_error(403, "录音仅限认领或处理该工单的坐席收听")
+    path = await _run(console.workflow.recording_path(draft_id))
     if not path:
         raise json_error(404, "no recording for this draft")
     file = Path(path)
-    if request.query.get("side") == "system":
+    side = "system" if request.query.get("side") == "system" else "caller"
+    if side == "system":
         file = file.with_suffix(".out.wav")
-    if not file.is_file():
-        raise json_error(404, "recording file missing")
+    if not file.is_file():  # another node's call: streamed from that node (cluster)
+        system = file.name.endswith(".out.wav")
+        return await from_owner(request, request.match_info["id"], system)
+    await console.access.record(session, "recording_view", draft_id=draft_id,
+                                call_id=draft.get("call_id"), side=side)
     return web.FileResponse(file, headers={"Content-Type": "audio/wav",
                                            "Cache-Control": "private, max-age=3600"})

@@ -16,8 +16,32 @@ from storage.accounts import ActiveSession
 
 
 async def live_calls(request: web.Request, session: ActiveSession) -> web.StreamResponse:
-    """Calls in progress with their transcript so far and current IVR node."""
-    return ok(await request.app[CONSOLE].reports.live_calls())
+    """Calls in progress with their current IVR node and transcript so far; for an agent,
+    the transcript's text only of the calls they opened (``transcript_hidden`` otherwise)."""
+    console = request.app[CONSOLE]
+    calls = await console.reports.live_calls()
+    if session.account.role != "admin":
+        user = session.account.username
+        for call in calls:
+            if not console.fanout.opened(user, call["id"]):
+                call["utterances"] = [{k: v for k, v in u.items() if k != "text"}
+                                      for u in call["utterances"]]
+                call["transcript_hidden"] = True
+    return ok(calls)
+
+
+async def call_transcript(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    """Open a live call's transcript (audited): its utterances so far, and from now on its
+    utterances in full on this user's websockets."""
+    console = request.app[CONSOLE]
+    call_id = request.match_info["id"]
+    call = next((c for c in await console.reports.live_calls() if c["id"] == call_id), None)
+    if call is None:
+        raise json_error(404, "no call in progress with this id")
+    await console.access.record(session, "live_transcript_view", draft_id=None,
+                                call_id=call_id)
+    console.fanout.open_call(session.account.username, call_id)
+    return ok(call)
 
 
 async def websocket(request: web.Request, session: ActiveSession) -> web.StreamResponse:
@@ -27,7 +51,8 @@ async def websocket(request: web.Request, session: ActiveSession) -> web.StreamR
     fanout = request.app[CONSOLE].fanout
     ws = web.WebSocketResponse(heartbeat=30)
     # Subscribed before the client can see the 101; admins also get spike alerts.
-    async with fanout.connect(admin=session.account.role == "admin") as queue:
+    async with fanout.connect(admin=session.account.role == "admin",
+                              username=session.account.username) as queue:
         await ws.prepare(request)
         fanout.sockets.add(ws)
         sender = asyncio.create_task(_send(ws, queue))

@@ -16,6 +16,7 @@ from typing import Protocol
 from aiohttp import web
 
 from config import Settings
+from console.access import AccessAudit
 from console.limits import LoginLimiter
 from console.live import Fanout
 from ivr.simulator import Simulate
@@ -47,6 +48,7 @@ class Console:
     reports: Reports
     limiter: LoginLimiter
     fanout: Fanout
+    access: AccessAudit
 
 
 CONSOLE = web.AppKey("console", Console)

@@ -103,10 +103,17 @@ API_ROUTES: tuple[ApiRoute, ...] = (
              api_reference.options, tags=("reference",)),
     ApiRoute("GET", "/api/calls/live", "Calls in progress with transcript and IVR node",
              "agent", api_live.live_calls, tags=("calls",)),
+    ApiRoute("GET", "/api/calls/{id}/transcript",
+             "Open a live call's transcript (audited); then its utterances in full on the "
+             "websocket", "agent", api_live.call_transcript, tags=("calls",)),
     ApiRoute("GET", "/api/ws", "WebSocket: new and changed drafts, call progress", "agent",
              api_live.websocket, tags=("calls",)),
     ApiRoute("GET", "/api/dashboard", "Dashboard figures over the last `hours`", "admin",
              api_admin.dashboard, query=("hours",), tags=("admin",)),
+    ApiRoute("GET", "/api/audit/access",
+             "Who opened which recording or transcript, and when (newest first)", "admin",
+             api_admin.access_audit, query=("user", "draft", "call", "limit"),
+             tags=("admin",)),
     ApiRoute("GET", "/api/export", "Work orders as CSV or JSON", "admin", api_admin.export,
              query=("format", "status"), response="text/csv", tags=("admin",)),
     # IVR menus (issue 6): versions, live validation, simulator, analytics, prompt audio.

@@ -18,10 +18,21 @@
         el("span", { text: "接入 " + time(call.started_at) }), elapsed, node),
       list);
     for (const u of call.utterances) addUtterance(list, u);
+    if (call.transcript_hidden) {
+      // An agent opens a call's transcript on purpose (audited); until then only its progress.
+      const open = el("button", { type: "button", class: "open-transcript", text: "查看转写" });
+      open.addEventListener("click", async () => {
+        const full = await api("GET", "/api/calls/" + encodeURIComponent(call.id) + "/transcript");
+        open.remove();
+        for (const u of full.utterances) addUtterance(list, u);
+      });
+      list.before(open);
+    }
     return { card: c, list, node, elapsed, started: new Date(call.started_at) };
   }
 
   function addUtterance(list, u) {
+    if (u.hidden || typeof u.text !== "string") return;  // not opened: no text is sent
     if (list.querySelector('[data-seq="' + u.seq + '"]')) return;
     list.append(el("li", { "data-seq": u.seq }, el("time", { text: clock(u.start) + " " }), u.text));
     list.scrollTop = list.scrollHeight;

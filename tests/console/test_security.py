@@ -20,9 +20,9 @@ import aiohttp
 import pytest
 
 import storage.db
-from ivr import prompts
 from console import CONSOLE
 from console.redirects import safe_next
+from ivr import prompts
 from tests.console.conftest import PASSWORD, login, new_draft
 
 
@@ -192,9 +192,18 @@ def _silence(path: Path, seconds: int, *args: str) -> Path:
     return path
 
 
+def _piped_flac(path: Path, seconds: int) -> Path:
+    """A FLAC written to a pipe: its STREAMINFO gives no length."""
+    with path.open("wb") as out:
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                        f"anullsrc=r=16000:cl=mono:d={seconds}", "-c:a", "flac", "-f", "flac",
+                        "pipe:1"], stdout=out, check=True)
+    return path
+
+
 async def _upload(client: Any, csrf: str, path: Path, name: str) -> Any:
     form = aiohttp.FormData()
-    form.add_field("file", path.read_bytes(), filename=name)
+    form.add_field("file", await asyncio.to_thread(path.read_bytes), filename=name)
     return await client.post("/api/ivr/prompts/welcome/audio", data=form,
                              headers={"X-CSRF-Token": csrf})
 
@@ -228,11 +237,7 @@ async def test_a_prompt_without_a_length_in_its_headers_is_decoded_with_a_cap(
 ) -> None:
     """Row 4: a FLAC streamed without its length (ffprobe cannot tell) is decoded only up to
     just past the limit, then refused."""
-    piped = tmp_path / "piped.flac"
-    with piped.open("wb") as out:
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                        "anullsrc=r=16000:cl=mono:d=1200", "-c:a", "flac", "-f", "flac",
-                        "pipe:1"], stdout=out, check=True)
+    piped = await asyncio.to_thread(_piped_flac, tmp_path / "piped.flac", 1200)
     assert prompts.probe_seconds(piped) is None
     sizes: list[int] = []
     real = prompts.decode_capped
