@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,17 @@ async def draft_and_store(
     keypad_phone: str | None = None,
     menu_choices: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Draft the work order (pure, milliseconds), link repeats from storage, store it."""
+    """Draft the work order, link repeats from storage, store it.
+
+    The drafter runs in a thread: it is pure and takes milliseconds, but its first call in
+    a process loads the gazetteer's sound index (seconds), and the event loop carries every
+    live call's SIP and RTP meanwhile (a proxy's dispatcher took a gateway stalled that
+    long for dead)."""
     settings = services.settings.drafting
     now = datetime.now(UTC)
-    drafted = draft(transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone,
-                    menu_choices=menu_choices)
+    drafted = await asyncio.to_thread(
+        draft, transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone,
+        menu_choices=menu_choices)  # fmt: skip
     since = now - timedelta(days=settings.repeat_window_days)
     rows = await services.store.recent_drafts_like(
         drafted.phone.value, drafted.district.value, drafted.street.value, since
