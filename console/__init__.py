@@ -27,6 +27,7 @@ from console.routes import add_routes
 from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, Reports, SessionPolicy, Store
 from storage.access_log import AccessLog
+from storage.retention import RetentionJob
 
 __all__ = ["CONSOLE", "Console", "setup", "websocket_clients"]
 
@@ -65,14 +66,20 @@ def setup(app: web.Application, services: ServicesGetter | None = None, *,
         )
         ready = asyncio.Event()
         feed = asyncio.create_task(fanout.run(ready))
+        tasks = [feed]
+        if res.settings.retention.days > 0:  # recordings and transcripts past retention
+            job = app[CONSOLE].retention = RetentionJob(res.store.engine,
+                                                        res.settings.retention.days)
+            tasks.append(asyncio.create_task(job.run()))
         await ready.wait()
         try:
             yield
         finally:
             await fanout.close_sockets()
-            feed.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await feed
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     app.cleanup_ctx.append(console_ctx)
     app.cleanup_ctx.append(analytics_ctx(get_services))

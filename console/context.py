@@ -21,6 +21,7 @@ from console.limits import LoginLimiter
 from console.live import Fanout
 from ivr.simulator import Simulate
 from storage import Accounts, DraftWorkflow, EventBus, Reports, Store
+from storage.retention import RetentionJob
 
 CLAIM_TTL = timedelta(minutes=15)
 
@@ -49,6 +50,7 @@ class Console:
     limiter: LoginLimiter
     fanout: Fanout
     access: AccessAudit
+    retention: RetentionJob | None = None  # when retention.days is set
 
 
 CONSOLE = web.AppKey("console", Console)
