@@ -194,7 +194,7 @@ async def over_tcp(data: bytes, host: str, port: int) -> tuple[list[int], bool]:
             writer.write((data if first else b"") + ping)
             buffer = b""
             with contextlib.suppress(TimeoutError, ConnectionError):
-                async with asyncio.timeout(1.0 if first else WAIT_S):
+                async with asyncio.timeout(3.0 if first else WAIT_S):
                     while chunk := await reader.read(65536):
                         messages, buffer = split_stream(buffer + chunk)
                         for message in messages:
