@@ -45,3 +45,30 @@ def write_rtp_pcap(path: Path, payload: bytes, payload_type: int = 0,
         n += 1
     path.write_bytes(bytes(out))
     return n * 0.02
+
+
+def write_dtmf_pcap(path: Path, digit: str, duration_ms: int = 200,
+                    payload_type: int = 101) -> float:
+    """One RFC 4733 key press as a pcap, with a fresh SSRC and timestamp each time (the
+    same Debian pcap played twice is one key repeated: same timestamp, so a receiver
+    rightly takes the second for a retransmission of the first)."""
+    event = "0123456789*#".index(digit)
+    ssrc, seq, ts = random.getrandbits(32), random.getrandbits(16), random.getrandbits(32)
+    out = bytearray(PCAP_HEADER)
+    t = 1_700_000_000.0
+    steps = max(1, duration_ms // 20)
+    packets: list[bytes] = []
+    for i in range(steps + 2):  # the end packet is sent three times
+        last = i >= steps - 1
+        duration = min(i + 1, steps) * 160
+        payload = struct.pack("!BBH", event, (0x80 if last else 0) | 10, duration)
+        marker = 0x80 if i == 0 else 0
+        packets.append(struct.pack("!BBHII", 0x80, marker | payload_type, (seq + i) & 0xFFFF,
+                                   ts & 0xFFFFFFFF, ssrc) + payload)
+    for n, rtp in enumerate(packets):
+        frame = _ipv4_udp(rtp)
+        sec = t + n * 0.02
+        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
+        out += frame
+    path.write_bytes(bytes(out))
+    return len(packets) * 0.02

@@ -102,7 +102,10 @@ class CallRunner:
         setup_deadline_s: float | None = None,
         draft_on_failure: bool = True,
         menu_source: Callable[[], Awaitable[Menu | None]] | None = None,
+        conclude: Callable[[m.Draft], Awaitable[dict[str, object] | None]] | None = None,
     ) -> None:
+        """``conclude`` replaces drafting a work order at the call's end (a survey
+        callback stores its answers instead)."""
         self.services = services
         self.machine = machine
         self.transport = transport
@@ -117,6 +120,7 @@ class CallRunner:
         self.setup_deadline_s = setup_deadline_s
         self.draft_on_failure = draft_on_failure
         self.menu_source = menu_source
+        self.conclude = conclude
         self.loop = asyncio.get_running_loop()
         self.t0 = self.loop.time()
         self.clock = 0.0  # virtual seconds since the call was offered
@@ -400,9 +404,11 @@ class CallRunner:
                 self.call_id, action.reason, action.duration_s,
                 recording_complete=action.recording_complete), what="end_call",
                 attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
-            self.drafted = await with_retries(lambda: draft_and_store(
-                self.services, self.call_id, action.transcript, self.caller_number,
-                action.keypad_phone, action.menu_choices), what="draft",
+            conclude = self.conclude
+            self.drafted = await with_retries(lambda: conclude(action) if conclude else (
+                draft_and_store(self.services, self.call_id, action.transcript,
+                                self.caller_number, action.keypad_phone,
+                                action.menu_choices)), what="draft",
                 attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
         except Exception as exc:
             log.error("call %s: not drafted (%s); left for recovery", self.call_id[:8],

@@ -219,6 +219,11 @@ class UserAgent(UserAgentServer):
         self._cancel(attempt)
         return True
 
+    def next_hop(self, call: CallHandle) -> Address | None:
+        """Where the in-dialog requests of a call go (its RTP peer's signalling host)."""
+        dialog = self._calls.get(call)
+        return dialog.next_hop() if dialog is not None else None
+
     def outbound_handles(self) -> list[CallHandle]:
         """The outbound attempts under way."""
         return list(self._attempts)

@@ -1,0 +1,87 @@
+"""A 回访 survey call end to end: our INVITE through the gateway's core, sipp as the
+citizen's phone answering and pressing keys from Debian's RFC 2833 pcaps, the same call
+machine and runner as inbound calls walking the survey menu."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from tests.sipp.harness import running_gateway, sip_settings
+from tests.sipp.pcap import write_dtmf_pcap
+from tests.sipp.uas import sipp_uas
+from voice_gateway.callbacks.dialer import Dialer
+from voice_gateway.callbacks.survey import SurveyAnswers, load_survey_menu
+from voice_gateway.sip.uac import OutboundRoute
+
+pytestmark = [pytest.mark.slow]
+
+DTMF = "/usr/share/sip-tester/dtmf_2833_{}.pcap"
+
+
+def keys(workdir: Path, *digits: str) -> str:
+    """sipp actions: each key 1.5 s after the previous one, then straight to the BYE.
+    Debian's pcap for the first key; a key repeated is written afresh (a new RTP
+    timestamp), since the same pcap twice is one key retransmitted."""
+    actions = []
+    for n, digit in enumerate(digits):
+        pcap = DTMF.format(digit)
+        if digit in digits[:n]:
+            pcap = str(workdir / f"key-{n}-{digit}.pcap")
+            write_dtmf_pcap(Path(pcap), digit)
+        actions.append(f'<pause milliseconds="1500"/>\n'
+                       f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+    return "\n".join(actions)
+
+
+def quiet_prompts(settings: Settings, tmp_path: Path) -> Settings:
+    """No prompt audio: prompts end at once, so keys 1.5 s apart meet the questions."""
+    ivr = dataclasses.replace(settings.ivr, prompt_dir=tmp_path / "prompts")
+    return dataclasses.replace(settings, ivr=ivr)
+
+
+@pytest.mark.parametrize(("digits", "expected"), [
+    (("1", "1"), SurveyAnswers(True, "satisfied")),
+    (("2", "3"), SurveyAnswers(False, "dissatisfied")),
+])  # fmt: skip
+async def test_callback_answered_with_keys(settings: Settings, tmp_path: Path,
+                                           digits: tuple[str, str],
+                                           expected: SurveyAnswers) -> None:  # fmt: skip
+    settings = quiet_prompts(sip_settings(settings), tmp_path)
+    media = {"MEDIA": keys(tmp_path, *digits)}
+    async with (running_gateway(settings) as (services, gateway),
+                sipp_uas("uas_answer.xml", tmp_path, values=media) as uas):
+        dialer = Dialer(gateway, load_survey_menu())
+        route = OutboundRoute(proxy=("127.0.0.1", uas.port), caller_id="12345")
+        result = await dialer.call(f"sip:13800000000@127.0.0.1:{uas.port}", route,
+                                   order_id="order-1", caller_number="13800000000")
+        run = await uas.result()
+        assert result.outcome == "answered" and result.call_id is not None
+        assert result.answers == expected
+        events = await services.store.call_events(result.call_id, ("dtmf", "callback_answers"))
+        call = await services.store.get_call(result.call_id)
+    assert run.returncode == 0, run.errors or run.stdout[-2000:]
+    assert call is not None and call.source == "callback"
+    kinds = [e.kind for e in events]
+    assert "callback_answers" in kinds and kinds.count("dtmf") == 2
+    stored = next(e for e in events if e.kind == "callback_answers")
+    assert stored.payload["order_id"] == "order-1"
+    assert stored.payload["resolved"] is expected.resolved
+
+
+async def test_busy_callee_is_an_outcome_not_a_call(settings: Settings, tmp_path: Path) -> None:
+    settings = sip_settings(settings)
+    async with (running_gateway(settings) as (_services, gateway),
+                sipp_uas("uas_busy.xml", tmp_path) as uas):
+        dialer = Dialer(gateway, load_survey_menu())
+        route = OutboundRoute(proxy=("127.0.0.1", uas.port))
+        result = await dialer.call(f"sip:13800000000@127.0.0.1:{uas.port}", route,
+                                   order_id="order-2")
+        run = await uas.result()
+    assert (result.outcome, result.status, result.retry_after) == ("busy", 486, 60)
+    assert result.call_id is None
+    assert run.returncode == 0, run.errors
+
