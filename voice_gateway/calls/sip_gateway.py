@@ -20,6 +20,7 @@ import logging
 import secrets
 import socket
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from config import SipSettings
@@ -52,19 +53,25 @@ from voice_gateway.sip import (
     TimerConfig,
     TransferProgress,
     UasConfig,
-    UserAgentServer,
     answer_offer,
 )
 from voice_gateway.sip import Event as SipEvent
 from voice_gateway.sip.auth import AuthResult, DigestAuthenticator
 from voice_gateway.sip.dialog import CallState as SipCallState
-from voice_gateway.sip.events import MediaAnswered, MediaAnswerFailed
+from voice_gateway.sip.events import (
+    MediaAnswered,
+    MediaAnswerFailed,
+    OutboundAnswered,
+    OutboundFailed,
+    OutboundProgress,
+)
 from voice_gateway.sip.headers import NameAddress
 from voice_gateway.sip.message import Request
 from voice_gateway.sip.sdes import new_master_key
 from voice_gateway.sip.sdp import SessionDescription, build_offer, offered_audio
 from voice_gateway.sip.tls import client_context, server_context, trial_pair
 from voice_gateway.sip.transport import SipEndpoint, TcpLimits
+from voice_gateway.sip.uac import UserAgent
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
@@ -256,7 +263,8 @@ class SipGateway:
         self.host = advertised_host(s)
         self.tls = tls_context(s, services.settings.data_dir, self.host)
         self.tls_port: int | None = None  # bound at start
-        self.core = UserAgentServer(
+        # The UAS core with outbound calls (回访 callbacks dial through this socket too).
+        self.core = UserAgent(
             UasConfig(local_host=self.host, local_port=s.port,
                       timers=TimerConfig.from_ms(s.t1_ms, s.t2_ms, s.t4_ms), audio=self.policy,
                       tls_port=s.tls_port if self.tls is not None else None),
@@ -288,6 +296,8 @@ class SipGateway:
         self.refused = 0
         self.completed = 0
         self.draining = False
+        # Our own INVITEs' progress and outcome go to the dialer (voice_gateway.callbacks).
+        self.on_outbound: Callable[[SipEvent], None] | None = None
         self._loop = asyncio.get_running_loop()
 
     async def start(self) -> tuple[str, int]:
@@ -390,6 +400,10 @@ class SipGateway:
                 self.calls.pop(ev.call, None)
                 if self.core.call_state(ev.call) is SipCallState.INCOMING:
                     self.endpoint.reject(ev.call, 500)
+            return
+        if isinstance(ev, OutboundProgress | OutboundAnswered | OutboundFailed):
+            if self.on_outbound is not None:
+                self.on_outbound(ev)
             return
         runner = self.calls.get(getattr(ev, "call", None))  # type: ignore[arg-type]
         if runner is None:
