@@ -52,7 +52,7 @@ class LoginLimiter:
 
     def _backoff(self, failures: int) -> float:
         extra = failures - self.max_failures
-        return min(self.max_backoff_s, self.backoff_s * 2 ** min(extra, 32))
+        return min(self.max_backoff_s, self.backoff_s * 2.0 ** min(extra, 32))
 
     def _pair(self, key: tuple[str, str], now: float) -> _Pair | None:
         pair = self._pairs.get(key)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
@@ -175,11 +175,12 @@ class Accounts:
             if user is None:
                 raise AccountError(f"no user {username!r}")
             user.password_hash = hashed
-            ended = await s.execute(delete(LoginSession)
-                                    .where(LoginSession.user_id == user.id))
+            result = await s.execute(delete(LoginSession)
+                                     .where(LoginSession.user_id == user.id))
+            ended = int(cast("CursorResult[Any]", result).rowcount or 0)
             _audit(s, by, "password_reset" if by != username else "password_change",
-                   {"user": username}, {"user": username, "sessions_ended": ended.rowcount})
-            return int(ended.rowcount or 0)
+                   {"user": username}, {"user": username, "sessions_ended": ended})
+            return ended
 
     async def authenticate(self, username: str, password: str) -> Account | None:
         """The account when the password matches, else ``None`` (same cost either way)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.access_log import AccessLog
@@ -39,7 +39,7 @@ class RetentionResult:
     call_ids: list[str] = field(default_factory=list)
 
 
-def _closed() -> object:
+def _closed() -> ColumnElement[bool]:
     return or_(DraftRow.id.is_(None), DraftRow.status.in_(("rejected", "merged")),
                and_(DraftRow.status == "dispatched", DraftRow.resolved_at.is_not(None)))
 
