@@ -58,8 +58,10 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t else None
 
 
-def workflow_of(row: DraftRow, now: datetime, ttl: timedelta) -> dict[str, Any]:
-    """The review state of a draft as JSON (the claim only while it is live)."""
+def workflow_of(row: DraftRow, now: datetime, ttl: timedelta,
+                channel: str | None = None) -> dict[str, Any]:
+    """The review state of a draft as JSON (the claim only while it is live), with the
+    channel its call came by (``sip``, ``webrtc``, ``file``) when it is known."""
     claimed_at = aware(row.claimed_at)
     live = row.claimed_by is not None and claimed_at is not None and claimed_at + ttl > now
     return {
@@ -70,7 +72,7 @@ def workflow_of(row: DraftRow, now: datetime, ttl: timedelta) -> dict[str, Any]:
         "dispatched_to": row.dispatched_to, "dispatched_at": _iso(row.dispatched_at),
         "responded_at": _iso(row.responded_at), "resolved_at": _iso(row.resolved_at),
         "satisfaction": row.satisfaction, "related": list(row.related or []),
-        "escalate": row.escalate,
+        "escalate": row.escalate, "channel": channel,
     }
 
 
@@ -116,7 +118,9 @@ class DraftWorkflow:
     ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Drafts for the agent queue: urgent first, then oldest first (or, with
         ``newest_first``, newest first as ``Store.list_drafts`` orders them)."""
-        query = select(DraftRow)
+        # The call's channel (sip, webrtc, file) beside each draft; None for a draft
+        # without a call.
+        query = select(DraftRow, Call.source).outerjoin(Call, Call.id == DraftRow.call_id)
         if status:
             query = query.where(DraftRow.status == status)
         if category:
@@ -129,15 +133,19 @@ class DraftWorkflow:
             query = query.order_by(DraftRow.urgent.desc(), DraftRow.created_at, DraftRow.id)
         now = datetime.now(UTC)
         async with self._sessions() as s:
-            rows = (await s.scalars(query.limit(limit))).all()
-        return [(draft_json(r), workflow_of(r, now, self.claim_ttl)) for r in rows]
+            rows = (await s.execute(query.limit(limit))).all()
+        return [(draft_json(r), workflow_of(r, now, self.claim_ttl, channel))
+                for r, channel in rows]
 
     async def draft(self, draft_id: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         async with self._sessions() as s:
             row = await s.get(DraftRow, draft_id)
+            channel = None
+            if row is not None and row.call_id is not None:
+                channel = await s.scalar(select(Call.source).where(Call.id == row.call_id))
         if row is None:
             return None
-        return draft_json(row), workflow_of(row, datetime.now(UTC), self.claim_ttl)
+        return draft_json(row), workflow_of(row, datetime.now(UTC), self.claim_ttl, channel)
 
     async def detail(self, draft_id: str) -> DraftDetail:
         """Everything the review page shows: draft, call, timed utterances, audit trail."""
@@ -162,7 +170,8 @@ class DraftWorkflow:
             "duration_s": call.duration_s, "has_recording": bool(call.recording_path),
         }
         return DraftDetail(
-            draft_json(row), workflow_of(row, datetime.now(UTC), self.claim_ttl),
+            draft_json(row),
+            workflow_of(row, datetime.now(UTC), self.claim_ttl, call.source if call else None),
             row.transcript, dict(row.evidence or {}), call_json, utterances,
             [AuditEntry(_iso(a.at) or "", a.username, a.action, a.before, a.after)
              for a in audit],

@@ -23,11 +23,14 @@
     return a.draft.created_at < b.draft.created_at ? -1 : a.draft.created_at > b.draft.created_at ? 1 : 0;
   }
 
+  const CHANNEL = { sip: "SIP 电话", webrtc: "WebRTC 网页", file: "文件" };
+
   function row(item, arrived) {
     const d = item.draft, w = item.workflow;
     const where = [d.district, d.street].filter(Boolean).join(" ") || "—";
     const status = el("td", {}, el("span", { class: "tag", text: STATUS[d.status] || d.status }));
     if (w.claimed_by) status.append(" ", el("span", { class: "tag locked", text: "🔒 " + w.claimed_by + " 处理中" }));
+    if (w.channel) status.append(" ", el("span", { class: "tag channel", "data-channel": w.channel, text: CHANNEL[w.channel] || w.channel }));
     return el("tr", { class: (d.urgent ? "urgent " : "") + (arrived ? "arrived" : ""), "data-id": d.id },
       el("td", {}, d.urgent ? el("span", { class: "tag urgent", text: "紧急" }) : ""),
       el("td", { text: time(d.created_at, true) }),

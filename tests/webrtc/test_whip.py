@@ -188,6 +188,8 @@ async def test_a_browser_call_is_a_live_call_marked_webrtc(http: Any) -> None:
         await client.close()
     detail = await (await http.get(f"/api/drafts/{drafts[0]['id']}")).json()
     assert detail["call"]["source"] == "webrtc"
+    queue = await (await http.get("/api/queue")).json()
+    assert [item["workflow"]["channel"] for item in queue] == ["webrtc"]
 
 
 async def test_pcmu_is_decoded_and_resampled_like_opus(http: Any) -> None:
