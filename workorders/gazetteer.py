@@ -137,6 +137,7 @@ class Gazetteer:
             self._file(stem, "district")
         for stem in self._unit_stems:
             self._file(stem, "unit")
+        self._sound = SoundIndex([*self._district_stems, *self._unit_stems])
 
     def _file(self, stem: str, kind: PlaceKind) -> None:
         heard = tuple(readings(ch) for ch in stem)
@@ -148,8 +149,6 @@ class Gazetteer:
         for r0 in heard[0]:
             for r1 in heard[1]:
                 self._index[r0, r1].append(entry)
-
-        self._sound = SoundIndex([*self._district_stems, *self._unit_stems])
 
     @classmethod
     def from_file(cls, path: Path) -> Gazetteer:
