@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -99,6 +100,34 @@ class DraftRow(Base):
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     satisfaction: Mapped[str | None] = mapped_column(String(16))  # satisfied|basic|dissatisfied
+    # 重办 (migration 0006): a callback heard "unresolved" or "dissatisfied"; the order is
+    # back in the agents' queue, flagged.
+    rework: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class CallbackRow(Base):
+    """A 回访 survey callback of one order (migration 0006): queued when the order was
+    responded to or resolved, claimed by one node to dial, retried, then done."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    draft_id: Mapped[str] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"),
+                                          unique=True)
+    number: Mapped[str] = mapped_column(String(64))  # a phone number or a SIP URI
+    # queued | dialling | done | exhausted | cancelled | refused (do-not-call)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # the last attempt's
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    satisfaction: Mapped[str | None] = mapped_column(String(16))
+    call_id: Mapped[str | None] = mapped_column(String(32))  # the answered call (recording)
+    log: Mapped[list[Any]] = mapped_column(JSON)  # one object per attempt
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class NodeRow(Base):

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 
@@ -160,7 +160,9 @@ class Reports:
             rows = (await s.execute(
                 select(DraftRow.district, DraftRow.responded_at, DraftRow.resolved_at,
                        DraftRow.satisfaction)
-                .where(DraftRow.status == "dispatched", DraftRow.dispatched_at >= since)
+                # An order a callback sent back as 重办 still counts, with what was said.
+                .where(or_(DraftRow.status == "dispatched", DraftRow.rework.is_(True)),
+                       DraftRow.dispatched_at >= since)
             )).all()
         tally: dict[str, Counter[str]] = defaultdict(Counter)
         for district, responded, resolved, satisfaction in rows:
