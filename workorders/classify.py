@@ -36,10 +36,10 @@ def _indexes(taxonomy: Taxonomy) -> tuple[SoundIndex, SoundIndex, SoundIndex]:
     held = _INDEXES.get(id(taxonomy))
     if held is None or held[0] is not taxonomy:
         phrases = SoundIndex((p for sub in taxonomy.subcategories for p, _ in sub.phrases),
-                             limit=strict_budget)
+                             limit=strict_budget, near_pairs=True)
         appeals = SoundIndex((p for rule in taxonomy.appeals for p in rule.declared),
                              limit=lambda p: max(strict_budget(p), _DECLARED_AFTER_SELF_COST))
-        urgent = SoundIndex(taxonomy.urgent.phrases, limit=strict_budget)
+        urgent = SoundIndex(taxonomy.urgent.phrases, limit=strict_budget, near_pairs=True)
         held = (taxonomy, phrases, appeals, urgent)
         _INDEXES[id(taxonomy)] = held
     return held[1], held[2], held[3]

@@ -137,7 +137,8 @@ class Gazetteer:
             self._file(stem, "district")
         for stem in self._unit_stems:
             self._file(stem, "unit")
-        self._sound = SoundIndex([*self._district_stems, *self._unit_stems])
+        self._sound = SoundIndex([*self._district_stems, *self._unit_stems], near_pairs=True,
+                                 near_cost=0.6)
 
     def _file(self, stem: str, kind: PlaceKind) -> None:
         heard = tuple(readings(ch) for ch in stem)
@@ -247,6 +248,16 @@ class Gazetteer:
                            suffix_kind, units=units, cost=cost + suffix_cost)
         return None
 
+    @staticmethod
+    def _suffix_by_sound(text: str, at: int, units: tuple[Unit, ...]) -> tuple[str, str] | None:
+        kinds = {f.kind for u in units for f in u.forms}
+        for said, suffix_kind in UNIT_SUFFIXES:
+            heard = text[at:at + len(said)]
+            if (suffix_kind in kinds and len(heard) == len(said)
+                    and substitution_cost(said, heard) <= SUFFIX_COST):
+                return heard, suffix_kind
+        return None
+
     def _mention(
         self, text: str, kind: PlaceKind, start: int, stem_end: int, stem: str, exact: bool
     ) -> Mention:
@@ -266,6 +277,9 @@ class Gazetteer:
             )
         said = next(((s, k) for s, k in UNIT_SUFFIXES if text.startswith(s, stem_end)), None)
         units = tuple(self._unit_stems[stem])
+        if said is None:
+            # 凉相见 (良乡镇): a suffix heard by sound, of a kind this unit has.
+            said = self._suffix_by_sound(text, stem_end, units)
         if stem_end - start > 1 and any(f.full == stem for u in units for f in u.forms):
             # The stem is itself a whole name (杨镇, 张镇): it carries its own suffix.
             said = said or ("", stem[-1])

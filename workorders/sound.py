@@ -215,6 +215,38 @@ def best_by_sound(text: str, phrases: Iterable[str], max_cost: float | None = No
     return None if best is None else (best[1], best[2])
 
 
+@lru_cache(maxsize=1)
+def _inventory() -> dict[str, tuple[str, ...]]:
+    """Every toneless syllable pypinyin knows, grouped by :func:`ime_fold`."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from workorders.pinyin import _strip_tone
+
+    groups: dict[str, set[str]] = {}
+    for raw in pinyin_dict.values():
+        for reading in raw.split(","):
+            plain = _strip_tone(reading)
+            groups.setdefault(ime_fold(plain), set()).add(plain)
+    return {k: tuple(sorted(v)) for k, v in groups.items()}
+
+
+@lru_cache(maxsize=4096)
+def near_syllables(syllable: str, limit: float = 0.45) -> frozenset[str]:
+    """Syllables within ``limit`` of ``syllable``: its fuzzy-pinyin partners (when the
+    limit allows them) and the measured confusions cheap enough."""
+    near = set(_inventory().get(ime_fold(syllable), ())) if limit >= IME_COST else set()
+    table = confusions()
+    for a, b in table.pairs:
+        other = b if a == syllable else a if b == syllable else None
+        if other is not None and syllable_cost(syllable, other) <= limit:
+            near.add(other)
+    near.discard(syllable)
+    return frozenset(near)
+
+
+_HEARD: dict[tuple[str, str], float] = {}  # heard_cost without lru_cache's call overhead
+
+
 class SoundIndex:
     """Phrases filed by the readings of their first two characters. A text position looks
     up the phrases whose first character is a homophone of the text's, or whose second is
@@ -223,51 +255,98 @@ class SoundIndex:
     heard with every syllable a little off is not heard."""
 
     def __init__(self, phrases: Iterable[str], max_cost: float | None = None,
-                 min_length: int = 2, limit: Callable[[str], float] | None = None) -> None:
+                 min_length: int = 2, limit: Callable[[str], float] | None = None,
+                 near_pairs: bool = False, near_cost: float = 0.45) -> None:
         chosen = tuple(dict.fromkeys(p for p in phrases if len(p) >= min_length))
         self.phrases = chosen
         self._limits = {p: (limit(p) if limit is not None
                             else budget(p) if max_cost is None else max_cost) for p in chosen}
         self._said = {p: context_readings(p) for p in chosen}
-        self._first: dict[str, list[str]] = {}
-        self._second: dict[str, list[str]] = {}
+        # reading → (phrase, offset): the phrase's first (offset 0) or second (offset 1)
+        # character reads so.
+        self._by_reading: dict[str, list[tuple[str, int]]] = {}
+        # With ``near_pairs``, two-character phrases are filed by both readings instead,
+        # each as said or as a near syllable (:func:`near_syllables`), one of the two as
+        # said: a text position looks up its own two readings. Much faster, for phrase
+        # lists whose budget for two characters allows no more than that.
+        # near_pairs: (first reading, second reading, offset of the pair in the phrase).
+        self._by_pair: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
         for phrase in chosen:
             said = self._said[phrase]
-            self._first.setdefault(said[0], []).append(phrase)
-            self._second.setdefault(said[1], []).append(phrase)
-
-    def _candidates(self, text: str, i: int) -> set[str]:
-        found: set[str] = set()
-        for reading in plain_readings(text[i]) or (text[i],):
-            found.update(self._first.get(reading, ()))
-        if i + 1 < len(text):
-            for reading in plain_readings(text[i + 1]) or (text[i + 1],):
-                found.update(self._second.get(reading, ()))
-        return found
+            if near_pairs and len(phrase) == 2:
+                r0, r1 = said
+                keys = {(r0, r1)} | {(r0, n) for n in near_syllables(r1, near_cost)} | {
+                    (n, r1) for n in near_syllables(r0, near_cost)}
+                for key in keys:
+                    self._by_pair.setdefault(key, []).append((phrase, 0, 1))
+                continue
+            if near_pairs:
+                # At most one character in two differs: some two of the first three (or
+                # two next to each other further on) are heard as said.
+                for k in range(len(said) - 1):
+                    self._by_pair.setdefault((said[k], said[k + 1]), []).append((phrase, k, 1))
+                    if k + 2 < len(said):
+                        self._by_pair.setdefault((said[k], said[k + 2]), []).append(
+                            (phrase, k, 2))
+                continue
+            self._by_reading.setdefault(said[0], []).append((phrase, 0))
+            if said[1] != said[0]:
+                self._by_reading.setdefault(said[1], []).append((phrase, 1))
 
     def find(self, text: str, start: int = 0, stop: int | None = None) -> list[tuple[str, Hit]]:
         """Every (phrase, hit) heard in ``text[start:stop]`` within the phrase's budget,
         exact occurrences (cost 0) included."""
-        stop = len(text) if stop is None else min(stop, len(text))
+        n = len(text)
+        stop = n if stop is None else min(stop, n)
         out: list[tuple[str, Hit]] = []
-        for i in range(start, stop):
-            for phrase in self._candidates(text, i):
-                end = i + len(phrase)
-                if end > len(text):
-                    continue
-                limit = self._limits[phrase]
-                changed_left = len(phrase) // 2
-                cost = 0.0
-                for p, h in zip(self._said[phrase], text[i:end], strict=True):
-                    c = heard_cost(p, h)
-                    if c > 0:
-                        cost += c
-                        changed_left -= 1
-                        if cost > limit or changed_left < 0:
-                            break
-                else:
-                    out.append((phrase, Hit(i, end, cost)))
+        seen: set[tuple[str, int]] = set()
+        by_pair = self._by_pair
+        if by_pair:
+            for j in range(start, min(stop + 1, n - 1)):
+                for gap in (1, 2):
+                    if j + gap >= n:
+                        continue
+                    for a in plain_readings(text[j]) or (text[j],):
+                        for b in plain_readings(text[j + gap]) or (text[j + gap],):
+                            for phrase, k, g in by_pair.get((a, b), ()):
+                                i = j - k
+                                end = i + len(phrase)
+                                if (g != gap or i < start or i >= stop or end > n
+                                        or (phrase, i) in seen):
+                                    continue
+                                seen.add((phrase, i))
+                                cost = self._cost(phrase, text, i)
+                                if cost is not None:
+                                    out.append((phrase, Hit(i, end, cost)))
+        for j in range(start, min(stop + 1, n)):
+            for reading in plain_readings(text[j]) or (text[j],):
+                for phrase, offset in self._by_reading.get(reading, ()):
+                    i = j - offset
+                    end = i + len(phrase)
+                    if i < start or i >= stop or end > n or (phrase, i) in seen:
+                        continue
+                    seen.add((phrase, i))
+                    cost = self._cost(phrase, text, i)
+                    if cost is not None:
+                        out.append((phrase, Hit(i, end, cost)))
         return out
+
+    def _cost(self, phrase: str, text: str, i: int) -> float | None:
+        limit = self._limits[phrase]
+        changed_left = len(phrase) // 2
+        cost = 0.0
+        known = _HEARD
+        for k, said in enumerate(self._said[phrase]):
+            key = (said, text[i + k])
+            c = known.get(key)
+            if c is None:
+                c = known[key] = heard_cost(said, text[i + k])
+            if c > 0:
+                cost += c
+                changed_left -= 1
+                if cost > limit or changed_left < 0:
+                    return None
+        return cost
 
 
 def strict_budget(phrase: str) -> float:
