@@ -49,10 +49,12 @@ def test_log_format_json_is_a_setting() -> None:
 def test_a_json_line_holds_event_call_id_node_and_the_error(json_log: io.StringIO) -> None:
     log = logging.getLogger("voice_gateway.test")
     token = logs.CALL_ID.set("c0ffee")
+    node = logs.IVR_NODE.set("menu_main")
     try:
         log.warning("two\nlines %d", 2)
     finally:
         logs.CALL_ID.reset(token)
+        logs.IVR_NODE.reset(node)
     try:
         raise ValueError("boom")
     except ValueError:
@@ -62,6 +64,7 @@ def test_a_json_line_holds_event_call_id_node_and_the_error(json_log: io.StringI
     first, second = (json.loads(line) for line in lines)
     assert first["event"] == "two\nlines 2" and first["level"] == "warning"
     assert first["call_id"] == "c0ffee" and first["node"] == "node-a"
+    assert first["ivr_node"] == "menu_main" and "ivr_node" not in json.loads(lines[1])
     assert first["logger"] == "voice_gateway.test" and first["ts"].endswith("+00:00")
     assert second["call_id"] == "beef" and "ValueError: boom" in second["exc"]
 

@@ -5,9 +5,9 @@ the context into every task the runner spawns (its writer, prompts, drafting), s
 record logged on a call's behalf, by any module, carries that call's id. A record may
 also name one itself (``extra={"call_id": ...}``), for callbacks that run outside the
 call's task. JSON lines hold ``ts`` (UTC, ISO 8601), ``level``, ``logger``, ``event``
-(the message), ``call_id`` (or null), ``node`` (``log.node`` or the host name) and, on
-errors, ``exc``. Messages are the same as in text: phone numbers masked, no names, no
-transcript text.
+(the message), ``call_id`` (or null), ``node`` (``log.node`` or the host name), the
+IVR node the call is at (``ivr_node``, once it has entered one) and, on errors, ``exc``.
+Messages are the same as in text: phone numbers masked, no names, no transcript text.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TextIO
 from config import Settings
 
 CALL_ID: ContextVar[str | None] = ContextVar("call_id", default=None)
+IVR_NODE: ContextVar[str | None] = ContextVar("ivr_node", default=None)
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -43,6 +44,8 @@ class JsonLineFormatter(logging.Formatter):
             "call_id": call_id,
             "node": self.node,
         }
+        if (ivr_node := IVR_NODE.get()) is not None:
+            line["ivr_node"] = ivr_node
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -40,7 +40,7 @@ from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.calls.prompts import PromptLibrary
-from voice_gateway.logs import CALL_ID
+from voice_gateway.logs import CALL_ID, IVR_NODE
 from voice_gateway.services import Services
 
 log = logging.getLogger(__name__)
@@ -276,6 +276,8 @@ class CallRunner:
             self._plays.clear()
             self.transport.stop_playback()
         elif isinstance(action, m.StoreEvent):
+            if action.kind == "ivr_node":  # the call's later records say where it is
+                IVR_NODE.set(str(action.payload.get("node_id")))
             event = StoredEvent(action.kind, self.call_id, dict(action.payload))
             self._write(action.kind, lambda: self.services.store.record_event(event))
         elif isinstance(action, m.StoreUtterance):
