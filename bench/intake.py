@@ -82,6 +82,14 @@ def load_calls(dirs: Iterable[Path], case_files: Iterable[Path]) -> list[Call]:
     return calls
 
 
+def split_half(calls: list[Call], half: str) -> list[Call]:
+    """``a``: the 1st, 3rd, 5th … call by id; ``b``: the others; ``all``: every call."""
+    ordered = sorted(calls, key=lambda c: c.id)
+    if half == "all":
+        return ordered
+    return [c for i, c in enumerate(ordered) if i % 2 == (0 if half == "a" else 1)]
+
+
 # -- the ASR part, cached ---------------------------------------------------------------------
 
 def _cache_key(call: Call, model: str) -> str:
@@ -220,10 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asr-only", action="store_true", help="fill the cache and stop")
     args = parser.parse_args(argv)
 
-    calls = load_calls(args.calls or CALL_DIRS, CASE_FILES)
-    if args.half != "all":
-        calls = [c for i, c in enumerate(sorted(calls, key=lambda c: c.id))
-                 if i % 2 == (0 if args.half == "a" else 1)]
+    calls = split_half(load_calls(args.calls or CALL_DIRS, CASE_FILES), args.half)
     if not calls:
         print("bench.intake: no calls found", file=sys.stderr)
         return 2

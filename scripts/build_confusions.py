@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.asr.common import score_text  # noqa: E402
-from bench.intake import CALL_DIRS, CASE_FILES, load_calls  # noqa: E402
+from bench.intake import CALL_DIRS, CASE_FILES, load_calls, split_half  # noqa: E402
 from workorders.sound import split_syllable  # noqa: E402
 
 
@@ -80,9 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     texts: list[tuple[str, str]] = []
-    calls = sorted(load_calls(CALL_DIRS, CASE_FILES), key=lambda c: c.id)
-    keep = {c.id for i, c in enumerate(calls)
-            if args.half == "all" or i % 2 == (0 if args.half == "a" else 1)}
+    calls = load_calls(CALL_DIRS, CASE_FILES)
+    keep = {c.id for c in split_half(calls, args.half)}
     reference = {c.id: c.reference for c in calls}
     for cache in args.cache:
         for entry in json.loads(cache.read_text(encoding="utf-8")).values():
