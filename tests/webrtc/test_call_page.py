@@ -50,6 +50,24 @@ window.RTCPeerConnection.prototype = Native.prototype;
 """
 
 
+AUDIO_ENERGY = """async () => {
+  let energy = 0;
+  (await window.__pcs[0].getStats()).forEach((r) => {
+    if (r.type === "inbound-rtp" && r.kind === "audio") energy = r.totalAudioEnergy || 0;
+  });
+  return energy;
+}"""
+
+
+async def heard_sound(page: Any, within: float = 20.0) -> None:
+    """Until chromium has played sound, not silence, from the gateway (its stats)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while await page.evaluate(AUDIO_ENERGY) < 0.01:
+        assert loop.time() < deadline, "no sound reached the browser"
+        await asyncio.sleep(0.2)
+
+
 def drain(bus: asyncio.Queue[Event], into: list[Event]) -> list[Event]:
     while not bus.empty():
         into.append(bus.get_nowait())
@@ -98,6 +116,8 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             await dial.click()
             captions = page.locator("#captions")
             await expect(captions).to_contain_text(TEXTS["welcome"], timeout=20_000)
+            # The greeting is heard: chromium decodes sound (not silence) from the gateway.
+            await heard_sound(page)
             await expect(page.locator("#timer")).to_be_visible()
             # The caller speaks at once (over the greeting: barge-in), and is captioned.
             await expect(page.locator("#captions li.heard").first).to_be_visible(
