@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     ipr.add_argument("file", nargs="?", help="menu (default: ivr.menu)")
     ipr.add_argument("--render", action="store_true", help="render them with the TTS command")
 
+    cb = sub.add_parser("callbacks", help="回访 survey callbacks: call one now, list the queue")
+    cbsub = cb.add_subparsers(dest="callbacks_command", required=True)
+    cbc = cbsub.add_parser("call", help="place one survey call now; prints one JSON object")
+    cbc.add_argument("order_id")
+    cbc.add_argument("--to", required=True, help="SIP URI (or number, dialled via the trunk)")
+    cbl = cbsub.add_parser("list", help="the callback queue, one JSON object a line")
+    cbl.add_argument("--status", help="queued, dialling, done, exhausted, cancelled, refused")
+
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
     dsub.add_parser("upgrade", help="apply Alembic migrations")
@@ -160,6 +168,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _ivr(args, settings)
     if cmd == "db":
         return asyncio.run(commands.db_upgrade(settings))
+    if cmd == "callbacks":
+        from voice_gateway.callbacks import service
+
+        if args.callbacks_command == "call":
+            try:
+                return asyncio.run(service.cli_call(settings, args.order_id, args.to))
+            except (LookupError, ValueError) as exc:
+                raise UsageError(str(exc)) from None
+        return asyncio.run(service.cli_list(settings, args.status))
     raise UsageError(f"unknown command {cmd}")  # pragma: no cover
 
 

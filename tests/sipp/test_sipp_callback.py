@@ -4,17 +4,24 @@ machine and runner as inbound calls walking the survey menu."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from config import Settings
+from storage import DraftWorkflow, Reports
+from storage.callbacks import CallbackStore
 from tests.sipp.harness import running_gateway, sip_settings
 from tests.sipp.pcap import write_dtmf_pcap
 from tests.sipp.uas import sipp_uas
+from tests.storage.test_store_backends import FIELDS
 from voice_gateway.callbacks.dialer import Dialer
+from voice_gateway.callbacks.service import call_now, callback_service
 from voice_gateway.callbacks.survey import SurveyAnswers, load_survey_menu
+from voice_gateway.services import Services
 from voice_gateway.sip.uac import OutboundRoute
 
 pytestmark = [pytest.mark.slow]
@@ -85,3 +92,77 @@ async def test_busy_callee_is_an_outcome_not_a_call(settings: Settings, tmp_path
     assert result.call_id is None
     assert run.returncode == 0, run.errors
 
+
+
+async def _handled_order(services: Services, phone: str = "13800000000") -> str:
+    """A dispatched work order that has been responded to: due for its callback."""
+    store = services.store
+    call_id = await store.create_call("file", phone, None, "fake:none")
+    await store.end_call(call_id, "hangup", 3.0)
+    draft = await store.save_draft(call_id, "电梯坏了", {**FIELDS, "phone": phone},
+                                   {}, [], False)  # fmt: skip
+    flow = DraftWorkflow(store.engine, store.bus)
+    await flow.claim(str(draft["id"]), "agent")
+    await flow.dispatch(str(draft["id"]), "agent", None)
+    await flow.follow_up(str(draft["id"]), "agent", responded=True)
+    return str(draft["id"])
+
+
+async def test_done_when_resolved_order_called_back_and_rates_move(
+        settings: Settings, tmp_path: Path) -> None:  # fmt: skip
+    """The issue's 'done when': serve's scheduler calls a handled order back, sipp presses
+    1 and 1, the order shows resolved + satisfied and the rates move."""
+    media = {"MEDIA": keys(tmp_path, "1", "1")}
+    async with sipp_uas("uas_answer.xml", tmp_path, values=media) as uas:
+        callbacks = dataclasses.replace(
+            settings.callbacks, enabled=True, trunk_host="127.0.0.1", trunk_port=uas.port,
+            calling_hours="00:00-23:59", poll_interval_s=0.2)  # fmt: skip
+        settings = quiet_prompts(sip_settings(settings), tmp_path)
+        settings = dataclasses.replace(settings, callbacks=callbacks)
+        async with running_gateway(settings) as (services, gateway):
+            order = await _handled_order(services)
+            since = datetime.now(UTC) - timedelta(days=1)
+            [before] = await Reports(services.store.engine).rates_by_district(since)
+            store = CallbackStore(services.store.engine, services.store.bus)
+            async with callback_service(services, gateway) as scheduler:
+                assert scheduler is not None
+                row = await _settled(store, order)
+            [after] = await Reports(services.store.engine).rates_by_district(since)
+            found = await DraftWorkflow(services.store.engine, services.store.bus).draft(order)
+        run = await uas.result()
+    assert run.returncode == 0, run.errors or run.stdout[-2000:]
+    assert (row["status"], row["resolved"], row["satisfaction"]) == ("done", True, "satisfied")
+    assert found is not None and found[1]["resolved_at"] and found[1]["satisfaction"] == "satisfied"
+    assert (before["resolution_rate"], before["satisfaction_rate"]) != (1.0, 1.0)
+    assert (after["resolution_rate"], after["satisfaction_rate"]) == (1.0, 1.0)
+
+
+async def test_cli_call_now_reopens_an_unresolved_order(settings: Settings,
+                                                       tmp_path: Path) -> None:  # fmt: skip
+    media = {"MEDIA": keys(tmp_path, "2", "3")}
+    async with sipp_uas("uas_answer.xml", tmp_path, values=media) as uas:
+        settings = quiet_prompts(sip_settings(settings), tmp_path)
+        async with running_gateway(settings) as (services, gateway):
+            order = await _handled_order(services)
+            result = await call_now(services, gateway, order,
+                                    f"sip:13800000000@127.0.0.1:{uas.port}")
+            queue = await DraftWorkflow(services.store.engine, services.store.bus).queue("new")
+        run = await uas.result()
+    assert run.returncode == 0, run.errors
+    assert {k: result[k] for k in ("order_id", "outcome", "resolved", "satisfaction",
+                                   "attempt")} == {
+        "order_id": order, "outcome": "answered", "resolved": False,
+        "satisfaction": "dissatisfied", "attempt": 1}
+    assert result["call_id"]
+    assert [d["id"] for d, w in queue] == [order]  # 重办: back in the agents' queue
+
+
+async def _settled(store: CallbackStore, order: str, within: float = 60.0) -> dict[str, object]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        row = await store.for_draft(order)
+        if row is not None and row["status"] not in ("queued", "dialling"):
+            return row
+        assert loop.time() < deadline, row
+        await asyncio.sleep(0.2)
