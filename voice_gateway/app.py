@@ -27,6 +27,7 @@ from storage.db import writable
 from storage.models import Call
 from storage.recordings import DISK_HEALTH
 from voice_gateway import metrics
+from voice_gateway.callbacks.service import callback_service
 from voice_gateway.calls.recovery import recover_unfinished_calls, sweep_forever
 from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
@@ -83,7 +84,9 @@ def init_app(
         await gateway.start()
         app[SIP] = gateway
         try:
-            yield
+            # 回访 callbacks dial through this gateway (callbacks.enabled).
+            async with callback_service(app[SERVICES], gateway):
+                yield
         finally:
             await gateway.close()  # calls in progress are hung up and drafted
 
