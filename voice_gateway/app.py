@@ -31,6 +31,7 @@ from voice_gateway.callbacks.service import callback_service
 from voice_gateway.calls.recovery import recover_unfinished_calls, sweep_forever
 from voice_gateway.calls.simulate import simulate
 from voice_gateway.calls.sip_gateway import SipGateway
+from voice_gateway.cluster import CLUSTER, add_internal_routes, cluster_ctx
 from voice_gateway.services import Services, open_services
 from voice_gateway.webrtc import setup as webrtc_setup
 
@@ -100,6 +101,15 @@ def init_app(
     app.cleanup_ctx.append(services_ctx)
     app.cleanup_ctx.append(sip_ctx)
     app.cleanup_ctx.append(metrics_ctx)
+
+    def stop_taking_calls() -> None:
+        if SIP in app:
+            app[SIP].draining = True  # OPTIONS and new INVITEs: 503
+
+    app.cleanup_ctx.append(cluster_ctx(settings, lambda: app[SERVICES],
+                                       lambda: len(app[SIP].calls) if SIP in app else 0,
+                                       stop_taking_calls))
+    add_internal_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     console.setup(app, lambda: app[SERVICES], simulate=simulate)
@@ -136,16 +146,19 @@ async def readyz(request: web.Request) -> web.Response:
         "asr": bool(services.pool is not None and services.pool.ready),
         "disk": DISK_HEALTH.ok(time.monotonic()),
     }
+    cluster = request.app.get(CLUSTER)
+    draining = cluster is not None and cluster.draining  # taking no new calls
     body: dict[str, object] = {
-        "status": "ready" if all(checks.values()) else "not ready", "checks": checks,
-        "asr_engine": services.engine_label}
+        "status": "draining" if draining else "ready" if all(checks.values()) else "not ready",
+        "checks": checks, "asr_engine": services.engine_label}
     if stalled_s >= WRITE_STALL_S:
         body["database_write_stalled_s"] = round(stalled_s, 1)
     if not checks["disk"]:
         body["disk_error"] = DISK_HEALTH.last_error
     recovery = request.app.get(RECOVERY)
     body["recovering"] = recovery is not None and not recovery.done()
-    return web.json_response(body, status=200 if all(checks.values()) else 503)
+    return web.json_response(body, status=200 if all(checks.values()) and not draining
+                             else 503)
 
 
 def _live_figures(app: web.Application) -> metrics.LiveFigures:

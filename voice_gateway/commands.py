@@ -35,7 +35,11 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         raise UsageError(str(exc)) from exc
     asyncio.run(_check_schema(settings))  # a shared database at an older schema: refused
     engine_spec(settings)  # fail now, with the model error, rather than after start-up
-    web.run_app(init_app(settings), host=settings.http.host, port=settings.http.port,
+    from voice_gateway.cluster import SIGTERM_DRAINS
+
+    app = init_app(settings)
+    app[SIGTERM_DRAINS] = True  # SIGTERM drains (calls in progress end), then exits
+    web.run_app(app, host=settings.http.host, port=settings.http.port,
                 ssl_context=tls, print=lambda msg: print(msg, file=sys.stderr))
     return 0
 

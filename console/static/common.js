@@ -86,6 +86,7 @@ const VI = (() => {
       const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/api/ws");
       ws.onmessage = (ev) => {
         const msg = JSON.parse(ev.data);
+        if (msg.type === "resync") { if (onOpen) onOpen(); return; }  // missed events: reload
         if (msg.type === "hello") {
           delay = 500;
           if (state) { state.textContent = "实时连接"; state.classList.add("on"); }

@@ -27,7 +27,7 @@ from config import SipSettings
 from storage.repository import new_id
 from voice_gateway import metrics
 from voice_gateway.calls import machine as m
-from voice_gateway.calls.admission import AdmissionControl
+from voice_gateway.calls.admission import AdmissionControl, Decision
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.caller_id import parse_caller_id
 from voice_gateway.calls.masking import mask_number
@@ -365,6 +365,10 @@ class SipGateway:
                 draining=self.draining)
         else:
             decision = self.admission.check_request(host)
+            if decision.allowed and self.draining and request.method == "OPTIONS" \
+                    and request.to_tag is None:  # Kamailio's probe: take this node out
+                decision = Decision(False, 503, "draining", self.settings.retry_after_s,
+                                    "draining")
         if decision.allowed:
             return None
         self.refused += 1
