@@ -8,7 +8,6 @@ menu file, so the page always has something to start from.
 
 from __future__ import annotations
 
-import json
 import re
 import zoneinfo
 from datetime import date, datetime, time, timedelta
@@ -17,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from console.context import CONSOLE, SIMULATOR
-from console.http import json_error, ok
+from console.http import json_error, ok, parse_json, read_capped
 from ivr import analytics, load_menu
 from ivr.errors import MenuFormatError, ValidationError
 from ivr.serialize import menu_to_data
@@ -62,13 +61,7 @@ async def menu_body(request: web.Request) -> dict[str, Any]:
     """The JSON object of a menu request (menus are larger than other bodies)."""
     if request.content_type != "application/json":
         raise json_error(415, "expected application/json")
-    raw = await request.content.read(MAX_MENU_BODY + 1)
-    if len(raw) > MAX_MENU_BODY:
-        raise json_error(413, "menu too large")
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise json_error(400, "body is not valid JSON") from exc
+    data = parse_json(await read_capped(request, MAX_MENU_BODY))  # 413, 400 (bad or deep)
     if not isinstance(data, dict):
         raise json_error(400, "body must be a JSON object")
     return data

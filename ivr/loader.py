@@ -57,6 +57,9 @@ def decode_menu_text(text: str, *, toml: bool = False) -> Any:
         data = json.loads(text, object_pairs_hook=lambda pairs: _no_duplicates(pairs, duplicates))
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise MenuFormatError([ValidationError(None, "syntax", f"not valid: {exc}")]) from exc
+    except RecursionError as exc:  # "[[[[…" thousands deep: a bad menu, not a crash
+        raise MenuFormatError([ValidationError(None, "syntax", "not valid: nested too deeply")]
+                              ) from exc
     if duplicates:
         raise MenuFormatError([ValidationError(key, "duplicate_id",
                                                f"'{key}' is defined twice in the file")

@@ -252,3 +252,16 @@ async def test_a_prompt_without_a_length_in_its_headers_is_decoded_with_a_cap(
     resp = await _upload(app_client, csrf, piped, "piped.flac")
     assert resp.status == 422 and "too long" in (await resp.json())["error"]
     assert sizes and max(sizes) <= (prompts.MAX_SECONDS + 1) * prompts.SAMPLE_RATE
+
+
+async def test_deep_menu_json_is_refused_not_a_500(app_client: Any) -> None:
+    """Row 8 for the IVR editor: a menu body and a menu text nested 30,000 deep."""
+    csrf = await login(app_client, "root")
+    hdr = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+    deep = "[" * 30000 + "]" * 30000
+    resp = await app_client.post("/api/ivr/validate", data=deep, headers=hdr)
+    assert resp.status == 400 and "nested deeper" in (await resp.json())["error"]
+    resp = await app_client.post("/api/ivr/validate", json={"text": deep},
+                                 headers={"X-CSRF-Token": csrf})
+    assert resp.status in (200, 422), await resp.text()
+    assert "nested too deeply" in await resp.text()
