@@ -59,11 +59,12 @@ AUDIO_ENERGY = """async () => {
 }"""
 
 
-async def heard_sound(page: Any, within: float = 20.0) -> None:
-    """Until chromium has played sound, not silence, from the gateway (its stats)."""
+async def heard_sound(page: Any, above: float = 0.0, within: float = 20.0) -> None:
+    """Until chromium has played sound, not silence, from the gateway (its stats): its
+    audio energy grows past ``above``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
-    while await page.evaluate(AUDIO_ENERGY) < 0.01:
+    while await page.evaluate(AUDIO_ENERGY) < above + 0.01:
         assert loop.time() < deadline, "no sound reached the browser"
         await asyncio.sleep(0.2)
 
@@ -127,12 +128,14 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             key = page.locator('#keypad button[data-key="#"]')  # "说完后请按井号键"
             key_box = await key.bounding_box()
             assert key_box is not None and min(key_box["width"], key_box["height"]) >= 44
+            energy = await page.evaluate(AUDIO_ENERGY)
             await key.click()
             await expect(page.locator("#typed")).to_have_text("#")
             await page.evaluate("window.__pcs[0].getSenders()[0].dtmf.insertDTMF('5', 120)")
             await wait_until(lambda: any(e.kind == "dtmf" and e.payload["via"] == "rfc4733"
                                          for e in drain(bus, seen)), 20)
             await expect(prompts).not_to_have_count(before, timeout=20_000)  # the next one
+            await heard_sound(page, above=energy)  # heard too, after the quiet between
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "call-page.png"), full_page=True)
             # An agent sees it among the live calls, marked as a browser call.

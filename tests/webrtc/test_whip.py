@@ -288,7 +288,9 @@ async def test_shutdown_hangs_up_browser_calls_and_drafts_them(aiohttp_client: A
         assert resp.status == 201
         await client.answer(await resp.text())
         await client.connected()
-        await wait_until(lambda: client.frames > 200, 20)  # 4 s into the call
+        calls = http.server.app[WEBRTC].calls
+        await wait_until(lambda: any(r.transport.inbound.frames > 200  # 4 s into the call
+                                     for r in calls.values()), 20)
         await http.close()  # the service stops
         assert {"type": "ended"} in client.captions
     finally:

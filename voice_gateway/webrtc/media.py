@@ -5,9 +5,8 @@ aiortc decodes the caller's Opus (48 kHz stereo) or G.711 (8 kHz) in its own dec
 thread; :class:`InboundAudio` resamples each frame to :data:`RATE` with libswresample (one
 resampler per call, state kept across frames) and hands it on, noting when audio last came
 so that a silent peer can be hung up on. :class:`PromptTrack` is what aiortc's sender
-pulls from: one 20 ms frame per ``recv``, on deadlines counted from the first frame (no
-drift), prompt audio while a prompt plays and silence otherwise, so the browser's jitter
-buffer never starves between prompts.
+pulls from: one 20 ms frame per ``recv`` while a prompt plays, on deadlines counted from
+the first frame (no drift), and nothing between prompts.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ import asyncio
 import contextlib
 import fractions
 import logging
+import math
 from collections.abc import Callable
 
 import av
@@ -30,7 +30,8 @@ FRAME_S = 0.020
 FRAME_SAMPLES = int(RATE * FRAME_S)
 FRAME_BYTES = FRAME_SAMPLES * 2
 _TIME_BASE = fractions.Fraction(1, RATE)
-_MAX_LAG_S = 0.5  # the loop stalled longer than this: start counting again, no burst
+_MAX_LAG_S = 0.5  # behind the clock by more than this (a gap, a stall): skip ahead
+TAIL_FRAMES = 5  # silence after a prompt: flushes the encoder's resampler (40 ms) and more
 
 
 def upsample_prompt(pcm: bytes, rate: int) -> bytes:
@@ -44,7 +45,13 @@ def upsample_prompt(pcm: bytes, rate: int) -> bytes:
 
 class PromptTrack(MediaStreamTrack):
     """The call's outbound audio (see the module docstring). ``on_sent(pcm, at)`` gets
-    every prompt frame sent, ``at`` in loop time when it went out."""
+    every prompt frame sent, ``at`` in loop time when it went out.
+
+    Between prompts nothing is sent (as with Opus DTX): encoding and encrypting 50
+    frames of silence a second was a third of a call's CPU. A few frames of silence follow
+    each prompt, so that the encoder's buffered tail goes out with it, and the frames'
+    timestamps follow the clock across the gaps, so the browser plays each prompt on
+    time."""
 
     kind = "audio"
 
@@ -53,8 +60,10 @@ class PromptTrack(MediaStreamTrack):
         self.on_sent = on_sent
         self._pcm = bytearray()
         self._playing: asyncio.Future[bool] | None = None
+        self._wake = asyncio.Event()
+        self._tail = 0  # silence frames still to send after a prompt
         self._start: float | None = None
-        self._frames = 0
+        self._frames = 0  # frame slots since the first frame (the media clock)
         self.frames_sent = 0
 
     async def play(self, pcm: bytes) -> bool:
@@ -66,10 +75,13 @@ class PromptTrack(MediaStreamTrack):
             return False
         self._pcm = bytearray(pcm)
         self._playing = asyncio.get_running_loop().create_future()
+        self._wake.set()
         return await self._playing
 
     def stop_playback(self) -> None:
         """Barge-in: the prompt stops at the next frame."""
+        if self._pcm:
+            self._tail = TAIL_FRAMES
         self._pcm.clear()
         if self._playing is not None and not self._playing.done():
             self._playing.set_result(False)
@@ -77,25 +89,35 @@ class PromptTrack(MediaStreamTrack):
     def stop(self) -> None:
         self.stop_playback()
         super().stop()
+        self._wake.set()
 
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
+        if not self._pcm and self._tail <= 0:
+            self._wake.clear()
+            await self._wake.wait()  # nothing to say: no packets until the next prompt
+            if self.readyState != "live":
+                raise MediaStreamError
         loop = asyncio.get_running_loop()
         now = loop.time()
-        if self._start is None or now - (self._start + self._frames * FRAME_S) > _MAX_LAG_S:
-            self._start, self._frames = now, 0
+        if self._start is None:
+            self._start = now
+        elif now - (self._start + self._frames * FRAME_S) > _MAX_LAG_S:
+            # After a gap (or a stalled loop): on with the clock, no burst to catch up.
+            self._frames = math.ceil((now - self._start) / FRAME_S)
         wait = self._start + self._frames * FRAME_S - now
         if wait > 0:
             await asyncio.sleep(wait)
         if self.readyState != "live":
             raise MediaStreamError
-        pts = self.frames_sent * FRAME_SAMPLES
+        pts = self._frames * FRAME_SAMPLES
         self._frames += 1
         self.frames_sent += 1
         chunk = bytes(self._pcm[:FRAME_BYTES])
         if chunk:
             del self._pcm[:FRAME_BYTES]
+            self._tail = TAIL_FRAMES
             if self.on_sent is not None:
                 self.on_sent(chunk, loop.time())
             if len(chunk) < FRAME_BYTES:
@@ -103,6 +125,7 @@ class PromptTrack(MediaStreamTrack):
             if not self._pcm and self._playing is not None and not self._playing.done():
                 self._playing.set_result(True)
         else:
+            self._tail -= 1
             chunk = bytes(FRAME_BYTES)
         frame = av.AudioFrame(format="s16", layout="mono", samples=FRAME_SAMPLES)
         frame.planes[0].update(chunk)
