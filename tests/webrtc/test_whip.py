@@ -166,6 +166,14 @@ async def test_cors_allows_configured_origins_only(http: Any) -> None:
     resp = await post_offer(http, "garbage", Origin=ORIGIN)
     assert resp.status == 400
     assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    # The portal's page hangs up across origins too: DELETE's preflight and answer.
+    delete = {**preflight, "Access-Control-Request-Method": "DELETE"}
+    resp = await http.options("/whip/some-session", headers=delete)
+    assert resp.status == 204 and "DELETE" in resp.headers["Access-Control-Allow-Methods"]
+    resp = await http.delete("/whip/some-session", headers={"Origin": ORIGIN})
+    assert resp.status == 404 and resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+    resp = await http.delete("/whip/some-session", headers={"Origin": "https://evil.example"})
+    assert resp.status == 403
 
 
 async def test_a_browser_call_is_a_live_call_marked_webrtc(http: Any) -> None:
