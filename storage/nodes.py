@@ -92,6 +92,11 @@ class Nodes:
                 .returning(Call.id))
             return list(moved.all())
 
+    async def move_recording(self, call_id: str, path: str) -> None:
+        """Point a taken-over call at its recording as this node reads it."""
+        async with self._write() as s:
+            await s.execute(update(Call).where(Call.id == call_id).values(recording_path=path))
+
     async def is_silent(self, node: str, dead_after_s: float,
                         now: datetime | None = None) -> bool:
         """True when ``node`` has not beaten for ``dead_after_s`` (or never did)."""

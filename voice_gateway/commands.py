@@ -214,6 +214,47 @@ async def export(settings: Settings, fmt: str, status: str) -> int:
     return 0
 
 
+async def drain(settings: Settings, url: str | None) -> int:
+    """POST /internal/drain to a running node; prints its answer."""
+    from aiohttp import ClientError, ClientSession, ClientTimeout
+
+    if not settings.cluster.secret:
+        raise UsageError("cluster.secret is not set: the node's /internal/drain is off "
+                         "(or send the node SIGTERM)")
+    http = settings.http
+    base = url or settings.cluster.internal_url or f"http://{http.host}:{http.port}"
+    try:
+        async with ClientSession(timeout=ClientTimeout(total=10)) as session, session.post(
+                f"{base.rstrip('/')}/internal/drain",
+                headers={"Authorization": f"Bearer {settings.cluster.secret}"}) as resp:
+            if resp.status != 202:
+                print(f"voice-intake: error: {base} answered {resp.status}", file=sys.stderr)
+                return 1
+            print_json(await resp.json())
+    except (ClientError, TimeoutError) as exc:
+        print(f"voice-intake: error: {base} unreachable ({type(exc).__name__})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+async def recover(settings: Settings, node: str, data_dir: Path | None, force: bool) -> int:
+    """Draft a dead node's unfinished calls here (``voice_gateway.calls.takeover``)."""
+    from voice_gateway.calls.takeover import NodeAlive, take_over
+
+    if data_dir is not None and not await asyncio.to_thread(data_dir.is_dir):
+        raise UsageError(f"--data-dir {data_dir}: not a directory")
+    async with open_services(settings) as services:
+        try:
+            result = await take_over(services, node, data_dir, force=force)
+        except NodeAlive as exc:
+            print(f"voice-intake: error: {exc}", file=sys.stderr)
+            return 1
+    print_json({"node": result.node, "taken_over": len(result.taken),
+                "drafted": len(result.drafted), "recordings_missing": result.recordings_missing})
+    return 0 if len(result.drafted) == len(result.taken) else 1
+
+
 async def db_upgrade(settings: Settings) -> int:
     """Apply the migrations (on PostgreSQL under an advisory lock: run from one node, or
     from several at once, they run once)."""
