@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     cbl = cbsub.add_parser("list", help="the callback queue, one JSON object a line")
     cbl.add_argument("--status", help="queued, dialling, done, exhausted, cancelled, refused")
 
+    drain = sub.add_parser("drain", help="make a running node stop taking calls, finish "
+                           "those in progress, then exit (needs cluster.secret)")
+    drain.add_argument("--url", help="the node's HTTP address (default: cluster.internal_url, "
+                       "else http://<http.host>:<http.port>)")
+    rec = sub.add_parser("recover", help="draft the unfinished calls of a node that does "
+                         "not come back, from its recordings")
+    rec.add_argument("--node", required=True, help="the dead node's id")
+    rec.add_argument("--data-dir", type=Path, help="where its data directory (recordings) "
+                     "can be read from here")
+    rec.add_argument("--force", action="store_true",
+                     help="even if the node reported within cluster.dead_after_s")
+
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
     dsub.add_parser("upgrade", help="apply Alembic migrations")
@@ -166,6 +178,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(commands.export(settings, args.format, args.status))
     if cmd == "ivr":
         return _ivr(args, settings)
+    if cmd == "drain":
+        return asyncio.run(commands.drain(settings, args.url))
+    if cmd == "recover":
+        return asyncio.run(commands.recover(settings, args.node, args.data_dir, args.force))
     if cmd == "db":
         return asyncio.run(commands.db_upgrade(settings))
     if cmd == "callbacks":
