@@ -38,7 +38,7 @@ _INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k",
 IME_COST = 0.35  # a fuzzy-pinyin pair: the same syllable to many speakers
 SHARED_COST = 0.75  # the same initial or the same final
 INDEL_COST = 1.0
-RARE_READING_COST = 0.3
+RARE_READING_COST = 0.5
 
 
 def split_syllable(syllable: str) -> tuple[str, str]:
@@ -252,7 +252,8 @@ class SoundIndex:
     up the phrases whose first character is a homophone of the text's, or whose second is
     a homophone of the next one's; each candidate is then costed whole (same length). At
     most one character in two may differ in sound (a homophone costs nothing): a phrase
-    heard with every syllable a little off is not heard."""
+    heard with every syllable a little off is not heard, nor one with a character that
+    sounds nothing like the phrase's (neither initial nor final in common)."""
 
     def __init__(self, phrases: Iterable[str], max_cost: float | None = None,
                  min_length: int = 2, limit: Callable[[str], float] | None = None,
@@ -344,8 +345,8 @@ class SoundIndex:
             if c > 0:
                 cost += c
                 changed_left -= 1
-                if cost > limit or changed_left < 0:
-                    return None
+                if cost > limit or changed_left < 0 or c >= 1.0:
+                    return None  # too much, or a character that sounds nothing alike
         return cost
 
 
