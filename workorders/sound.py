@@ -143,9 +143,11 @@ def context_readings(phrase: str) -> tuple[str, ...]:
     长 in 长阳 is chang, in 弓长张 zhang. A non-Han character reads as itself."""
     from pypinyin import Style, lazy_pinyin
 
-    out = lazy_pinyin(phrase, style=Style.NORMAL, errors=lambda chars: list(chars))
-    return tuple(out) if len(out) == len(phrase) else tuple(
-        (plain_readings(c) or (c,))[0] for c in phrase)
+    out = lazy_pinyin(phrase, style=Style.NORMAL, errors="default")
+    if len(out) == len(phrase) and all(plain_readings(c) or o == c for c, o in zip(
+            phrase, out, strict=True)):
+        return tuple(out)
+    return tuple((plain_readings(c) or (c,))[0] for c in phrase)
 
 
 def phrase_cost(phrase: str, heard: str) -> float:
