@@ -195,6 +195,10 @@ def _self_surname(compact: Compact) -> _Found | None:
             or _spelling_by_sound(text, end) is not None
         ):
             continue
+        if misheard and len(found) == 1:
+            # The cue was misheard, so the surname may be too: a rare surname with a much
+            # commoner homophone is taken for that one (the frequency prior).
+            found = (surname_by_sound(found) or (found, 0.0))[0]
         said.append((found, m.start(), end, 0.95))
     if said:
         # 我姓张 不对 我姓章: a correction between two introductions keeps the later one.

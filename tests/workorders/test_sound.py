@@ -123,3 +123,16 @@ def test_exact_phrases_still_decide() -> None:
     d = draft("我家的猫跑到邻居家房顶上去了下不来怎么办呢", None, NOW)
     assert d.category.value == "其他"
     assert draft("楼下饭馆油烟太大", None, NOW).urgent.value is False
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("我信章 电话", "张"),  # heard loosely: the commoner homophone
+        ("我姓章 电话", "章"),  # written as said: as written
+        ("我信章立早章", "章"),  # the spelling settles it
+        ("我姓张 立早章", "章"),
+    ],
+)
+def test_surname_frequency_prior_and_spellings(text: str, surname: str) -> None:
+    assert draft(text, None, NOW).surname.value == surname
