@@ -28,6 +28,7 @@ from asr.engines.base import EngineSpec
 from config import Settings
 from tests.conftest import CALLS_DIR, REPO
 from tests.sipp.harness import call_audio, free_port, run_sipp, sip_settings
+from voice_gateway import metrics
 from voice_gateway.app import init_app
 from voice_gateway.services import Services, open_services
 
@@ -101,8 +102,9 @@ async def query(http: aiohttp.ClientSession, base: str, promql: str) -> list[dic
 
 
 async def until_value(http: aiohttp.ClientSession, base: str, promql: str,
-                      within_s: float = 90.0) -> float:
-    """The query's first value once it is positive (Prometheus up, target scraped)."""
+                      within_s: float = 90.0, above: float = 0.0) -> float:
+    """The query's first value once it is above ``above`` (Prometheus up, target scraped;
+    the registry is the process's, so other tests' calls may already be counted)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within_s
     last: object = None
@@ -110,10 +112,11 @@ async def until_value(http: aiohttp.ClientSession, base: str, promql: str,
         with contextlib.suppress(aiohttp.ClientError):
             result = await query(http, base, promql)
             last = result
-            if result and float(result[0]["value"][1]) > 0:
+            if result and float(result[0]["value"][1]) > above:
                 return float(result[0]["value"][1])
         await asyncio.sleep(0.5)
-    raise AssertionError(f"{promql}: no positive value within {within_s} s (last: {last})")
+    raise AssertionError(f"{promql}: nothing above {above} within {within_s} s "
+                         f"(last: {last})")
 
 
 @pytest.mark.slow
@@ -126,14 +129,20 @@ async def test_prometheus_scrapes_the_service_and_sees_a_call(
     async with serving(settings) as http_port, prometheus(http_port, tmp_path) as base, \
             aiohttp.ClientSession() as http:
         assert await until_value(http, base, 'up{job="voice-intake"}') == 1
+        before = {name: sum(s.value for f in metrics.REGISTRY.collect() for s in f.samples
+                            if s.name == name and s.labels.get("channel", "sip") == "sip")
+                  for name in ("voice_intake_calls_total", "voice_intake_drafts_total",
+                               "voice_intake_call_setup_seconds_count")}
         run = await run_sipp("uac_call.xml", settings.sip.port, tmp_path,
                              inf=[["13800138000"]], values=audio)
         assert run.returncode == 0, run.errors or run.stderr
-        calls = await until_value(
-            http, base, 'sum(voice_intake_calls_total{channel="sip"})')
-        assert calls >= 1
-        assert await until_value(http, base, "sum(voice_intake_drafts_total)") >= 1
-        assert await until_value(http, base, "voice_intake_call_setup_seconds_count") >= 1
+        # The call has ended once it is counted (the active gauge falls at the same time).
+        assert await until_value(http, base, 'sum(voice_intake_calls_total{channel="sip"})',
+                                 above=before["voice_intake_calls_total"])
+        assert await until_value(http, base, "sum(voice_intake_drafts_total)",
+                                 above=before["voice_intake_drafts_total"])
+        assert await until_value(http, base, "voice_intake_call_setup_seconds_count",
+                                 above=before["voice_intake_call_setup_seconds_count"])
         assert await until_value(http, base, "voice_intake_asr_decode_seconds_count") >= 1
         assert await until_value(http, base, "voice_intake_db_write_seconds_count") >= 1
         assert await until_value(
@@ -167,11 +176,9 @@ def test_the_grafana_dashboard_queries_only_exported_families() -> None:
     dashboard = json.loads((REPO / "deploy" / "grafana" / "voice-intake.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
     assert exprs
-    from voice_gateway import metrics
-
     detach = metrics.attach(metrics.LiveFigures(disk_free_bytes=lambda: 1))
     try:
-        exported = {m.name for m in metrics.REGISTRY.collect()}
+        exported = {f.name for f in metrics.REGISTRY.collect()}
     finally:
         detach()
     for expr in exprs:
