@@ -17,8 +17,8 @@ from storage.accounts import ActiveSession
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAV = (("/queue", "queue", "工单队列"), ("/calls", "calls", "实时通话"),
        ("/dashboard", "dashboard", "数据看板"), ("/analytics", "analytics", "热点分析"),
-       ("/ivr/editor", "ivr", "语音导航"))
-ADMIN_NAV = frozenset({"dashboard", "analytics", "ivr"})
+       ("/ivr/editor", "ivr", "语音导航"), ("/users", "users", "账号管理"))
+ADMIN_NAV = frozenset({"dashboard", "analytics", "ivr", "users"})
 CHART_PAGES = frozenset({"dashboard", "ivr_analytics"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -81,6 +81,10 @@ async def calls(request: web.Request, session: ActiveSession) -> web.StreamRespo
 
 async def dashboard(request: web.Request, session: ActiveSession) -> web.StreamResponse:
     return _render(request, "dashboard", "数据看板", True)
+
+
+async def users(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    return _render(request, "users", "账号管理", True)
 
 
 async def analytics(request: web.Request, session: ActiveSession) -> web.StreamResponse:

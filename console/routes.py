@@ -194,6 +194,7 @@ PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
     ("/drafts/{id}", "agent", pages.review),
     ("/calls", "agent", pages.calls),
     ("/dashboard", "admin", pages.dashboard),
+    ("/users", "admin", pages.users),
     ("/ivr/editor", "admin", pages_ivr.editor),
     ("/ivr/prompts", "admin", pages_ivr.prompts),
     ("/ivr/simulator", "admin", pages_ivr.simulator),

@@ -68,3 +68,39 @@ async def test_an_agent_opens_a_live_transcript_on_purpose(app_client: Any) -> N
             assert errors == []
         finally:
             await browser.close()
+
+
+async def test_an_admin_manages_accounts_in_the_console(app_client: Any) -> None:
+    expect = playwright_api.expect
+    base = str(app_client.make_url("/")).rstrip("/")
+    async with playwright_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("dialog", lambda dialog: dialog.accept("a-fresh-passphrase-4-b0b"))
+            await page.goto(f"{base}/login?next=/users")
+            await page.wait_for_load_state("load")
+            await page.fill("#username", "root")
+            await page.fill("#password", PASSWORD)
+            await page.press("#password", "Enter")
+            await page.wait_for_url(f"{base}/users")
+            bob = page.locator('tr[data-user="bob"]')
+            await expect(bob).to_contain_text("正常")
+            await bob.get_by_role("button", name="停用").click()
+            await expect(bob).to_contain_text("已停用")
+            await bob.get_by_role("button", name="启用").click()
+            await expect(bob).to_contain_text("正常")
+            await bob.get_by_role("button", name="重置密码").click()
+            await expect(page.locator("#users-msg")).to_contain_text("已重置 bob 的密码")
+            await page.fill("#u-name", "carol")
+            await page.fill("#u-pass", "a-long-new-passphrase")
+            await page.get_by_role("button", name="新增账号").click()
+            await expect(page.locator('tr[data-user="carol"]')).to_contain_text("坐席")
+            assert errors == []
+        finally:
+            await browser.close()
+    resp = await app_client.post("/api/login", json={"username": "bob",
+                                                     "password": "a-fresh-passphrase-4-b0b"})
+    assert resp.status == 200
