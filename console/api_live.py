@@ -14,6 +14,8 @@ from console.http import json_error, ok
 from console.live import Message
 from storage.accounts import ActiveSession
 
+MAX_WS_MESSAGE = 4096  # clients send only "ping"; a larger message closes the socket (1009)
+
 
 async def live_calls(request: web.Request, session: ActiveSession) -> web.StreamResponse:
     """Calls in progress with their current IVR node and transcript so far; for an agent,
@@ -49,7 +51,7 @@ async def websocket(request: web.Request, session: ActiveSession) -> web.StreamR
     if not same_origin(request):  # cross-site websocket hijacking
         raise json_error(403, "cross-origin websocket refused")
     fanout = request.app[CONSOLE].fanout
-    ws = web.WebSocketResponse(heartbeat=30)
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE)
     # Subscribed before the client can see the 101; admins also get spike alerts.
     async with fanout.connect(admin=session.account.role == "admin",
                               username=session.account.username) as queue:

@@ -122,3 +122,14 @@ async def test_live_transcripts_go_only_to_agents_who_opened_the_call(
 
     entries = await (await root.get(f"/api/audit/access?call={live}")).json()
     assert [(e["username"], e["action"]) for e in entries] == [("alice", "live_transcript_view")]
+
+
+async def test_a_large_websocket_message_closes_the_socket(app_client: Any) -> None:
+    """Clients only send "ping": anything over 4 KB is refused (1009) before it is held."""
+    await login(app_client, "alice")
+    ws = await app_client.ws_connect("/api/ws")
+    assert json.loads((await ws.receive()).data)["type"] == "hello"
+    await ws.send_str("x" * 65536)
+    while (await asyncio.wait_for(ws.receive(), 10)).type.name == "TEXT":
+        pass
+    assert ws.closed and ws.close_code == 1009
