@@ -10,6 +10,7 @@ from aiohttp import web
 from console.context import CONSOLE
 from console.http import json_error, ok
 from storage.accounts import ActiveSession
+from storage.nodes import Nodes
 from storage.reports import to_csv, to_json
 
 
@@ -32,9 +33,12 @@ async def dashboard(request: web.Request, session: ActiveSession) -> web.StreamR
         reports.drafts_by("category", since), reports.drafts_by("district", since),
         reports.dispatch_delays(since), reports.rates_by_district(since),
     )
+    console = request.app[CONSOLE]  # the cluster's nodes: calls each took, who went silent
+    nodes = await Nodes(console.store.engine).overview(console.settings.cluster.dead_after_s)
     return ok({"since": since.isoformat(), "hours": hours, "calls_per_hour": per_hour,
                "ivr_drop_off": drop_off, "drafts_by_category": by_category,
-               "drafts_by_district": by_district, "dispatch_delay": delays, "rates": rates})
+               "drafts_by_district": by_district, "dispatch_delay": delays, "rates": rates,
+               "nodes": nodes})
 
 
 async def export(request: web.Request, session: ActiveSession) -> web.StreamResponse:

@@ -42,6 +42,12 @@
       });
     }
     if (!d.rates.length) body.append(el("tr", {}, el("td", { colspan: 5, text: "暂无已派单工单" })));
+    // Nodes of the cluster (heartbeat rows): calls taken, in progress, and who went silent.
+    const STATE = { running: "运行中", draining: "排空中", stopped: "已停止" };
+    document.getElementById("dash-nodes").replaceChildren(...(d.nodes || []).map((n) =>
+      el("li", { class: n.stopped_reporting ? "node silent" : "node" },
+        el("strong", { text: n.node }), " " + (n.stopped_reporting ? "停止上报 " + Math.round(n.silent_s) + " 秒" : STATE[n.state] || n.state) +
+        " · 接入 " + n.calls + " 通 · 进行中 " + n.active_calls)));
   }
 
   VI.session().then(load).catch((e) => { document.getElementById("dash-title").textContent = "数据看板（加载失败：" + e.message + "）"; });

@@ -82,7 +82,9 @@ async def two_nodes(aiohttp_client: Any, shared_db: str,
         nodes.append(NodeClient(name, settings, client))
     from console import CONSOLE
 
-    await nodes[0].client.server.app[CONSOLE].accounts.add_user("alice", PASSWORD, "agent")
+    accounts = nodes[0].client.server.app[CONSOLE].accounts
+    await accounts.add_user("alice", PASSWORD, "agent")
+    await accounts.add_user("root", PASSWORD, "admin")
     return nodes[0], nodes[1]
 
 

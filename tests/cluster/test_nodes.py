@@ -102,6 +102,10 @@ async def test_both_nodes_report_and_a_drained_node_says_so(
     overview = {n["node"]: n for n in await nodes.overview(30.0)}
     assert overview["node-2"]["calls"] == 1 and overview["node-1"]["calls"] == 0
     assert not overview["node-2"]["stopped_reporting"]
+    # The admin's dashboard on node 1 shows both nodes with their calls.
+    await login(one.client, "root")
+    dash = await (await one.client.get("/api/dashboard")).json()
+    assert {n["node"]: n["calls"] for n in dash["nodes"]} == {"node-1": 0, "node-2": 1}
     assert (await two.client.post("/internal/drain")).status == 401
     resp = await two.client.post("/internal/drain",
                                  headers={"Authorization": f"Bearer {SECRET}"})
