@@ -312,13 +312,13 @@ _CUE_COST = 0.45
 
 
 def _introduction_by_sound(compact: Compact) -> _Found | None:
-    """我姓 / 我叫 heard by sound (我信, 我性, 我行, 我新), the surname after it heard by
+    """我姓 / 我叫 heard by sound (我信, 我性, 我行, 我新, 卧信), the surname after it heard by
     sound too (我兴奋 → 冯, 我信礼物 → 李, 我叫无名 → 吴), or settled by a spelling heard
     by sound right after it (我新城耳东城 → 陈)."""
     text = compact.text
     for i in range(len(text) - 2):
-        if text[i] != _SELF:
-            continue
+        if text[i] != _SELF and char_cost(_SELF, text[i]) > _CUE_COST:
+            continue  # 我, or a homophone of it (卧信罗)
         cue = next((c for c in _BY_SOUND_CUES if char_cost(c, text[i + 1]) <= _CUE_COST), None)
         if cue is None:
             continue

@@ -59,13 +59,15 @@ def test_find_by_sound_in_a_longer_text() -> None:
         ("我行韦 电话", "韦"),  # 行 reads xing
         ("我信王", "王"),
         ("我性糊 电话", "胡"),  # a homophone: the commoner surname
+        ("消防通道都堵死了卧信罗电话", "罗"),  # 我 heard as a homophone too
     ],
 )
 def test_surname_heard_by_sound(text: str, surname: str) -> None:
     assert draft(text, None, NOW).surname.value == surname
 
 
-@pytest.mark.parametrize("text", ["我信任物业", "我性子急", "我行为不端被投诉了", "我叫人来修"])
+@pytest.mark.parametrize(
+    "text", ["我信任物业", "我性子急", "我行为不端被投诉了", "我叫人来修", "卧室漏水了"])
 def test_no_surname_from_words_that_sound_like_a_cue(text: str) -> None:
     assert draft(text, None, NOW).surname.value is None
 
