@@ -103,7 +103,7 @@ async def test_db_upgrade_runs_the_migrations_once(
     # Two nodes upgrading at once: the advisory lock makes the second find it done.
     statuses = await asyncio.gather(asyncio.to_thread(main, ["db", "upgrade"]),
                                     asyncio.to_thread(main, ["db", "upgrade"]))
-    assert statuses == [0, 0]
+    assert list(statuses) == [0, 0]
     engine = create_engine(pg_url)
     try:
         await require_current(engine)
