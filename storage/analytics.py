@@ -31,7 +31,8 @@ def fact_of(row: DraftRow) -> OrderFact:
     return OrderFact(
         id=row.id, created_at=aware(row.created_at) or row.created_at, district=row.district,
         street=row.street, category=row.category, subcategory=fields.get("subcategory"),
-        transcript=row.transcript or "", summary=fields.get("summary"), phone=row.phone,
+        transcript=row.transcript or "", summary=fields.get("summary"),
+        address=fields.get("address"), phone=row.phone,
         repeat=bool(row.related), escalated=bool(row.escalate), satisfaction=row.satisfaction,
     )
 

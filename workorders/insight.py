@@ -50,6 +50,7 @@ class OrderFact:
     subcategory: str | None
     transcript: str = ""
     summary: str | None = None
+    address: str | None = None
     phone: str | None = None
     repeat: bool = False  # linked by the drafter to an earlier appeal
     escalated: bool = False  # the third appeal or beyond: escalated

@@ -1,6 +1,8 @@
 """未诉先办: spotting where a problem is rising before complaints pile up (pure).
 
-How it works. For each place (district, and street within it) and subcategory, three
+How it works. For each place (district, street within it, and 小区 within the street:
+the housing estate that opens the order's address, 九龙花园 of 九龙花园小区三号楼) and
+subcategory, three
 windows ending now are counted: the last hour, today (since local midnight) and the last
 seven days. Each count is compared with a baseline, the expected count for that window:
 
@@ -21,14 +23,16 @@ baseline as mean, is below ``p_value`` (0.0001: ``python -m bench.spikes`` measu
 precision 0.90 and recall 0.96 with it, 0.75 and 0.97 with 0.001). Five 停水 calls from
 one street in an hour with a baseline at the floor have a tail of 8e-8: a spike; eight a
 day where 4 are usual (P = 0.05) are not. A spike whose street also spikes is reported at
-the street only, and a key that raised an alert is not raised again for the same or a
-longer window until that window's length has passed (``suppress``).
+the finest place only (a 小区's before its street's, a street's before its district's),
+and a key that raised an alert, or a finer place in it, is not raised again for the same or
+a longer window until that window's length has passed (``suppress``).
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -40,12 +44,33 @@ WINDOWS: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(da
                                  "week": timedelta(days=7)}
 FLOOR = {"hour": 0.1, "day": 0.5, "week": 1.0}
 WEEK = timedelta(days=7)
+# The 小区 an address opens with: a name of 2 to 8 characters ending in an estate word.
+_COMMUNITY = re.compile(r"^([\u4e00-\u9fff]{1,8}?(?:小区|花园|家园|公寓|新村|社区|大院|苑|里|园))")
+LEVELS = ("community", "street", "district")  # finest first
+
+
+def community(address: str | None) -> str | None:
+    """The 小区 an address starts with (九龙花园小区三号楼 → 九龙花园), or None."""
+    if not address:
+        return None
+    m = _COMMUNITY.match(address.replace(" ", ""))
+    if m is None:
+        return None
+    return m.group(1).removesuffix("小区") or None
+
+
+def parents(level: str, place: str) -> list[tuple[str, str]]:
+    """The coarser places holding ``place``: a 小区's street and district, a street's
+    district (places are ``district/street/小区``)."""
+    parts = place.split("/")
+    return [(lvl, "/".join(parts[:n])) for lvl, n in (("street", 2), ("district", 1))
+            if len(parts) > n and LEVELS.index(lvl) > LEVELS.index(level)]
 
 
 @dataclass(frozen=True)
 class Spike:
     window: str  # hour | day | week
-    level: str  # district | street
+    level: str  # district | street | community
     district: str | None
     place: str
     subcategory: str
@@ -116,6 +141,11 @@ def index(facts: Iterable[OrderFact]) -> dict[tuple[str, str, str], _Series]:
             s = series[("street", f"{f.district or ''}/{f.street}", f.subcategory)]
             s.times.append(f.created_at)
             s.ids.append(f.id)
+            if (estate := community(f.address)) is not None:
+                s = series[("community", f"{f.district or ''}/{f.street}/{estate}",
+                            f.subcategory)]
+                s.times.append(f.created_at)
+                s.ids.append(f.id)
     return series
 
 
@@ -152,9 +182,9 @@ def detect(series: dict[tuple[str, str, str], _Series], now: datetime, tz: tzinf
     order = list(WINDOWS)
     out: list[Spike] = []
     known_from = min((s.times[0] for s in series.values() if s.times), default=None)
-    # A street's alert quiets its district too (the district was left out for it).
-    suppress = [*suppress, *((("district", k[1].split("/", 1)[0], k[2]), w, at)
-                             for k, w, at in suppress if k[0] == "street")]
+    # A finer place's alert quiets the places holding it (they were left out for it).
+    suppress = [*suppress, *(((lvl, place, k[2]), w, at) for k, w, at in suppress
+                             for lvl, place in parents(k[0], k[1]))]
     for window in order:
         start = window_start(window, now, tz)
         for key, s in series.items():
@@ -171,14 +201,14 @@ def detect(series: dict[tuple[str, str, str], _Series], now: datetime, tz: tzinf
             if p >= p_value:
                 continue
             level, place, sub = key
-            district = place.split("/", 1)[0] if level == "street" else place
+            district = place.split("/", 1)[0]
             out.append(Spike(window, level, district or None, place, sub, count, expected,
                              p, start, now, s.ids_in(start, now)))
-    streets = {(sp.window, sp.district, sp.subcategory) for sp in out if sp.level == "street"}
-    return [sp for sp in out if sp.level == "street"
-            or (sp.window, sp.place, sp.subcategory) not in streets]
+    covered = {(sp.window, lvl, place, sp.subcategory) for sp in out
+               for lvl, place in parents(sp.level, sp.place)}
+    return [sp for sp in out if (sp.window, sp.level, sp.place, sp.subcategory) not in covered]
 
 
 def place_label(spike: Spike) -> str:
-    """How a spike's place reads: 朝阳区 or 朝阳区双井街道."""
-    return spike.place.replace("/", "") if spike.level == "street" else spike.place
+    """How a spike's place reads: 朝阳区, 朝阳区双井街道 or 朝阳区双井街道九龙花园."""
+    return spike.place.replace("/", "")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from workorders.insight import OrderFact, key_phrases, ngrams, topic_candidates
-from workorders.spikes import detect, index, poisson_tail
+from workorders.spikes import detect, index, place_label, poisson_tail
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 _ids = itertools.count(1)
@@ -137,3 +137,17 @@ def test_the_taxonomys_keywords_win_over_ngrams_straddling_words() -> None:
     assert plain == "金台花园"  # of the 4-grams of identical texts, the first
     boosted = topic_candidates(month, [], keywords=frozenset({"停水", "噪音"}))
     assert boosted[0].phrase == "停水"
+
+
+def test_five_water_cuts_from_one_estate_are_reported_at_the_estate() -> None:
+    planted = [order(NOW - timedelta(minutes=m), "供水", address=a) for m, a in (
+        (5, "九龙花园小区三号楼"), (15, "九龙花园5号楼"), (25, "九龙花园小区"),
+        (40, "九龙花园小区二单元"), (55, "九龙花园十号楼"))]
+    spikes = detect(index([*background(), *planted]), NOW, BEIJING)
+    assert [(s.window, s.level, s.place, s.count) for s in spikes] == [
+        ("hour", "community", "朝阳区/双井街道/九龙花园", 5)]
+    assert place_label(spikes[0]) == "朝阳区双井街道九龙花园"
+    # Raised once: neither the estate nor its street or district again within the day.
+    raised = [(spikes[0].key, "hour", NOW)]
+    assert detect(index([*background(), *planted]), NOW + timedelta(minutes=20), BEIJING,
+                  suppress=raised) == []
