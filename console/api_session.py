@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -16,17 +17,40 @@ from console.auth import (
 from console.context import CONSOLE
 from console.http import json_body, json_error, ok
 from console.redirects import safe_next
-from storage.accounts import ActiveSession
+from storage.accounts import Account, Accounts, ActiveSession
 
 log = logging.getLogger(__name__)
 
 MAX_USERNAME = 64
 MAX_PASSWORD = 1024
+SESSION_WRITE_S = 5.0  # a login waits this long for its session write, then 503
+_LATE: set[asyncio.Future[tuple[str, ActiveSession]]] = set()  # writes given up on
 
 
 def _session_json(active: ActiveSession) -> dict[str, str]:
     return {"username": active.account.username, "role": active.account.role,
             "csrf_token": active.csrf_token, "expires_at": active.expires_at.isoformat()}
+
+
+async def _open_session(accounts: Accounts, account: Account) -> tuple[str, ActiveSession]:
+    """The login's session write, or a 503 once it has waited ``SESSION_WRITE_S`` for the
+    database (a write lock held elsewhere). The write is not cancelled mid-statement: it
+    finishes on its own, and its session, never handed out, just expires."""
+    task = asyncio.ensure_future(accounts.open_session(account))
+    done, _pending = await asyncio.wait({task}, timeout=SESSION_WRITE_S)
+    if not done:
+        _LATE.add(task)
+        task.add_done_callback(_late_done)
+        exc = json_error(503, "数据库繁忙，请稍后再试")
+        exc.headers["Retry-After"] = "10"
+        raise exc
+    return task.result()
+
+
+def _late_done(task: asyncio.Future[tuple[str, ActiveSession]]) -> None:
+    _LATE.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a login's late session write failed: %s", type(task.exception()).__name__)
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -54,7 +78,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         log.info("console login failed from %s", client)
         raise json_error(401, "用户名或密码错误")
     console.limiter.succeeded(username, client)
-    token, active = await console.accounts.open_session(account)
+    token, active = await _open_session(console.accounts, account)
     log.info("console login: user id %d (%s)", account.id, account.role)
     response = ok({**_session_json(active), "next": safe_next(body.get("next"))})
     set_session_cookie(request, response, token)

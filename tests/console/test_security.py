@@ -19,8 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-import storage.db
-from console import CONSOLE
+from console import CONSOLE, api_session
 from console.redirects import safe_next
 from ivr import prompts
 from tests.console.conftest import PASSWORD, login, new_draft
@@ -165,12 +164,12 @@ async def test_a_locked_database_is_a_503_and_not_ready(
     app_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
 ) -> None:
     """Row 9: another process holds SQLite's write lock: login is a 503 with Retry-After
-    (not a 500), and /readyz says the database is not ready."""
+    once it has waited its deadline (not a 500 after SQLite's 30 s), and /readyz says the
+    database is not ready."""
     ready = await (await app_client.get("/readyz")).json()
     assert ready["checks"]["database"] is True
     engine = app_client.server.app[CONSOLE].store.engine
-    monkeypatch.setattr(storage.db, "SQLITE_BUSY_TIMEOUT_S", 0.5)
-    await engine.dispose()  # new connections take the short timeout
+    monkeypatch.setattr(api_session, "SESSION_WRITE_S", 0.5)
     holder = sqlite3.connect(engine.url.database, isolation_level=None)
     try:
         holder.execute("BEGIN IMMEDIATE")
