@@ -14,7 +14,7 @@ import pytest
 from config import Settings
 from storage import DraftWorkflow, Reports
 from storage.callbacks import CallbackStore
-from tests.sipp.harness import running_gateway, sip_settings
+from tests.sipp.harness import free_port, running_gateway, sip_settings
 from tests.sipp.pcap import write_dtmf_pcap
 from tests.sipp.uas import sipp_uas
 from tests.storage.test_store_backends import FIELDS
@@ -166,3 +166,33 @@ async def _settled(store: CallbackStore, order: str, within: float = 60.0) -> di
             return row
         assert loop.time() < deadline, row
         await asyncio.sleep(0.2)
+
+
+async def test_callback_through_kamailio_as_the_authenticating_outbound_proxy(
+        settings: Settings, tmp_path: Path) -> None:  # fmt: skip
+    """deploy/kamailio/outbound.cfg as the trunk: it challenges our INVITE (407, qop auth),
+    relays it to sipp-as-citizen and stays in the dialog; keys 1 and 1 come back."""
+    from tests.interop.peers import render_kamailio, require_binary, running_kamailio
+
+    require_binary("/usr/sbin/kamailio")
+    kport = free_port()
+    config = render_kamailio("outbound.cfg", {
+        "PROXY_ADDR": "127.0.0.1", "PROXY_PORT": str(kport), "REALM": "trunk.example",
+        "AUTH_USER": "hotline", "AUTH_PASSWORD": "s3cret-trunk"})  # fmt: skip
+    media = {"MEDIA": keys(tmp_path, "1", "1")}
+    settings = quiet_prompts(sip_settings(settings), tmp_path)
+    async with (running_kamailio(config, tmp_path, kport) as kamailio,
+                sipp_uas("uas_answer_rr.xml", tmp_path, values=media) as uas,
+                running_gateway(settings) as (_services, gateway)):
+        route = OutboundRoute(proxy=("127.0.0.1", kport), username="hotline",
+                              password="s3cret-trunk", caller_id="12345")  # fmt: skip
+        result = await Dialer(gateway, load_survey_menu()).call(
+            f"sip:13800000000@127.0.0.1:{uas.port}", route, order_id="o-k")
+        run = await uas.result()
+        challenged = kamailio.lines("challenged")
+        relayed = kamailio.lines("BYE ")
+    assert run.returncode == 0, run.errors or run.stdout[-2000:]
+    assert result.outcome == "answered"
+    assert result.answers == SurveyAnswers(True, "satisfied")
+    assert len(challenged) == 1  # one 407, answered once
+    assert relayed  # our BYE went along the route set, through the proxy
