@@ -55,3 +55,26 @@ async def test_prompts_play_with_captions_and_a_key_barges_in(aiohttp_client: An
     assert call is not None and call.recording_path is not None
     sent = Path(call.recording_path).with_suffix(".out.wav")
     assert seconds(sent) >= seconds(SHARED_PROMPTS / "welcome.wav")
+
+
+async def test_a_send_only_caller_still_walks_the_menu(aiohttp_client: Any,
+                                                       settings: Settings) -> None:
+    """An offer that only sends (a WHIP ingest client): no prompt can be heard, yet the
+    menu goes on (captions still come), it does not wait forever for a prompt to play."""
+    from aiortc import AudioStreamTrack
+
+    http = await aiohttp_client(init_app(webrtc_settings(settings, ivr=True), fake_services))
+    await wait_until(lambda: (SHARED_PROMPTS / "main_menu.wav").is_file(), 120)
+    client = WhipClient.create(None, audio=False)
+    client.pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 201, await resp.text()
+        answer = await resp.text()
+        assert "a=recvonly" in answer
+        await client.answer(answer)
+        await client.connected()
+        await wait_until(lambda: TEXTS["main_menu"] in prompts(client), 40)
+        assert (await http.delete(resp.headers["Location"])).status == 200
+    finally:
+        await client.close()

@@ -203,11 +203,13 @@ class WebRtcGateway:
             await close_quietly(pc)
             raise
         self.negotiating -= 1
+        sending = transceiver.currentDirection in ("sendrecv", "sendonly")
         transport = WebRtcCallTransport(
             secrets.token_urlsafe(18), pc, pc.localDescription.sdp, track,
             retry_after_s=self.sip.retry_after_s,
             connect_timeout_s=self.settings.connect_timeout_s,
-            media_timeout_s=self.settings.media_timeout_s, on_close=self._release)
+            media_timeout_s=self.settings.media_timeout_s, on_close=self._release,
+            sending=sending)
         self._start(transport, host)
         return transport
 

@@ -78,6 +78,25 @@ class PromptTrack(MediaStreamTrack):
         self._wake.set()
         return await self._playing
 
+    async def play_unheard(self, seconds: float) -> bool:
+        """A prompt for a caller who receives no audio (a send-only offer): it takes its
+        time, so the menu keeps the pace of its captions, and can be stopped the same."""
+        while self._playing is not None and not self._playing.done():
+            await asyncio.shield(self._playing)
+        loop = asyncio.get_running_loop()
+        playing: asyncio.Future[bool] = loop.create_future()
+        self._playing = playing
+
+        def played() -> None:
+            if not playing.done():
+                playing.set_result(True)
+
+        timer = loop.call_later(seconds, played)
+        try:
+            return await playing
+        finally:
+            timer.cancel()
+
     def stop_playback(self) -> None:
         """Barge-in: the prompt stops at the next frame."""
         if self._pcm:

@@ -61,11 +61,13 @@ class WebRtcCallTransport:
 
     def __init__(self, session_id: str, pc: RTCPeerConnection, answer_sdp: str,
                  track: PromptTrack, *, retry_after_s: int, connect_timeout_s: float,
-                 media_timeout_s: float, on_close: Callable[[WebRtcCallTransport], None]) -> None:
+                 media_timeout_s: float, on_close: Callable[[WebRtcCallTransport], None],
+                 sending: bool = True) -> None:
         self.session_id = session_id
         self.pc = pc
         self.answer_sdp = answer_sdp
         self.track = track
+        self.sending = sending  # the answer sends audio (not a send-only offer's)
         track.on_sent = self._on_sent
         self.retry_after_s = retry_after_s
         self.connect_timeout_s = connect_timeout_s
@@ -129,6 +131,8 @@ class WebRtcCallTransport:
             connect.cancel()
         if not self.connected.is_set() or self._closed:
             return False
+        if not self.sending:  # the caller's offer takes no audio from us
+            return await self.track.play_unheard(len(pcm) / 2 / PROMPT_RATE)
         return await self.track.play(upsample_prompt(pcm, PROMPT_RATE))
 
     def stop_playback(self) -> None:
