@@ -46,6 +46,7 @@ from asr.audio import load_audio
 from asr.engines.base import EngineSpec
 from asr.g711 import pcm_to_ulaw
 from bench.sip.ceiling import CeilingResult, asyncio_ceiling, blocking_ceiling
+from bench.sip.outbound import OUTBOUND_HEADERS, OutboundLevel, outbound_level, outbound_rows
 from config import load_settings
 from tests.sipp.harness import free_port, running_gateway, sip_settings
 from tests.sipp.pcap import write_rtp_pcap
@@ -75,6 +76,7 @@ class Plan:
     rate_s: float
     bisect: int  # extra levels tried between the last good and the first bad one
     ivr: bool = False  # walk the configured IVR menu (prompts played) instead of intake only
+    outbound: list[int] = field(default_factory=list)  # 回访 INVITE rates (--outbound)
 
 
 FULL = Plan(ceiling_s=5.0, window_s=12.0, levels=[50, 100, 150, 200, 300, 400, 500],
@@ -567,7 +569,8 @@ def ceiling_rows(ceilings: list[CeilingResult]) -> Iterator[list[str]]:
 
 
 def report(plan: Plan, ceilings: list[CeilingResult], holds: list[HoldLevel],
-           setups: list[SetupLevel], load0: tuple[float, float, float]) -> None:
+           setups: list[SetupLevel], load0: tuple[float, float, float],
+           outbound: list[OutboundLevel] | None = None) -> None:
     print()
     print(f"bench/sip — {os.cpu_count()} cores, load average at start "
           f"{load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}; gateway = this process, "
@@ -632,6 +635,11 @@ def report(plan: Plan, ceilings: list[CeilingResult], holds: list[HoldLevel],
     asy = next((c for c in ceilings if "asyncio" in c.name), None)
     blk = next((c for c in ceilings if "blocking" in c.name), None)
     media_ms = statistics.median([h.ms_per_call_second for h in good]) if good else 0.0
+    if outbound:
+        print("3b. Outbound (回访 surveys to sipp-as-citizen, which presses 1 and 1; no prompt "
+              "audio; INVITE/s seen: first to last INVITE; cap up: per-trunk concurrency)")
+        print(table(OUTBOUND_HEADERS, outbound_rows(outbound)))
+        print()
     print("4. Summary")
     summary: list[list[str]] = []
     if best is not None:
@@ -686,7 +694,8 @@ def next_level(results: list[HoldLevel], plan: Plan, tried: int) -> int | None:
     return mid if lo < mid < hi and hi - lo > 20 else None
 
 
-async def gateway_part(plan: Plan, workdir: Path) -> tuple[list[HoldLevel], list[SetupLevel]]:
+async def gateway_part(plan: Plan, workdir: Path) -> tuple[list[HoldLevel], list[SetupLevel],
+                                                           list[OutboundLevel]]:
     settings = load_settings(environ={"VOICE_INTAKE_DATA_DIR": str(workdir / "data"),
                                       "VOICE_INTAKE_MODEL_DIR": str(MODEL_DIR)})
     settings = sip_settings(settings, rate_limit_per_s=1000, rate_limit_burst=1000,
@@ -724,7 +733,15 @@ async def gateway_part(plan: Plan, workdir: Path) -> tuple[list[HoldLevel], list
             print(f"  hold {calls:>4} calls: loss {h.loss * 100:.3f}%, gateway "
                   f"{h.gateway_cpu:.2f} core, {h.gateway_pps:,.0f} pkts/s, "
                   f"sipp {sipp_cpu}, load {h.load:.1f} {h.note}", flush=True)
-    return holds, setups
+        outbound: list[OutboundLevel] = []
+        for rate in plan.outbound:  # a 6 s ramp; a survey lasts about 4 s
+            o = await outbound_level(gateway, workdir, calls=rate * 6, rate=rate,
+                                     concurrency=rate * 5)
+            outbound.append(o)
+            print(f"  outbound {rate:>3}/s: {o.answered}/{o.calls} answered, "
+                  f"{o.attempts_per_s:.1f} INVITE/s, peak {o.peak_up} up, load {o.load:.1f}",
+                  flush=True)
+    return holds, setups, outbound
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -735,6 +752,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rates", help="call setup rates, e.g. 25,50,100")
     parser.add_argument("--ivr", action="store_true",
                         help="calls walk the configured IVR menu (default: straight to intake)")
+    parser.add_argument("--outbound", help="回访 rows: INVITE rates, e.g. 2,5 (a 6 s ramp each)")
     parser.add_argument("--window", type=float,
                         help="seconds measured with every held call up")
     args = parser.parse_args(argv)
@@ -748,11 +766,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.window:
         plan.window_s = args.window
     plan.ivr = args.ivr
+    if args.outbound:
+        plan.outbound[:] = [int(x) for x in args.outbound.split(",")]
     load0 = os.getloadavg()
     started = time.perf_counter()
     print(f"load average {load0[0]:.2f}; ceiling ({plan.ceiling_s:.0f} s each)…", flush=True)
     ceilings = [asyncio_ceiling(plan.ceiling_s), blocking_ceiling(plan.ceiling_s)]
     with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
-        holds, setups = asyncio.run(gateway_part(plan, Path(tmp)))
-    report(plan, ceilings, holds, setups, load0)
+        holds, setups, outbound = asyncio.run(gateway_part(plan, Path(tmp)))
+    report(plan, ceilings, holds, setups, load0, outbound)
     print(f"\n(run took {time.perf_counter() - started:.0f} s)")
