@@ -210,7 +210,11 @@ class WebRtcGateway:
             connect_timeout_s=self.settings.connect_timeout_s,
             media_timeout_s=self.settings.media_timeout_s, on_close=self._release,
             sending=sending)
-        self._start(transport, host)
+        try:
+            self._start(transport, host)
+        except BaseException:
+            transport.close()  # no runner: the peer connection is released here
+            raise
         return transport
 
     def _start(self, transport: WebRtcCallTransport, host: str) -> None:
@@ -253,7 +257,7 @@ class WebRtcGateway:
                  transport.keys)
 
     def _release(self, transport: WebRtcCallTransport) -> None:
-        task = asyncio.ensure_future(transport.pc.close())
+        task = asyncio.ensure_future(close_quietly(transport.pc))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
