@@ -249,6 +249,19 @@ async def sip_level(workdir: Path, calls: int, window_s: float) -> HoldLevel:
                                 dev_speech(), window_s, calls)
 
 
+WHY = {
+    "loop": "aiortc parses RTP and RTCP, runs the jitter buffer, SRTP (pylibsrtp) and the "
+            "DTLS and SCTP timers in Python, per packet, on the event loop, beside the "
+            "pipeline (resampling, VAD, recordings). What would reach the target: a media "
+            "server in C (Janus, mediasoup, GStreamer webrtcbin) ending DTLS-SRTP and Opus "
+            "and forwarding G.711 RTP to the SIP gateway's RTP endpoint, or one gateway "
+            "process per core behind the WHIP endpoint.",
+    "opus decode": "libopus through PyAV, one decoder thread per call: decoding at 16 kHz "
+                   "(Opus can decode straight to the pipeline's rate) would save the "
+                   "48 kHz stereo output and its resampling.",
+}
+
+
 def report(w: WebRtcLevel, sip: HoldLevel | None) -> None:
     print(f"\nbench.webrtc · commit {code_version()} · {os.cpu_count()} cores · "
           f"load {w.load:.2f} at the end")
@@ -273,6 +286,9 @@ def report(w: WebRtcLevel, sip: HoldLevel | None) -> None:
     verdict = ("meets" if per_core >= TARGET_CALLS_PER_CORE and w.loss <= MAX_LOSS
                else "misses")
     print(f"\ntarget {TARGET_CALLS_PER_CORE} calls/core at loss ≤ {MAX_LOSS:.1%}: {verdict}")
+    if verdict == "misses" and w.split:
+        top = max(w.split, key=lambda k: w.split[k])
+        print(f"  most of it: {top}. {WHY.get(top, '')}")
     for note in [*w.notes, *w.errors[:5]]:
         print("  note:", note)
     if w.refused:
