@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 KEYS = frozenset("0123456789*#ABCD")
 MAX_KEYS_PER_MESSAGE = 32
 MAX_PENDING_CAPTIONS = 20
+BYE_GRACE_S = 1.0  # the browser's jitter buffer plays out before the connection closes
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,10 @@ class WebRtcCallTransport:
         self.outcome.set_result(Refused(status, reason, retry_after))
 
     def send_bye(self) -> None:
+        """The service hangs up: the page is told, and the connection closes a moment
+        later, so the end of the last prompt (goodbye) is not cut off in the browser."""
         self.send_caption({"type": "ended"})
-        self.close()
+        self._loop.call_later(BYE_GRACE_S, self.close)
 
     def refer(self, target: str) -> bool:
         return False  # no agent leg for a browser yet: the menu goes on to the node's next
