@@ -330,3 +330,11 @@ async def test_call_page_loads_past_the_per_address_rate_get_429(
     statuses = [(await http.get("/call")).status for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert (await post_offer(http, "garbage")).status == 400  # the offers' own allowance
+
+
+async def test_webrtc_can_be_switched_off(aiohttp_client: Any, settings: Settings) -> None:
+    http = await aiohttp_client(init_app(webrtc_settings(settings, enabled=False),
+                                         fake_services))
+    assert (await post_offer(http, "v=0")).status in (404, 405)
+    assert (await http.get("/call")).status == 404
+    assert WEBRTC not in http.server.app
