@@ -338,3 +338,24 @@ async def test_webrtc_can_be_switched_off(aiohttp_client: Any, settings: Setting
     assert (await post_offer(http, "v=0")).status in (404, 405)
     assert (await http.get("/call")).status == 404
     assert WEBRTC not in http.server.app
+
+
+async def test_an_offer_sent_in_pieces_is_read_whole_and_a_huge_one_is_413(
+        http: Any) -> None:
+    client = WhipClient.create(None)
+    try:
+        offer = (await client.offer()).encode()
+
+        async def pieces() -> Any:
+            for i in range(0, len(offer), 100):
+                yield offer[i:i + 100]
+                await asyncio.sleep(0.01)
+
+        resp = await http.post("/whip", data=pieces(),
+                               headers={"Content-Type": "application/sdp"})
+        assert resp.status == 201, await resp.text()
+        assert (await http.delete(resp.headers["Location"])).status == 200
+    finally:
+        await client.close()
+    resp = await post_offer(http, "v=0\r\n" + "a=x\r\n" * 20_000)
+    assert resp.status == 413

@@ -93,11 +93,13 @@ async def post_offer(request: web.Request) -> web.StreamResponse:
     gateway = _gateway(request)
     if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
         return _error(request, 413, "offer too large")
-    body = await request.content.read(MAX_OFFER_BYTES + 1)
-    if len(body) > MAX_OFFER_BYTES:
-        return _error(request, 413, "offer too large")
+    body = bytearray()
+    while chunk := await request.content.read(16 * 1024):  # a body may come in pieces
+        body += chunk
+        if len(body) > MAX_OFFER_BYTES:
+            return _error(request, 413, "offer too large")
     try:
-        sdp = body.decode("utf-8")
+        sdp = bytes(body).decode("utf-8")
     except UnicodeDecodeError:
         return _error(request, 400, "the offer is not UTF-8 text")
     host = _host(request)
