@@ -110,8 +110,13 @@ def main(argv: list[str] | None = None) -> int:
         "pairs": [[a, b, n] for (a, b), n in sorted(counts.items(), key=lambda kv: -kv[1])],
         "totals": dict(sorted(totals.items())),
     }
-    args.out.write_text(json.dumps(table, ensure_ascii=False, indent=0) + "\n",
-                        encoding="utf-8")
+    # One pair per line: diffs of a rebuilt table stay readable.
+    lines = [f'"{k}": {json.dumps(v, ensure_ascii=False)},' for k, v in table.items()
+             if k != "pairs"]
+    pairs = ",\n".join(json.dumps(p, ensure_ascii=False) for p in table["pairs"])
+    text = "{\n" + "\n".join(lines) + '\n"pairs": [\n' + pairs + "\n]\n}\n"
+    json.loads(text)  # still JSON
+    args.out.write_text(text, encoding="utf-8")
     print(f"{len(texts)} transcripts, {sum(totals.values())} syllables, "
           f"{sum(counts.values())} substitutions, {len(counts)} pairs → {args.out}")
     return 0

@@ -64,6 +64,8 @@ _COMMON = 100
 # How far a heard character may sound from the surname it is taken for (one fuzzy-pinyin
 # pair, or a measured confusion).
 _SURNAME_COST = 0.45
+# Pronouns and particles: after a misheard 姓 (我信他们) they are the sentence going on.
+_NEVER_SURNAME = frozenset("他她它你您我咱们的了吗呢吧啊呀嘛这那哪谁")
 # Spelled-out surnames: callers spell a surname to tell homophones apart (张 vs 章).
 # "X的Y" forms (耳东的陈) are matched too: 的 is dropped before looking up.
 SPELLED = {
@@ -287,6 +289,8 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
     below ``_COMMON``; a spelling (立早章) said nearby settles it either way."""
     if ch in SURNAMES and _RANK[ch] < _COMMON:
         return ch, 0.0
+    if ch in _NEVER_SURNAME:
+        return None
     readings = plain_readings(ch)
     if not readings:
         return None
