@@ -4,8 +4,10 @@ machine and runner as inbound calls walking the survey menu."""
 
 from __future__ import annotations
 
+import array
 import asyncio
 import dataclasses
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,8 +31,9 @@ pytestmark = [pytest.mark.slow]
 DTMF = "/usr/share/sip-tester/dtmf_2833_{}.pcap"
 
 
-def keys(workdir: Path, *digits: str) -> str:
-    """sipp actions: each key 1.5 s after the previous one, then straight to the BYE.
+def keys(workdir: Path, *digits: str, first_ms: int = 1500) -> str:
+    """sipp actions: each key 1.5 s after the previous one (the first after ``first_ms``),
+    then straight to the BYE.
     Debian's pcap for the first key; a key repeated is written afresh (a new RTP
     timestamp), since the same pcap twice is one key retransmitted."""
     actions = []
@@ -39,14 +42,17 @@ def keys(workdir: Path, *digits: str) -> str:
         if digit in digits[:n]:
             pcap = str(workdir / f"key-{n}-{digit}.pcap")
             write_dtmf_pcap(Path(pcap), digit)
-        actions.append(f'<pause milliseconds="1500"/>\n'
+        actions.append(f'<pause milliseconds="{first_ms if n == 0 else 1500}"/>\n'
                        f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
     return "\n".join(actions)
 
 
-def quiet_prompts(settings: Settings, tmp_path: Path) -> Settings:
-    """No prompt audio: prompts end at once, so keys 1.5 s apart meet the questions."""
+def quiet_prompts(settings: Settings, tmp_path: Path, *, speak_summary: bool = False) -> Settings:
+    """No prompt audio: prompts end at once, so keys 1.5 s apart meet the questions (and
+    no TTS for the order's summary unless ``speak_summary``)."""
     ivr = dataclasses.replace(settings.ivr, prompt_dir=tmp_path / "prompts")
+    if not speak_summary:
+        ivr = dataclasses.replace(ivr, tts_command=())
     return dataclasses.replace(settings, ivr=ivr)
 
 
@@ -196,3 +202,27 @@ async def test_callback_through_kamailio_as_the_authenticating_outbound_proxy(
     assert result.answers == SurveyAnswers(True, "satisfied")
     assert len(challenged) == 1  # one 407, answered once
     assert relayed  # our BYE went along the route set, through the proxy
+
+
+async def test_the_orders_summary_is_read_out_first(settings: Settings, tmp_path: Path) -> None:
+    """The summary prompt, rendered for this call, plays before the first question: the
+    call's outbound recording holds it, and keys after it are taken."""
+    media = {"MEDIA": keys(tmp_path, "1", "2", first_ms=6000)}
+    settings = quiet_prompts(sip_settings(settings), tmp_path, speak_summary=True)
+    async with (sipp_uas("uas_answer.xml", tmp_path, values=media) as uas,
+                running_gateway(settings) as (services, gateway)):
+        order = await _handled_order(services)
+        result = await call_now(services, gateway, order, f"sip:13800000000@127.0.0.1:{uas.port}")
+        assert result["call_id"]
+        events = await services.store.call_events(str(result["call_id"]), ("ivr_node",))
+        call = await services.store.get_call(str(result["call_id"]))
+        run = await uas.result()
+    assert run.returncode == 0, run.errors
+    assert (result["resolved"], result["satisfaction"]) == (True, "basic")
+    assert [e.payload["node_id"] for e in events][:3] == ["intro", "summary", "resolved"]
+    assert call is not None and call.recording_path
+    sent = Path(call.recording_path).with_suffix(".out.wav")
+    with wave.open(str(sent)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    first = array.array("h", frames[: rate * 2 * 5])  # the first 5 s we sent
+    assert max(abs(v) for v in first) > 1000  # speech: the summary (no other prompt audio)

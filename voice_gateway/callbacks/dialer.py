@@ -24,9 +24,16 @@ from dataclasses import asdict, dataclass
 from ivr import Menu
 from storage import Event as StoredEvent
 from storage.repository import new_id
+from voice_gateway.callbacks.prompts import (
+    SUMMARY_PROMPT,
+    CallPrompts,
+    render_summary,
+    summary_text,
+)
 from voice_gateway.callbacks.survey import SurveyAnswers, answers_from_choices
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
+from voice_gateway.calls.prompts import PromptLibrary
 from voice_gateway.calls.runner import CallRunner
 from voice_gateway.calls.sip_gateway import SAMPLE_RATE, SipCallTransport, SipGateway
 from voice_gateway.sip import Event as SipEvent
@@ -94,9 +101,14 @@ class Dialer:
                                         if isinstance(r.transport, OutboundCallTransport))
 
     async def call(self, target: str, route: OutboundRoute, *, order_id: str,
-                   caller_number: str | None = None) -> DialResult:  # fmt: skip
-        """Dial ``target`` (a SIP URI) and run the survey if answered."""
+                   caller_number: str | None = None,
+                   summary: str | None = None) -> DialResult:  # fmt: skip
+        """Dial ``target`` (a SIP URI) and run the survey if answered; ``summary`` (the
+        order's) is spoken where the menu reads it out."""
         g = self.gateway
+        text = summary_text(self.menu, summary)
+        pcm = await render_summary(text, g.services.settings.ivr) if text else None
+        prompts = CallPrompts(g.prompts, {SUMMARY_PROMPT: pcm}) if pcm else g.prompts
         services = g.services
         assert services.pool is not None
         policy = g.policy
@@ -130,10 +142,11 @@ class Dialer:
             log.info("callback for order %s: %s (%s)", order_id[:8], outcome.outcome,
                      outcome.status)  # fmt: skip
             return DialResult(outcome.outcome, outcome.status, outcome.retry_after)
-        return await self._survey(transport, outcome, order_id, caller_number)
+        return await self._survey(transport, outcome, order_id, caller_number, prompts)
 
     async def _survey(self, transport: OutboundCallTransport, ev: OutboundAnswered,
-                      order_id: str, caller_number: str | None) -> DialResult:  # fmt: skip
+                      order_id: str, caller_number: str | None,
+                      prompts: PromptLibrary) -> DialResult:  # fmt: skip
         g = self.gateway
         services = g.services
         assert services.pool is not None
@@ -157,7 +170,7 @@ class Dialer:
 
         runner = CallRunner(services, m.CallMachine(plan), transport, audio, call_id=call_id,
                             source="callback", caller_number=caller_number,
-                            prompts=g.prompts, on_done=g._call_done, conclude=conclude,
+                            prompts=prompts, on_done=g._call_done, conclude=conclude,
                             setup_deadline_s=g.settings.setup_deadline_s)  # fmt: skip
         transport.audio, transport.runner = audio, runner
         g.calls[ev.dialog] = runner

@@ -17,6 +17,7 @@ from ivr.errors import MenuError, PromptError
 from storage import DraftWorkflow
 from storage.callbacks import AttemptRecord, CallbackJob, CallbackStore
 from voice_gateway.callbacks.dialer import Dialer, DialResult
+from voice_gateway.callbacks.prompts import SUMMARY_PROMPT
 from voice_gateway.callbacks.schedule import CallingHours, next_attempt
 from voice_gateway.callbacks.scheduler import CallbackScheduler
 from voice_gateway.callbacks.survey import SurveyAnswers, load_survey_menu, needs_rework
@@ -45,12 +46,21 @@ async def render_prompts(services: Services, menu: Menu) -> None:
 
     settings = services.settings
     try:
-        done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir, settings.ivr)
+        shared = [pid for pid in menu.prompts if pid != SUMMARY_PROMPT]  # per call, not here
+        done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir, settings.ivr,
+                                       shared)  # fmt: skip
     except (PromptError, OSError) as exc:
         log.warning("survey prompts not rendered (%s): calls skip prompts without audio", exc)
         return
     if done:
         log.info("rendered %d survey prompt(s)", len(done))
+
+
+async def order_summary(services: Services, order_id: str) -> str | None:
+    """The work order's summary (as an agent left it), read out in its survey."""
+    found = await DraftWorkflow(services.store.engine, services.store.bus).draft(order_id)
+    summary = found[0].get("summary") if found is not None else None
+    return summary if isinstance(summary, str) else None
 
 
 def dialler(services: Services, dialer: Dialer) -> CallbackScheduler:
@@ -61,7 +71,8 @@ def dialler(services: Services, dialer: Dialer) -> CallbackScheduler:
 
     async def dial(job: CallbackJob) -> DialResult:
         return await dialer.call(target_uri(job.number, s), route, order_id=job.draft_id,
-                                 caller_number=job.number)  # fmt: skip
+                                 caller_number=job.number,
+                                 summary=await order_summary(services, job.draft_id))
 
     return CallbackScheduler(store, dial, s, node=services.settings.node_id,
                              zone=services.settings.analytics.timezone)  # fmt: skip
@@ -107,7 +118,8 @@ async def call_now(services: Services, gateway: SipGateway, order_id: str,
     attempts = row["attempts"]
     job = CallbackJob(str(row["id"]), order_id, to, attempts if isinstance(attempts, int) else 0)
     result = await Dialer(gateway, menu).call(target_uri(to, s), outbound_route(s),
-                                              order_id=order_id, caller_number=None)
+                                              order_id=order_id, caller_number=None,
+                                              summary=await order_summary(services, order_id))
     answers = result.answers or SurveyAnswers()
     record = AttemptRecord(result.outcome, result.status, result.call_id, answers.resolved,
                            answers.satisfaction, answers.do_not_call,
