@@ -34,6 +34,7 @@ from voice_gateway.calls.sip_gateway import SipGateway
 from voice_gateway.cluster import CLUSTER, add_internal_routes, cluster_ctx
 from voice_gateway.services import Services, open_services
 from voice_gateway.webrtc import setup as webrtc_setup
+from voice_gateway.webrtc.whip import WEBRTC
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,14 @@ def init_app(
     def stop_taking_calls() -> None:
         if SIP in app:
             app[SIP].draining = True  # OPTIONS and new INVITEs: 503
+        if WEBRTC in app:
+            app[WEBRTC].draining = True  # new WHIP offers: 503
 
-    app.cleanup_ctx.append(cluster_ctx(settings, lambda: app[SERVICES],
-                                       lambda: len(app[SIP].calls) if SIP in app else 0,
+    def calls_in_progress() -> int:
+        return ((len(app[SIP].calls) if SIP in app else 0)
+                + (len(app[WEBRTC].calls) if WEBRTC in app else 0))
+
+    app.cleanup_ctx.append(cluster_ctx(settings, lambda: app[SERVICES], calls_in_progress,
                                        stop_taking_calls))
     add_internal_routes(app)
     app.router.add_get("/healthz", healthz)

@@ -69,6 +69,9 @@ async def test_a_drain_refuses_new_calls_and_finishes_the_one_in_progress(
     refused = await run_sipp("uac_refused.xml", port, tmp_path, values={"STATUS": "503"})
     assert refused.returncode == 0, refused.errors or refused.stderr
     assert (await (await client.get("/readyz")).json())["status"] == "draining"
+    whip = await client.post("/whip", data=b"v=0\r\n",
+                             headers={"Content-Type": "application/sdp"})
+    assert whip.status == 503  # browsers' calls too
     assert not app[CLUSTER].drained.is_set()  # the call is still going on
     run = await in_progress
     assert run.returncode == 0, run.errors or run.stderr
