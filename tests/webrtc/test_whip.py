@@ -45,7 +45,9 @@ async def test_a_whip_call_is_stored_transcribed_and_drafted_like_a_sip_call(
         assert resp.content_type == "application/sdp"
         location = resp.headers["Location"]
         assert location.startswith("/whip/")
-        await client.answer(await resp.text())
+        answer = await resp.text()
+        assert "opus/48000" in answer.lower()  # the browser's codec, decoded by aiortc
+        await client.answer(answer)
         await client.connected()
         client.dtmf.send("1")
         client.dtmf.send("3#")
