@@ -145,10 +145,13 @@ async def recording(request: web.Request, session: ActiveSession) -> web.StreamR
     side = "system" if request.query.get("side") == "system" else "caller"
     if side == "system":
         file = file.with_suffix(".out.wav")
+
+    async def audit() -> None:
+        await console.access.record(session, "recording_view", draft_id=draft_id,
+                                    call_id=draft.get("call_id"), side=side)
+
     if not file.is_file():  # another node's call: streamed from that node (cluster)
-        system = file.name.endswith(".out.wav")
-        return await from_owner(request, request.match_info["id"], system)
-    await console.access.record(session, "recording_view", draft_id=draft_id,
-                                call_id=draft.get("call_id"), side=side)
+        return await from_owner(request, draft_id, side == "system", audit)
+    await audit()
     return web.FileResponse(file, headers={"Content-Type": "audio/wav",
                                            "Cache-Control": "private, max-age=3600"})

@@ -11,6 +11,7 @@ reads the file itself and this is never needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
@@ -25,9 +26,12 @@ PASSED_ON = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges",
              "Last-Modified", "ETag")
 
 
-async def from_owner(request: web.Request, draft_id: str, system_side: bool) -> web.StreamResponse:
+async def from_owner(request: web.Request, draft_id: str, system_side: bool,
+                     before_sending: Callable[[], Awaitable[None]] | None = None,
+                     ) -> web.StreamResponse:
     """Stream the draft's recording from the node that holds it; 404 when no other node
-    does (or no cluster secret is set), 502 when that node does not answer."""
+    does (or no cluster secret is set), 502 when that node does not answer.
+    ``before_sending`` (the access log) is awaited once the node has the recording."""
     console = request.app[CONSOLE]
     settings = console.settings
     owner = await Nodes(console.store.engine).recording_owner(draft_id)
@@ -47,6 +51,8 @@ async def from_owner(request: web.Request, draft_id: str, system_side: bool) -> 
             if upstream.status not in (200, 206):
                 log.warning("recording from node %s: HTTP %d", owner.node_id, upstream.status)
                 raise json_error(502, "the node holding the recording refused it")
+            if before_sending is not None:
+                await before_sending()
             out = web.StreamResponse(status=upstream.status, headers={
                 k: upstream.headers[k] for k in PASSED_ON if k in upstream.headers})
             out.headers["Cache-Control"] = "private, max-age=3600"

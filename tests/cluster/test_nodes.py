@@ -78,6 +78,11 @@ async def test_a_recording_made_on_node_2_plays_from_node_1(
     part = await one.client.get(url, headers={"Range": "bytes=0-99"})
     assert part.status == 206
     assert await part.read() == held[:100]
+    # Audited on the node the agent is on, as a local recording is (#17).
+    from console import CONSOLE
+
+    seen = await one.client.server.app[CONSOLE].access.log.entries(draft_id=draft["id"])
+    assert [(e.username, e.action) for e in seen] == [("alice", "recording_view")]
     # The internal route wants the cluster secret.
     internal = f"/internal/recordings/{draft['call_id']}"
     assert (await two.client.get(internal)).status == 401
