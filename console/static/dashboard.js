@@ -50,6 +50,34 @@
         " · 接入 " + n.calls + " 通 · 进行中 " + n.active_calls)));
   }
 
+  // 回访: attempt statistics and the queue, with retry and cancel.
+  const CB_STATUS = { queued: "待回访", dialling: "回访中", done: "已回访", exhausted: "多次未接通",
+    cancelled: "已取消", refused: "拒绝回访" };
+  const CB_OUTCOME = { answered: "接通", busy: "忙线", "no-answer": "无人接听", rejected: "拒接",
+    cancelled: "已取消", failed: "呼叫失败" };
+  const CB_SATISFACTION = { satisfied: "满意", basic: "基本满意", dissatisfied: "不满意" };
+  async function loadCallbacks() {
+    const [stats, rows] = await Promise.all([api("GET", "/api/callbacks/stats"), api("GET", "/api/callbacks?limit=50")]);
+    document.getElementById("cb-stats").textContent = "已接通 " + stats.reached + " · 拒绝 " + stats.refused +
+      " · 未能接通 " + stats.unreachable + " · 待回访 " + stats.queued + " · 共呼叫 " + stats.attempts + " 次";
+    const action = (row, what, label) => el("button", { type: "button", class: "btn small", "data-cb": row.id, "data-action": what, text: label });
+    document.getElementById("cb-body").replaceChildren(...rows.map((r) => el("tr", {},
+      el("td", {}, el("a", { href: "/drafts/" + encodeURIComponent(r.draft_id), text: r.draft_id.slice(0, 8) })),
+      el("td", { text: CB_STATUS[r.status] || r.status }), el("td", { text: String(r.attempts) }),
+      el("td", { text: r.outcome ? CB_OUTCOME[r.outcome] || r.outcome : "—" }),
+      el("td", { text: r.resolved === null ? "—" : (r.resolved ? "已解决" : "未解决") + "，" + (CB_SATISFACTION[r.satisfaction] || "未答") }),
+      el("td", { text: r.status === "queued" ? VI.time(r.due_at, true) : "—" }),
+      el("td", {}, ["exhausted", "cancelled", "queued"].includes(r.status) ? action(r, "retry", "立即重呼") : "",
+        ["queued", "dialling", "exhausted"].includes(r.status) ? action(r, "cancel", "取消") : ""))));
+    if (!rows.length) document.getElementById("cb-body").append(el("tr", {}, el("td", { colspan: 7, text: "暂无回访" })));
+  }
+  document.getElementById("cb-body").addEventListener("click", async (e) => {
+    const b = e.target.closest("button[data-cb]");
+    if (!b) return;
+    await api("POST", "/api/callbacks/" + encodeURIComponent(b.dataset.cb) + "/" + b.dataset.action, {});
+    await loadCallbacks();
+  });
+  VI.session().then(loadCallbacks).catch(() => {});
   VI.session().then(load).catch((e) => { document.getElementById("dash-title").textContent = "数据看板（加载失败：" + e.message + "）"; });
   document.getElementById("d-hours").addEventListener("change", load);
   // 未诉先办 alerts: the latest ten, and each new one as it is pushed.

@@ -187,7 +187,34 @@
     message("已保存回访");
   }
 
-  function renderAll() { renderHead(); renderFields(); renderActions(); renderFollowUp(); renderAudit(); }
+  const CB_STATUS = { queued: "待回访", dialling: "回访中", done: "已回访", exhausted: "多次未接通",
+    cancelled: "已取消", refused: "市民拒绝回访" };
+  const CB_OUTCOME = { answered: "接通", busy: "忙线", "no-answer": "无人接听", rejected: "拒接",
+    cancelled: "已取消", failed: "呼叫失败" };
+  const CB_SATISFACTION = { satisfied: "满意", basic: "基本满意", dissatisfied: "不满意" };
+
+  /* The survey callback of this order (回访): its answers, attempts and recording. */
+  async function renderCallback() {
+    const box = $("callback-box");
+    let cb = null;
+    try { cb = await api("GET", "/api/drafts/" + encodeURIComponent(draftId) + "/callback"); } catch (e) { cb = null; }
+    box.hidden = !cb;
+    if (!cb) return;
+    const resolved = cb.resolved === null ? "未回答" : (cb.resolved ? "已解决" : "未解决");
+    const satisfied = CB_SATISFACTION[cb.satisfaction] || "未回答";
+    $("cb-summary").textContent = (CB_STATUS[cb.status] || cb.status) + "；" +
+      (cb.status === "done" || cb.status === "refused" ? "市民答复：" + resolved + "，" + satisfied + "；" : "") +
+      "呼叫 " + cb.attempts + " 次";
+    $("cb-rework").hidden = !(detail.workflow && detail.workflow.rework) &&
+      !(cb.resolved === false || cb.satisfaction === "dissatisfied");
+    const player = $("cb-player");
+    player.hidden = !cb.recording;
+    if (cb.recording && player.getAttribute("src") !== cb.recording) player.src = cb.recording;
+    $("cb-log").replaceChildren(...cb.log.map((a) => el("li", {
+      text: time(a.at, true) + " " + (CB_OUTCOME[a.outcome] || a.outcome) + (a.status ? "（" + a.status + "）" : "") })));
+  }
+
+  function renderAll() { renderHead(); renderFields(); renderActions(); renderFollowUp(); renderAudit(); renderCallback(); }
 
   async function reload() {
     detail = await api("GET", "/api/drafts/" + encodeURIComponent(draftId));
