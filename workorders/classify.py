@@ -45,6 +45,22 @@ def _indexes(taxonomy: Taxonomy) -> tuple[SoundIndex, SoundIndex, SoundIndex]:
     return held[1], held[2], held[3]
 
 
+# Words that say what the next words are (a name, a number, a place): a phrase heard by
+# sound never takes their characters.
+_CUE_WORDS = ("电话", "手机", "号码", "联系", "街道", "小区", "我姓", "我叫", "名字")
+
+
+def cue_spans(text: str) -> list[tuple[int, int]]:
+    """Where the cue words are written exactly in ``text``."""
+    spans: list[tuple[int, int]] = []
+    for word in _CUE_WORDS:
+        at = text.find(word)
+        while at >= 0:
+            spans.append((at, at + len(word)))
+            at = text.find(word, at + 1)
+    return spans
+
+
 def _sound_weight(weight: float, phrase: str, hit: Hit) -> float:
     return weight * _SOUND_WEIGHT * (1.0 - hit.cost / len(phrase))
 
@@ -65,6 +81,7 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
     candidates = sorted(e for ch in set(text) for e in by_char.get(ch, ()))
     scores: dict[int, float] = {}
     evidence: dict[int, tuple[int, int, float]] = {}
+    taken = cue_spans(text)
     for sub_index, _pos, phrase, weight in candidates:
         at = text.find(phrase)
         if at < 0:
@@ -74,7 +91,7 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
             evidence[sub_index] = (at, at + len(phrase), weight)
     # Phrases heard only by sound (物也 → 物业, 亭水 → 停水, 地宝 → 低保) count too, at a
     # discount; a phrase written as such counted above.
-    heard = best_hits(_indexes(taxonomy)[0], text)
+    heard = best_hits(_indexes(taxonomy)[0], text, taken)
     for sub_index, sub in enumerate(taxonomy.subcategories):
         for phrase, weight in sub.phrases:
             hit = heard.get(phrase)
@@ -135,7 +152,7 @@ def appeal_type(
     still win; a weaker cue in the text only picks among the types the menu allows.
     """
     text = compact.text
-    heard = best_hits(_indexes(taxonomy)[1], text)
+    heard = best_hits(_indexes(taxonomy)[1], text, cue_spans(text))
     said_outright = any(p in text for rule in taxonomy.appeals for p in rule.declared)
     scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
@@ -229,7 +246,7 @@ def is_urgent(compact: Compact, rules: UrgentRules,
         else:
             return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
     if taxonomy is not None and taxonomy.urgent is rules:
-        for phrase, hit in sorted(best_hits(_indexes(taxonomy)[2], text).items(),
+        for phrase, hit in sorted(best_hits(_indexes(taxonomy)[2], text, cue_spans(text)).items(),
                                   key=lambda kv: kv[1].start):
             if text.startswith(phrase, hit.start):
                 continue  # written as the phrase: the exact look-up above decided it

@@ -362,10 +362,16 @@ def strict_budget(phrase: str) -> float:
     return IME_COST if len(phrase) == 2 else budget(phrase)
 
 
-def best_hits(index: SoundIndex, text: str) -> dict[str, Hit]:
-    """The cheapest (then first) hit of each phrase of ``index`` in ``text``."""
+def best_hits(index: SoundIndex, text: str,
+              taken: Iterable[tuple[int, int]] = ()) -> dict[str, Hit]:
+    """The cheapest (then first) hit of each phrase of ``index`` in ``text``, leaving out
+    hits that overlap a ``taken`` span (a word written exactly that means something else:
+    我姓王电话 holds no 网店)."""
+    spans = tuple(taken)
     best: dict[str, Hit] = {}
     for phrase, hit in index.find(text):
+        if any(hit.start < end and start < hit.end for start, end in spans):
+            continue
         old = best.get(phrase)
         if old is None or (hit.cost, hit.start) < (old.cost, old.start):
             best[phrase] = hit

@@ -138,3 +138,9 @@ def test_exact_phrases_still_decide() -> None:
 )
 def test_surname_frequency_prior_and_spellings(text: str, surname: str) -> None:
     assert draft(text, None, NOW).surname.value == surname
+
+
+def test_a_phrase_heard_by_sound_takes_no_characters_of_a_cue_word() -> None:
+    # 王电 sounds like 网店 (online shop), but 电 belongs to 电话.
+    d = draft("我姓王电话13800001111", None, NOW)
+    assert (d.surname.value, d.category.value) == ("王", None)
