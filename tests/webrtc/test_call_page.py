@@ -149,6 +149,9 @@ async def test_a_call_from_the_page_is_captioned_keyed_and_drafted(
             await page.get_by_role("button", name="挂断").click()
             await expect(page.locator("#status")).to_contain_text("您已挂断")
             drafts = await wait_for_drafts(services, 1, within=30)
+            await agent.goto(base + "/queue")  # and its draft, marked the same
+            await expect(agent.locator(f'tr[data-id="{drafts[0]["id"]}"] .tag.channel')
+                         ).to_have_text("WebRTC 网页")
             assert errors == []
         finally:
             await browser.close()
