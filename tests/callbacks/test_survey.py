@@ -58,3 +58,11 @@ def test_answers_by_key_and_by_speech(inputs: list[str], expected: SurveyAnswers
 ])  # fmt: skip
 def test_unresolved_or_dissatisfied_means_rework(given: SurveyAnswers, rework: bool) -> None:
     assert needs_rework(given) is rework
+
+
+def test_vosk_grammar_of_the_questions_holds_the_spoken_answers() -> None:
+    from ivr import grammar_for
+
+    menu = load_survey_menu()
+    assert {"解决了", "没解决"} <= set(grammar_for(menu.nodes["resolved"]))
+    assert {"满意", "基本满意", "不满意"} <= set(grammar_for(menu.nodes["satisfaction"]))

@@ -112,3 +112,20 @@ async def test_digest_challenge_from_the_trunk(tmp_path: Path, password: str,
             assert failed.outcome == "rejected"
         run = await uas.result()
     assert run.returncode == 0, run.errors or run.stdout[-2000:]
+
+
+async def test_answered_over_tcp(tmp_path: Path) -> None:
+    """The trunk's transport from the route: INVITE, ACK and BYE over one TCP connection."""
+    from voice_gateway.sip.events import Transport
+
+    async with (sipp_uas("uas_answer.xml", tmp_path, values={"MEDIA": ""},
+                         transport="t1") as uas, Caller() as caller):  # fmt: skip
+        route = OutboundRoute(proxy=("127.0.0.1", uas.port), transport=Transport.TCP)
+        caller.call(uas.port, route)
+        answered = await caller.next(OutboundAnswered)
+        assert isinstance(answered, OutboundAnswered)
+        assert caller.endpoint.hangup(answered.dialog)
+        ended = await caller.next(CallEnded)
+        assert isinstance(ended, CallEnded) and ended.status == 200
+        run = await uas.result()
+    assert run.returncode == 0, run.errors or run.stdout[-2000:]
