@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,6 +47,9 @@ SUFFIX_COST = 0.45
 # The most a stem and its suffix heard by sound may cost together: about one syllable
 # confused, or two that the engine is measured to confuse often.
 UNIT_COST = 0.8
+# A stem matched through fuzzy readings that costs this much when read as the name is said
+# counts as heard by sound, not as a homophone.
+RARE_MATCH_COST = 0.5
 DISTRICT_COST = 0.6
 # Longest first, so that 常营回族乡 loses 回族乡, not just 乡.
 _NAME_SUFFIXES = ("满族蒙古族乡", "回族乡", "满族乡", "街道", "地区", "镇", "乡", "区")
@@ -198,7 +201,14 @@ class Gazetteer:
                     if not exact and not all(heard[start + i] & sounds[i]
                                              for i in range(2, len(stem))):
                         continue
-                    found.append(self._mention(text, kind, start, stem_end, stem, exact))
+                    m = self._mention(text, kind, start, stem_end, stem, exact)
+                    if not exact:
+                        # Read as the name is said (大台 is da tai), a match that needs a
+                        # rare reading (台 read yi) costs what it sounds like.
+                        cost = self._sound.cost_at(stem, text, start)
+                        if cost >= RARE_MATCH_COST:
+                            m = replace(m, cost=cost)
+                    found.append(m)
         return found
 
     def sound_mentions(self, text: str) -> list[Mention]:

@@ -31,6 +31,9 @@ class Places:
     address: FieldValue[str]
     # Where the place names end in the compact text, for the summary and the address.
     unit: Unit | None = None
+    # What the chosen names cost by sound (0: heard as written or as homophones).
+    street_cost: float = 0.0
+    district_cost: float = 0.0
 
 
 def _priority(m: Mention) -> tuple[int, int, int, float, int]:
@@ -144,10 +147,14 @@ def find_places(compact: Compact, gazetteer: Gazetteer) -> Places:
     added, and their reading is kept if it fills more fields."""
     heard = gazetteer.mentions(compact.text)
     first = _places(compact, heard)
-    if _fit(first) == 3:
+    if _fit(first) == 3 and not (first.street_cost or first.district_cost):
         return first
     second = _places(compact, heard + gazetteer.sound_mentions(compact.text))
-    return second if _fit(second) > _fit(first) else first
+
+    def rank(p: Places) -> tuple[int, float]:
+        return _fit(p), -(p.street_cost + p.district_cost)
+
+    return second if rank(second) > rank(first) else first
 
 
 def _fit(p: Places) -> int:
@@ -207,4 +214,6 @@ def _places(compact: Compact, heard: list[Mention]) -> Places:
     elif best is not None and unit is not None and len({u.district for u in best[2]}) == 1:
         district = FieldValue(unit.district, round(street.confidence * 0.9, 3), street.span)
     address = _address_after(compact, last_end) if last_end >= 0 else FieldValue[str]()
-    return Places(district, street, address, unit)
+    return Places(district, street, address, unit,
+                  street_cost=best[1].cost if best is not None else 0.0,
+                  district_cost=pick.cost if districts else 0.0)

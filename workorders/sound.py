@@ -336,6 +336,11 @@ class SoundIndex:
                         out.append((phrase, Hit(i, end, cost)))
         return out
 
+    def cost_at(self, phrase: str, text: str, i: int) -> float:
+        """What hearing ``phrase`` at ``text[i:]`` costs, read as the phrase is said (no
+        budget); the phrase must be one of the index's."""
+        return sum(heard_cost(said, text[i + k]) for k, said in enumerate(self._said[phrase]))
+
     def _cost(self, phrase: str, text: str, i: int) -> float | None:
         limit = self._limits[phrase]
         changed_left = len(phrase) // 2

@@ -83,6 +83,8 @@ def test_no_surname_from_words_that_sound_like_a_cue(text: str) -> None:
         ("海电器中官分接到黄庄小区", "海淀区", "中关村街道"),  # 区 → 器, 村 → 分
         ("潮洋期潘家沿街道华威西里", "朝阳区", "潘家园街道"),  # yuan → yan
         ("通州区里沿阵云景东路", "通州区", "梨园镇"),  # 镇 → 阵
+        # 大一 matches 大台 only through 台's rare reading yi; 大峪 (yu → yi) sounds closer.
+        ("门头勾其大一阶等新桥大街", "门头沟区", "大峪街道"),
     ],
 )
 def test_places_heard_by_sound(text: str, district: str, street: str) -> None:
