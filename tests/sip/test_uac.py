@@ -279,3 +279,20 @@ def test_over_tcp_the_trunk_transport_is_used() -> None:
     req = parse_message(sent.data)
     assert isinstance(req, Request) and req.top_via.transport == "TCP"
     assert req.contact is not None and "transport=tcp" in str(req.contact)
+
+
+def test_no_final_after_cancel_gives_up_after_64_t1() -> None:
+    h = UacHarness()
+    call = h.call()
+    invite = h.last_request()
+    h.answer(invite, 180)
+    h.advance(30.1)  # ring timeout: CANCEL
+    cancel = parse_message(h.sent[-1].data)
+    assert isinstance(cancel, Request) and cancel.method == "CANCEL"
+    h.answer(cancel, 200)  # the CANCEL is taken, but no 487 ever comes
+    events = h.advance(32.5)
+    assert events == [OutboundFailed(call, None, "no final response after CANCEL",  # type: ignore[arg-type]
+                                     "no-answer")]
+    assert h.uac.outbound_calls == 0 and h.uac._invites == {}
+    h.advance(100)
+    assert h.live_timers == 0

@@ -248,7 +248,9 @@ class UserAgent(UserAgentServer):
         if name == "ring":
             self._cancel(attempt)
             return []
-        # "cancel": no final response 64·T1 after our CANCEL (RFC 3261 §9.1)
+        # "cancel": no final response 64·T1 after our CANCEL (RFC 3261 §9.1): the INVITE
+        # transaction, stuck in Proceeding with no timer of its own, is dropped too.
+        self._invites.pop(attempt.txn.key, None)
         return self._fail(attempt, None, "no final response after CANCEL",
                           attempt.cancel_outcome)  # fmt: skip
 
