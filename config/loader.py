@@ -53,7 +53,8 @@ def _check_ranges(settings: Settings) -> None:
                          ("sip", "tcp_idle_timeout_s"), ("sip", "tcp_header_timeout_s"),
                          ("sip", "tcp_max_connections"), ("sip", "tcp_max_per_source"),
                          ("webrtc", "rate_limit_per_s"), ("webrtc", "rate_limit_burst"),
-                         ("webrtc", "connect_timeout_s"), ("webrtc", "media_timeout_s")):
+                         ("webrtc", "connect_timeout_s"), ("webrtc", "media_timeout_s"),
+                         ("webrtc", "turn_ttl_s")):
         value = getattr(getattr(settings, section), key)
         if not value > 0:
             raise ConfigError(f"{section}.{key}: expected a positive number, got {value!r}")

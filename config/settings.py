@@ -124,6 +124,10 @@ class WebRtcSettings:
     ice_servers: tuple[str, ...] = ()
     turn_username: str = ""
     turn_credential: str = ""
+    # Or coturn's static-auth-secret (use-auth-secret): every page and call then gets its
+    # own credentials, valid for turn_ttl_s (TURN REST API), and none lasting is published.
+    turn_secret: str = ""
+    turn_ttl_s: int = 86400
     # Browser calls at once (besides sip.max_calls for SIP and WebRTC together).
     max_calls: int = 100
     # POSTs to /whip (and loads of /call) a second from one address, with a burst.

@@ -13,10 +13,14 @@ connections are closed in the background and awaited at shutdown.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -59,13 +63,30 @@ class OfferError(Exception):
         self.status = status
 
 
+def turn_credentials(settings: WebRtcSettings, now: float) -> tuple[str, str] | None:
+    """Username and password for the TURN servers: time-limited ones made from
+    ``turn_secret`` (coturn's use-auth-secret: ``<expiry>:<user>`` and its HMAC-SHA1 in
+    base64), else the static ones; None without any."""
+    if settings.turn_secret:
+        username = f"{int(now) + settings.turn_ttl_s}:voice-intake"
+        digest = hmac.new(settings.turn_secret.encode(), username.encode(), hashlib.sha1)
+        return username, base64.b64encode(digest.digest()).decode()
+    if settings.turn_username:
+        return settings.turn_username, settings.turn_credential
+    return None
+
+
+def is_turn(url: str) -> bool:
+    return url.startswith(("turn:", "turns:"))
+
+
 def ice_servers(settings: WebRtcSettings) -> list[RTCIceServer]:
-    """The configured STUN/TURN servers, TURN ones with the configured credentials."""
+    """The configured STUN/TURN servers, TURN ones with credentials made now."""
+    credentials = turn_credentials(settings, time.time())
     servers = []
     for url in settings.ice_servers:
-        if url.startswith(("turn:", "turns:")):
-            servers.append(RTCIceServer(url, settings.turn_username or None,
-                                        settings.turn_credential or None))
+        if is_turn(url) and credentials is not None:
+            servers.append(RTCIceServer(url, *credentials))
         else:
             servers.append(RTCIceServer(url))
     return servers
@@ -113,7 +134,6 @@ class WebRtcGateway:
         self.admission = AdmissionControl(open_to_all, services.settings.asr.max_backlog_s)
         # The page: its own bucket, so loading /call does not spend the caller's offer.
         self.page_limit = AdmissionControl(open_to_all)
-        self.config = RTCConfiguration(iceServers=ice_servers(self.settings))
         self.calls: dict[str, CallRunner] = {}
         self.negotiating = 0
         self.menus = MenuSource(services.settings.ivr, services.store)
@@ -176,7 +196,8 @@ class WebRtcGateway:
     async def offer(self, sdp: str, host: str) -> WebRtcCallTransport:
         """Negotiate ``sdp`` and start its call; raises :class:`OfferError`."""
         check_offer(sdp)
-        pc = RTCPeerConnection(self.config)
+        # Made per call: time-limited TURN credentials must be fresh.
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.settings)))
         track = PromptTrack()
         self.negotiating += 1
         try:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import html
 import json
+import time
 from pathlib import Path
 
 from aiohttp import web
 
-from voice_gateway.webrtc.gateway import origin_of
+from voice_gateway.webrtc.gateway import is_turn, origin_of, turn_credentials
 from voice_gateway.webrtc.whip import WEBRTC
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -28,11 +29,12 @@ def page_config(request: web.Request) -> dict[str, object]:
     """What the page needs before it offers: the ICE servers (its candidates are all in
     the offer, so it cannot learn them from the answer's Link headers)."""
     s = request.app[WEBRTC].settings
+    credentials = turn_credentials(s, time.time())
     servers: list[dict[str, object]] = []
     for url in s.ice_servers:
         server: dict[str, object] = {"urls": url}
-        if url.startswith(("turn:", "turns:")) and s.turn_username:
-            server.update(username=s.turn_username, credential=s.turn_credential)
+        if is_turn(url) and credentials is not None:
+            server.update(username=credentials[0], credential=credentials[1])
         servers.append(server)
     return {"whip": "/whip", "iceServers": servers}
 

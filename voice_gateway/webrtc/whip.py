@@ -14,11 +14,19 @@ allowed_origins`` and the service's own origin.
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from voice_gateway.webrtc.gateway import MAX_OFFER_BYTES, OfferError, WebRtcGateway, origin_of
+from voice_gateway.webrtc.gateway import (
+    MAX_OFFER_BYTES,
+    OfferError,
+    WebRtcGateway,
+    is_turn,
+    origin_of,
+    turn_credentials,
+)
 from voice_gateway.webrtc.transport import Answered
 
 WEBRTC = web.AppKey("webrtc", WebRtcGateway)
@@ -131,11 +139,12 @@ async def post_offer(request: web.Request) -> web.StreamResponse:
 def ice_links(gateway: WebRtcGateway) -> list[str]:
     """RFC 9725 §4.6: the ICE servers as Link headers, TURN ones with credentials."""
     s = gateway.settings
+    credentials = turn_credentials(s, time.time())
     links = []
     for url in s.ice_servers:
         link = f'<{url}>; rel="ice-server"'
-        if url.startswith(("turn:", "turns:")) and s.turn_username:
-            link += f'; username="{s.turn_username}"; credential="{s.turn_credential}"'
+        if is_turn(url) and credentials is not None:
+            link += f'; username="{credentials[0]}"; credential="{credentials[1]}"'
             link += '; credential-type="password"'
         links.append(link)
     return links
