@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import dataclasses
 import wave
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -226,3 +229,35 @@ async def test_the_orders_summary_is_read_out_first(settings: Settings, tmp_path
         rate, frames = w.getframerate(), w.readframes(w.getnframes())
     first = array.array("h", frames[: rate * 2 * 5])  # the first 5 s we sent
     assert max(abs(v) for v in first) > 1000  # speech: the summary (no other prompt audio)
+
+
+async def test_serve_runs_the_scheduler(aiohttp_client: Any, settings: Settings,
+                                        tmp_path: Path) -> None:  # fmt: skip
+    """The whole app as `serve` builds it (init_app, fake ASR), with callbacks.enabled: a
+    handled order is queued and called back by the app's own scheduler."""
+    from asr.engines.base import EngineSpec
+    from voice_gateway.app import SERVICES, init_app
+    from voice_gateway.services import open_services
+
+    @contextlib.asynccontextmanager
+    async def fake_asr(s: Settings) -> AsyncIterator[Services]:
+        async with open_services(s, spec=EngineSpec(kind="fake"), workers=1) as services:
+            yield services
+
+    media = {"MEDIA": keys(tmp_path, "1", "3")}
+    async with sipp_uas("uas_answer.xml", tmp_path, values=media) as uas:
+        callbacks = dataclasses.replace(
+            settings.callbacks, enabled=True, trunk_host="127.0.0.1", trunk_port=uas.port,
+            calling_hours="00:00-23:59", poll_interval_s=0.2)  # fmt: skip
+        settings = dataclasses.replace(quiet_prompts(sip_settings(settings), tmp_path),
+                                       callbacks=callbacks)  # fmt: skip
+        client = await aiohttp_client(init_app(settings, fake_asr))
+        services = client.server.app[SERVICES]
+        order = await _handled_order(services)
+        row = await _settled(CallbackStore(services.store.engine, services.store.bus), order)
+        run = await uas.result()
+    assert run.returncode == 0, run.errors
+    assert (row["status"], row["resolved"], row["satisfaction"]) == ("done", True,
+                                                                     "dissatisfied")
+    queue = await DraftWorkflow(services.store.engine, services.store.bus).queue("new")
+    assert [d["id"] for d, _w in queue] == [order]  # 重办
