@@ -129,3 +129,14 @@ async def test_answered_over_tcp(tmp_path: Path) -> None:
         assert isinstance(ended, CallEnded) and ended.status == 200
         run = await uas.result()
     assert run.returncode == 0, run.errors or run.stdout[-2000:]
+
+
+async def test_redirect_followed_once_then_busy(tmp_path: Path) -> None:
+    """sipp answers 302 to another number on its host; the INVITE that follows it (sipp
+    checks its Request-URI) gets 486."""
+    async with sipp_uas("uas_redirect.xml", tmp_path) as uas, Caller() as caller:
+        call = caller.call(uas.port)
+        failed = await caller.next(OutboundFailed)
+        run = await uas.result()
+    assert failed == OutboundFailed(call, 486, "Busy Here", "busy")  # type: ignore[arg-type]
+    assert run.returncode == 0, run.errors or run.stdout[-2000:]
