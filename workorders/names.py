@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from workorders.draft import FieldValue
 from workorders.pinyin import plain_readings
-from workorders.sound import char_cost, substitution_cost, syllable_cost
+from workorders.sound import SoundIndex, char_cost, syllable_cost
 from workorders.text import Compact
 
 COMPOUND_SURNAMES = (
@@ -261,21 +261,17 @@ def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
 
 # A spelling heard by sound may cost this much: 宫长张 (0), 耳东城 (0.35), 三红王 (0.75).
 _SPELLING_COST = 0.8
+_SPELLED_INDEX = SoundIndex(SPELLED, max_cost=_SPELLING_COST)
 
 
 def _spelling_by_sound(text: str, after: int, reach: int = 3) -> tuple[str, int] | None:
     """弓长张 heard as 宫长张 / 耳东城: a spelling starting within ``reach`` characters of
     ``after``, matched by sound (:mod:`workorders.sound`); the cheapest one wins."""
-    best: tuple[float, str, int] | None = None
-    for start in range(after, min(after + reach, len(text))):
-        for spelled, surname in _SPELLED_BY_LENGTH:
-            window = text[start : start + len(spelled)]
-            if len(window) != len(spelled):
-                continue
-            cost = substitution_cost(spelled, window)
-            if cost <= _SPELLING_COST and (best is None or cost < best[0]):
-                best = (cost, surname, start + len(spelled))
-    return None if best is None else (best[1], best[2])
+    hits = _SPELLED_INDEX.find(text, after, min(after + reach, len(text)))
+    if not hits:
+        return None
+    spelled, hit = min(hits, key=lambda ph: (ph[1].cost, ph[1].start, -len(ph[0])))
+    return SPELLED[spelled], hit.end
 
 
 def surname_by_sound(ch: str) -> tuple[str, float] | None:
