@@ -2,7 +2,7 @@
 
 Subscribers (websockets of the console, tests) get a bounded queue each; a subscriber that
 does not keep up loses its oldest events rather than growing memory without bound.
-Across nodes, PostgreSQL LISTEN/NOTIFY will carry the same records.
+Across nodes, PostgreSQL LISTEN/NOTIFY carries the same records (storage/pgevents.py).
 """
 
 from __future__ import annotations

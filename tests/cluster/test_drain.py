@@ -80,3 +80,22 @@ async def test_a_drain_refuses_new_calls_and_finishes_the_one_in_progress(
     (draft,) = await wait_for_drafts(services, 1, within=60)
     call = await services.store.get_call(draft["call_id"])
     assert call is not None and call.end_reason == "remote-bye" and call.node_id == "gw-1"
+
+
+async def test_voice_intake_drain_drains_a_running_node(
+    aiohttp_client: Any, settings: Settings, monkeypatch: Any, capsys: Any
+) -> None:
+    from voice_gateway.cli import main
+
+    settings = dataclasses.replace(sip_settings(settings),
+                                   cluster=ClusterSettings(node_id="gw-1", secret=SECRET))
+    client = await aiohttp_client(init_app(settings, fake_asr))
+    url = str(client.make_url("")).rstrip("/")
+    monkeypatch.setenv("VOICE_INTAKE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("VOICE_INTAKE_CLUSTER_SECRET", "not-the-secret")
+    assert await asyncio.to_thread(main, ["drain", "--url", url]) == 1  # refused: 401
+    assert not client.server.app[CLUSTER].draining
+    monkeypatch.setenv("VOICE_INTAKE_CLUSTER_SECRET", SECRET)
+    assert await asyncio.to_thread(main, ["drain", "--url", url]) == 0
+    assert '"state": "draining"' in capsys.readouterr().out
+    await asyncio.wait_for(client.server.app[CLUSTER].drained.wait(), 10)
