@@ -64,6 +64,8 @@ async def test_a_whip_call_is_stored_transcribed_and_drafted_like_a_sip_call(
     assert call is not None and call.source == "webrtc" and call.caller_number is None
     assert call.end_reason == "whip_delete"
     assert call.utterances and all(u.text for u in call.utterances)
+    started = await services.store.call_events(call.id, ("media_started",))
+    assert [e.payload["source"] for e in started] == ["webrtc"]  # the machine heard it start
     assert call.recording_path is not None
     recording = Path(call.recording_path)
     with wave.open(str(recording)) as w:

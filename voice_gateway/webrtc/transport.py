@@ -77,6 +77,7 @@ class WebRtcCallTransport:
         self.outcome: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self.audio: CallAudio | None = None
         self.runner: CallRunner | None = None
+        self._media_seen = False
         self.inbound: InboundAudio | None = None
         self.captions: RTCDataChannel | None = None
         self._pending: list[dict[str, str]] = []
@@ -187,6 +188,10 @@ class WebRtcCallTransport:
 
     def _on_audio(self, pcm: bytes) -> None:
         if self.audio is not None and self.answered_at is not None and not self._media_ended:
+            if not self._media_seen:
+                self._media_seen = True
+                if self.runner is not None:
+                    self.runner.post(m.MediaStarted("webrtc"))
             self.audio.push(pcm)
 
     def _on_sent(self, pcm: bytes, at: float) -> None:
