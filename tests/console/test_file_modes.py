@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -58,14 +58,52 @@ def _as(user: str, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=False)
 
 
+def _with_stdin(text: str) -> tuple[int, object]:
+    """fd 0 and ``sys.stdin`` reading ``text``; returns what to restore."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, text.encode())
+    os.close(write_fd)
+    saved = os.dup(0)
+    os.dup2(read_fd, 0)
+    os.close(read_fd)
+    old = sys.stdin
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    return saved, old
+
+
+def _warm_up(main: Callable[[list[str]], int], argv: list[str], stdin: str) -> None:
+    """Run ``main(argv)`` as root on a throwaway data directory, for its imports."""
+    scratch = tempfile.mkdtemp(prefix="vi-warm-")
+    env = os.environ.get("VOICE_INTAKE_DATA_DIR")
+    os.environ["VOICE_INTAKE_DATA_DIR"] = str(Path(scratch) / "data")
+    mask = os.umask(0o022)
+    saved, old = _with_stdin(stdin)
+    try:
+        main(argv)
+    finally:
+        sys.stdin.close()
+        sys.stdin = old  # type: ignore[assignment]
+        os.dup2(saved, 0)
+        os.close(saved)
+        os.umask(mask)
+        if env is None:
+            os.environ.pop("VOICE_INTAKE_DATA_DIR", None)
+        else:
+            os.environ["VOICE_INTAKE_DATA_DIR"] = env
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _cli_as(user: str, argv: list[str], stdin: str) -> int:
     """``voice-intake argv`` in a child process that has become ``user`` (umask 022).
 
     The interpreter lives under /root (0700), out of reach of ``nobody``, so the child is a
-    fork of this process, with the modules it needs already imported, that drops root
-    before it runs the command."""
-    from voice_gateway import cli, commands  # noqa: F401  (imported before dropping root)
+    fork of this process that drops root before it runs the command, with every module the
+    command needs already imported: the command is run once as root first, on a throwaway
+    data directory (the standard library's lazy imports, e.g. aiohttp's ``netrc``, would
+    fail in the child)."""
+    from voice_gateway import cli
 
+    _warm_up(cli.main, argv, stdin)
     record = pwd.getpwnam(user)
     read_fd, write_fd = os.pipe()
     os.write(write_fd, stdin.encode())
