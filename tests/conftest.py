@@ -14,6 +14,19 @@ SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
 CALLS_DIR = SHARED / "audio" / "calls" / "dev"
 MODEL_DIR = Path(os.environ.get("VOICE_INTAKE_MODEL_DIR", SHARED / "models"))
 
+# Switches of the test harness (scripts/test sets VOICE_INTAKE_REQUIRE_POSTGRES=1 and so
+# on): a peer named there must be installed, its tests fail instead of skipping. Read once
+# here, then taken out of the environment, since the code under test (and every
+# subprocess a test starts) refuses VOICE_INTAKE_* variables that are not settings.
+REQUIRED = frozenset(
+    name.removeprefix("VOICE_INTAKE_REQUIRE_") for name in list(os.environ)
+    if name.startswith("VOICE_INTAKE_REQUIRE_") and os.environ.pop(name) not in ("", "0"))
+
+
+def required(peer: str) -> bool:
+    """Whether the harness requires ``peer`` (POSTGRES, CHROMIUM, INTEROP)."""
+    return peer in REQUIRED
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:

@@ -9,7 +9,6 @@ too. Screenshots go to artifacts/console/ (git-ignored).
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from asr.engines.base import EngineSpec
 from config import Settings
 from console import CONSOLE
 from storage import DraftWorkflow, Event, StoredUtterance
-from tests.conftest import CALLS_DIR, REPO
+from tests.conftest import CALLS_DIR, REPO, required
 from tests.console.conftest import D01, PASSWORD, services_of
 from voice_gateway.app import init_app
 from voice_gateway.calls.drafting import draft_and_store
@@ -37,7 +36,7 @@ D01_WAV = CALLS_DIR / "D01.pcm8k.wav"
 
 playwright_api = pytest.importorskip("playwright.async_api")
 if not CHROMIUM.exists() or not D01_WAV.exists():
-    if os.environ.get("VOICE_INTAKE_REQUIRE_CHROMIUM") == "1" and not CHROMIUM.exists():
+    if required("CHROMIUM") and not CHROMIUM.exists():
         raise RuntimeError("chromium is required (VOICE_INTAKE_REQUIRE_CHROMIUM=1): "
                            "apt-get install chromium")
     pytest.skip("needs /usr/bin/chromium and the shared call recordings",

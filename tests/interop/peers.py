@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import required
 from tests.sipp.harness import SippRun, free_port
 
 # scripts/test sets this: there a missing peer is a failure, not a skip.
@@ -30,7 +31,7 @@ def require_binary(path: str) -> str:
     if found:
         return found
     message = f"{path} is not installed (Debian package for the interop suite)"
-    if os.environ.get(REQUIRE_ENV):
+    if required("INTEROP"):
         pytest.fail(f"{message}, and {REQUIRE_ENV} is set")
     pytest.skip(message)
 

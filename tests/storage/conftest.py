@@ -6,7 +6,6 @@ Without PostgreSQL server binaries the PostgreSQL cases are skipped, unless
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from storage import EventBus, Store, create_engine, upgrade
+from tests.conftest import required
 from tests.storage.pgcluster import create_database, pg_bin_dir, temporary_cluster
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     if pg_bin_dir() is None:
-        if os.environ.get("VOICE_INTAKE_REQUIRE_POSTGRES") == "1":
+        if required("POSTGRES"):
             pytest.fail("PostgreSQL is required (VOICE_INTAKE_REQUIRE_POSTGRES=1) but missing")
         pytest.skip("PostgreSQL server binaries not installed")
     with temporary_cluster() as url:
