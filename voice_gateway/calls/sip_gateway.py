@@ -30,6 +30,7 @@ from voice_gateway.calls import machine as m
 from voice_gateway.calls.admission import AdmissionControl, Decision
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.caller_id import parse_caller_id
+from voice_gateway.calls.lifecycle import hang_up_all, render_prompts
 from voice_gateway.calls.masking import mask_number
 from voice_gateway.calls.menus import MenuSource, transfer_target
 from voice_gateway.calls.prompts import PromptLibrary
@@ -75,7 +76,6 @@ from voice_gateway.sip.uac import UserAgent
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
-CLOSE_TIMEOUT_S = 30.0  # calls draining at shutdown (drafts wait for their last decode)
 _PLACEHOLDER_PORT = 9  # the SDP answer is negotiated before the RTP port is bound
 
 
@@ -313,42 +313,16 @@ class SipGateway:
             self.tls_port = tls_addr[1]
             log.info("SIP over TLS listening on %s:%d", tls_addr[0], tls_addr[1])
         if self.menu is not None:
-            self._rendering = asyncio.ensure_future(self._render_prompts())
+            self._rendering = asyncio.ensure_future(
+                render_prompts(self.services.settings, self.menu))
         return addr
-
-    async def _render_prompts(self) -> None:
-        """Speak every prompt that has no audio yet with the configured offline TTS."""
-        from ivr.errors import PromptError
-        from ivr.prompts import render_missing
-
-        settings = self.services.settings
-        assert self.menu is not None
-        try:
-            done = await asyncio.to_thread(render_missing, self.menu, settings.prompt_dir,
-                                           settings.ivr)
-        except (PromptError, OSError) as exc:
-            log.warning("prompts not rendered (%s): calls skip prompts without audio", exc)
-            return
-        if done:
-            log.info("rendered %d prompt(s) into %s", len(done), settings.prompt_dir)
 
     async def close(self) -> None:
         """Stop taking calls; hang up and draft every call in progress."""
         self.draining = True
         if self._rendering is not None:
             self._rendering.cancel()  # the thread finishes its prompt; nobody waits for it
-        for runner in list(self.calls.values()):
-            runner.post(m.HungUp("shutdown", by_caller=False))
-        tasks = [r.task for r in self.calls.values() if r.task is not None]
-        if tasks:
-            _done, stuck = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
-            for task in stuck:  # their rows stay active: the next start recovers them
-                task.cancel()
-            if stuck:
-                log.error("%d call(s) did not finish within %.0f s of shutdown", len(stuck),
-                          CLOSE_TIMEOUT_S)
-                await asyncio.wait(stuck, timeout=CLOSE_TIMEOUT_S)
-
+        await hang_up_all(self.calls.values())
         await self.endpoint.close()
 
     # --- admission -----------------------------------------------------------------------

@@ -39,6 +39,7 @@ from storage.repository import new_id
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.admission import AdmissionControl, Decision
 from voice_gateway.calls.audio import CallAudio
+from voice_gateway.calls.lifecycle import CLOSE_TIMEOUT_S, hang_up_all, render_prompts
 from voice_gateway.calls.menus import MenuSource
 from voice_gateway.calls.prompts import PromptLibrary
 from voice_gateway.calls.runner import CallRunner
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 CODECS = ("audio/opus", "audio/PCMU", "audio/PCMA")
 PREFERRED = (*CODECS, rfc4733.MIME)  # the first one we send, the events beside it
-CLOSE_TIMEOUT_S = 30.0
 MAX_OFFER_BYTES = 64 * 1024
 
 
@@ -148,23 +148,8 @@ class WebRtcGateway:
     def start(self) -> None:
         """Speak the prompts that have no audio yet, unless the SIP gateway does it."""
         if self.menus.configured is not None and not self.services.settings.sip.enabled:
-            self._rendering = asyncio.ensure_future(self._render_prompts())
-
-    async def _render_prompts(self) -> None:
-        from ivr.errors import PromptError
-        from ivr.prompts import render_missing
-
-        settings = self.services.settings
-        menu = self.menus.configured
-        assert menu is not None
-        try:
-            done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir,
-                                           settings.ivr)
-        except (PromptError, OSError) as exc:
-            log.warning("prompts not rendered (%s): calls skip prompts without audio", exc)
-            return
-        if done:
-            log.info("rendered %d prompt(s) into %s", len(done), settings.prompt_dir)
+            self._rendering = asyncio.ensure_future(
+                render_prompts(self.services.settings, self.menus.configured))
 
     # --- admission -----------------------------------------------------------------------
 
@@ -289,15 +274,7 @@ class WebRtcGateway:
         self.draining = True
         if self._rendering is not None:
             self._rendering.cancel()  # the thread finishes its prompt; nobody waits for it
-        for runner in list(self.calls.values()):
-            runner.post(m.HungUp("shutdown", by_caller=False))
-        tasks = [r.task for r in self.calls.values() if r.task is not None]
-        if tasks:
-            _done, stuck = await asyncio.wait(tasks, timeout=CLOSE_TIMEOUT_S)
-            for task in stuck:  # their rows stay active: the next start recovers them
-                task.cancel()
-            if stuck:
-                await asyncio.wait(stuck, timeout=CLOSE_TIMEOUT_S)
+        await hang_up_all(self.calls.values())
         if self._closing:
             await asyncio.wait(set(self._closing), timeout=CLOSE_TIMEOUT_S)
 
