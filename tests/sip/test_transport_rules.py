@@ -151,6 +151,106 @@ def test_the_limit_follows_the_configured_path_mtu() -> None:
     assert len(bye.data) > 400 and bye.transport is Transport.TCP
 
 
+def response_to(data: bytes, status: int) -> bytes:
+    """The peer's answer to one of our requests: its Via, From, To, Call-ID and CSeq."""
+    head = data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]
+    keep = [line for line in head
+            if line.split(b":", 1)[0].lower() in (b"via", b"from", b"to", b"call-id", b"cseq")]
+    return b"\r\n".join([f"SIP/2.0 {status} OK".encode(), *keep, b"Content-Length: 0"]) + (
+        b"\r\n\r\n")
+
+
+def test_a_refused_tcp_connect_retries_the_large_request_over_udp() -> None:
+    """RFC 3261 §18.1.1: a request moved to TCP only for its size is sent again over UDP
+    when the connection is refused, with the same branch and Timer E running."""
+    harness = Harness()
+    call = established_over_udp(harness, 12)
+    harness.op(harness.core.hangup(call))  # type: ignore[arg-type]
+    (bye,) = harness.take()
+    assert bye.transport is Transport.TCP
+    events = harness.op(harness.core.connection_failed(Transport.TCP, bye.dest, refused=True))
+    assert events == []
+    (retry,) = harness.take()
+    assert retry.transport is Transport.UDP and retry.dest == bye.dest
+    assert retry.data.split(b"\r\n")[1] == bye.data.split(b"\r\n")[1].replace(
+        b"SIP/2.0/TCP ", b"SIP/2.0/UDP ")
+    assert retry.data.split(b"\r\n", 2)[2] == bye.data.split(b"\r\n", 2)[2]
+    harness.advance(2)
+    assert [s.transport for s in harness.take()] == [Transport.UDP] * 2  # Timer E: 0.5, 1.5 s
+    harness.feed(response_to(retry.data, 200))
+    assert [type(e).__name__ for e in harness.events][-1] == "CallEnded"
+
+
+def test_a_failed_connect_ends_the_transaction_without_waiting_for_timer_f() -> None:
+    """RFC 3261 §17.1.4: a transport failure (a reset connect for a request that was on
+    TCP anyway, or any other connect error) ends the BYE at once: the call is over."""
+    harness = Harness()
+    (event,) = harness.feed(invite(via_transport="TCP"), Transport.TCP)
+    assert isinstance(event, IncomingCall)
+    call = event.call
+    harness.op(harness.core.answer(call, our_answer()))
+    harness.feed(request("ACK", to_tag="id0", branch="z9hG4bKack", via_transport="TCP"),
+                 Transport.TCP)
+    harness.take()
+    harness.op(harness.core.hangup(call))  # type: ignore[arg-type]
+    (bye,) = harness.take()
+    assert bye.transport is Transport.TCP
+    events = harness.op(harness.core.connection_failed(Transport.TCP, bye.dest, refused=True))
+    assert [type(e).__name__ for e in events] == ["CallEnded"]
+    assert harness.take() == []
+    harness.advance(64)
+    assert harness.take() == [] and harness.core.active_calls == 0
+
+
+def test_an_unreachable_peer_is_not_retried_over_udp() -> None:
+    """Only a refused connection (a reset) allows the UDP retry; a timeout or an
+    unreachable network ends the request."""
+    harness = Harness()
+    call = established_over_udp(harness, 12)
+    harness.op(harness.core.hangup(call))  # type: ignore[arg-type]
+    (bye,) = harness.take()
+    events = harness.op(harness.core.connection_failed(Transport.TCP, bye.dest, refused=False))
+    assert [type(e).__name__ for e in events] == ["CallEnded"]
+    assert harness.take() == []
+
+
+async def test_the_endpoint_retries_over_udp_when_the_peer_refuses_tcp() -> None:
+    """End to end on loopback: the peer listens on UDP only; our 1,500-byte BYE goes
+    there after the TCP connect is refused."""
+    loop = asyncio.get_running_loop()
+    got: asyncio.Queue[bytes] = asyncio.Queue()
+
+    class Peer(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Address) -> None:
+            got.put_nowait(data)
+
+    peer, _ = await loop.create_datagram_endpoint(Peer, local_addr=("127.0.0.1", 0))
+    peer_port = peer.get_extra_info("sockname")[1]
+    ended: list[object] = []
+    endpoint = SipEndpoint(UserAgentServer(UasConfig(timers=FAST)), ended.append)
+    try:
+        await endpoint.start_udp("127.0.0.1", 0)
+        core = endpoint.core
+        data = invite(extra=record_routes(12).replace("10.9.9.0:5070", f"127.0.0.1:{peer_port}"))
+        (event,) = [e for e in core.receive_data(data, ("127.0.0.1", peer_port))
+                    if isinstance(e, IncomingCall)]  # fmt: skip
+        endpoint.flush()
+        endpoint.answer(event.call, SessionDescription.parse(our_answer().serialize()))
+        core.receive_data(ack(), ("127.0.0.1", peer_port))
+        endpoint.flush()
+        while not got.empty():
+            got.get_nowait()
+        endpoint.hangup(event.call)
+        for _ in range(100):
+            data = await asyncio.wait_for(got.get(), 5)
+            if data.startswith(b"BYE "):
+                break
+        assert len(data) > 1300 and b"Via: SIP/2.0/UDP " in data
+    finally:
+        await endpoint.close()
+        peer.close()
+
+
 # --- the endpoint: no reconnect to a closed client's ephemeral port -------------------
 
 FAST = TimerConfig(t1=0.05, t2=0.4, t4=0.5)

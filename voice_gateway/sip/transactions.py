@@ -98,6 +98,7 @@ class Input(enum.Enum):
     TIMER_K = "K"
     TIMER_L = "L"
     TIMER_M = "M"
+    TRANSPORT_ERROR = "transport-error"  # the driver could not send (RFC 3261 §17.1.4)
 
 
 class Effect(enum.Enum):
@@ -132,6 +133,7 @@ class Effect(enum.Enum):
     NOTIFY_RESPONSE = "notify-response"
     NOTIFY_ACK = "notify-ack"
     NOTIFY_TIMEOUT = "notify-timeout"
+    NOTIFY_TRANSPORT_ERROR = "notify-transport-error"
 
 
 S, In, E = State, Input, Effect
@@ -188,6 +190,11 @@ NON_INVITE_CLIENT: Table = {
     (S.COMPLETED, In.RECV_1XX): (S.COMPLETED, ()),
     (S.COMPLETED, In.RECV_FINAL): (S.COMPLETED, ()),
     (S.COMPLETED, In.TIMER_K): (S.TERMINATED, ()),
+    # RFC 3261 §17.1.4: a transport failure ends the transaction and is reported
+    (S.TRYING, In.TRANSPORT_ERROR): (S.TERMINATED, (E.STOP_E, E.STOP_F,
+                                                    E.NOTIFY_TRANSPORT_ERROR)),
+    (S.PROCEEDING, In.TRANSPORT_ERROR): (S.TERMINATED, (E.STOP_E, E.STOP_F,
+                                                        E.NOTIFY_TRANSPORT_ERROR)),
 }
 
 # RFC 3261 §17.1.1 (figure 5) with RFC 6026's Accepted state: a 2xx (and each of its
@@ -223,6 +230,7 @@ class NoticeKind(enum.Enum):
     RESPONSE = "response"
     ACK = "ack"
     TIMEOUT = "timeout"
+    TRANSPORT_ERROR = "transport-error"
 
 
 @dataclass(frozen=True)
@@ -387,6 +395,8 @@ class Transaction:
             out.append(Notice(NoticeKind.ACK, self))
         elif effect is E.NOTIFY_TIMEOUT:
             out.append(Notice(NoticeKind.TIMEOUT, self))
+        elif effect is E.NOTIFY_TRANSPORT_ERROR:
+            out.append(Notice(NoticeKind.TRANSPORT_ERROR, self))
 
     def _send_ack(self, response: Response | None) -> None:
         """Only the INVITE client transaction has :data:`Effect.SEND_ACK` rows."""
@@ -473,10 +483,17 @@ class NonInviteClientTransaction(Transaction):
         key = (request.branch or "", request.cseq.method)
         super().__init__(queue, timers, key, dest, transport)
         self.request = request
+        # sent over TCP only because it was too large for UDP (RFC 3261 §18.1.1)
+        self.moved_to_tcp = False
 
     def start(self) -> None:
         """Send the request and arm Timers E and F."""
         self._step(Input.SEND_REQUEST, self.request.serialize())
+
+    def transport_error(self) -> list[Notice]:
+        """The driver could not send the request (RFC 3261 §17.1.4): terminated, and the
+        user told. Nothing happens once a final response has come."""
+        return self._step(Input.TRANSPORT_ERROR) or []
 
     def receive_response(self, response: Response) -> list[Notice]:
         """A response matched to this transaction."""

@@ -312,6 +312,12 @@ class SipEndpoint:
             self._connecting.pop(key, None)
             self._note(Cause.CONNECT_FAILED, f"{transport.value} {dest[0]}:{dest[1]}: "
                                              f"{exc.strerror or exc}")  # fmt: skip
+            events = self.core.connection_failed(
+                transport, dest, refused=isinstance(exc, ConnectionRefusedError)
+            )
+            self.flush()
+            for event in events:
+                self._on_event(event)
 
     # --- TCP accept, limits and timeouts ----------------------------------------------
 

@@ -213,6 +213,25 @@ class UserAgentServer:
         self._forget(transaction)
         return events
 
+    def connection_failed(
+        self, transport: Transport, dest: Address, *, refused: bool
+    ) -> list[Event]:
+        """The driver could not connect to ``dest`` over ``transport`` (a stream
+        transport); what it had queued for it is gone. A request of ours that went to TCP
+        only because of its size is sent again over UDP when the connection was refused
+        (RFC 3261 §18.1.1); the others end at once as transport errors (§17.1.4) rather
+        than at Timer F."""
+        events: list[Event] = []
+        for txn in [t for t in self._client.values()
+                    if t.transport is transport and t.dest == dest and not t.terminated]:
+            if refused and txn.moved_to_tcp:
+                self._retry_over_udp(txn)
+                continue
+            for notice in txn.transport_error():
+                events += self._on_timeout(notice.transaction)
+            self._forget(txn)
+        return events
+
     def drain_actions(self) -> list[Action]:
         """Return (and forget) the sends and timer changes queued so far."""
         return self._queue.drain()
@@ -685,9 +704,24 @@ class UserAgentServer:
         txn = NonInviteClientTransaction(
             self._queue, self.config.timers, request, dialog.next_hop(), transport
         )
+        txn.moved_to_tcp = transport is not dialog.transport
         self._client[txn.key] = txn
         self._txn_call[id(txn)] = dialog.handle
         txn.start()
+
+    def _retry_over_udp(self, txn: NonInviteClientTransaction) -> None:
+        """Send a request again over UDP, same branch, in a fresh UDP transaction."""
+        handle = self._txn_call.pop(id(txn), None)
+        txn.transport_error()  # its notice is not for the user: the request goes on
+        request = txn.request
+        request.headers.set("Via", str(replace(request.top_via, transport=Transport.UDP.value)))
+        retry = NonInviteClientTransaction(
+            self._queue, self.config.timers, request, txn.dest, Transport.UDP
+        )
+        self._client[retry.key] = retry
+        if handle is not None:
+            self._txn_call[id(retry)] = handle
+        retry.start()
 
     # --- helpers ----------------------------------------------------------------------
 
