@@ -72,3 +72,38 @@ def write_dtmf_pcap(path: Path, digit: str, duration_ms: int = 200,
         out += frame
     path.write_bytes(bytes(out))
     return len(packets) * 0.02
+
+
+def write_held_key_pcap(path: Path, before: bytes, digit: str, held_s: float,
+                        after: bytes) -> float:
+    """PCMU audio, then a key held ``held_s`` seconds whose RFC 4733 packets never carry
+    the end bit (the phone's audio muted meanwhile, as most phones do), then more audio:
+    one stream, one SSRC, timestamps in step with the clock. Return the duration."""
+    event = "0123456789*#".index(digit)
+    ssrc, seq, ts0 = random.getrandbits(32), random.getrandbits(16), random.getrandbits(32)
+    packets: list[bytes] = []
+
+    def audio(chunk: bytes, n: int) -> None:
+        chunk = chunk.ljust(160, b"\xff")
+        packets.append(struct.pack("!BBHII", 0x80, 0x80 if n == 0 else 0, (seq + n) & 0xFFFF,
+                                   (ts0 + n * 160) & 0xFFFFFFFF, ssrc) + chunk)
+
+    for off in range(0, len(before), 160):
+        audio(before[off : off + 160], len(packets))
+    start = len(packets)
+    for i in range(round(held_s / 0.02)):  # the event's timestamp is its start
+        payload = struct.pack("!BBH", event, 10, min((i + 1) * 160, 0xFFFF))
+        packets.append(struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | 101,
+                                   (seq + len(packets)) & 0xFFFF,
+                                   (ts0 + start * 160) & 0xFFFFFFFF, ssrc) + payload)
+    for off in range(0, len(after), 160):
+        audio(after[off : off + 160], len(packets))
+    out = bytearray(PCAP_HEADER)
+    t = 1_700_000_000.0
+    for n, rtp in enumerate(packets):
+        frame = _ipv4_udp(rtp)
+        sec = t + n * 0.02
+        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
+        out += frame
+    path.write_bytes(bytes(out))
+    return len(packets) * 0.02

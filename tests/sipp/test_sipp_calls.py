@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from asr.audio import load_audio
+from asr.g711 import pcm_to_ulaw
 from config import Settings
 from storage import Event
 from tests.conftest import CALLS_DIR, SHARED
@@ -21,6 +22,7 @@ from tests.sipp.harness import (
     sip_settings,
     wait_for_drafts,
 )
+from tests.sipp.pcap import write_held_key_pcap
 
 pytestmark = [pytest.mark.slow]
 
@@ -69,6 +71,35 @@ async def test_full_call_with_audio_dtmf_and_bye_is_drafted(
     assert recorded.duration == pytest.approx(ms / 1000 + 1.2, abs=0.5)
     assert Path(call.recording_path).with_suffix(".out.wav").is_file()
     assert gateway.calls == {}
+
+
+async def test_a_key_held_with_no_end_packet_ends_after_max_key_s(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """#14 item 2 with sipp: a key whose RFC 4733 packets never carry the end bit (8 s of
+    them, audio muted) counts once, ends after ``sip.dtmf_max_key_s``, and takes no audio
+    slots: the recording is as long as the call, and the speech before it is heard."""
+    settings = sip_settings(settings, dtmf_max_key_s=5.0)
+    speech = pcm_to_ulaw(load_audio(CALLS_DIR / "D10.ulaw.wav").pcm)
+    pcap = tmp_path / "held.pcap"
+    seconds = write_held_key_pcap(pcap, speech, "5", 8.0, b"\xff" * 8000)
+    values = {"AUDIO_PCAP": str(pcap), "AUDIO_MS": str(int(seconds * 1000))}
+    async with running_gateway(settings) as (services, _):
+        async with services.bus.subscribe() as events:
+            run = await run_sipp("uac_call.xml", settings.sip.port, tmp_path,
+                                 inf=[["13800001111"]], values=values)
+            assert run.returncode == 0, run.errors or run.stderr
+            (draft,) = await wait_for_drafts(services, 1)
+            seen: list[Event] = []
+            while not events.empty():
+                seen.append(events.get_nowait())
+        call = await services.store.get_call(draft["call_id"])
+    assert [e.payload["digit"] for e in seen if e.kind == "dtmf"] == ["5", "1", "#"]
+    assert call is not None and call.end_reason == "remote-bye"
+    assert call.utterances and any(u.text for u in call.utterances)
+    assert call.recording_path is not None
+    recorded = load_audio(Path(call.recording_path))
+    assert recorded.duration == pytest.approx(seconds + 1.2, abs=0.5)
 
 
 async def test_cancel_before_answer_gets_487_and_no_draft(
