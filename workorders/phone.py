@@ -167,6 +167,11 @@ def _one_digit_apart(heard: str, number: str) -> bool:
     return any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
 
 
+def _one_digit_changed(heard: str, number: str) -> bool:
+    """Whether ``heard`` is ``number`` with exactly one digit replaced."""
+    return len(heard) == len(number) and sum(a != b for a, b in zip(heard, number)) == 1
+
+
 def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None:
     """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit).
 
@@ -210,6 +215,10 @@ def find_phone(
             # The best reading comes from a run that is the caller ID with a digit too
             # many: the ASR stuttered, the caller ID is right.
             return FieldValue(caller, 0.85, compact.span(*misheard))
+        if caller and _one_digit_changed(best.digits, caller):
+            # 13122284405 heard, 13122684405 calling: a caller giving another number does
+            # not give one a single digit away from their own; the ASR misheard a digit.
+            return FieldValue(caller, 0.8, compact.span(best.start, best.end))
         confidence = min(0.97, 0.55 + best.score * 0.05)
         if caller and best.digits == caller:
             confidence = 0.99
