@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 AsrEngineName = Literal["auto", "vosk", "whisper"]
+# The event loop of the long-running commands: uvloop when installed ("auto"), or as named.
+EventLoopName = Literal["auto", "uvloop", "asyncio"]
 
 
 @dataclass(frozen=True)
@@ -347,6 +349,7 @@ class Settings:
     # Explicit model directory; checked before the user cache.
     model_dir: Path | None = None
     log_level: str = "INFO"
+    event_loop: EventLoopName = "auto"
     http: HttpSettings = field(default_factory=HttpSettings)
     sip: SipSettings = field(default_factory=SipSettings)
     webrtc: WebRtcSettings = field(default_factory=WebRtcSettings)

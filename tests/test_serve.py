@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
 import socket
@@ -55,3 +56,6 @@ def test_serve_answers_health_and_readiness_then_stops(cli_env: dict[str, str]) 
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
+    # serve runs on uvloop when it is installed (event_loop = "auto"), as in production.
+    if importlib.util.find_spec("uvloop") is not None:
+        assert "event loop: uvloop" in err

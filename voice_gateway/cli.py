@@ -7,17 +7,18 @@ a file that is not audio). Results go to stdout as JSON; logs go to stderr.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from asr.audio import AudioFormatError
 from asr.models import ModelError
 from config import ConfigError, Settings, load_settings
 from storage.migrate import SchemaOutdated
+from voice_gateway import eventloop
 from voice_gateway.output import UsageError
 
 log = logging.getLogger("voice_intake")
@@ -157,42 +158,45 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from voice_gateway import commands
 
+    def run(main: Coroutine[Any, Any, int]) -> int:
+        return eventloop.run(main, settings.event_loop)
+
     cmd = args.command
     if cmd == "serve":
         return commands.serve(settings, args.host, args.port)
     if cmd == "call":
-        return asyncio.run(commands.call(settings, args.file, args.caller, args.input))
+        return run(commands.call(settings, args.file, args.caller, args.input))
     if cmd == "transcribe":
-        return asyncio.run(commands.transcribe(settings, args.files, args.format))
+        return run(commands.transcribe(settings, args.files, args.format))
     if cmd == "draft":
         return commands.draft_jsonl(settings)
     if cmd == "drafts":
-        return asyncio.run(commands.list_drafts(settings, args.json, args.limit))
+        return run(commands.list_drafts(settings, args.json, args.limit))
     if cmd == "models":
         return commands.models(settings, args.models_command, getattr(args, "name", None),
                                getattr(args, "dest", None))
     if cmd == "users":
-        return asyncio.run(commands.users(settings, args.users_command,
-                                          getattr(args, "name", None), getattr(args, "role", None)))
+        return run(commands.users(settings, args.users_command,
+                                  getattr(args, "name", None), getattr(args, "role", None)))
     if cmd == "export":
-        return asyncio.run(commands.export(settings, args.format, args.status))
+        return run(commands.export(settings, args.format, args.status))
     if cmd == "ivr":
         return _ivr(args, settings)
     if cmd == "drain":
-        return asyncio.run(commands.drain(settings, args.url))
+        return run(commands.drain(settings, args.url))
     if cmd == "recover":
-        return asyncio.run(commands.recover(settings, args.node, args.data_dir, args.force))
+        return run(commands.recover(settings, args.node, args.data_dir, args.force))
     if cmd == "db":
-        return asyncio.run(commands.db_upgrade(settings))
+        return run(commands.db_upgrade(settings))
     if cmd == "callbacks":
         from voice_gateway.callbacks import service
 
         if args.callbacks_command == "call":
             try:
-                return asyncio.run(service.cli_call(settings, args.order_id, args.to))
+                return run(service.cli_call(settings, args.order_id, args.to))
             except (LookupError, ValueError) as exc:
                 raise UsageError(str(exc)) from None
-        return asyncio.run(service.cli_list(settings, args.status))
+        return run(service.cli_list(settings, args.status))
     raise UsageError(f"unknown command {cmd}")  # pragma: no cover
 
 
@@ -207,7 +211,8 @@ def _ivr(args: argparse.Namespace, settings: Settings) -> int:
     if action == "simulate":
         return commands.ivr_simulate(args.file, args.input, args.at, args.caller)
     if action == "publish":
-        return asyncio.run(commands.ivr_publish(settings, args.file, args.menu_id, args.comment))
+        return eventloop.run(commands.ivr_publish(settings, args.file, args.menu_id,
+                                                  args.comment), settings.event_loop)
     if action == "prompts":
         return commands.ivr_prompts(settings, args.file, args.render)
     raise UsageError(f"unknown ivr command {action}")  # pragma: no cover

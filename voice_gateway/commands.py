@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from asr.audio import load_audio
 from asr.models import CATALOGUE, USER_CACHE, ModelError, find_model, search_dirs, verify
 from asr.pool import AsrWorkerPool
 from config import Settings
+from voice_gateway import eventloop
 from voice_gateway.output import UsageError, print_json
 from voice_gateway.services import engine_spec, open_services
 
@@ -33,14 +35,17 @@ def serve(settings: Settings, host: str | None, port: int | None) -> int:
         tls = server_context(settings.http)  # HTTPS when http.tls_cert/tls_key are set
     except TlsConfigError as exc:
         raise UsageError(str(exc)) from exc
-    asyncio.run(_check_schema(settings))  # a shared database at an older schema: refused
+    # A shared database at an older schema: refused.
+    eventloop.run(_check_schema(settings), settings.event_loop)
     engine_spec(settings)  # fail now, with the model error, rather than after start-up
     from voice_gateway.cluster import SIGTERM_DRAINS
 
     app = init_app(settings)
     app[SIGTERM_DRAINS] = True  # SIGTERM drains (calls in progress end), then exits
+    loop = eventloop.new_event_loop(settings.event_loop)  # uvloop unless told otherwise
+    logging.getLogger("voice_intake").info("event loop: %s", eventloop.loop_name(loop))
     web.run_app(app, host=settings.http.host, port=settings.http.port,
-                ssl_context=tls, print=lambda msg: print(msg, file=sys.stderr))
+                ssl_context=tls, print=lambda msg: print(msg, file=sys.stderr), loop=loop)
     return 0
 
 

@@ -50,6 +50,7 @@ from bench.sip.outbound import OUTBOUND_HEADERS, OutboundLevel, outbound_level, 
 from config import load_settings
 from tests.sipp.harness import free_port, running_gateway, sip_settings
 from tests.sipp.pcap import write_rtp_pcap
+from voice_gateway import eventloop
 from voice_gateway.calls.runner import CallRunner
 from voice_gateway.calls.sip_gateway import SipCallTransport, SipGateway
 from voice_gateway.services import Services
@@ -77,6 +78,7 @@ class Plan:
     bisect: int  # extra levels tried between the last good and the first bad one
     ivr: bool = False  # walk the configured IVR menu (prompts played) instead of intake only
     outbound: list[int] = field(default_factory=list)  # 回访 INVITE rates (--outbound)
+    loop: str = ""  # the gateway's event loop, as it ran
 
 
 FULL = Plan(ceiling_s=5.0, window_s=12.0, levels=[50, 100, 150, 200, 300, 400, 500],
@@ -575,7 +577,7 @@ def report(plan: Plan, ceilings: list[CeilingResult], holds: list[HoldLevel],
     print(f"bench/sip — {os.cpu_count()} cores, load average at start "
           f"{load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}; gateway = this process, "
           "ASR stubbed (fake engine, 1 worker process), sipp on the same machine")
-    print(f"code: {code_version()}; calls: "
+    print(f"code: {code_version()}; event loop: {plan.loop}; calls: "
           + ("IVR menu as configured" if plan.ivr else "straight to intake (IVR off)"))
     print()
     print("1. Ceiling: plain Python UDP receive on 127.0.0.1 (172-byte datagrams, sender in "
@@ -705,6 +707,7 @@ async def gateway_part(plan: Plan, workdir: Path) -> tuple[list[HoldLevel], list
         # Intake only: no prompts, no menu timeouts ending a held call early.
         settings = dataclasses.replace(settings, ivr=dataclasses.replace(ivr, enabled=False))
     speech = dev_speech()
+    plan.loop = eventloop.loop_name(asyncio.get_running_loop())
     holds: list[HoldLevel] = []
     setups: list[SetupLevel] = []
     async with running_gateway(settings, spec=EngineSpec(kind="fake"), workers=1) as (
@@ -755,6 +758,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--outbound", help="回访 rows: INVITE rates, e.g. 2,5 (a 6 s ramp each)")
     parser.add_argument("--window", type=float,
                         help="seconds measured with every held call up")
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                        help="the gateway's event loop (default: as `serve`, uvloop if "
+                             "installed)")
     args = parser.parse_args(argv)
     if SIPP is None:
         raise SystemExit("sipp is not installed (Debian package sip-tester)")
@@ -773,6 +779,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load average {load0[0]:.2f}; ceiling ({plan.ceiling_s:.0f} s each)…", flush=True)
     ceilings = [asyncio_ceiling(plan.ceiling_s), blocking_ceiling(plan.ceiling_s)]
     with tempfile.TemporaryDirectory(prefix="bench-sip-") as tmp:
-        holds, setups, outbound = asyncio.run(gateway_part(plan, Path(tmp)))
+        holds, setups, outbound = eventloop.run(gateway_part(plan, Path(tmp)), args.loop)
     report(plan, ceilings, holds, setups, load0, outbound)
     print(f"\n(run took {time.perf_counter() - started:.0f} s)")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from voice_gateway import eventloop
 from voice_gateway.sip.events import AckReceived, CallEnded, EndReason, Event, IncomingCall
 from voice_gateway.sip.sdp import AudioPolicy, answer_offer
 from voice_gateway.sip.transactions import TimerConfig
@@ -140,3 +143,11 @@ async def test_tcp_call_and_remote_bye() -> None:
     finally:
         writer.close()
         await endpoint.close()
+
+
+def test_udp_and_tcp_calls_on_uvloop() -> None:
+    """``serve`` runs on uvloop when it is installed, whose TCP transport is not an
+    ``asyncio.Transport`` subclass: a TCP INVITE once got no answer at all there."""
+    pytest.importorskip("uvloop")
+    eventloop.run(test_udp_call(), "uvloop")
+    eventloop.run(test_tcp_call_and_remote_bye(), "uvloop")

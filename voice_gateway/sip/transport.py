@@ -33,7 +33,7 @@ import ssl
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from voice_gateway.sip.errors import MessageTooLarge
 from voice_gateway.sip.events import (
@@ -455,8 +455,8 @@ class _StreamProtocol(asyncio.Protocol):
         self.inbound = inbound
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Not an asyncio.Transport subclass on uvloop (TCPTransport has the same methods).
+        self._transport = cast(asyncio.Transport, transport)
         self._endpoint._connected(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
