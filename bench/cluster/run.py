@@ -47,7 +47,7 @@ from sqlalchemy import text
 
 from storage import create_engine
 from tests.interop.peers import SCENARIOS as INTEROP_SCENARIOS
-from tests.interop.peers import render_kamailio, run_sipp_at, running_kamailio
+from tests.interop.peers import render_dispatcher, run_sipp_at, running_kamailio
 from tests.sipp.harness import SHARED_PROMPTS, call_audio, free_port
 from tests.storage.pgcluster import create_database, temporary_cluster
 
@@ -278,13 +278,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def kamailio_over(nodes: list[Node], workdir: Path) -> AsyncIterator[tuple[str, int]]:
-    port = free_port()
-    listing = workdir / "dispatcher.list"
-    listing.write_text("".join(f"1 sip:127.0.0.1:{n.sip_port}\n" for n in nodes))
-    config = render_kamailio("dispatcher.cfg", {
-        "PROXY_ADDR": "127.0.0.1", "PROXY_PORT": str(port),
-        "DISPATCHER_LIST": str(listing), "FAILOVER_MS": "2000", "PROBE_S": "2"})
-    async with running_kamailio(config, workdir, port) as kamailio:
+    shipped = render_dispatcher(workdir, [f"sip:127.0.0.1:{n.sip_port}" for n in nodes])
+    async with running_kamailio(shipped.config, workdir, shipped.port) as kamailio:
         yield ("127.0.0.1", kamailio.port)
 
 

@@ -16,12 +16,12 @@ from storage.events import Event
 from storage.pgevents import EventListener
 from tests.interop.peers import (
     SCENARIOS,
-    render_kamailio,
+    render_dispatcher,
     require_binary,
     run_sipp_at,
     running_kamailio,
 )
-from tests.sipp.harness import free_port, running_gateway, sip_settings, wait_for_drafts
+from tests.sipp.harness import running_gateway, sip_settings, wait_for_drafts
 
 
 async def test_calls_spread_over_two_nodes_sharing_postgresql(
@@ -32,13 +32,7 @@ async def test_calls_spread_over_two_nodes_sharing_postgresql(
     nodes = [dataclasses.replace(
         sip_settings(settings), data_dir=tmp_path / name, database_url=shared_db,
         cluster=ClusterSettings(node_id=name)) for name in ("node-1", "node-2")]
-    port = free_port()
-    (tmp_path / "dispatcher.list").write_text(
-        "".join(f"1 sip:127.0.0.1:{n.sip.port}\n" for n in nodes))
-    config = render_kamailio("dispatcher.cfg", {
-        "PROXY_ADDR": "127.0.0.1", "PROXY_PORT": str(port),
-        "DISPATCHER_LIST": str(tmp_path / "dispatcher.list"), "FAILOVER_MS": "2000",
-        "PROBE_S": "2"})
+    shipped = render_dispatcher(tmp_path, [f"sip:127.0.0.1:{n.sip.port}" for n in nodes])
     fake = EngineSpec("fake")
     async with contextlib.AsyncExitStack() as stack:
         one, _ = await stack.enter_async_context(running_gateway(nodes[0], spec=fake, workers=1))
@@ -49,7 +43,8 @@ async def test_calls_spread_over_two_nodes_sharing_postgresql(
         await asyncio.wait_for(listener.connected.wait(), 10)
         heard: list[Event] = []
         on_one = await stack.enter_async_context(one.bus.subscribe())
-        kamailio = await stack.enter_async_context(running_kamailio(config, tmp_path, port))
+        kamailio = await stack.enter_async_context(
+            running_kamailio(shipped.config, tmp_path, shipped.port))
         run = await run_sipp_at(SCENARIOS / "uac_routed.xml", ("127.0.0.1", kamailio.port),
                                 tmp_path, calls=10, concurrency=10,
                                 inf=[[f"139000002{n:02d}"] for n in range(10)],

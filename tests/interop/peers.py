@@ -101,18 +101,20 @@ async def run_sipp_at(
     values: dict[str, str] | None = None,
     timeout_s: int = 60,
     extra: tuple[str, ...] = (),
+    local_ip: str = "127.0.0.1",
+    transport: str = "u1",
 ) -> SippRun:
     """Run the sipp ``scenario`` file (``@NAME@`` filled from ``values``) against
-    ``target`` over UDP, from 127.0.0.1 (tests/sipp/harness.run_sipp aims at the gateway;
-    this aims at a proxy in front of it)."""
+    ``target`` over ``transport`` (UDP), from ``local_ip`` (tests/sipp/harness.run_sipp
+    aims at the gateway; this aims at a proxy in front of it)."""
     sipp = require_binary("/usr/bin/sipp")
     tag = f"{scenario.stem}-{target[1]}-{uuid.uuid4().hex[:6]}"
     rendered = _render(scenario, workdir / f"{tag}.xml", values or {})
     errors = workdir / f"{tag}.errors"
     cmd = [
         sipp, f"{target[0]}:{target[1]}", "-sf", str(rendered),
-        "-i", "127.0.0.1", "-p", str(free_port()), "-mi", "127.0.0.1", "-mp", str(free_port()),
-        "-m", str(calls), "-l", str(concurrency), "-r", str(rate), "-t", "u1",
+        "-i", local_ip, "-p", str(free_port()), "-mi", local_ip, "-mp", str(free_port()),
+        "-m", str(calls), "-l", str(concurrency), "-r", str(rate), "-t", transport,
         "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-max_recv_loops", "1000",
         "-trace_err", "-error_file", str(errors), *extra,
     ]  # fmt: skip
@@ -143,6 +145,33 @@ def render_kamailio(name: str, values: dict[str, str]) -> str:
         line = f'#!substdef "!{key}!{value}!g"'
         text = pattern.sub(line.replace("\\", "\\\\"), text)
     return text
+
+
+@dataclass(frozen=True)
+class Dispatcher:
+    """deploy/kamailio/dispatcher.cfg rendered for loopback: the config, its UDP/TCP port,
+    its TLS port and the certificate it presents there."""
+
+    config: str
+    port: int
+    tls_port: int
+    certificate: Path
+
+
+def render_dispatcher(workdir: Path, gateways: list[str], **values: str) -> Dispatcher:
+    """dispatcher.cfg over ``gateways`` (SIP URIs, set 1) on 127.0.0.1, with a trial TLS
+    certificate made in ``workdir``; ``values`` override other substdefs (PROBE_S …)."""
+    from voice_gateway.sip.tls import trial_pair
+
+    port, tls_port = free_port(), free_port(socket.SOCK_STREAM)
+    listing = workdir / "dispatcher.list"
+    listing.write_text("".join(f"1 {uri}\n" for uri in gateways))
+    cert, key = trial_pair(workdir / "kamailio-tls", ["127.0.0.1"])
+    config = render_kamailio("dispatcher.cfg", {
+        "PROXY_ADDR": "127.0.0.1", "PROXY_PORT": str(port), "TLS_PORT": str(tls_port),
+        "TLS_CERTIFICATE": str(cert), "TLS_PRIVATE_KEY": str(key),
+        "DISPATCHER_LIST": str(listing), "FAILOVER_MS": "2000", "PROBE_S": "2", **values})
+    return Dispatcher(config, port, tls_port, cert)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from storage.models import Call
 from tests.interop.peers import (
     SCENARIOS,
     Kamailio,
+    render_dispatcher,
     render_kamailio,
     require_binary,
     run_sipp_at,
@@ -142,15 +143,9 @@ async def test_dispatcher_fails_over_to_the_surviving_gateway(
 ) -> None:
     first = sip_settings(settings)
     second = sip_settings(dataclasses.replace(settings, data_dir=tmp_path / "data2"))
-    port = free_port()
-    (tmp_path / "dispatcher.list").write_text(
-        f"1 sip:127.0.0.1:{first.sip.port}\n1 sip:127.0.0.1:{second.sip.port}\n"
-    )
-    config = render_kamailio("dispatcher.cfg", {
-        "PROXY_ADDR": "127.0.0.1", "PROXY_PORT": str(port),
-        "DISPATCHER_LIST": str(tmp_path / "dispatcher.list"), "FAILOVER_MS": "5000",
-        "PROBE_S": "2",
-    })  # fmt: skip
+    shipped = render_dispatcher(tmp_path, [f"sip:127.0.0.1:{first.sip.port}",
+                                           f"sip:127.0.0.1:{second.sip.port}"],
+                                FAILOVER_MS="5000")  # fmt: skip
     fake = EngineSpec("fake")
 
     def callers(start: int) -> list[list[str]]:
@@ -162,7 +157,8 @@ async def test_dispatcher_fails_over_to_the_surviving_gateway(
         )
         b = contextlib.AsyncExitStack()
         services_b, _ = await b.enter_async_context(running_gateway(second, spec=fake, workers=1))
-        kamailio = await stack.enter_async_context(running_kamailio(config, tmp_path, port))
+        kamailio = await stack.enter_async_context(
+            running_kamailio(shipped.config, tmp_path, shipped.port))
         target = ("127.0.0.1", kamailio.port)
         scenario = SCENARIOS / "uac_routed.xml"
         try:
