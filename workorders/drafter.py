@@ -8,12 +8,14 @@ personal data.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from config.settings import DraftingSettings
 from workorders.classify import appeal_type, classify, is_urgent
 from workorders.draft import Draft, FieldValue
 from workorders.knowledge import knowledge
+from workorders.learned import LearnedAliases, learned_surname, with_aliases
 from workorders.names import find_name
 from workorders.phone import find_phone
 from workorders.places import find_places
@@ -27,6 +29,7 @@ def draft(
     now: datetime,
     *,
     settings: DraftingSettings | None = None,
+    learned: LearnedAliases | None = None,
     keypad_phone: str | None = None,
     menu_choices: tuple[str, ...] = (),
 ) -> Draft:
@@ -36,13 +39,19 @@ def draft(
     a number the caller confirmed on the keypad, wins over anything heard. ``menu_choices``
     are the labels of the IVR options chosen (``投诉举报``): they guide the appeal type.
     ``now`` is the time the appeal was received: the deadline counts from it.
+    ``learned``: the aliases admins approved from agents' corrections
+    (:mod:`workorders.learned`), added to the gazetteer, taxonomy and surnames.
     """
     settings = settings or DraftingSettings()
     data = knowledge(settings)
+    if learned is not None:
+        data = with_aliases(data, learned)
     text = compact(transcript)
 
     phone = find_phone(text, caller_number, keypad_phone)
     caller = find_name(text)
+    if learned is not None:
+        caller = replace(caller, surname=learned_surname(text, learned, caller.surname))
     places = find_places(text, data.gazetteer)
     kind = classify(text, data.taxonomy)
     urgent = is_urgent(text, data.taxonomy.urgent, data.taxonomy)

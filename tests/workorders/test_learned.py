@@ -1,0 +1,89 @@
+"""The learning loop's drafter side: correction pairs from an edit, approved aliases in
+the gazetteer, the taxonomy and the surnames (issue 15 item 6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from workorders import draft
+from workorders.learned import (
+    Alias,
+    CorrectionPair,
+    LearnedAliases,
+    correction_pairs,
+    proposal_id,
+)
+
+NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+# Heard wrong in ways the sound matching does not reach (made up for these tests).
+MISHEARD = "我住在梅头沟 小区 停电 了 我性吧 电话 幺三八 幺幺二二 三三四四"
+
+
+def test_an_edit_makes_pairs_of_the_evidence_text_and_the_new_value() -> None:
+    transcript = "我住在 朝阳七 双景街等 物也不管 我行为"
+    evidence = {"district": [4, 7], "street": [8, 12], "surname": None, "phone": None}
+    before = {"district": "昌平区", "street": None, "surname": None, "phone": "1"}
+    after = {"district": "朝阳区", "street": "双井街道", "surname": "韦", "phone": "2"}
+    pairs = correction_pairs(transcript, evidence, before, after)
+    assert pairs == [
+        CorrectionPair("district", "朝阳七", "朝阳区", "昌平区"),
+        CorrectionPair("street", "双景街等", "双井街道", None),
+        CorrectionPair("surname", None, "韦", None),  # no span: nothing heard to learn
+    ]  # the phone is personal data: never a pair
+
+
+def test_clearing_a_field_or_a_long_span_teaches_nothing() -> None:
+    transcript = "这是一段很长很长很长很长很长很长很长的话"
+    pairs = correction_pairs(transcript, {"category": [0, len(transcript)], "district": [0, 2]},
+                             {"category": "其他", "district": "朝阳区"},
+                             {"category": "城市管理", "district": None})
+    assert pairs == [CorrectionPair("category", None, "城市管理", "其他")]
+
+
+def test_approved_aliases_fill_fields_the_drafter_missed() -> None:
+    before = draft(MISHEARD, None, NOW)
+    assert before.district.value is None and before.surname.value is None
+    learned = LearnedAliases((Alias("district", "梅头沟", "门头沟区"),
+                              Alias("surname", "我性吧", "巴")))
+    after = draft(MISHEARD, None, NOW, learned=learned)
+    assert after.district.value == "门头沟区"
+    assert after.surname.value == "巴"
+    # Evidence spans still point into the transcript shown to the agent.
+    assert after.district.span is not None
+    assert MISHEARD[slice(*after.district.span)] == "梅头沟"
+    assert after.surname.span is not None
+    assert MISHEARD[slice(*after.surname.span)] == "我性吧"
+    # Without aliases the drafter is as before: nothing is cached across alias sets.
+    assert draft(MISHEARD, None, NOW).district.value is None
+
+
+def test_street_alias_with_a_suffix_heard_by_sound() -> None:
+    text = "家住丰台区 鲁国嫖界到 路灯坏了"
+    assert draft(text, None, NOW).street.value != "卢沟桥街道"
+    learned = LearnedAliases((Alias("street", "鲁国嫖界到", "卢沟桥街道"),))
+    got = draft(text, None, NOW, learned=learned)
+    assert got.street.value == "卢沟桥街道"
+    assert got.district.value == "丰台区"
+
+
+def test_phrase_aliases_for_category_and_appeal_type() -> None:
+    text = "我们楼里的无言天天不修 我要啊报 电话 幺三八 幺幺二二 三三四四"
+    plain = draft(text, None, NOW)
+    learned = LearnedAliases((Alias("subcategory", "无言", "物业服务"),
+                              Alias("appeal_type", "啊报", "举报")))
+    got = draft(text, None, NOW, learned=learned)
+    assert (plain.subcategory.value, plain.appeal_type.value) != ("物业服务", "举报")
+    assert got.subcategory.value == "物业服务"
+    assert got.category.value == "住房管理"
+    assert got.appeal_type.value == "举报"
+
+
+def test_an_alias_to_an_unknown_place_is_ignored() -> None:
+    learned = LearnedAliases((Alias("district", "梅头沟", "火星区"),))
+    assert draft(MISHEARD, None, NOW, learned=learned).district.value is None
+
+
+def test_proposal_ids_are_stable() -> None:
+    assert proposal_id("district", "梅头沟", "门头沟区") == proposal_id("district", "梅头沟",
+                                                                  "门头沟区")
+    assert Alias("district", "梅头沟", "门头沟区").id != Alias("district", "梅头", "门头沟区").id

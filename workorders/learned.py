@@ -1,0 +1,250 @@
+"""What agents' corrections teach the drafter: aliases (heard → meant) an admin approved.
+
+An agent who corrects a field in the console makes a *correction pair*: the text the
+drafter read the field from (its evidence span, compacted) and the value the agent put
+instead. Pairs that recur become proposals (storage/learning.py); an approved one is an
+:class:`Alias`, applied here to the drafter's data:
+
+- ``district`` / ``street``: the heard text becomes another name of the place in the
+  gazetteer (潮洋期 → 朝阳区, 方中接到 → 方庄街道); a suffix heard by sound (期, 接到) is
+  cut off, so the gazetteer's own suffix handling still says what kind of place it is;
+- ``subcategory`` / ``category``: a strong phrase of the subcategory (of the category's
+  first one); ``appeal_type``: a declared phrase of that appeal type; ``urgent``: an
+  urgent phrase;
+- ``surname``: wherever the heard text is in a transcript, it gives that surname;
+- ``hotword``: a place name agents keep having to type, for the Whisper prompt
+  (:func:`asr.hotwords.build_prompt`'s ``extra``).
+
+Nothing here logs: heard texts are pieces of transcripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from workorders.draft import FieldValue
+from workorders.gazetteer import (
+    SUFFIX_COST,
+    UNIT_SUFFIXES,
+    District,
+    Gazetteer,
+    Unit,
+    UnitForm,
+    split_suffix,
+)
+from workorders.knowledge import AppealRule, Knowledge, Subcategory, Taxonomy, UrgentRules
+from workorders.sound import char_cost, substitution_cost
+from workorders.text import Compact, compact
+
+# The fields a correction teaches something about. Names, phones and addresses are
+# personal data and never become aliases.
+LEARNED_FIELDS = ("district", "street", "category", "subcategory", "appeal_type", "urgent",
+                  "surname")
+PLACE_FIELDS = ("district", "street")
+HOTWORD = "hotword"
+# A heard text longer than this is a sentence, not a name or a phrase.
+MAX_HEARD = 16
+KINDS = {"district": "place", "street": "place", "category": "phrase",
+         "subcategory": "phrase", "appeal_type": "phrase", "urgent": "phrase",
+         "surname": "surname", HOTWORD: HOTWORD}
+
+
+@dataclass(frozen=True)
+class CorrectionPair:
+    """One corrected field: what the drafter heard (None: it found nothing) and the value
+    the agent gave."""
+
+    field: str
+    heard: str | None
+    value: str
+    drafted: str | None
+
+
+@dataclass(frozen=True)
+class Alias:
+    field: str  # a LEARNED_FIELDS name, or "hotword"
+    heard: str  # compact text; "" for a hot-word
+    value: str
+
+    @property
+    def id(self) -> str:
+        return proposal_id(self.field, self.heard, self.value)
+
+
+@dataclass(frozen=True)
+class LearnedAliases:
+    """The approved aliases, as the drafter takes them (hashable: drafts cache on it)."""
+
+    aliases: tuple[Alias, ...] = ()
+
+    def of(self, field: str) -> tuple[Alias, ...]:
+        return tuple(a for a in self.aliases if a.field == field)
+
+    @property
+    def hotwords(self) -> tuple[str, ...]:
+        return tuple(a.value for a in self.of(HOTWORD))
+
+
+NO_ALIASES = LearnedAliases()
+
+
+def proposal_id(field: str, heard: str, value: str) -> str:
+    """A stable id of (field, heard, value): the same on every node and every run."""
+    return hashlib.sha256(f"{field}\x1f{heard}\x1f{value}".encode()).hexdigest()[:12]
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def correction_pairs(transcript: str, evidence: dict[str, Any], before: dict[str, Any],
+                     after: dict[str, Any]) -> list[CorrectionPair]:
+    """The pairs one edit makes: for each learnable field given a new, non-empty value,
+    the compacted text of the field's evidence span (None without a span) → the value."""
+    pairs: list[CorrectionPair] = []
+    for field in LEARNED_FIELDS:
+        if field not in after:
+            continue
+        value = _text(after[field])
+        if value is None or value == _text(before.get(field)):
+            continue
+        heard: str | None = None
+        span = evidence.get(field)
+        if isinstance(span, list | tuple) and len(span) == 2:
+            start, end = int(span[0]), int(span[1])
+            piece = compact(transcript[start:end]).text
+            heard = piece if 0 < len(piece) <= MAX_HEARD else None
+        pairs.append(CorrectionPair(field, heard, value, _text(before.get(field))))
+    return pairs
+
+
+# -- applying approved aliases ------------------------------------------------------------
+
+
+def _district_stem(heard: str) -> str:
+    """潮洋期 → 潮洋: a last character that sounds like 区 is the suffix, found again in
+    the text by the gazetteer's district suffixes."""
+    stem, kind = split_suffix(heard)
+    if kind:
+        return stem
+    if len(heard) > 2 and char_cost("区", heard[-1]) <= SUFFIX_COST:
+        return heard[:-1]
+    return heard
+
+
+def _unit_stem(heard: str) -> str:
+    """方中接到 → 方中: a suffix written or heard by sound is cut off."""
+    for said, _kind in UNIT_SUFFIXES:
+        if heard.endswith(said) and len(heard) > len(said) + 1:
+            return heard[: -len(said)]
+    for said, _kind in UNIT_SUFFIXES:
+        tail = heard[-len(said):]
+        if (len(heard) > len(said) + 1 and len(tail) == len(said)
+                and substitution_cost(said, tail) <= SUFFIX_COST):
+            return heard[: -len(said)]
+    return heard
+
+
+def _gazetteer(base: Gazetteer, districts: tuple[Alias, ...],
+               streets: tuple[Alias, ...]) -> Gazetteer:
+    stems: dict[str, list[str]] = {}
+    for a in districts:
+        if a.value in base.districts:
+            stems.setdefault(a.value, []).append(_district_stem(a.heard))
+    new_districts = [District(d.name, tuple(dict.fromkeys([*d.stems, *stems.get(d.name, [])])))
+                     for d in base.districts.values()]
+    forms: dict[int, list[UnitForm]] = {}
+    for a in streets:
+        for i, unit in enumerate(base.units):
+            form = next((f for f in unit.forms if f.full == a.value), None)
+            if form is None and unit.name != a.value:
+                continue
+            form = form or unit.forms[0]
+            stem = _unit_stem(a.heard)
+            if len(stem) > 1:
+                forms.setdefault(i, []).append(UnitForm(form.full, stem, form.kind))
+            break
+    new_units = [Unit(u.name, u.district, (*u.forms, *forms.get(i, ())))
+                 for i, u in enumerate(base.units)]
+    return Gazetteer(new_districts, new_units)
+
+
+def _taxonomy(base: Taxonomy, learned: LearnedAliases) -> Taxonomy:
+    extra: dict[int, list[str]] = {}
+    for a in (*learned.of("subcategory"), *learned.of("category")):
+        field = "name" if a.field == "subcategory" else "category"
+        index = next((i for i, s in enumerate(base.subcategories)
+                      if getattr(s, field) == a.value), None)
+        if index is not None:
+            extra.setdefault(index, []).append(a.heard)
+    subs = []
+    for i, sub in enumerate(base.subcategories):
+        known = {p for p, _ in sub.phrases}
+        added = [(p, 3.0 * len(p)) for p in extra.get(i, []) if p not in known]
+        phrases = tuple(sorted((*sub.phrases, *dict(added).items()), key=lambda kv: -len(kv[0])))
+        subs.append(Subcategory(sub.category, sub.name, phrases))
+    declared = learned.of("appeal_type")
+    appeals = tuple(
+        AppealRule(rule.name, tuple(dict.fromkeys(
+            [*rule.declared, *(a.heard for a in declared if a.value == rule.name)])), rule.cues)
+        for rule in base.appeals)
+    urgent_phrases = tuple(dict.fromkeys(
+        [*base.urgent.phrases, *(a.heard for a in learned.of("urgent") if a.value == "true")]))
+    urgent = UrgentRules(urgent_phrases, base.urgent.negations, base.urgent.all_of)
+    return Taxonomy(tuple(subs), appeals, urgent)
+
+
+# (base data, alias set) → extended data; the base data is held, so its id stays its own.
+_EXTENDED: dict[tuple[int, LearnedAliases], tuple[Knowledge, Knowledge]] = {}
+_KEEP = 4
+_LOCK = threading.Lock()
+
+
+def with_aliases(data: Knowledge, learned: LearnedAliases) -> Knowledge:
+    """The drafter's data with the approved aliases added (built once per alias set: a
+    new gazetteer's sound index takes a fraction of a second)."""
+    if not learned.aliases:
+        return data
+    key = (id(data), learned)
+    with _LOCK:  # drafts run in threads
+        held = _EXTENDED.get(key)
+        if held is not None and held[0] is data:
+            return held[1]
+        extended = _extend(data, learned)
+        while len(_EXTENDED) >= _KEEP:
+            _EXTENDED.pop(next(iter(_EXTENDED)))
+        _EXTENDED[key] = (data, extended)
+        return extended
+
+
+def _extend(data: Knowledge, learned: LearnedAliases) -> Knowledge:
+    gazetteer = data.gazetteer
+    districts, streets = learned.of("district"), learned.of("street")
+    if districts or streets:
+        gazetteer = _gazetteer(gazetteer, districts, streets)
+    return replace(data, gazetteer=gazetteer, taxonomy=_taxonomy(data.taxonomy, learned))
+
+
+def _overlaps(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
+    return a is not None and b is not None and a[0] < b[1] and b[0] < a[1]
+
+
+def learned_surname(text: Compact, learned: LearnedAliases,
+                    drafted: FieldValue[str]) -> FieldValue[str]:
+    """The surname an approved alias gives where its heard text is in the transcript,
+    when the drafter found none there or read the same stretch otherwise."""
+    for alias in learned.of("surname"):
+        at = text.text.find(alias.heard)
+        if at < 0:
+            continue
+        span = text.span(at, at + len(alias.heard))
+        if drafted.value is None or _overlaps(span, drafted.span):
+            return FieldValue(alias.value, 0.9, span)
+    return drafted
