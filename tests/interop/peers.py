@@ -147,6 +147,17 @@ def render_kamailio(name: str, values: dict[str, str]) -> str:
     return text
 
 
+def require_kamailio_module(name: str, package: str) -> None:
+    """Skip (or fail under REQUIRE_ENV) unless Kamailio's module ``name`` is installed."""
+    if any(Path("/usr/lib").glob(f"*/kamailio/modules/{name}")) or \
+            Path(f"/usr/lib/kamailio/modules/{name}").exists():
+        return
+    message = f"Kamailio's {name} is not installed (Debian package {package})"
+    if required("INTEROP"):
+        pytest.fail(f"{message}, and {REQUIRE_ENV} is set")
+    pytest.skip(message)
+
+
 @dataclass(frozen=True)
 class Dispatcher:
     """deploy/kamailio/dispatcher.cfg rendered for loopback: the config, its UDP/TCP port,
@@ -163,6 +174,7 @@ def render_dispatcher(workdir: Path, gateways: list[str], **values: str) -> Disp
     certificate made in ``workdir``; ``values`` override other substdefs (PROBE_S …)."""
     from voice_gateway.sip.tls import trial_pair
 
+    require_kamailio_module("tls.so", "kamailio-tls-modules")
     port, tls_port = free_port(), free_port(socket.SOCK_STREAM)
     listing = workdir / "dispatcher.list"
     listing.write_text("".join(f"1 {uri}\n" for uri in gateways))
