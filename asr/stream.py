@@ -229,6 +229,12 @@ class UtteranceRecognizeStream(RecognizeStream):
         self._process_batch()
         self._handle(self._endpointer.flush())
 
+    @property
+    def pending(self) -> int:
+        """Utterances cut and events made that the reader has not taken yet (0: every
+        final of the audio pushed before a ``flush`` has been read)."""
+        return len(self._order) + (self._speculative is not None) + self._events.qsize()
+
     def end(self) -> None:
         if self._ended:
             return

@@ -163,6 +163,11 @@ class AsrSettings:
     max_batch: int = 4
     # Prompt Whisper with hot words from the shipped gazetteer and taxonomy.
     whisper_hotwords: bool = False
+    # Per-question decoding: an answer to the intake's name, address or problem question
+    # is decoded a second time with a bias for that question (a prompt for Whisper, a
+    # grammar for Vosk); the biased reading feeds those fields, the free one stays the
+    # transcript (see workorders.questions).
+    question_decoding: bool = False
     # A worker that answers no decode for this long is hung: it is killed and replaced,
     # and its utterances retried once, as after a crash.
     decode_timeout_s: float = 60.0

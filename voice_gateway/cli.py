@@ -34,8 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="HTTP listen address (http.host)")
     serve.add_argument("--port", type=int, help="HTTP port (http.port)")
 
-    call = sub.add_parser("call", help="one simulated inbound call from an audio file")
-    call.add_argument("file", type=Path)
+    call = sub.add_parser("call", help="one simulated inbound call from an audio file, "
+                          "or a dialogue from a script of turns (--script)")
+    call.add_argument("file", type=Path, nargs="?")
+    call.add_argument("--script", type=Path, metavar="TURNS.json",
+                      help="a dialogue instead of a file: each turn waits for an IVR "
+                           "prompt, then says a WAV and/or presses keys")
     call.add_argument("--caller", default=None, help="caller ID (phone number)")
     call.add_argument("--input", action="append", default=[], metavar="KEY",
                       help="drive the IVR menu first: keys (1, 13800138000#), <silence>, "
@@ -165,7 +169,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "serve":
         return commands.serve(settings, args.host, args.port)
     if cmd == "call":
-        return run(commands.call(settings, args.file, args.caller, args.input))
+        return run(commands.call(settings, args.file, args.caller, args.input,
+                                 script=args.script))
     if cmd == "transcribe":
         return run(commands.transcribe(settings, args.files, args.format))
     if cmd == "draft":

@@ -69,12 +69,18 @@ def _check_audio_file(path: Path) -> None:
     load_audio(path)
 
 
-async def call(settings: Settings, path: Path, caller: str | None,
-               inputs: Sequence[str] = ()) -> int:
+async def call(settings: Settings, path: Path | None, caller: str | None,
+               inputs: Sequence[str] = (), *, script: Path | None = None) -> int:
     """A call from a file through the configured menu (``--input``: scripted turns first,
-    then the file's speech); prints the call with the IVR path under ``ivr``."""
+    then the file's speech), or a dialogue from ``script``; prints the call with the IVR
+    path under ``ivr``."""
     from voice_gateway.calls.file_call import call_through_menu, configured_menu, outcome_json
 
+    if (path is None) == (script is None):
+        raise UsageError("give an audio file or --script TURNS.json (one of them)")
+    if script is not None:
+        return await _dialogue(settings, script, caller, inputs)
+    assert path is not None
     await asyncio.to_thread(_check_audio_file, path)
     async with open_services(settings) as services:
         menu = await configured_menu(services)
@@ -82,6 +88,27 @@ async def call(settings: Settings, path: Path, caller: str | None,
             raise UsageError("--input needs the IVR: it is off (ivr.enabled) or no menu is "
                              "usable (`voice-intake ivr validate` says why)")
         result = await call_through_menu(services, path, caller, menu, inputs)
+    print_json(outcome_json(result.outcome, ivr=result.ivr, with_ivr=True))
+    return 0
+
+
+async def _dialogue(settings: Settings, script: Path, caller: str | None,
+                    inputs: Sequence[str]) -> int:
+    from voice_gateway.calls.dialogue import ScriptError, call_with_script, load_script
+    from voice_gateway.calls.file_call import configured_menu, outcome_json
+
+    if inputs:
+        raise UsageError("--input and --script do not go together: put keys in the script")
+    try:
+        await asyncio.to_thread(load_script, script)  # fail fast, before models load
+    except ScriptError as exc:
+        raise UsageError(str(exc)) from exc
+    async with open_services(settings) as services:
+        menu = await configured_menu(services)
+        if menu is None:
+            raise UsageError("--script needs the IVR: it is off (ivr.enabled) or no menu is "
+                             "usable (`voice-intake ivr validate` says why)")
+        result = await call_with_script(services, script, caller, menu)
     print_json(outcome_json(result.outcome, ivr=result.ivr, with_ivr=True))
     return 0
 

@@ -9,7 +9,9 @@ Options (``EngineSpec.options``):
   it and never returns, as a deadlocked native engine would (the process stays alive);
 - ``hang_prompt``: a decode whose request carries this prompt never returns (a poison
   utterance that hangs every worker it reaches);
-- ``delay``: seconds each decode takes; ``feed_delay``: seconds each session feed takes.
+- ``delay``: seconds each decode takes; ``feed_delay``: seconds each session feed takes;
+- ``biased_script``: texts separated by ``|`` returned in turn for decodes that carry a
+  grammar (a biased second reading), which then leave ``script`` where it was.
 
 Sessions answer each feed with a partial ``"<n> bytes"`` and finish with the next
 scripted text, so streaming code can be tested without Vosk.
@@ -35,6 +37,8 @@ class FakeEngine:
         self._options = dict(spec.options)
         self._script = [s for s in self._options.get("script", "").split("|") if s]
         self._count = 0
+        self._biased = [s for s in self._options.get("biased_script", "").split("|") if s]
+        self._biased_count = 0
         # Session → [bytes fed in all, bytes fed when the open segment began].
         self._sessions: dict[int, list[int]] = {}
 
@@ -73,7 +77,11 @@ class FakeEngine:
         self._maybe_hang(request.prompt)
         if delay := float(self._options.get("delay", "0")):
             time.sleep(delay)
-        text = self._next_text()
+        if request.grammar is not None and self._biased:
+            self._biased_count += 1
+            text = self._biased[(self._biased_count - 1) % len(self._biased)]
+        else:
+            text = self._next_text()
         duration = len(request.pcm) / 2 / SAMPLE_RATE
         return DecodeResult(text, 0.9, (Word(text, 0.0, duration, 0.9),))
 

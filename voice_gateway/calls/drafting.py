@@ -8,6 +8,7 @@ from typing import Any
 
 from voice_gateway import metrics
 from voice_gateway.services import Services
+from workorders.questions import Answer, draft_with_answers
 from workorders import PriorOrder, draft, link_repeats
 
 
@@ -18,8 +19,12 @@ async def draft_and_store(
     caller_number: str | None,
     keypad_phone: str | None = None,
     menu_choices: tuple[str, ...] = (),
+    answers: tuple[tuple[str, str, str], ...] = (),
 ) -> dict[str, Any]:
     """Draft the work order, link repeats from storage, store it.
+
+    ``answers``: (question, free decode, biased decode) of the intake answers decoded
+    again for their question (:mod:`workorders.questions`); they feed those fields.
 
     The drafter runs in a thread: it is pure and takes milliseconds, but its first call in
     a process loads the gazetteer's sound index (seconds), and the event loop carries every
@@ -30,6 +35,11 @@ async def draft_and_store(
     drafted = await asyncio.to_thread(
         draft, transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone,
         menu_choices=menu_choices)  # fmt: skip
+    if answers:  # intake answers decoded again for their question feed their fields
+        drafted = await asyncio.to_thread(
+            draft_with_answers, drafted, transcript, [Answer(*a) for a in answers],
+            caller_number, now, settings=settings, keypad_phone=keypad_phone,
+            menu_choices=menu_choices)  # fmt: skip
     since = now - timedelta(days=settings.repeat_window_days)
     rows = await services.store.recent_drafts_like(
         drafted.phone.value, drafted.district.value, drafted.street.value, since

@@ -139,6 +139,16 @@ class ChoiceReading:
 
 
 @dataclass(frozen=True)
+class AnswerReading:
+    """What the biased decode of an intake answer (see :class:`DecodeAnswer`) read;
+    ``text`` empty: no reading."""
+
+    ref: int
+    text: str = ""
+    at: float = 0.0
+
+
+@dataclass(frozen=True)
 class PromptDone:
     """A :class:`Play` ended: played to the end (``completed``) or stopped."""
 
@@ -204,7 +214,7 @@ Event = (
     Offered | Recover | CallStored | Answered | MediaStarted | Dtmf | SpeechBegan
     | TranscriptFinal
     | ScriptedSpeech | ChoiceReading | PromptDone | TimerFired | TransferUpdate | HungUp
-    | MediaDrained | Drafted | StorageFailed
+    | MediaDrained | Drafted | StorageFailed | AnswerReading
 )
 
 # ------------------------------------------------------------------------------ actions
@@ -275,6 +285,18 @@ class DecodeChoice:
 
 
 @dataclass(frozen=True)
+class DecodeAnswer:
+    """Decode the answer to an intake question again, biased for it (``question``: name,
+    address or problem; ``heard``: the call's transcript so far); answer with
+    :class:`AnswerReading`. The free decode stays the record."""
+
+    ref: int
+    question: str
+    pcm: bytes = field(repr=False)
+    heard: str = ""
+
+
+@dataclass(frozen=True)
 class Refer:
     """Blind transfer; answer with TransferUpdate (done, not ok, if it cannot start)."""
 
@@ -307,6 +329,8 @@ class Draft:
     menu_choices: tuple[str, ...]
     duration_s: float
     recording_complete: bool
+    # The intake answers decoded again for their question: (question, free, biased).
+    answers: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,7 +350,7 @@ class Finished:
 Action = (
     StoreCall | StartTimer | CancelTimer | Answer | Reject | Play | StopPlayback | StoreEvent
     | StoreUtterance | DecodeChoice | Refer | AbandonTransfer | SendBye | EndMedia | Draft
-    | CloseUnanswered | Finished
+    | CloseUnanswered | Finished | DecodeAnswer
 )
 
 # ------------------------------------------------------------------------------ the machine
@@ -336,6 +360,8 @@ ANALYTICS_KINDS: dict[type[Any], str] = {
 }
 RING = "ring"
 IVR_TIMER = "ivr"
+# The intake steps whose answers are decoded again for their question (DecodeAnswer).
+ANSWERED_QUESTIONS = frozenset({"name", "address", "problem"})
 
 
 @dataclass(frozen=True)
@@ -353,6 +379,9 @@ class CallPlan:
     ring_s: float = 0.0
     retry_after_s: int = 30
     grammar_choices: bool = False
+    # Answers to the intake's name, address and problem questions are decoded again with
+    # a bias for the question (asr.question_decoding); the biased reading feeds the draft.
+    decode_answers: bool = False
     transfer_target: Callable[[str], str | None] = lambda _target: None
 
 
@@ -388,6 +417,11 @@ class CallMachine:
         self._held: deque[TranscriptFinal] = deque()
         self._reading: tuple[int, TranscriptFinal, str | None] | None = None
         self._refs = 0
+        # Biased decodes of intake answers: under way (ref -> question, free text) and
+        # read (question, free, biased); the draft waits for those under way.
+        self._asked: dict[int, tuple[str, str]] = {}
+        self.answers: list[tuple[str, str, str]] = []
+        self._drain: MediaDrained | None = None
         # The simulator's trace of the IVR: one record per node visited; and every action
         # the IVR took, in order (what ivr.analytics takes).
         self.trace: list[dict[str, Any]] = []
@@ -523,6 +557,7 @@ class CallMachine:
         self._hear(ev, out)
 
     def _hear(self, ev: TranscriptFinal, out: list[Action]) -> None:
+        self._decode_answer(ev, out)
         phrases = self._grammar() if self.plan.grammar_choices and ev.pcm else None
         if ev.text:
             self._label(f"speech {ev.text}")
@@ -534,6 +569,26 @@ class CallMachine:
         node_id = self.ivr.node_id if self.ivr is not None else None
         self._reading = (self._refs, ev, node_id)
         out.append(DecodeChoice(self._refs, ev.pcm, phrases))
+
+    def _decode_answer(self, ev: TranscriptFinal, out: list[Action]) -> None:
+        """The final answers an intake question: have it decoded again for that question."""
+        state = self.ivr
+        if not (self.plan.decode_answers and ev.pcm and ev.text and state is not None
+                and state.intake is not None and state.intake.step in ANSWERED_QUESTIONS):
+            return
+        self._refs += 1
+        self._asked[self._refs] = (state.intake.step, ev.text)
+        out.append(DecodeAnswer(self._refs, state.intake.step, ev.pcm, self.transcript))
+
+    def _answer_read(self, ev: AnswerReading, out: list[Action]) -> None:
+        asked = self._asked.pop(ev.ref, None)
+        if asked is None:
+            self.ignored += 1
+            return
+        if ev.text:
+            self.answers.append((*asked, ev.text))
+        if self._drain is not None and not self._asked:
+            self._drained(self._drain, out)
 
     def _choice_read(self, ev: ChoiceReading, out: list[Action]) -> None:
         if self._reading is None or self._reading[0] != ev.ref:
@@ -630,9 +685,13 @@ class CallMachine:
         out.append(EndMedia())
 
     def _drained(self, ev: MediaDrained, out: list[Action]) -> None:
+        if self._asked:  # the draft waits for the answers' biased decodes
+            self._drain = ev
+            return
         self.phase = "drafting"
         out.append(Draft(self.end_reason, self.transcript, self.keypad_phone,
-                         self.menu_choices, ev.duration_s, ev.recording_complete))
+                         self.menu_choices, ev.duration_s, ev.recording_complete,
+                         answers=self.sorted_answers))
 
     def _drafted(self, ev: Drafted, out: list[Action]) -> None:
         self._finish(self.end_reason, out)
@@ -653,6 +712,12 @@ class CallMachine:
     @property
     def transcript(self) -> str:
         return "".join(u.text for u in self.utterances if u.text)
+
+    @property
+    def sorted_answers(self) -> tuple[tuple[str, str, str], ...]:
+        """The biased readings of intake answers, in the order they were said."""
+        order = {u.text: i for i, u in reversed(list(enumerate(self.utterances)))}
+        return tuple(sorted(self.answers, key=lambda a: order.get(a[1], len(order))))
 
     # --- the IVR inside ------------------------------------------------------------------
 
@@ -806,6 +871,8 @@ TRANSITIONS: dict[tuple[Phase, type[Any]], Handler] = {
     ("live", TranscriptFinal): M._final,
     ("live", ScriptedSpeech): M._scripted,
     ("live", ChoiceReading): M._choice_read,
+    ("live", AnswerReading): M._answer_read,
+    ("ending", AnswerReading): M._answer_read,
     ("live", PromptDone): M._prompt_done,
     ("live", TimerFired): M._timer,
     ("live", TransferUpdate): M._transfer_update,

@@ -38,6 +38,7 @@ from storage.retry import with_retries
 from voice_gateway import metrics
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
+from voice_gateway.calls.answers import decode_answer
 from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.calls.prompts import PromptLibrary
 from voice_gateway.logs import CALL_ID, IVR_NODE
@@ -284,6 +285,8 @@ class CallRunner:
             self._store_utterance(action)
         elif isinstance(action, m.DecodeChoice):
             self._spawn(self._decode_choice(action))
+        elif isinstance(action, m.DecodeAnswer):
+            self._spawn(self._decode_answer(action))
         elif isinstance(action, m.Refer):
             if not self.transport.refer(action.target):
                 self.post(m.TransferUpdate(None, done=True, ok=False))
@@ -389,6 +392,13 @@ class CallRunner:
         self.post(m.ChoiceReading(action.ref, result.text, result.confidence,
                                   bool(result.unknown_words)))
 
+    async def _decode_answer(self, action: m.DecodeAnswer) -> None:
+        text = ""
+        try:
+            text = await decode_answer(self.services, action)
+        finally:  # the draft waits for every answer's reading, even a failed one
+            self.post(m.AnswerReading(action.ref, text))
+
     async def _end_media(self) -> None:
         try:
             await self.transport.end_media()
@@ -410,7 +420,8 @@ class CallRunner:
             self.drafted = await with_retries(lambda: conclude(action) if conclude else (
                 draft_and_store(self.services, self.call_id, action.transcript,
                                 self.caller_number, action.keypad_phone,
-                                action.menu_choices)), what="draft",
+                                action.menu_choices, answers=action.answers)),
+                what="draft",
                 attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
         except Exception as exc:
             log.error("call %s: not drafted (%s); left for recovery", self.call_id[:8],
@@ -515,7 +526,8 @@ class CallRunner:
         await self.audio.close()
         self._write("draft", lambda: self._draft(m.Draft(
             reason, machine.transcript, machine.keypad_phone, machine.menu_choices,
-            self.audio.duration, self.audio.complete)), own_outcome=True)
+            self.audio.duration, self.audio.complete,
+            answers=machine.sorted_answers)), own_outcome=True)
 
 
 def stored_utterance(seq: int, f: m.TranscriptFinal) -> StoredUtterance:

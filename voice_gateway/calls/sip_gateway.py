@@ -436,6 +436,7 @@ class SipGateway:
             caller.number, None, ring_s=self.settings.answer_delay_ms / 1000,
             retry_after_s=self.settings.retry_after_s,
             grammar_choices=services.pool.spec.kind == "vosk",
+            decode_answers=services.settings.asr.question_decoding,
             transfer_target=lambda target: transfer_target(target, services.settings.ivr))
         transport = SipCallTransport(self, ev.call, ev.source, sdp, media)
         audio = CallAudio.open(services.settings, services.pool, call_id, SAMPLE_RATE,

@@ -228,7 +228,8 @@ class WebRtcGateway:
         assert services.pool is not None
         call_id = new_id()
         plan = m.CallPlan(None, None, retry_after_s=self.sip.retry_after_s,
-                          grammar_choices=services.pool.spec.kind == "vosk")
+                          grammar_choices=services.pool.spec.kind == "vosk",
+                          decode_answers=services.settings.asr.question_decoding)
         audio = CallAudio.open(services.settings, services.pool, call_id, RATE,
                                record_outbound=True)
         runner = CallRunner(services, m.CallMachine(plan), transport, audio, call_id=call_id,

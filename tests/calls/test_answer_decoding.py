@@ -1,0 +1,124 @@
+"""Per-question decoding (#15 item 4): answers to the intake's name, address and problem
+questions are decoded again with a bias for the question; the biased reading feeds those
+fields, the free decode stays the transcript."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from asr.engines.base import EngineSpec
+from asr.engines.fake import FakeEngine
+from voice_gateway.calls import machine as m
+from voice_gateway.calls.answers import answer_request
+from workorders import draft
+from workorders.knowledge import knowledge
+from workorders.questions import Answer, draft_with_answers, question_bias
+
+from tests.calls.test_machine_ivr import AUDIO, Call
+
+NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+
+def at_intake(**plan: object) -> Call:
+    call = Call(**plan)  # type: ignore[arg-type]
+    call.feed(m.Dtmf("2", "rfc4733"))  # 投诉举报
+    while call.queue and call.path()[-1] != "intake":
+        call.finish_prompt()
+    while call.queue:
+        call.finish_prompt()
+    state = call.mc.ivr
+    assert state is not None and state.intake is not None and state.intake.step == "problem"
+    return call
+
+
+def asked(actions: list[m.Action]) -> m.DecodeAnswer:
+    (ask,) = [a for a in actions if isinstance(a, m.DecodeAnswer)]
+    return ask
+
+
+def test_each_answer_to_a_question_is_decoded_again_for_that_question() -> None:
+    call = at_intake(decode_answers=True)
+    ask = asked(call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO)))
+    assert ask.question == "problem"
+    assert ask.heard == "门口有人摆摊" and ask.pcm == AUDIO
+    call.feed(m.TimerFired("ivr", call.mc._timer_gen))  # the caller's turn is over
+    while call.queue:
+        call.finish_prompt()
+    assert call.mc.ivr is not None and call.mc.ivr.intake is not None
+    assert call.mc.ivr.intake.step == "name"
+    ask_name = asked(call.feed(m.TranscriptFinal(5.0, 6.0, "我信陈", 0.9, pcm=AUDIO)))
+    assert ask_name.question == "name"
+    assert ask_name.heard == "门口有人摆摊我信陈"  # what the call said so far
+    call.feed(m.AnswerReading(ask_name.ref, "我姓陈耳东陈"))
+    # The draft waits for the reading still under way, then carries both, as said.
+    call.feed(m.HungUp("remote-bye"))
+    assert call.feed(m.MediaDrained(7.0)) == []
+    (draft_action,) = call.feed(m.AnswerReading(ask.ref, "门口有人占道经营"))
+    assert isinstance(draft_action, m.Draft)
+    assert draft_action.transcript == "门口有人摆摊我信陈"  # the record is the free decode
+    assert draft_action.answers == (("problem", "门口有人摆摊", "门口有人占道经营"),
+                                    ("name", "我信陈", "我姓陈耳东陈"))
+
+
+def test_no_second_decode_when_off_or_outside_the_intake_questions() -> None:
+    call = at_intake()
+    actions = call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO))
+    assert actions and not [a for a in actions if isinstance(a, m.DecodeAnswer)]
+    call = Call(decode_answers=True)  # at the welcome: no question asked yet
+    actions = call.feed(m.TranscriptFinal(1.0, 3.0, "投诉", 0.9, pcm=AUDIO))
+    assert not [a for a in actions if isinstance(a, m.DecodeAnswer)]
+
+
+def test_a_failed_reading_lets_the_draft_go_on_with_the_free_decode() -> None:
+    call = at_intake(decode_answers=True)
+    ask = asked(call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO)))
+    call.feed(m.HungUp("remote-bye"))
+    assert call.feed(m.MediaDrained(7.0)) == []
+    (draft_action,) = call.feed(m.AnswerReading(ask.ref))  # the decode failed
+    assert isinstance(draft_action, m.Draft) and draft_action.answers == ()
+
+
+def test_the_biases_name_surnames_districts_then_that_districts_streets_and_topics() -> None:
+    data = knowledge()
+    name = question_bias("name", "", data)
+    assert name is not None and "弓长张" in name.prompt and "立早章" in name.prompt
+    assert {"弓长张", "耳东陈", "张", "章"} <= set(name.phrases) and name.phrases[-1] == "[unk]"
+    places = question_bias("address", "我住在东城区", data)
+    assert places is not None and "东城区" in places.prompt
+    assert "东花市街道" in places.prompt and "海淀区" not in places.prompt
+    anywhere = question_bias("address", "我住在那个", data)
+    assert anywhere is not None and "海淀区" in anywhere.prompt and "延庆区" in anywhere.prompt
+    problem = question_bias("problem", "", data)
+    assert problem is not None and "井盖" in problem.prompt and "井盖" in problem.phrases
+    assert question_bias("phone", "", data) is None
+    for bias in (name, places, anywhere, problem):
+        assert len(bias.prompt) <= 120  # Whisper base: about 220 prompt tokens
+
+
+def test_an_engine_gets_the_bias_as_a_prompt_and_as_a_grammar() -> None:
+    bias = question_bias("name", "", knowledge())
+    assert bias is not None
+    request = answer_request(AUDIO, bias)
+    assert request.prompt == bias.prompt and request.grammar == bias.phrases
+    # An engine with a grammar (the fake one here, Vosk in production) reads it.
+    engine = FakeEngine(EngineSpec(kind="fake", options=(("script", "我信陈"),
+                                                         ("biased_script", "我姓陈"))))
+    assert engine.decode(request).text == "我姓陈"
+    assert engine.decode(request.__class__(AUDIO)).text == "我信陈"
+
+
+def test_the_biased_reading_feeds_its_fields_and_the_spans_point_at_the_free_text() -> None:
+    transcript = "我要投诉门口有人摆摊我是那个东城区那边"
+    answers = [Answer("name", "我是那个", "我姓陈耳东陈"),
+               Answer("address", "东城区那边", "东城区东花市街道")]
+    free = draft(transcript, "13900000001", NOW)
+    assert free.surname.value is None and free.street.value is None
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.surname.value == "陈" and merged.street.value == "东花市街道"
+    assert merged.district.value == "东城区"
+    start = transcript.index("我是那个")
+    assert merged.surname.span == (start, start + 4)
+    start = transcript.index("东城区那边")
+    assert merged.street.span == (start, start + 5)
+    # Fields no question asked for stay the free draft's.
+    assert merged.appeal_type == free.appeal_type and merged.phone == free.phone

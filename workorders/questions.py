@@ -1,0 +1,203 @@
+"""Per-question decoding: what to bias the recogniser with when the caller answers a known
+intake question, and how the biased reading feeds the draft.
+
+When the IVR's intake dialogue asks for the caller's name, address or problem, the answer
+is decoded a second time with a :class:`QuestionBias`: a Whisper prompt (the text the
+model takes as coming before the utterance) and a grammar of phrases (for engines that
+take one, Vosk). The engine uses whichever it understands. The biases:
+
+- ``name``: surnames and their spoken descriptions (弓长张, 立早章 …, :data:`SPELLED`);
+- ``address``: the districts, then the streets and towns of the district already heard
+  (in the free decode of the answer or earlier in the call);
+- ``problem``: the taxonomy's strong phrases.
+
+The free decode stays the record (the transcript agents see); the biased reading only
+feeds the fields the question is about (:data:`QUESTION_FIELDS`), through
+:func:`merge_answers`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from config.settings import DraftingSettings
+from workorders.draft import Draft, FieldValue
+from workorders.drafter import draft
+from workorders.gazetteer import split_suffix
+from workorders.knowledge import Knowledge, knowledge
+from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES  # by frequency
+from workorders.pinyin import readings
+from workorders.places import find_places
+from workorders.summary import dispatch_to
+from workorders.text import compact
+
+# Whisper base caps prompt tokens at 223; a Chinese character is 1-2 tokens.
+MAX_PROMPT_CHARS = 120
+# The fields each question's answer feeds.
+QUESTION_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "surname"),
+    "address": ("district", "street", "address"),
+    "problem": ("category", "subcategory"),
+}
+QUESTIONS = tuple(QUESTION_FIELDS)
+UNK = "[unk]"
+
+_NAME_LEAD = "请问您怎么称呼？我姓张，弓长张。"
+_ADDRESS_LEAD = "请问您说的地址在哪个区哪个街道？"
+_PROBLEM_LEAD = "请说一下您要反映的问题。"
+# Surnames given in the prompt after the spelled ones (the commonest first).
+_PROMPT_SURNAMES = 24
+
+
+@dataclass(frozen=True)
+class QuestionBias:
+    """How to decode the answer to ``question`` again: ``prompt`` for Whisper, ``phrases``
+    (a grammar, ending with ``[unk]``) for engines that take one."""
+
+    question: str
+    prompt: str
+    phrases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer to an intake question: the free decode (the record) and the biased one."""
+
+    question: str
+    free: str
+    biased: str
+
+
+def _fill(lead: str, terms: Sequence[str], max_chars: int) -> str:
+    prompt = lead
+    for term in dict.fromkeys(t for t in terms if t):
+        if len(prompt) + len(term) + 1 > max_chars:
+            break
+        prompt += term + "、"
+    return prompt.rstrip("、") + "。"
+
+
+def _name_bias(max_chars: int) -> QuestionBias:
+    spelled = list(SPELLED)
+    common = [s for s in _SURNAME_ORDER[:_PROMPT_SURNAMES] if s in SURNAMES]
+    prompt = _fill(_NAME_LEAD, spelled + ["我姓" + s for s in common], max_chars)
+    phrases = ("我姓", "我叫", "免贵姓", *spelled, *_SURNAME_ORDER, UNK)
+    return QuestionBias("name", prompt, tuple(dict.fromkeys(phrases)))
+
+
+def _by_sound(names: list[str], heard: str) -> list[str]:
+    """``names`` with those sharing most (fuzzy) syllables with ``heard`` first: a district
+    has more streets than a prompt holds, and the one said sounds like what was heard."""
+    sounds = {r for ch in heard for r in readings(ch)}
+
+    def shared(name: str) -> int:
+        stem = split_suffix(name)[0]
+        return -sum(bool(readings(ch) & sounds) for ch in stem)
+
+    return sorted(names, key=shared)
+
+
+def _address_bias(heard: str, data: Knowledge, max_chars: int) -> QuestionBias:
+    gazetteer = data.gazetteer
+    districts = list(gazetteer.districts)
+    district = find_places(compact(heard), gazetteer).district.value if heard else None
+    units = _by_sound([u.name for u in gazetteer.units_by_district.get(district or "", [])],
+                      heard)
+    # The district heard goes first, so that its streets follow it in the prompt.
+    ordered = ([district] if district else []) + districts
+    if district:
+        prompt = _fill(_ADDRESS_LEAD, [district, *units, *districts], max_chars)
+    else:
+        prompt = _fill(_ADDRESS_LEAD, ordered, max_chars)
+    everywhere = units or [u.name for u in gazetteer.units]
+    phrases = (*ordered, *everywhere, "区", "街道", "镇", "乡", "小区", "号楼", UNK)
+    return QuestionBias("address", prompt, tuple(dict.fromkeys(phrases)))
+
+
+def _problem_bias(data: Knowledge, max_chars: int) -> QuestionBias:
+    strong: list[str] = []
+    for sub in data.taxonomy.subcategories:
+        # Strong phrases weigh three times their length (see knowledge.load_taxonomy).
+        strong.extend(p for p, w in sub.phrases if w >= 3 * len(p))
+    # The shortest first: more subcategories fit in the prompt.
+    firsts: list[str] = []
+    for sub in data.taxonomy.subcategories:
+        mine = sorted((p for p, w in sub.phrases if w >= 3 * len(p)), key=len)
+        firsts.extend(mine[:1])
+    prompt = _fill(_PROBLEM_LEAD, firsts + strong, max_chars)
+    return QuestionBias("problem", prompt, (*dict.fromkeys(strong), UNK))
+
+
+def question_bias(question: str, heard: str, data: Knowledge,
+                  max_chars: int = MAX_PROMPT_CHARS) -> QuestionBias | None:
+    """The bias for the answer to ``question`` (None for a question without one);
+    ``heard``: what the call has said so far, this answer's free decode included."""
+    if question == "name":
+        return _name_bias(max_chars)
+    if question == "address":
+        return _address_bias(heard, data, max_chars)
+    if question == "problem":
+        return _problem_bias(data, max_chars)
+    return None
+
+
+def biased_transcript(transcript: str, answers: Sequence[Answer]) -> str:
+    """``transcript`` with each answer's free decode replaced by its biased one (the
+    first occurrence after the previous answer, in order)."""
+    out, rest = "", transcript
+    for a in answers:
+        if not a.free or not a.biased:
+            continue
+        at = rest.find(a.free)
+        if at < 0:
+            continue
+        out += rest[:at] + a.biased
+        rest = rest[at + len(a.free):]
+    return out + rest
+
+
+def _answer_span(transcript: str, free: str) -> tuple[int, int] | None:
+    at = transcript.find(free)
+    return (at, at + len(free)) if at >= 0 and free else None
+
+
+def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence[Answer],
+                  data: Knowledge) -> Draft:
+    """The free draft with the fields of each answered question read from the biased
+    draft where it found a value. Such a field's span is its answer's free decode in the
+    transcript (what the agent sees); the department is chosen again from the result."""
+    changes: dict[str, FieldValue[object]] = {}
+    for a in answers:
+        span = _answer_span(transcript, a.free)
+        for name in QUESTION_FIELDS.get(a.question, ()):
+            value = biased.get(name)
+            if value.value is None or name in changes:
+                continue
+            if value.value != free.get(name).value:
+                changes[name] = FieldValue(value.value, value.confidence, span)
+    if not changes:
+        return free
+    merged = dataclasses.replace(free, **changes)  # type: ignore[arg-type]
+    department = dispatch_to(
+        data.dispatch, district=merged.district.value, street=merged.street.value,
+        category=merged.category.value, subcategory=merged.subcategory.value,
+        confidence=min(merged.category.confidence or 0.5, merged.street.confidence or 0.5))
+    return dataclasses.replace(merged, dispatch_to=department)
+
+
+def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
+                       caller_number: str | None, now: datetime, *,
+                       settings: DraftingSettings | None = None,
+                       keypad_phone: str | None = None,
+                       menu_choices: tuple[str, ...] = ()) -> Draft:
+    """``free`` (the draft of ``transcript``) with the answered questions' fields read
+    from the transcript in which each answer is its biased decode."""
+    text = biased_transcript(transcript, answers)
+    if text == transcript:
+        return free
+    biased = draft(text, caller_number, now, settings=settings, keypad_phone=keypad_phone,
+                   menu_choices=menu_choices)
+    return merge_answers(free, biased, transcript, answers, knowledge(settings))
