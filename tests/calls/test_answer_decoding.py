@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 from asr.engines.base import EngineSpec
 from asr.engines.fake import FakeEngine
+from tests.calls.test_machine_ivr import AUDIO, Call
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.answers import answer_request
 from workorders import draft
 from workorders.knowledge import knowledge
 from workorders.questions import Answer, draft_with_answers, question_bias
-
-from tests.calls.test_machine_ivr import AUDIO, Call
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 

@@ -12,11 +12,12 @@ import pytest
 from asr.engines.base import EngineSpec
 from config import Settings
 from ivr import default_menu
+from tests.conftest import SHARED
 from voice_gateway.calls.dialogue import ScriptError, call_with_script, load_script
 from voice_gateway.cli import main
 from voice_gateway.services import open_services
 
-DIALOGUE = Path(__file__).resolve().parents[3] / "shared" / "audio" / "dialogues" / "dev" / "D16"
+DIALOGUE = SHARED / "audio" / "dialogues" / "dev" / "D16"
 FREE = "我要投诉门口有人摆摊|我是那个|东城区那边"
 BIASED = "我要投诉门口有人占道经营|我姓陈耳东陈|东城区东花市街道"
 

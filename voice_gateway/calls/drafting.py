@@ -8,8 +8,8 @@ from typing import Any
 
 from voice_gateway import metrics
 from voice_gateway.services import Services
-from workorders.questions import Answer, draft_with_answers
 from workorders import PriorOrder, draft, link_repeats
+from workorders.questions import Answer, draft_with_answers
 
 
 async def draft_and_store(

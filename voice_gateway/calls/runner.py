@@ -37,8 +37,8 @@ from storage import StoredUtterance
 from storage.retry import with_retries
 from voice_gateway import metrics
 from voice_gateway.calls import machine as m
-from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.answers import decode_answer
+from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.drafting import draft_and_store
 from voice_gateway.calls.prompts import PromptLibrary
 from voice_gateway.logs import CALL_ID, IVR_NODE
