@@ -210,6 +210,9 @@ class DraftingSettings:
     # next start-up's recovery takes it then).
     sweep_interval_s: float = 60.0
     retry_after_s: float = 120.0
+    # The learning loop: a correction (heard → value) seen on this many drafts becomes a
+    # proposed alias for an admin to approve.
+    learn_min_count: int = 3
     # Optional overrides of the data shipped in config/data.
     taxonomy_file: Path | None = None
     gazetteer_file: Path | None = None

@@ -17,8 +17,9 @@ from storage.accounts import ActiveSession
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAV = (("/queue", "queue", "工单队列"), ("/calls", "calls", "实时通话"),
        ("/dashboard", "dashboard", "数据看板"), ("/analytics", "analytics", "热点分析"),
-       ("/ivr/editor", "ivr", "语音导航"), ("/users", "users", "账号管理"))
-ADMIN_NAV = frozenset({"dashboard", "analytics", "ivr", "users"})
+       ("/ivr/editor", "ivr", "语音导航"), ("/learning", "learning", "纠错学习"),
+       ("/users", "users", "账号管理"))
+ADMIN_NAV = frozenset({"dashboard", "analytics", "ivr", "learning", "users"})
 CHART_PAGES = frozenset({"dashboard", "ivr_analytics"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; font-src 'self'; object-src 'none'; "
@@ -89,3 +90,7 @@ async def users(request: web.Request, session: ActiveSession) -> web.StreamRespo
 
 async def analytics(request: web.Request, session: ActiveSession) -> web.StreamResponse:
     return _render(request, "analytics", "热点分析", True)
+
+
+async def learning(request: web.Request, session: ActiveSession) -> web.StreamResponse:
+    return _render(request, "learning", "纠错学习", True)

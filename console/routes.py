@@ -18,6 +18,7 @@ from console import (
     api_callbacks,
     api_drafts,
     api_ivr,
+    api_learning,
     api_live,
     api_prompts,
     api_reference,
@@ -187,6 +188,15 @@ API_ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/api/analytics/report",
              "Monthly report: rates per district, top topics, alerts, callbacks", "admin",
              api_analytics.report, query=("month", "format"), tags=("analytics",)),
+    # The learning loop (issue 15 item 6): aliases proposed from agents' corrections.
+    ApiRoute("GET", "/api/learning/proposals",
+             "Aliases proposed from recurring corrections, with counts and example calls",
+             "admin", api_learning.proposals, query=("status",), tags=("learning",)),
+    ApiRoute("POST", "/api/learning/proposals/{id}/approve",
+             "Approve an alias: the next drafts of every node use it", "admin",
+             api_learning.approve, tags=("learning",)),
+    ApiRoute("POST", "/api/learning/proposals/{id}/reject", "Reject (or withdraw) an alias",
+             "admin", api_learning.reject, tags=("learning",)),
 )
 
 PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
@@ -200,6 +210,7 @@ PAGES: tuple[tuple[str, str, SessionHandler], ...] = (
     ("/ivr/simulator", "admin", pages_ivr.simulator),
     ("/ivr/analytics", "admin", pages_ivr.analytics),
     ("/analytics", "admin", pages.analytics),
+    ("/learning", "admin", pages.learning),
 )
 
 

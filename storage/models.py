@@ -223,3 +223,40 @@ class MenuVersionRow(Base):
     published_by: Mapped[str | None] = mapped_column(String(64))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the learning loop from agents' corrections (migration 0008) ------------------------
+
+
+class CorrectionPairRow(Base):
+    """One field an agent corrected: what the drafter read it from (the evidence span's
+    compact text; NULL when it found nothing) and the value the agent gave."""
+
+    __tablename__ = "correction_pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    draft_id: Mapped[str] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"),
+                                          index=True)
+    call_id: Mapped[str | None] = mapped_column(String(32))
+    field: Mapped[str] = mapped_column(String(16))
+    heard: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(64))
+    drafted: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
+
+
+class AliasDecisionRow(Base):
+    """An admin's decision on a proposed alias (``approved`` or ``rejected``); the id is
+    the proposal's (:func:`workorders.learned.proposal_id`)."""
+
+    __tablename__ = "alias_decisions"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    field: Mapped[str] = mapped_column(String(16))
+    heard: Mapped[str] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    count: Mapped[int] = mapped_column(Integer)  # the pairs seen when it was decided
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

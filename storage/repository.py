@@ -24,6 +24,7 @@ from sqlalchemy.orm import load_only, selectinload
 
 from storage.db import StorageStalled, WriteTransactions, session_factory
 from storage.events import Event, EventBus
+from storage.learning import Learning
 from storage.models import Call, DraftRow, EventRow, UtteranceRow
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ class Store:
         self._sessions = session_factory(engine)
         self._write = WriteTransactions(engine)
         self._abandoned: set[asyncio.Task[None]] = set()  # create_call INSERTs given up on
+        # The aliases learnt from agents' corrections that drafts are made with.
+        self.learning = Learning(engine, self.bus)
 
     @property
     def recovery_scope(self) -> str | None:

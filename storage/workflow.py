@@ -20,8 +20,10 @@ from sqlalchemy.orm import selectinload
 
 from storage.db import WriteTransactions, session_factory
 from storage.events import Event, EventBus
+from storage.learning import add_pairs
 from storage.models import AuditRow, Call, DraftRow, EventRow
 from storage.repository import draft_json_from
+from workorders.learned import correction_pairs
 
 STATUSES = ("new", "dispatched", "merged", "rejected")
 REJECT_REASONS = ("silent", "prank", "not_appeal")
@@ -233,6 +235,10 @@ class DraftWorkflow:
                 self._set_fields(row, fields)
                 row.updated_at = now
                 self._audit(s, username, "edit", draft_id, before, after, now)
+                # What the drafter heard → what the agent meant: the learning loop's pairs.
+                add_pairs(s, correction_pairs(row.transcript, dict(row.evidence or {}),
+                                              before, after),
+                          draft_id=draft_id, call_id=row.call_id, username=username, now=now)
             row.claimed_at = now
             event = self._changed(s, row)
         self._bus.publish(event)

@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--force", action="store_true",
                      help="even if the node reported within cluster.dead_after_s")
 
+    from voice_gateway import learn
+
+    learn.add_parser(sub)
     db = sub.add_parser("db", help="database schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
     dsub.add_parser("upgrade", help="apply Alembic migrations")
@@ -193,6 +196,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run(commands.recover(settings, args.node, args.data_dir, args.force))
     if cmd == "db":
         return run(commands.db_upgrade(settings))
+    if cmd == "learn":
+        from voice_gateway import learn
+
+        return run(learn.run(settings, args))
     if cmd == "callbacks":
         from voice_gateway.callbacks import service
 

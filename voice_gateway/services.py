@@ -75,6 +75,7 @@ async def open_services(
     label: str | None = None
     starting: asyncio.Task[None] | None = None
     store: Store | None = None
+    learning: asyncio.Task[None] | None = None
     try:
         await prepare(db)  # SQLite: migrated; a shared database: refused if older
         bus = EventBus()
@@ -93,8 +94,15 @@ async def open_services(
             if not asr_in_background:
                 await starting
         store = Store(db, bus, node_id=settings.node_id)
+        # Aliases learnt from corrections: approved ones now, others' approvals as they come.
+        await store.learning.reload()
+        learning = asyncio.create_task(store.learning.watch())
         yield Services(settings, store, bus, pool, label)
     finally:
+        if learning is not None:
+            learning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await learning
         if starting is not None and not starting.done():
             starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -33,7 +33,8 @@ async def draft_and_store(
     settings = services.settings.drafting
     now = datetime.now(UTC)
     drafted = await asyncio.to_thread(
-        draft, transcript, caller_number, now, settings=settings, keypad_phone=keypad_phone,
+        draft, transcript, caller_number, now, settings=settings,
+        learned=services.store.learning.current, keypad_phone=keypad_phone,
         menu_choices=menu_choices)  # fmt: skip
     if answers:  # intake answers decoded again for their question feed their fields
         drafted = await asyncio.to_thread(
