@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import wave
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage.nodes import Nodes
@@ -126,3 +127,23 @@ async def test_both_nodes_report_and_a_drained_node_says_so(
 
 async def _state(nodes: Nodes, name: str) -> str:
     return str({n["node"]: n for n in await nodes.overview(30.0)}[name]["state"])
+
+
+async def test_the_dashboard_shows_a_node_that_stopped_reporting(
+    two_nodes: tuple[NodeClient, NodeClient],
+) -> None:
+    one, _two = two_nodes
+    nodes = one.client.server.app[CLUSTER].nodes
+    dead_after = one.settings.cluster.dead_after_s
+    long_ago = datetime.now(UTC) - timedelta(seconds=dead_after + 60)
+    # node-3 crashed (its last heartbeat is old); node-4 stopped cleanly as long ago.
+    await nodes.beat("node-3", "http://127.0.0.1:9", "running", 2, now=long_ago)
+    await nodes.beat("node-4", "http://127.0.0.1:9", "stopped", 0, now=long_ago)
+    await asyncio.wait_for(_beaten(one), 10)
+    await login(one.client, "root")
+    dash = await (await one.client.get("/api/dashboard")).json()
+    shown = {n["node"]: n for n in dash["nodes"]}
+    assert shown["node-3"]["stopped_reporting"] and shown["node-3"]["silent_s"] > dead_after
+    assert shown["node-3"]["active_calls"] == 2  # what it had when it went silent
+    assert not shown["node-4"]["stopped_reporting"] and shown["node-4"]["state"] == "stopped"
+    assert not shown["node-1"]["stopped_reporting"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from asr.engines.base import EngineSpec
 from config import Settings
 from console import CONSOLE
 from storage import DraftWorkflow, Event, StoredUtterance
+from storage.nodes import Nodes
 from tests.conftest import CALLS_DIR, REPO, required
 from tests.console.conftest import D01, PASSWORD, services_of
 from voice_gateway.app import init_app
@@ -205,8 +207,13 @@ async def test_word_highlight_live_calls_and_dashboard(server: Any, browser: Any
     await flow.dispatch(draft_id, "root", None)
     await flow.follow_up(draft_id, "root", responded=True, satisfaction="satisfied")
     await services.store.end_call(live, "hangup", 30.0)
+    # A node of the cluster whose heartbeat stopped a minute past cluster.dead_after_s.
+    silent_since = datetime.now(UTC) - timedelta(
+        seconds=services.settings.cluster.dead_after_s + 60)
+    await Nodes(services.store.engine).beat("node-9", None, "running", 1, now=silent_since)
     await page.goto(base + "/dashboard")
     await expect(page.locator("#rates-body")).to_contain_text("朝阳区")
+    await expect(page.locator("#dash-nodes li.silent")).to_contain_text("node-9 停止上报")
     ivr_chart = page.locator("#chart-ivr svg")
     await expect(ivr_chart).to_have_attribute("aria-label", re.compile("^语音导航节点：main"))
     await _shot(page, "07-dashboard")
