@@ -55,6 +55,9 @@ if TYPE_CHECKING:
     from asr.pool import AsrWorkerPool
 
 log = logging.getLogger(__name__)
+# Caller audio is resampled and endpointed this many ms at a time rather than per 20 ms
+# packet: a third of the calls into soxr and the VAD, for at most 40 ms more latency. The
+# result is the same audio, cut at the same frames, as per packet (see asr/resample.py).
 BATCH_MS = 60
 
 EventKind = Literal["speech_started", "interim", "final"]
@@ -176,6 +179,7 @@ class UtteranceRecognizeStream(RecognizeStream):
         context_ms: int = WHISPER_CONTEXT_MS,
         speculate: bool = True,
         max_decodes: int = MAX_DECODES,
+        batch_ms: int = BATCH_MS,
     ) -> None:
         if max_decodes < 1:
             raise ValueError(f"max_decodes must be at least 1, not {max_decodes}")
@@ -184,7 +188,7 @@ class UtteranceRecognizeStream(RecognizeStream):
         self._resampler = StreamResampler(input_rate, SAMPLE_RATE)
         self._batch: list[bytes] = []
         self._batched = 0
-        self._batch_bytes = input_rate * BATCH_MS // 1000 * 2
+        self._batch_bytes = input_rate * batch_ms // 1000 * 2
         # Per-utterance decoders see only the utterance: give them some quiet before it.
         self.vad = dataclasses.replace(vad, pre_roll_ms=max(vad.pre_roll_ms, context_ms))
         # Speculative endpointing: once the caller has paused for the tail time, the
@@ -211,9 +215,7 @@ class UtteranceRecognizeStream(RecognizeStream):
     def push(self, pcm: bytes) -> None:
         if self._ended:
             raise RuntimeError("push() after end()")
-        # Resample and endpoint 60 ms at a time rather than per 20 ms packet: a third of
-        # the calls into soxr and the VAD for at most 40 ms more latency.
-        self._batch.append(pcm)
+        self._batch.append(pcm)  # processed BATCH_MS at a time
         self._batched += len(pcm)
         if self._batched >= self._batch_bytes:
             self._process_batch()
