@@ -10,12 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr import validate
+from ivr.simulator import is_keypad
 from voice_gateway.callbacks.survey import (
     SurveyAnswers,
     answers_from_choices,
+    heard_by_sound,
     load_survey_menu,
     needs_rework,
 )
+from voice_gateway.calls import machine as m
 from voice_gateway.calls.simulate import _ScriptedCaller
 
 DAY = datetime(2025, 6, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -66,3 +69,42 @@ def test_vosk_grammar_of_the_questions_holds_the_spoken_answers() -> None:
     menu = load_survey_menu()
     assert {"解决了", "没解决"} <= set(grammar_for(menu.nodes["resolved"]))
     assert {"满意", "基本满意", "不满意"} <= set(grammar_for(menu.nodes["satisfaction"]))
+
+
+class _HeardCaller(_ScriptedCaller):
+    """The scripted caller, but what it says reaches the machine as the recognizer's
+    final transcripts (what Whisper wrote), through the survey's call plan."""
+
+    def __init__(self) -> None:
+        super().__init__(load_survey_menu(), "13800138000", True)
+        self.machine = m.CallMachine(m.CallPlan("13800138000", load_survey_menu(),
+                                                heard_as=heard_by_sound))  # fmt: skip
+
+    def give(self, text: str) -> None:
+        if is_keypad(text) or text in ("", "<hangup>"):
+            super().give(text)
+            return
+        self.clock += 1.0
+        self.post(m.TranscriptFinal(self.clock - 1.0, self.clock, text, 0.8, at=self.clock))
+
+
+# What Whisper base wrote for espeak-ng's cmn-latn-pinyin voice saying the answer.
+@pytest.mark.parametrize(("heard", "expected"), [
+    (["别太大了"], SurveyAnswers(None, None, do_not_call=True)),  # 别再打了
+    (["不要太大了"], SurveyAnswers(None, None, do_not_call=True)),  # 不要再打了
+    (["1", "補蠻衣"], SurveyAnswers(True, "dissatisfied")),  # 不满意 (pinyin level)
+    (["1", "不满意"], SurveyAnswers(True, "dissatisfied")),
+])  # fmt: skip
+def test_whisper_confusions_are_heard_by_sound(heard: list[str],
+                                               expected: SurveyAnswers) -> None:  # fmt: skip
+    caller = _HeardCaller()
+    caller.run(DAY, deque(heard))
+    assert answers_from_choices(caller.machine.menu_choices) == expected
+
+
+def test_heard_by_sound_offers_the_closest_keyword_only_when_near() -> None:
+    menu = load_survey_menu()
+    assert heard_by_sound(menu.nodes["resolved"], "别太大了") == ("别再打",)
+    assert heard_by_sound(menu.nodes["resolved"], "以下是普通话的句子") == ()
+    assert heard_by_sound(menu.nodes["satisfaction"], "我嘛你") == ()  # 我满意: too far
+    assert heard_by_sound(menu.nodes["intro"], "别太大了") == ()  # not a question

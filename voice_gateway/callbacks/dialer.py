@@ -30,7 +30,7 @@ from voice_gateway.callbacks.prompts import (
     render_summary,
     summary_text,
 )
-from voice_gateway.callbacks.survey import SurveyAnswers, answers_from_choices
+from voice_gateway.callbacks.survey import SurveyAnswers, answers_from_choices, heard_by_sound
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.prompts import PromptLibrary
@@ -155,7 +155,8 @@ class Dialer:
         transport.apply_media(ev.media)
         call_id = new_id()
         plan = m.CallPlan(caller_number, self.menu, ring_s=0.0,
-                          grammar_choices=services.pool.spec.kind == "vosk")  # fmt: skip
+                          grammar_choices=services.pool.spec.kind == "vosk",
+                          heard_as=heard_by_sound)  # fmt: skip
         audio = CallAudio.open(services.settings, services.pool, call_id, SAMPLE_RATE,
                                record_outbound=True)  # fmt: skip
         concluded: dict[str, object] = {}

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from config.data import shipped
 from ivr import Menu, load_menu
+from ivr.model import MenuNode, Node
+from ivr.speech import normalise
+from workorders.sound import find_by_sound, strict_budget
 
 SURVEY_MENU = shipped("menus/survey.json")
 
@@ -40,6 +43,28 @@ class SurveyAnswers:
 def load_survey_menu(source: str | Path | None = None) -> Menu:
     """The survey menu (``None``: the shipped one). Raises ``ivr.errors.MenuFormatError``."""
     return load_menu(source or SURVEY_MENU)
+
+
+def heard_by_sound(node: Node, text: str) -> tuple[str, ...]:
+    """The keyword of ``node``'s options that ``text`` sounds most like, by the drafter's
+    confusion-aware sound matching (:mod:`workorders.sound`): Whisper writes 别再打了 as
+    别太大了. The call machine offers it to the menu as another reading, used only when
+    the text itself (characters, pinyin) chooses no option. Two-character keywords must
+    sound all but the same (:func:`~workorders.sound.strict_budget`)."""
+    if not isinstance(node, MenuNode):
+        return ()
+    heard = normalise(text)
+    best: tuple[float, int, str] | None = None
+    for option in node.options:
+        for keyword in option.keywords:
+            word = normalise(keyword)
+            if len(word) < 2:
+                continue
+            for hit in find_by_sound(heard, word, strict_budget(word)):
+                score = (-len(word), hit.cost / len(word), keyword)  # 基本满意 over 满意
+                if best is None or score < best:
+                    best = score
+    return () if best is None else (best[2],)
 
 
 def answers_from_choices(choices: Iterable[str]) -> SurveyAnswers:

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from ivr import CallState, Menu, grammar_for, new_call, step
 from ivr import events as ivr
 from ivr.errors import MenuError
-from ivr.model import MenuNode
+from ivr.model import MenuNode, Node
 from ivr.speech import normalise
 
 Phase = Literal["offered", "setting_up", "answering", "live", "ending", "abandoning",
@@ -383,6 +383,9 @@ class CallPlan:
     # a bias for the question (asr.question_decoding); the biased reading feeds the draft.
     decode_answers: bool = False
     transfer_target: Callable[[str], str | None] = lambda _target: None
+    # Keywords of the menu node a transcript sounds like, offered to the menu as other
+    # readings when the text itself matches no option (the survey: Whisper's confusions).
+    heard_as: Callable[[Node, str], tuple[str, ...]] | None = None
 
 
 class CallMachine:
@@ -563,7 +566,11 @@ class CallMachine:
             self._label(f"speech {ev.text}")
         if phrases is None:
             if ev.text:
-                self._ivr(ivr.Utterance(ev.text, ev.confidence, at=ev.at), out)
+                heard = self.plan.heard_as
+                node = self.ivr.node if self.ivr is not None else None
+                alternatives = heard(node, ev.text) if heard and node is not None else ()
+                self._ivr(ivr.Utterance(ev.text, ev.confidence, at=ev.at,
+                                        alternatives=alternatives), out)
             return
         self._refs += 1
         node_id = self.ivr.node_id if self.ivr is not None else None
