@@ -9,7 +9,9 @@ Everything on loopback, from Debian's binaries and this repository:
 3. Kamailio with the shipped deploy/kamailio/dispatcher.cfg over the N nodes;
 4. baseline, in the same run: ``--baseline-calls`` short calls (no audio) straight to
    node 1, then as many through Kamailio: setup p50/p95 and calls per second each, so the
-   proxy's cost shows;
+   proxy's cost shows; then ``--throughput-calls`` calls of dev-call audio straight to
+   node 1, then as many through Kamailio over all N nodes, each waited for until drafted:
+   drafts a minute and the nodes' CPU seconds per call-second, one process against N;
 5. the run: sipp places C calls at R per second through Kamailio, each playing a dev call
    (its first ``--audio-s`` seconds); after S seconds node K is SIGKILLed, and restarted
    ``--restart-after`` seconds later (it recovers its unfinished calls at start);
@@ -244,11 +246,72 @@ async def db_figures(db: str, since: datetime) -> dict[str, Any]:
                 "SELECT c.id, c.node_id, c.started_at, "
                 " (SELECT min(e.at) FROM events e WHERE e.call_id = c.id "
                 "  AND e.kind = 'answered') AS answered_at, "
-                " EXISTS (SELECT 1 FROM drafts d WHERE d.call_id = c.id) AS drafted "
+                " EXISTS (SELECT 1 FROM drafts d WHERE d.call_id = c.id) AS drafted, "
+                " (SELECT max(d.created_at) FROM drafts d WHERE d.call_id = c.id) AS drafted_at "
                 "FROM calls c WHERE c.started_at >= :since"), {"since": since})).all()
     finally:
         await engine.dispose()
     return {"rows": rows}
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its live descendants (a node's
+    ASR workers), from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            proc = int(stat.parent.name)
+            parents[proc] = int(fields[1])
+            times[proc] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        proc = todo.pop()
+        total += times.get(proc, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == proc)
+    return total
+
+
+def nodes_cpu_s(nodes: list[Node]) -> float:
+    return sum(tree_cpu_s(n.proc.pid) for n in nodes if n.proc is not None)
+
+
+async def throughput(name: str, target: tuple[str, int], workdir: Path, db: str,
+                     nodes: list[Node], args: argparse.Namespace,
+                     audio: dict[str, str]) -> dict[str, Any]:
+    """``--throughput-calls`` calls of dev-call audio at ``--throughput-rate`` to
+    ``target``, waited for until drafted: calls drafted a minute (wall clock, from the
+    first INVITE to the last draft) and the nodes' CPU seconds per call-second (their
+    processes and ASR workers; about the same whatever else loads the machine)."""
+    since = datetime.now(UTC)
+    cpu_before = nodes_cpu_s(nodes)
+    run = await phase(name, target, workdir, args.throughput_calls, args.throughput_rate,
+                      audio, HERE / "uac_routed_audio.xml",
+                      int(args.throughput_calls / args.throughput_rate + args.audio_s + 60))
+    deadline = time.monotonic() + args.wait_s
+    while True:
+        rows = [r for r in (await db_figures(db, since))["rows"] if r.answered_at is not None]
+        if all(r.drafted for r in rows) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    cpu_s = nodes_cpu_s(nodes) - cpu_before
+    done = [r.drafted_at for r in rows if r.drafted_at is not None]
+    wall_s = (max(done) - since).total_seconds() if done else None
+    call_s = len(rows) * args.audio_s
+    result = {
+        "phase": name, "nodes": len(nodes), "answered": len(rows), "drafted": len(done),
+        "wall_s": round(wall_s, 1) if wall_s else None,
+        "drafted_per_min": round(len(done) / wall_s * 60, 1) if wall_s else None,
+        "cpu_s": round(cpu_s, 1),
+        "cpu_s_per_call_s": round(cpu_s / call_s, 3) if call_s else None,
+        "per_node": {n: sum(1 for r in rows if r.node_id == n) for n in
+                     sorted({r.node_id or "?" for r in rows})},
+        "setup_p95_ms": run["setup_p95_ms"],
+    }
+    print(json.dumps(result), flush=True)
+    return result
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -294,6 +357,14 @@ async def with_kamailio(args: argparse.Namespace, workdir: Path, db: str, nodes:
             await phase("baseline: through Kamailio", proxy, workdir, args.baseline_calls,
                         args.baseline_rate, {"HOLD_MS": "1000"}, short, 60),
         ]
+        scaling = []
+        if args.throughput_calls:  # one process against all of them (#18 item 6)
+            scaling = [
+                await throughput("throughput: one node direct", ("127.0.0.1", nodes[0].sip_port),
+                                 workdir, db, nodes[:1], args, audio),
+                await throughput(f"throughput: {len(nodes)} nodes through Kamailio", proxy,
+                                 workdir, db, nodes, args, audio),
+            ]
         victim = nodes[args.kill_node - 1] if args.kill_node else None
         watched = next(n for n in nodes if n is not victim)
         watcher = Watcher(watched)
@@ -343,7 +414,7 @@ async def with_kamailio(args: argparse.Namespace, workdir: Path, db: str, nodes:
         "per_node": per_node, "failover_s": failover_s,
         "cross_node_events_ok": bool(others) and others <= watcher.call_ids,
         "setup_p95_ms": run["setup_p95_ms"],
-        "baseline": baseline, "watcher_node": watched.name,
+        "baseline": baseline, "throughput": scaling, "watcher_node": watched.name,
         "cross_node_drafts": len(others), "cross_node_seen": len(others & watcher.call_ids),
         "watcher_pushed": len(watcher.call_ids), "watcher_errors": watcher.errors[:5],
     }
@@ -361,6 +432,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--engine", default="auto", help="asr.engine of the nodes")
     p.add_argument("--baseline-calls", type=int, default=20)
     p.add_argument("--baseline-rate", type=float, default=10.0)
+    p.add_argument("--throughput-calls", type=int, default=6,
+                   help="calls with audio to one node, then to all through Kamailio; 0: skip")
+    p.add_argument("--throughput-rate", type=float, default=3.0)
     p.add_argument("--wait-s", type=float, default=300.0, help="for drafts after the run")
     p.add_argument("--start-timeout-s", type=float, default=180.0)
     args = p.parse_args(argv)
