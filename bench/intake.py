@@ -1,6 +1,7 @@
 """Intake end to end: per-field draft accuracy from a call's audio beside from its text.
 
     .venv/bin/python -m bench.intake [--calls DIR ...] [--cache FILE] [--half a|b|all]
+                                     [--dialogues]
                                      [--no-bare] [--show-misses]
 
 Every call (``<id>.ulaw.wav`` with a ``calls.tsv`` beside it, and its case with the
@@ -231,8 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", choices=("a", "b", "all"), default="all")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare engine's CER")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument("--dialogues", action="store_true",
+                        help="the dialogue calls instead, per-question decoding off and on, "
+                             "beside the same calls as monologues (bench.intake_dialogues)")
     parser.add_argument("--asr-only", action="store_true", help="fill the cache and stop")
     args = parser.parse_args(argv)
+    if args.dialogues:
+        from bench import intake_dialogues
+
+        return intake_dialogues.run(args, _model_path())
 
     calls = split_half(load_calls(args.calls or CALL_DIRS, CASE_FILES), args.half)
     if not calls:

@@ -19,7 +19,7 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
 
 def at_intake(**plan: object) -> Call:
-    call = Call(**plan)  # type: ignore[arg-type]
+    call = Call(**plan)
     call.feed(m.Dtmf("2", "rfc4733"))  # 投诉举报
     while call.queue and call.path()[-1] != "intake":
         call.finish_prompt()

@@ -50,6 +50,16 @@ TAIL_S = 1.0  # silence after a turn's speech, so that the VAD ends the utteranc
 _MAX_WAITS = 200  # timers run out while waiting for one prompt: more than a menu needs
 
 
+@dataclass(frozen=True)
+class DialogueResult(FileCallResult):
+    """The call, plus what its draft was made from beside the transcript: the answers
+    decoded again for their question (question, free, biased) and the IVR's results."""
+
+    answers: tuple[tuple[str, str, str], ...] = ()
+    keypad_phone: str | None = None
+    menu_choices: tuple[str, ...] = ()
+
+
 class ScriptError(ValueError):
     """A script that cannot be played; the message says which turn and why."""
 
@@ -188,7 +198,7 @@ class _Caller:
 
 
 async def call_with_script(services: Services, script: Path, caller_number: str | None,
-                           menu: Menu) -> FileCallResult:
+                           menu: Menu) -> DialogueResult:
     """Play ``script`` (see the module docstring) into a new call through ``menu``."""
     if services.pool is None:
         raise RuntimeError("a call needs the ASR worker pool")
@@ -234,4 +244,5 @@ async def call_with_script(services: Services, script: Path, caller_number: str 
         raise CallNotStored("the call's draft could not be stored")
     utterances = [stored_utterance(i, u) for i, u in enumerate(machine.utterances)]
     outcome = CallOutcome(call_id, machine.transcript, utterances, runner.drafted)
-    return FileCallResult(outcome, machine.trace_json())
+    return DialogueResult(outcome, machine.trace_json(), machine.sorted_answers,
+                          machine.keypad_phone, machine.menu_choices)
