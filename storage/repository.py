@@ -1,33 +1,29 @@
 """The store: calls, utterances, drafts and events, over an async SQLAlchemy session.
 
 A call is admitted only once its row is stored, and admission cannot wait long: with
-``deadline_s``, ``create_call`` gives up at the deadline and raises ``StorageStalled``. The
-INSERT itself is not cancelled (a cancelled driver call still runs, and the rollback would
-wait behind it): it goes on in a task of its own, which rolls back as soon as it gets
-through, or, if it was committing when the caller gave up, deletes the call again. Either
-way nothing of a call given up on stays, and the write gate is released in turn.
+``deadline_s``, ``create_call`` gives up at the deadline and raises ``StorageStalled``.
+New calls are stored by :class:`storage.call_inserts.CallInserts`: those waiting together
+go in one transaction (a burst of calls is not stored one after another), and nothing of a
+call given up on stays: not written, rolled back, or deleted again if it was committing
+when its caller gave up.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import load_only, selectinload
 
-from storage.db import StorageStalled, WriteTransactions, session_factory
+from storage.call_inserts import CallInserts
+from storage.db import WriteTransactions, session_factory
 from storage.events import Event, EventBus
 from storage.learning import Learning
 from storage.models import Call, DraftRow, EventRow, UtteranceRow
-
-log = logging.getLogger(__name__)
 
 
 def new_id() -> str:
@@ -45,22 +41,6 @@ class StoredUtterance:
     error: str | None = None
 
 
-@dataclass
-class _Admission:
-    """A call's INSERT with a deadline (event loop time), and whether its caller gave up."""
-
-    deadline: float
-    deadline_s: float
-    abandoned: bool = False
-
-    def check(self) -> None:
-        if self.abandoned or asyncio.get_running_loop().time() >= self.deadline:
-            raise self.stalled()
-
-    def stalled(self) -> StorageStalled:
-        return StorageStalled(f"the call was not stored within {self.deadline_s:g} s")
-
-
 class Store:
     """Every read and write the service does; each method is one transaction."""
 
@@ -71,7 +51,7 @@ class Store:
         self.node_id = node_id  # stored with every call this store creates
         self._sessions = session_factory(engine)
         self._write = WriteTransactions(engine)
-        self._abandoned: set[asyncio.Task[None]] = set()  # create_call INSERTs given up on
+        self._calls = CallInserts(self._write, self.bus.publish)
         # The aliases learnt from agents' corrections that drafts are made with.
         self.learning = Learning(engine, self.bus)
 
@@ -87,10 +67,9 @@ class Store:
         return self._write.stalled_for(now)
 
     async def settle(self) -> None:
-        """Wait until the INSERTs that callers of ``create_call`` gave up on have ended
+        """Wait until the INSERTs of ``create_call`` have ended, those given up on too
         (rolled back or taken back); before the engine is disposed of, and in tests."""
-        while self._abandoned:
-            await asyncio.wait(set(self._abandoned))
+        await self._calls.settle()
 
     async def record_event(self, event: Event) -> None:
         async with self._write() as s:
@@ -109,57 +88,15 @@ class Store:
         docstring). A cancelled caller gives up the same way."""
         call_id = call_id or new_id()
         now = datetime.now(UTC)
-        call = Call(id=call_id, source=source, caller_number=caller_number, status="active",
-                    started_at=now, recording_path=recording_path, asr_engine=asr_engine,
-                    node_id=self.node_id)
         event = Event("call_started", call_id, {"source": source}, now)
-        if deadline_s is None:
-            await self._insert_call(call, event, None)
-            return call_id
-        loop = asyncio.get_running_loop()
-        admission = _Admission(loop.time() + deadline_s, deadline_s)
-        insert = loop.create_task(self._insert_call(call, event, admission))
-        try:
-            await asyncio.wait({insert}, timeout=deadline_s)
-        finally:
-            if not insert.done():
-                admission.abandoned = True
-                self._abandoned.add(insert)
-                insert.add_done_callback(self._abandoned_done)
-        if not insert.done():
-            raise admission.stalled()
-        await insert  # its result: stored, StorageStalled, or the database's error
+
+        def rows() -> list[Call | EventRow]:
+            return [Call(id=call_id, source=source, caller_number=caller_number,
+                         status="active", started_at=now, recording_path=recording_path,
+                         asr_engine=asr_engine, node_id=self.node_id), _event_row(event)]
+
+        await self._calls.insert(call_id, event, rows, deadline_s)
         return call_id
-
-    async def _insert_call(self, call: Call, event: Event,
-                           admission: _Admission | None) -> None:
-        async with self._write(urgent=True) as s:
-            if admission is not None:
-                admission.check()  # given the gate too late: not even tried
-            s.add(call)
-            s.add(_event_row(event))
-            if admission is not None:
-                await s.flush()
-                admission.check()  # through the lock too late: rolled back
-        if admission is not None and admission.abandoned:
-            # Committed while the caller gave up (a slow COMMIT): take the call back.
-            try:
-                async with self._write() as s:
-                    await s.execute(delete(EventRow).where(EventRow.call_id == call.id))
-                    await s.execute(delete(Call).where(Call.id == call.id))
-            except (SQLAlchemyError, OSError) as exc:
-                log.error("call %s stored after its caller gave up and not taken back "
-                          "(%s): recovery will draft it", call.id[:8], type(exc).__name__)
-            raise admission.stalled()
-        self.bus.publish(event)
-
-    def _abandoned_done(self, task: asyncio.Task[None]) -> None:
-        self._abandoned.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None and not isinstance(exc, StorageStalled):
-            log.warning("a call INSERT given up on failed later (%s)", type(exc).__name__)
 
     async def add_utterance(self, call_id: str, u: StoredUtterance) -> None:
         event = Event("utterance", call_id, {
