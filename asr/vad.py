@@ -125,7 +125,7 @@ def _peaks(frame: np.ndarray) -> tuple[float, list[float]]:
     half = int(np.ceil(2 * _FFT_N / x.size))  # the Hann window's main lobe, in bins
     share = 0.0
     freqs: list[float] = []
-    work = spectrum.copy()
+    work = spectrum  # not needed any more as it is: no copy
     for _ in range(2):
         i = int(work.argmax())
         share += float(work[max(0, i - half) : i + half + 1].sum())
