@@ -110,6 +110,21 @@ class CallbackStore:
             return None  # another node queued it first
         return row.id
 
+    async def decline(self, draft_id: str, number: str | None, now: datetime) -> None:
+        """The citizen asked at intake not to be called back (do-not-call): the order gets
+        a ``refused`` callback row, never dialled, so :meth:`enqueue_handled` passes it
+        over; a row still to be dialled is refused instead. The number, when known, is
+        then never called for a later order either (as after a refusal at callback time)."""
+        async with self._write() as s:
+            row = await s.scalar(select(CallbackRow).where(CallbackRow.draft_id == draft_id)
+                                 .with_for_update())  # fmt: skip
+            if row is None:
+                s.add(CallbackRow(id=new_id(), draft_id=draft_id, number=number or "",
+                                  status="refused", due_at=now, attempts=0, log=[],
+                                  created_at=now, updated_at=now))  # fmt: skip
+            elif row.status in ("queued", "dialling", "exhausted", "cancelled"):
+                row.status, row.updated_at = "refused", now
+
     async def enqueue_handled(self, now: datetime, limit: int = 100) -> int:
         """Queue a callback for every dispatched order responded to or resolved that has a
         phone number and no callback yet; the number queued."""

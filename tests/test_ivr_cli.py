@@ -40,7 +40,7 @@ def test_show_prints_the_menu_as_json(cli_env: dict[str, str]) -> None:
     assert proc.returncode == 0, proc.stderr
     menu = json.loads(proc.stdout)
     assert menu["id"] == "default-12345" and menu["start"] == "welcome"
-    assert [o["key"] for o in menu["nodes"]["main"]["options"]] == ["1", "2", "3", "4", "0"]
+    assert [o["key"] for o in menu["nodes"]["main"]["options"]] == ["1", "2", "3", "4", "0", "6"]
 
 
 def test_validate_names_the_node_and_exits_non_zero(cli_env: dict[str, str],

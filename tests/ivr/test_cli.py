@@ -18,7 +18,7 @@ from .support import SMALL
 def test_show_default() -> None:
     data = show("default")
     assert data["start"] == "welcome"
-    assert [o["key"] for o in data["nodes"]["main"]["options"]] == ["1", "2", "3", "4", "0"]
+    assert [o["key"] for o in data["nodes"]["main"]["options"]] == ["1", "2", "3", "4", "0", "6"]
     assert data["prompts"]["intake_phone"].startswith("请输入您的联系电话")
     json.dumps(data)
 

@@ -115,3 +115,24 @@ async def test_admin_cancel_and_retry(store: Store) -> None:
     assert await callbacks.claim("n", NOW, 5, LEASE) == []
     assert await callbacks.retry(cid, NOW)
     assert len(await callbacks.claim("n", NOW, 5, LEASE)) == 1
+
+
+async def test_do_not_call_asked_at_intake_is_never_queued(store: Store) -> None:
+    """Declined at intake (如不需要回访请按6): the order is handled like any other, but no
+    callback is queued or claimed for it, and the console sees it refused."""
+    callbacks = CallbackStore(store.engine, store.bus)
+    declined = await _handled_order(store, phone="13700000000")
+    await callbacks.decline(declined, "13700000000", NOW)
+    other = await _handled_order(store)
+    assert await callbacks.enqueue_handled(NOW) == 1
+    [job] = await callbacks.claim("n", NOW, 5, LEASE)
+    assert job.draft_id == other
+    row = await callbacks.for_draft(declined)
+    assert row is not None and (row["status"], row["attempts"]) == ("refused", 0)
+    # A later order from the same number is not called either.
+    later = await _handled_order(store, phone="13700000000")
+    assert await callbacks.enqueue_handled(NOW) == 1
+    assert await callbacks.claim("n", NOW, 5, LEASE) == []
+    row = await callbacks.for_draft(later)
+    assert row is not None and row["status"] == "refused"
+    assert (await callbacks.stats())["refused"] == 2

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from storage.callbacks import CallbackStore
 from voice_gateway import metrics
+from voice_gateway.callbacks.survey import DO_NOT_CALL_LABEL
 from voice_gateway.services import Services
-from workorders import PriorOrder, draft, link_repeats
+from workorders import PriorOrder, draft, link_repeats, utterance_alternatives
 from workorders.questions import Answer, draft_with_answers
 
 
@@ -19,6 +22,7 @@ async def draft_and_store(
     caller_number: str | None,
     keypad_phone: str | None = None,
     menu_choices: tuple[str, ...] = (),
+    readings: Sequence[tuple[str, Sequence[str]]] = (),
     answers: tuple[tuple[str, str, str], ...] = (),
 ) -> dict[str, Any]:
     """Draft the work order, link repeats from storage, store it.
@@ -26,16 +30,20 @@ async def draft_and_store(
     ``answers``: (question, free decode, biased decode) of the intake answers decoded
     again for their question (:mod:`workorders.questions`); they feed those fields.
 
+    ``readings``: the transcript's utterances with the recognizer's other hypotheses
+    (n-best), where a place or category the first one missed may be heard.
+
     The drafter runs in a thread: it is pure and takes milliseconds, but its first call in
     a process loads the gazetteer's sound index (seconds), and the event loop carries every
     live call's SIP and RTP meanwhile (a proxy's dispatcher took a gateway stalled that
     long for dead)."""
     settings = services.settings.drafting
     now = datetime.now(UTC)
+    alternatives = utterance_alternatives(transcript, readings)
     drafted = await asyncio.to_thread(
         draft, transcript, caller_number, now, settings=settings,
         learned=services.store.learning.current, keypad_phone=keypad_phone,
-        menu_choices=menu_choices)  # fmt: skip
+        menu_choices=menu_choices, alternatives=alternatives)  # fmt: skip
     if answers:  # intake answers decoded again for their question feed their fields
         drafted = await asyncio.to_thread(
             draft_with_answers, drafted, transcript, [Answer(*a) for a in answers],
@@ -60,4 +68,7 @@ async def draft_and_store(
         list(drafted.related), drafted.escalate,
     )
     metrics.draft_stored(stored)
+    if DO_NOT_CALL_LABEL in menu_choices:  # 如不需要回访请按6: stored on the order
+        await CallbackStore(services.store.engine, services.store.bus).decline(
+            str(stored["id"]), drafted.phone.value, now)
     return stored
