@@ -81,6 +81,8 @@ class TranscriptEvent:
     error: str | None = None
     # The utterance's audio (16 kHz PCM), for finals; not serialised.
     pcm: bytes = field(default=b"", repr=False)
+    # The engine's other hypotheses of a final (n-best), normalised like ``text``.
+    alternatives: tuple[str, ...] = ()
 
 
 class TranscriptQueue:
@@ -327,7 +329,8 @@ class UtteranceRecognizeStream(RecognizeStream):
             for w in result.words
         )
         return TranscriptEvent("final", utt.start, utt.end, normalize_text(result.text),
-                               result.confidence, words, pcm=utt.pcm)
+                               result.confidence, words, pcm=utt.pcm,
+                               alternatives=normalized_alternatives(result))
 
     async def __aiter__(self) -> AsyncIterator[TranscriptEvent]:
         while (event := await self._events.get()) is not None:
@@ -343,6 +346,17 @@ class UtteranceRecognizeStream(RecognizeStream):
             if (task := self._order.popleft().task) is not None:
                 task.cancel()
         self._started = 0
+
+
+def normalized_alternatives(result: DecodeResult) -> tuple[str, ...]:
+    """A result's other hypotheses, normalised, without empties or the text itself."""
+    text = normalize_text(result.text)
+    out: list[str] = []
+    for alt in result.alternatives:
+        alt = normalize_text(alt)
+        if alt and alt != text and alt not in out:
+            out.append(alt)
+    return tuple(out)
 
 
 def open_recognize_stream(

@@ -40,7 +40,12 @@ from asr.engines.vosk import grammar_json
 from asr.normalize import normalize_text
 from asr.pool import AsrPoolError, AsrWorkerLost, AsrWorkerPool, RecognizerSession
 from asr.resample import StreamResampler
-from asr.stream import RecognizeStream, TranscriptEvent, TranscriptQueue
+from asr.stream import (
+    RecognizeStream,
+    TranscriptEvent,
+    TranscriptQueue,
+    normalized_alternatives,
+)
 from asr.vad import SAMPLE_RATE, Endpointer, SpeechAudio, SpeechStarted, Utterance, VadEvent
 from config import VadSettings
 
@@ -300,7 +305,7 @@ class VoskRecognizeStream(RecognizeStream):
                            w.confidence) for w in result.words)
         self._events.put(TranscriptEvent(
             "final", start, end, normalize_text(result.text), result.confidence, words,
-            pcm=pcm))
+            pcm=pcm, alternatives=normalized_alternatives(result)))
         self._last_partial = ""
 
     def _fail_segment(self, reason: str) -> None:

@@ -127,7 +127,7 @@ async def _pipeline_transcripts(calls: list[Call], cache: dict[str, Any], model:
     from voice_gateway.calls.file_call import call_through_menu, configured_menu
     from voice_gateway.services import open_services
 
-    todo = [c for c in calls if "pipeline" not in cache.get(_cache_key(c, model), {})]
+    todo = [c for c in calls if "alternatives" not in cache.get(_cache_key(c, model), {})]
     if not todo:
         return
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
@@ -143,6 +143,8 @@ async def _pipeline_transcripts(calls: list[Call], cache: dict[str, Any], model:
                 entry["id"] = call.id
                 entry["pipeline"] = result.outcome.transcript
                 entry["utterances"] = [u.text for u in result.outcome.utterances]
+                # The n-best of each utterance (asr.nbest), for the drafter.
+                entry["alternatives"] = [u.alternatives for u in result.outcome.utterances]
                 _save_cache(cache_path, cache)
                 print(f"  pipeline {i}/{len(todo)} {call.id}", file=sys.stderr)
 
@@ -185,13 +187,24 @@ def _matches(got: Any, want: Any) -> bool:
     return got in want if isinstance(want, list) else bool(got == want)
 
 
-def score(calls: list[Call], texts: dict[str, str]) -> dict[str, tuple[int, int]]:
-    """Per field: (right, total) over the calls whose case expects that field."""
-    from workorders import draft
+Readings = dict[str, list[tuple[str, list[str]]]]
 
+
+def _draft(call: Call, text: str, readings: Readings | None) -> dict[str, Any]:
+    """The draft of ``text``; with ``readings`` (each utterance and its n-best), the
+    drafter also reads the alternatives, as a live call's draft does."""
+    from workorders import draft, utterance_alternatives
+
+    alts = utterance_alternatives(text, readings.get(call.id, [])) if readings else ()
+    return draft(text, call.caller, NOW, alternatives=alts).to_dict(call.id)
+
+
+def score(calls: list[Call], texts: dict[str, str],
+          readings: Readings | None = None) -> dict[str, tuple[int, int]]:
+    """Per field: (right, total) over the calls whose case expects that field."""
     out: dict[str, list[int]] = {f: [0, 0] for f in FIELDS}
     for call in calls:
-        got = draft(texts[call.id], call.caller, NOW).to_dict(call.id)
+        got = _draft(call, texts[call.id], readings)
         for field, want in call.expect.items():
             if field not in out:
                 continue
@@ -201,12 +214,11 @@ def score(calls: list[Call], texts: dict[str, str]) -> dict[str, tuple[int, int]
     return {f: (r, t) for f, (r, t) in out.items() if t}
 
 
-def misses(calls: list[Call], texts: dict[str, str]) -> list[str]:
-    from workorders import draft
-
+def misses(calls: list[Call], texts: dict[str, str],
+           readings: Readings | None = None) -> list[str]:
     lines = []
     for call in calls:
-        got = draft(texts[call.id], call.caller, NOW).to_dict(call.id)
+        got = _draft(call, texts[call.id], readings)
         bad = [f"{f}: {got.get(f)!r} != {w!r}" for f, w in call.expect.items()
                if f in FIELDS and not _matches(got.get(f), w)]
         if bad:
@@ -236,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the dialogue calls instead, per-question decoding off and on, "
                              "beside the same calls as monologues (bench.intake_dialogues)")
     parser.add_argument("--asr-only", action="store_true", help="fill the cache and stop")
+    parser.add_argument("--no-nbest", action="store_true",
+                        help="draft from the first hypotheses only (as before n-best)")
     args = parser.parse_args(argv)
     if args.dialogues:
         from bench import intake_dialogues
@@ -257,8 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     from bench.asr.common import cer
 
     heard = {c.id: cache[_cache_key(c, model)]["pipeline"] for c in calls}
+    readings: Readings | None = None if args.no_nbest else {
+        c.id: list(zip(entry["utterances"], entry.get("alternatives", []), strict=False))
+        for c in calls if (entry := cache[_cache_key(c, model)])}
     typed = {c.id: c.text for c in calls}
-    s_audio, s_text = score(calls, heard), score(calls, typed)
+    s_audio, s_text = score(calls, heard, readings), score(calls, typed)
     print(f"calls: {len(calls)} (half {args.half})")
     print(f"{'field':<12} {'from audio':>16} {'from text':>16}")
     print(f"{'overall':<12} {_pct(_overall(s_audio)):>16} {_pct(_overall(s_text)):>16}")
@@ -274,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.show_misses:
         print("\nmisses from audio:")
-        print("\n".join(misses(calls, heard)))
+        print("\n".join(misses(calls, heard, readings)))
         print("\nmisses from text:")
         print("\n".join(misses(calls, typed)))
     return 0

@@ -168,6 +168,9 @@ class AsrSettings:
     # grammar for Vosk); the biased reading feeds those fields, the free one stays the
     # transcript (see workorders.questions).
     question_decoding: bool = False
+    # Hypotheses per utterance (n-best; Whisper: at most the beam size): the drafter may
+    # read a place, a category or a name from the others (1 turns it off).
+    nbest: int = 4
     # A worker that answers no decode for this long is hung: it is killed and replaced,
     # and its utterances retried once, as after a crash.
     decode_timeout_s: float = 60.0

@@ -61,6 +61,8 @@ class UtteranceRow(Base):
     confidence: Mapped[float] = mapped_column(Float)
     words: Mapped[list[Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    # The recognizer's other hypotheses (n-best), best first; the drafter's, not shown.
+    alternatives: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
     call: Mapped[Call] = relationship(back_populates="utterances")
 

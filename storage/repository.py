@@ -11,7 +11,7 @@ when its caller gave up.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class StoredUtterance:
     confidence: float
     words: list[Any]
     error: str | None = None
+    alternatives: list[str] = field(default_factory=list)
 
 
 class Store:
@@ -105,7 +106,7 @@ class Store:
         async with self._write() as s:
             s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
                                text=u.text, confidence=u.confidence, words=u.words,
-                               error=u.error))
+                               error=u.error, alternatives=u.alternatives or None))
             s.add(_event_row(event))
         self.bus.publish(event)
 
@@ -116,7 +117,7 @@ class Store:
             for u in utterances:
                 s.add(UtteranceRow(call_id=call_id, seq=u.seq, start_s=u.start, end_s=u.end,
                                    text=u.text, confidence=u.confidence, words=u.words,
-                                   error=u.error))
+                                   error=u.error, alternatives=u.alternatives or None))
 
     async def end_call(self, call_id: str, reason: str, duration_s: float, *,
                        recording_complete: bool = True) -> bool:

@@ -9,6 +9,7 @@ Public entry points:
 
 from workorders.draft import DRAFT_KEYS, FIELD_NAMES, Draft, FieldValue
 from workorders.drafter import draft
+from workorders.nbest import UtteranceAlternatives, utterance_alternatives
 from workorders.repeats import PriorOrder, link_repeats
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "Draft",
     "FieldValue",
     "PriorOrder",
+    "UtteranceAlternatives",
     "draft",
     "link_repeats",
+    "utterance_alternatives",
 ]

@@ -8,6 +8,7 @@ personal data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from workorders.draft import Draft, FieldValue
 from workorders.knowledge import knowledge
 from workorders.learned import LearnedAliases, learned_surname, with_aliases
 from workorders.names import find_name
+from workorders.nbest import Reading, UtteranceAlternatives, read_alternatives
 from workorders.phone import find_phone
 from workorders.places import find_places
 from workorders.summary import dispatch_to, due_at, problem_clause, summarise
@@ -32,6 +34,7 @@ def draft(
     learned: LearnedAliases | None = None,
     keypad_phone: str | None = None,
     menu_choices: tuple[str, ...] = (),
+    alternatives: Sequence[UtteranceAlternatives] = (),
 ) -> Draft:
     """Draft a work order from one call's transcript.
 
@@ -41,6 +44,9 @@ def draft(
     ``now`` is the time the appeal was received: the deadline counts from it.
     ``learned``: the aliases admins approved from agents' corrections
     (:mod:`workorders.learned`), added to the gazetteer, taxonomy and surnames.
+    ``alternatives`` are the recognizer's other readings of the transcript's utterances
+    (n-best, see :mod:`workorders.nbest`): a place, category or name they strongly support may
+    win over the transcript's own reading; evidence spans stay in ``transcript``.
     """
     settings = settings or DraftingSettings()
     data = knowledge(settings)
@@ -54,6 +60,10 @@ def draft(
         caller = replace(caller, surname=learned_surname(text, learned, caller.surname))
     places = find_places(text, data.gazetteer)
     kind = classify(text, data.taxonomy)
+    if alternatives:
+        read = read_alternatives(transcript, alternatives, data,
+                                 Reading(places, kind, caller))
+        places, kind, caller = read.places, read.kind, read.caller
     urgent = is_urgent(text, data.taxonomy.urgent, data.taxonomy)
     appeal = appeal_type(
         text,

@@ -8,10 +8,12 @@ surname given in the same breath (名字就不留了 我姓王) is still kept.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from config.data import shipped
 from workorders.draft import FieldValue
 from workorders.pinyin import plain_readings
 from workorders.sound import SoundIndex, char_cost, syllable_cost
@@ -135,6 +137,26 @@ _CORRECTED = re.compile("(?:不对|错了|说错了|更正)(?:是|我姓|姓|应
 _CONTACT_AFTER = re.compile("电话|手机|号码|联系|谢谢|叫|$")
 
 _Found = tuple[str, int, int, float]  # value, start, end (compact), confidence
+
+
+# A full name is accepted only when every character of its given name is one that given
+# names use (config/data/given_name_chars.json); otherwise the surname stands and the
+# given name is reported at this confidence, for the agent to check (王剧强, 马利坚).
+IMPLAUSIBLE_NAME_CONFIDENCE = 0.3
+GIVEN_NAME_FILE = "given_name_chars.json"
+
+
+@lru_cache(maxsize=1)
+def given_name_chars() -> frozenset[str]:
+    """Characters used in given names (the shipped list)."""
+    data = json.loads(shipped(GIVEN_NAME_FILE).read_text(encoding="utf-8"))
+    return frozenset(data["chars"])
+
+
+def plausible_given_name(given: str) -> bool:
+    """Whether every character of ``given`` is one that given names use."""
+    chars = given_name_chars()
+    return bool(given) and all(ch in chars for ch in given)
 
 
 @dataclass(frozen=True)
@@ -402,6 +424,10 @@ def find_name(compact: Compact) -> CallerName:
     if full is not None and (surname is None or not full[0].startswith(surname[0])):
         compound = _surname_at(full[0], 0) or full[0][0]
         surname = (compound, full[1], full[2], full[3])
+    if full is not None:
+        given = full[0][len(_surname_at(full[0], 0) or full[0][0]):]
+        if not plausible_given_name(given):
+            full = (full[0], full[1], full[2], min(full[3], IMPLAUSIBLE_NAME_CONFIDENCE))
     if surname is None:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
     if surname is None:

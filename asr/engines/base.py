@@ -36,6 +36,9 @@ class EngineSpec:
     options: tuple[tuple[str, str], ...] = ()
     # Prompt used for requests that carry none (e.g. a hot-word prompt, see asr.hotwords).
     prompt: str | None = None
+    # Hypotheses asked of the engine per utterance (n-best): the best is the text, the
+    # others come back as ``DecodeResult.alternatives`` (at most beam_size for Whisper).
+    nbest: int = 1
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class DecodeResult:
     # Words the engine heard but could not name (Vosk's [unk] under a grammar), left out
     # of ``text``: a reading with any is not the whole utterance.
     unknown_words: int = 0
+    # The engine's other hypotheses for the same audio, best first, each different from
+    # ``text`` (n-best; empty when only one was asked for or the others said the same).
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ back to sampling like faster-whisper does; known subtitle-credit phrases are dro
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import zlib
@@ -240,6 +241,9 @@ class WhisperEngine:
             encoder_output,
             prompts,
             beam_size=self._spec.beam_size,
+            # More hypotheses do not change the best: the search runs until beam_size
+            # of them have finished whatever num_hypotheses asks for.
+            num_hypotheses=max(1, min(self._spec.nbest, self._spec.beam_size)),
             max_length=max(self._max_length(p, len(r.pcm) // 2)
                            for p, r in zip(prompts, requests, strict=True)),
             **self._generate_options(),
@@ -259,8 +263,25 @@ class WhisperEngine:
                         np.ascontiguousarray(np.asarray(encoder_output)[i : i + 1]))
                 results.append(self._sample(one, prompts[i], req))
             else:
-                results.append(self._result(hyp.text, hyp.avg_logprob, hyp.no_speech_prob))
+                best = self._result(hyp.text, hyp.avg_logprob, hyp.no_speech_prob)
+                results.append(self._with_alternatives(best, out))
         return results
+
+    def _with_alternatives(self, best: DecodeResult, out: Any, skip: int = 0) -> DecodeResult:
+        """The beam's other hypotheses (n-best), simplified, without repeats, loops or
+        subtitle phrases; ``skip``: tokens of a forced prefix to leave out."""
+        if not best.text or len(out.sequences_ids) < 2:
+            return best
+        seen = {best.text}
+        alternatives: list[str] = []
+        for tokens in out.sequences_ids[1:]:
+            text = self._t2s.convert(self._tokenizer.decode(tokens[skip:]).strip())
+            if (not text or text in seen or is_loop(text)
+                    or any(h in text for h in HALLUCINATIONS)):
+                continue
+            seen.add(text)
+            alternatives.append(text)
+        return dataclasses.replace(best, alternatives=tuple(alternatives))
 
     def _max_length(self, prompt: list[int], samples: int) -> int:
         """Prompt and output tokens of a decode of ``samples``, within Whisper's 448."""

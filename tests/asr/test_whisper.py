@@ -175,3 +175,22 @@ async def test_a_phone_call_through_the_stream(engine: WhisperEngine) -> None:
     digits = text.translate(str.maketrans("零一二三四五六七八九幺", "01234567891"))
     assert "疫苗" in text and "电话" in text and "1362" in digits
     assert "，" not in text and " " not in text.replace("1", "")
+
+
+def test_nbest_gives_alternatives_and_keeps_the_best(whisper_dir: Path,
+                                                     engine: WhisperEngine) -> None:
+    """Issue #15 item 2: more hypotheses from the same beam; the first is unchanged."""
+    nbest = WhisperEngine(EngineSpec("whisper", str(whisper_dir), threads=2, nbest=5))
+    found = 0
+    for name in ("telsim_BAC009S0252W0168.wav", "BAC009S0150W0154.wav"):
+        req = request(sig.speech(name))
+        one, many = engine.decode(req), nbest.decode(req)
+        assert many.text == one.text and one.alternatives == ()
+        # Hypotheses that differ only in timestamps say the same text: not repeated.
+        assert len(many.alternatives) <= 4
+        found += len(many.alternatives)
+        assert many.text not in many.alternatives
+        assert len(set(many.alternatives)) == len(many.alternatives)
+        assert all(cer(many.text, alt) < 0.5 for alt in many.alternatives)
+    assert found
+    assert nbest.decode(request(sig.silence(3))).alternatives == ()

@@ -106,3 +106,34 @@ def test_surname_heard_as_a_homophone(text: str, surname: str) -> None:
 @pytest.mark.parametrize("text", ["我信不过物业", "我性子急", "我信他们了"])
 def test_no_surname_from_ordinary_words(text: str) -> None:
     assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize(("text", "surname"),
+                         [("我叫王剧强 电话", "王"), ("我叫马利坚就用这个号", "马"),
+                          ("我姓张 叫张电梯", "张")])
+def test_an_implausible_given_name_keeps_the_surname_at_low_confidence(
+        text: str, surname: str) -> None:
+    found = find_name(compact(text))
+    assert found.surname.value == surname
+    assert found.surname.confidence >= 0.8
+    assert found.name.value is not None  # still shown, for the agent to check
+    assert found.name.confidence <= 0.3
+
+
+@pytest.mark.parametrize("text", ["我叫王志强 电话", "我姓张 叫张建华", "我叫周桂兰", "我叫刘晓东"])
+def test_a_plausible_full_name_is_accepted(text: str) -> None:
+    assert find_name(compact(text)).name.confidence >= 0.85
+
+
+def test_an_alternative_with_a_plausible_given_name_wins() -> None:
+    from datetime import datetime
+
+    from workorders import draft, utterance_alternatives
+
+    transcript = "我叫王剧强电话13800001111"
+    alts = utterance_alternatives(transcript, [(transcript, ["我叫王志强电话13800001111"])])
+    got = draft(transcript, None, datetime(2024, 5, 1), alternatives=alts)
+    assert got.name.value == "王志强"
+    assert got.name.span is not None
+    assert transcript[got.name.span[0] : got.name.span[1]] == "我叫王剧强"
+    assert draft(transcript, None, datetime(2024, 5, 1)).name.confidence <= 0.3

@@ -41,7 +41,8 @@ def machine_event(ev: TranscriptEvent, offset: float = 0.0) -> Event | None:
     words = tuple((w.text, round(w.start + offset, 3), round(w.end + offset, 3),
                    round(w.confidence, 3)) for w in ev.words)
     return TranscriptFinal(round(ev.start + offset, 3), round(ev.end + offset, 3), ev.text,
-                           round(ev.confidence, 3), words, ev.error, ev.pcm)
+                           round(ev.confidence, 3), words, ev.error, ev.pcm,
+                           alternatives=ev.alternatives)
 
 
 class CallAudio:

@@ -115,6 +115,8 @@ class TranscriptFinal:
     pcm: bytes = field(default=b"", repr=False)
     stored: bool = False
     at: float = 0.0
+    # The recognizer's other hypotheses (n-best), for the drafter only.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,8 @@ class Draft:
     menu_choices: tuple[str, ...]
     duration_s: float
     recording_complete: bool
+    # Each utterance of the transcript, in order, with its other hypotheses (n-best).
+    readings: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # The intake answers decoded again for their question: (question, free, biased).
     answers: tuple[tuple[str, str, str], ...] = ()
 
@@ -698,7 +702,7 @@ class CallMachine:
         self.phase = "drafting"
         out.append(Draft(self.end_reason, self.transcript, self.keypad_phone,
                          self.menu_choices, ev.duration_s, ev.recording_complete,
-                         answers=self.sorted_answers))
+                         self.readings, answers=self.sorted_answers))
 
     def _drafted(self, ev: Drafted, out: list[Action]) -> None:
         self._finish(self.end_reason, out)
@@ -719,6 +723,11 @@ class CallMachine:
     @property
     def transcript(self) -> str:
         return "".join(u.text for u in self.utterances if u.text)
+
+    @property
+    def readings(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The transcript's utterances with their other hypotheses (n-best)."""
+        return tuple((u.text, u.alternatives) for u in self.utterances if u.text)
 
     @property
     def sorted_answers(self) -> tuple[tuple[str, str, str], ...]:

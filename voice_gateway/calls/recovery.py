@@ -149,5 +149,6 @@ def stored_final(u: UtteranceRow) -> m.TranscriptFinal:
     """A stored utterance as the machine's final (already stored: not stored again)."""
     words = tuple((str(w[0]), float(w[1]), float(w[2]), float(w[3])) for w in (u.words or [])
                   if isinstance(w, list) and len(w) == 4)
+    alternatives = tuple(str(a) for a in (u.alternatives or []) if isinstance(a, str))
     return m.TranscriptFinal(u.start_s, u.end_s, u.text, u.confidence, words, u.error,
-                             stored=True)
+                             stored=True, alternatives=alternatives)

@@ -420,7 +420,7 @@ class CallRunner:
             self.drafted = await with_retries(lambda: conclude(action) if conclude else (
                 draft_and_store(self.services, self.call_id, action.transcript,
                                 self.caller_number, action.keypad_phone,
-                                action.menu_choices, answers=action.answers)),
+                                action.menu_choices, action.readings, answers=action.answers)),
                 what="draft",
                 attempts=WRITE_ATTEMPTS, delay_s=WRITE_RETRY_S)
         except Exception as exc:
@@ -526,7 +526,7 @@ class CallRunner:
         await self.audio.close()
         self._write("draft", lambda: self._draft(m.Draft(
             reason, machine.transcript, machine.keypad_phone, machine.menu_choices,
-            self.audio.duration, self.audio.complete,
+            self.audio.duration, self.audio.complete, machine.readings,
             answers=machine.sorted_answers)), own_outcome=True)
 
 
@@ -534,4 +534,4 @@ def stored_utterance(seq: int, f: m.TranscriptFinal) -> StoredUtterance:
     """A final transcript as storage keeps it."""
     return StoredUtterance(seq=seq, start=f.start, end=f.end, text=f.text,
                            confidence=f.confidence, words=[list(w) for w in f.words],
-                           error=f.error)
+                           error=f.error, alternatives=list(f.alternatives))
