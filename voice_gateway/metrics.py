@@ -61,6 +61,18 @@ REFUSALS = Counter("voice_intake_admission_refusals_total",
 DB_WRITE = Histogram("voice_intake_db_write_seconds",
                      "Time a database write took, its wait for the write gate included.",
                      buckets=_SECONDS, registry=REGISTRY)
+CALLBACK_ATTEMPTS = Counter("voice_intake_callback_attempts_total",
+                            "回访 callback attempts placed, by outcome.", ["outcome"],
+                            registry=REGISTRY)
+CALLBACK_SURVEYS = Gauge("voice_intake_callback_surveys_active",
+                         "回访 survey calls answered and still under way.", registry=REGISTRY)
+CALLBACK_ANSWERS = Counter("voice_intake_callback_answers_total",
+                           "Answers heard in 回访 surveys, by question and value.",
+                           ["question", "answer"], registry=REGISTRY)
+CALLBACK_OUTCOMES = ("answered", "busy", "no-answer", "rejected", "cancelled", "failed")
+_CALLBACK_ANSWERS = (("resolved", "yes"), ("resolved", "no"), ("satisfaction", "satisfied"),
+                     ("satisfaction", "basic"), ("satisfaction", "dissatisfied"),
+                     ("do_not_call", "yes"))
 
 # End reasons and categories come from code and the taxonomy; anything else (a value read
 # back from an old database row, a taxonomy file edited on the fly) is not a label.
@@ -69,6 +81,10 @@ DRAFT_FIELDS = ("name", "surname", "phone", "district", "street", "address", "ca
                 "subcategory", "appeal_type", "urgent", "summary", "dispatch_to", "due_at")
 for _channel in CHANNELS:
     CALLS_ACTIVE.labels(_channel)
+for _outcome in CALLBACK_OUTCOMES:
+    CALLBACK_ATTEMPTS.labels(_outcome)
+for _question, _answer in _CALLBACK_ANSWERS:
+    CALLBACK_ANSWERS.labels(_question, _answer)
 for _reason in ("not_allowed", "rate_limit", "draining", "max_calls", "asr_backlog",
                 "storage"):
     REFUSALS.labels(_reason)
@@ -90,6 +106,23 @@ def call_ended(channel: str, end_reason: str | None) -> None:
 
 def refused(reason: str) -> None:
     REFUSALS.labels(_label(reason)).inc()
+
+
+def callback_attempt(outcome: str) -> None:
+    """Count one callback attempt by its outcome (a fixed set; anything else ``other``)."""
+    CALLBACK_ATTEMPTS.labels(outcome if outcome in CALLBACK_OUTCOMES else "other").inc()
+
+
+def callback_answers(resolved: bool | None, satisfaction: str | None,
+                     do_not_call: bool) -> None:  # fmt: skip
+    """Count what one survey heard (nothing for a question left unanswered)."""
+    if resolved is not None:
+        CALLBACK_ANSWERS.labels("resolved", "yes" if resolved else "no").inc()
+    if satisfaction is not None:
+        label = satisfaction if ("satisfaction", satisfaction) in _CALLBACK_ANSWERS else "other"
+        CALLBACK_ANSWERS.labels("satisfaction", label).inc()
+    if do_not_call:
+        CALLBACK_ANSWERS.labels("do_not_call", "yes").inc()
 
 
 _categories: set[str] = set()

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from ivr import Menu
 from storage import Event as StoredEvent
 from storage.repository import new_id
+from voice_gateway import metrics
 from voice_gateway.callbacks.prompts import (
     SUMMARY_PROMPT,
     CallPrompts,
@@ -104,7 +105,22 @@ class Dialer:
                    caller_number: str | None = None,
                    summary: str | None = None) -> DialResult:  # fmt: skip
         """Dial ``target`` (a SIP URI) and run the survey if answered; ``summary`` (the
-        order's) is spoken where the menu reads it out."""
+        order's) is spoken where the menu reads it out. Each attempt is counted on
+        /metrics by outcome (an error: ``failed``), and an answered one's answers."""
+        try:
+            result = await self._call(target, route, order_id=order_id,
+                                      caller_number=caller_number, summary=summary)  # fmt: skip
+        except Exception:
+            metrics.callback_attempt("failed")
+            raise
+        metrics.callback_attempt(result.outcome)
+        if result.answers is not None:
+            a = result.answers
+            metrics.callback_answers(a.resolved, a.satisfaction, a.do_not_call)
+        return result
+
+    async def _call(self, target: str, route: OutboundRoute, *, order_id: str,
+                    caller_number: str | None, summary: str | None) -> DialResult:
         g = self.gateway
         text = summary_text(self.menu, summary)
         pcm = await render_summary(text, g.services.settings.ivr) if text else None
@@ -175,8 +191,12 @@ class Dialer:
                             setup_deadline_s=g.settings.setup_deadline_s)  # fmt: skip
         transport.audio, transport.runner = audio, runner
         g.calls[ev.dialog] = runner
-        runner.start(m.Offered())
-        await runner.finished.wait()
+        metrics.CALLBACK_SURVEYS.inc()
+        try:
+            runner.start(m.Offered())
+            await runner.finished.wait()
+        finally:
+            metrics.CALLBACK_SURVEYS.dec()
         answers = answers_from_choices(runner.machine.menu_choices)
         log.info("callback for order %s answered: resolved=%s satisfaction=%s",
                  order_id[:8], answers.resolved, answers.satisfaction)  # fmt: skip
