@@ -9,12 +9,16 @@ passed their deadline behind those at the front and were refused with 503, on a 
 that was only slow. Here the calls that come while a batch is being written all go in the
 next one: a burst of any size costs about two transactions.
 
-Each call keeps its own deadline: one whose caller gave up before its batch got the gate is
-not written; a batch whose callers all gave up by the time it is through the lock is
-rolled back; a call committed after its caller gave up is deleted again (its caller was
-told it was not stored, and recovery would take it for a call cut off). A batch that fails
-on a constraint is written again one call at a time, so one bad call fails alone; any
-other error fails the batch's calls.
+The deadline is for a stalled database, not a busy one: a call gives up when no call has
+been stored for ``deadline_s`` while it waited (a lock held, a database gone), and in any
+case after twice that; a batch stored meanwhile shows the database is moving, and the
+calls waiting for the next one are given ``deadline_s`` from then. Each call keeps its own
+deadline: one whose caller gave up before its batch got the gate is not written; a batch
+whose callers all gave up by the time it is through the lock is rolled back; a call
+committed after its caller gave up is deleted again (its caller was told it was not
+stored, and recovery would take it for a call cut off). A batch that fails on a constraint
+is written again one call at a time, so one bad call fails alone; any other error fails
+the batch's calls.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ class _Pending:
     call_id: str
     event: Event
     rows: Callable[[], list[Call | EventRow]]  # made again for each try
-    deadline: float | None  # loop time
+    deadline: float | None  # loop time: moved on as other calls are stored
     deadline_s: float | None
+    limit: float | None  # loop time: twice the deadline after the call came
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
     abandoned: bool = False
@@ -52,8 +57,14 @@ class _Pending:
     def late(self, now: float) -> bool:
         return self.abandoned or (self.deadline is not None and now >= self.deadline)
 
+    def progress(self, now: float) -> None:
+        """Calls were stored at ``now``: the database is moving."""
+        if self.deadline is not None and self.deadline_s is not None and self.limit:
+            self.deadline = min(self.limit, max(self.deadline, now + self.deadline_s))
+
     def stalled(self) -> StorageStalled:
-        return StorageStalled(f"the call was not stored within {self.deadline_s:g} s")
+        return StorageStalled(f"the call was not stored: no call stored for "
+                              f"{self.deadline_s:g} s")
 
     def fail(self, exc: BaseException) -> None:
         if not self.abandoned and not self.done.done():
@@ -78,17 +89,26 @@ class CallInserts:
                      rows: Callable[[], list[Call | EventRow]],
                      deadline_s: float | None) -> None:
         """Store the call's ``rows`` (the call and its ``call_started`` event, made anew for
-        each try), then publish ``event``; ``StorageStalled`` if that is not done within
-        ``deadline_s`` (then nothing of it stays). A cancelled caller gives up the same
-        way."""
+        each try), then publish ``event``; ``StorageStalled`` if no call is stored for
+        ``deadline_s`` meanwhile, or after twice that (then nothing of it stays). A
+        cancelled caller gives up the same way."""
         loop = asyncio.get_running_loop()
-        deadline = None if deadline_s is None else loop.time() + deadline_s
-        pending = _Pending(call_id, event, rows, deadline, deadline_s)
+        now = loop.time()
+        deadline = limit = None
+        if deadline_s is not None:
+            deadline, limit = now + deadline_s, now + 2 * deadline_s
+        pending = _Pending(call_id, event, rows, deadline, deadline_s, limit)
         self._pending.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._write_all())
         try:
-            await asyncio.wait({pending.done}, timeout=deadline_s)
+            while not pending.done.done():
+                if pending.deadline is None:
+                    await asyncio.wait({pending.done})
+                elif (remaining := pending.deadline - loop.time()) > 0:
+                    await asyncio.wait({pending.done}, timeout=remaining)
+                else:
+                    break
         finally:
             if not pending.done.done():
                 pending.abandoned = True  # from here on nobody resolves it
@@ -144,6 +164,9 @@ class CallInserts:
             for pending in written:
                 pending.fail(failure)
             raise
+        now = loop.time()
+        for waiting in self._pending:
+            waiting.progress(now)
         gone = [p for p in written if p.abandoned]
         for pending in written:
             if not pending.abandoned:

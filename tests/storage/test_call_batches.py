@@ -74,3 +74,20 @@ async def test_a_call_that_cannot_be_stored_fails_alone(store: Store) -> None:
     async with store.engine.connect() as conn:
         stored = set((await conn.execute(select(Call.id))).scalars())
     assert stored == {taken, results[0], results[2]}
+
+
+async def test_a_call_waiting_while_calls_are_stored_is_not_refused(
+    store: Store, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The setup deadline is for a stalled database: here each COMMIT takes 1.2 s of a 2 s
+    deadline, and the second call, offered while the first is being stored, is stored
+    2.4 s in, 1.2 s after the first (a database that moves, slowly)."""
+    _slow_commits(store, monkeypatch, 1.2)
+    first = asyncio.ensure_future(
+        store.create_call("webrtc", None, None, "fake:none", deadline_s=2.0))
+    await asyncio.sleep(0.1)  # the first call's batch is being written
+    second = await store.create_call("webrtc", None, None, "fake:none", deadline_s=2.0)
+    await first
+    async with store.engine.connect() as conn:
+        stored = set((await conn.execute(select(Call.id))).scalars())
+    assert stored == {first.result(), second}
