@@ -26,7 +26,8 @@ from tests.interop.peers import (
     running_kamailio,
 )
 from tests.sipp.harness import sip_settings, wait_for_drafts
-from voice_gateway.app import SERVICES, init_app
+from voice_gateway.app import SERVICES, SIP, init_app
+from voice_gateway.cluster import CLUSTER
 from voice_gateway.services import Services, open_services
 
 SECRET = "rotation-secret"
@@ -90,3 +91,49 @@ async def test_a_node_out_of_rotation_gets_no_new_call(
     assert len(drafts) == 6
     assert offered_after == offered_before
     assert down  # and said so in its log
+
+
+async def test_a_drained_node_behind_kamailio_finishes_its_calls_in_progress(
+    aiohttp_client: Any, settings: Settings, tmp_path: Path
+) -> None:
+    # Item 4 through the real Kamailio: out of the rotation, the draining node still gets
+    # the in-dialog requests of its calls (the route set), so they end as the caller ends
+    # them; then the drain is done.
+    require_binary("/usr/sbin/kamailio")
+    require_binary("/usr/bin/sipp")
+    nodes = [dataclasses.replace(
+        sip_settings(settings), data_dir=tmp_path / name,
+        cluster=ClusterSettings(node_id=name, secret=SECRET)) for name in ("node-1", "node-2")]
+    one = await aiohttp_client(init_app(nodes[0], fake_asr))
+    two = await aiohttp_client(init_app(nodes[1], fake_asr))
+    shipped = render_dispatcher(tmp_path, [f"sip:127.0.0.1:{n.sip.port}" for n in nodes],
+                                PROBE_S=str(PROBE_S))
+    first = f"sip:127.0.0.1:{nodes[0].sip.port}"
+    async with running_kamailio(shipped.config, tmp_path, shipped.port) as kamailio:
+        target = ("127.0.0.1", kamailio.port)
+        in_progress = asyncio.create_task(run_sipp_at(
+            SCENARIOS / "uac_routed.xml", target, tmp_path, calls=2, concurrency=2,
+            inf=[["13900000460"], ["13900000461"]], values={"HOLD_MS": "8000"}))
+        async with asyncio.timeout(20):  # round-robin: one call on each node
+            while not (one.server.app[SIP].calls and two.server.app[SIP].calls):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        resp = await one.post("/internal/drain", headers={"Authorization": f"Bearer {SECRET}"})
+        assert resp.status == 202 and (await resp.json())["active_calls"] == 1
+        await taken_out(kamailio, first, within=PROBE_S * 3 + 5)
+        offered_before = len(kamailio.lines(f"INVITE to gateway {first}"))
+        run = await run_sipp_at(SCENARIOS / "uac_routed.xml", target, tmp_path, calls=4,
+                                concurrency=2, rate=5,
+                                inf=[[f"139000004{n:02d}"] for n in range(70, 74)],
+                                values={"HOLD_MS": "300"})
+        assert run.returncode == 0, run.errors or run.stderr
+        assert not one.server.app[CLUSTER].drained.is_set()  # its call is still going on
+        ended = await in_progress
+        assert ended.returncode == 0, ended.errors or ended.stderr
+        await asyncio.wait_for(one.server.app[CLUSTER].drained.wait(), 20)
+        on_one = await wait_for_drafts(one.server.app[SERVICES], 1, within=60)
+        on_two = await wait_for_drafts(two.server.app[SERVICES], 5, within=60)
+        assert len(kamailio.lines(f"INVITE to gateway {first}")) == offered_before
+    assert [d["phone"] for d in on_one] in (["13900000460"], ["13900000461"])
+    call = await one.server.app[SERVICES].store.get_call(on_one[0]["call_id"])
+    assert call is not None and call.end_reason == "remote-bye"
+    assert len(on_two) == 5  # its own call in progress and the four new ones
