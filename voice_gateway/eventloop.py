@@ -4,7 +4,7 @@
 when it can be imported and asyncio's loop otherwise; ``uvloop`` requires it (a
 configuration error if it is missing); ``asyncio`` keeps the standard library's loop.
 uvloop receives and sends the RTP datagrams, SIP and HTTP in C (libuv) rather than in
-``selector_events``: the gateway's per-packet cost drops (see README, "Performance").
+``selector_events``: the gateway's CPU per RTP packet drops (README, "Media CPU").
 """
 
 from __future__ import annotations
