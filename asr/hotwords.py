@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +84,15 @@ def build_prompt(
     gazetteer: Path | None = None,
     taxonomy: Path | None = None,
     max_chars: int = MAX_PROMPT_CHARS,
+    extra: Sequence[str] = (),
 ) -> str:
-    """The hot-word prompt: a short framing sentence, then terms separated by 、."""
+    """The hot-word prompt: a short framing sentence, then terms separated by 、; the
+    ``extra`` terms (hot-words admins approved from agents' corrections) first."""
     districts, units = gazetteer_terms(_load_json(gazetteer or shipped("beijing_gazetteer.json")))
     topics = taxonomy_terms(_load_toml(taxonomy or shipped("taxonomy.toml")))
     prompt = BASE_PROMPT
     chosen: list[str] = []
-    for term in _unique([*districts, *HOTLINE_WORDS, *topics, *units]):
+    for term in _unique([*extra, *districts, *HOTLINE_WORDS, *topics, *units]):
         if any(c in term for c in chosen):
             continue  # 井盖没 adds nothing once 井盖 is there
         if len(prompt) + len(term) + 1 > max_chars:
@@ -100,8 +102,9 @@ def build_prompt(
     return prompt.rstrip("、") + "。"
 
 
-def engine_prompt(settings: Settings) -> str | None:
+def engine_prompt(settings: Settings, extra: Sequence[str] = ()) -> str | None:
     """The prompt to put in ``EngineSpec.prompt``, or None when hot words are off."""
     if not settings.asr.whisper_hotwords:
         return None
-    return build_prompt(settings.drafting.gazetteer_file, settings.drafting.taxonomy_file)
+    return build_prompt(settings.drafting.gazetteer_file, settings.drafting.taxonomy_file,
+                        extra=extra)

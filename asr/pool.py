@@ -52,7 +52,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -303,6 +303,9 @@ class AsrWorkerPool:
         if decode_timeout_s <= 0:
             raise ValueError(f"decode_timeout_s must be positive, not {decode_timeout_s}")
         self.spec = spec
+        # The prompt of requests that carry none (nor a grammar), instead of the spec's:
+        # replaced while running when admins approve hot-words (asr.hotwords).
+        self.default_prompt: str | None = None
         self.workers = max(1, workers)
         self.max_batch = max(1, max_batch)
         self.decode_timeout_s = decode_timeout_s
@@ -368,6 +371,8 @@ class AsrWorkerPool:
         """Decode one utterance; retried once, alone, if its worker dies."""
         if not self._pool:
             raise RuntimeError("AsrWorkerPool.start() was not awaited")
+        if self.default_prompt is not None and request.prompt is None and request.grammar is None:
+            request = replace(request, prompt=self.default_prompt)
         loop = asyncio.get_running_loop()
         self._count(len(request.pcm), 1)  # waiting for a slot
         try:

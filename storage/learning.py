@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -93,6 +94,8 @@ class Learning:
         self._bus = bus
         self.current: LearnedAliases = NO_ALIASES
         self.changed = asyncio.Event()  # set on every reload (tests wait on it)
+        # Called with the new set after every reload (the ASR pool's hot-word prompt).
+        self.on_reload: list[Callable[[LearnedAliases], None]] = []
 
     # ------------------------------------------------------------------ proposals
 
@@ -189,6 +192,8 @@ class Learning:
 
     async def reload(self) -> LearnedAliases:
         self.current = await self.approved()
+        for hook in self.on_reload:
+            hook(self.current)
         self.changed.set()
         return self.current
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from storage import EventBus, Store, create_engine
 from storage.db import write_gate
 from storage.migrate import prepare
 from voice_gateway import metrics
+from workorders.learned import LearnedAliases
 
 log = logging.getLogger(__name__)
 SETTLE_TIMEOUT_S = 10.0
@@ -96,6 +98,8 @@ async def open_services(
                 await starting
         store = Store(db, bus, node_id=settings.node_id)
         # Aliases learnt from corrections: approved ones now, others' approvals as they come.
+        if pool is not None and pool.spec.prompt is not None and settings.asr.whisper_hotwords:
+            store.learning.on_reload.append(functools.partial(_hotwords, settings, pool))
         await store.learning.reload()
         learning = asyncio.create_task(store.learning.watch())
         yield Services(settings, store, bus, pool, label)
@@ -115,6 +119,11 @@ async def open_services(
                 # Inserts a caller gave up on (a stalled setup) finish or are taken back.
                 await asyncio.wait_for(store.settle(), SETTLE_TIMEOUT_S)
         await db.dispose()
+
+
+def _hotwords(settings: Settings, pool: AsrWorkerPool, learned: LearnedAliases) -> None:
+    """Approved hot-words go first into the Whisper prompt of the next utterances."""
+    pool.default_prompt = engine_prompt(settings, learned.hotwords) if learned.hotwords else None
 
 
 def _log_start(task: asyncio.Task[None], label: str | None, pool: AsrWorkerPool) -> None:

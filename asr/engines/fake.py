@@ -11,7 +11,9 @@ Options (``EngineSpec.options``):
   utterance that hangs every worker it reaches);
 - ``delay``: seconds each decode takes; ``feed_delay``: seconds each session feed takes;
 - ``biased_script``: texts separated by ``|`` returned in turn for decodes that carry a
-  grammar (a biased second reading), which then leave ``script`` where it was.
+  grammar (a biased second reading), which then leave ``script`` where it was;
+- ``echo_prompt``: ``"1"`` makes a decode answer the prompt it was given, else the spec's
+  (as Whisper uses it), else ``""``.
 
 Sessions answer each feed with a partial ``"<n> bytes"`` and finish with the next
 scripted text, so streaming code can be tested without Vosk.
@@ -35,6 +37,7 @@ from asr.engines.base import (
 class FakeEngine:
     def __init__(self, spec: EngineSpec) -> None:
         self._options = dict(spec.options)
+        self._prompt = spec.prompt
         self._script = [s for s in self._options.get("script", "").split("|") if s]
         self._count = 0
         self._biased = [s for s in self._options.get("biased_script", "").split("|") if s]
@@ -77,7 +80,9 @@ class FakeEngine:
         self._maybe_hang(request.prompt)
         if delay := float(self._options.get("delay", "0")):
             time.sleep(delay)
-        if request.grammar is not None and self._biased:
+        if self._options.get("echo_prompt") == "1":
+            text = request.prompt or self._prompt or ""
+        elif request.grammar is not None and self._biased:
             self._biased_count += 1
             text = self._biased[(self._biased_count - 1) % len(self._biased)]
         else:
