@@ -28,6 +28,7 @@ from workorders.draft import Draft, FieldValue
 from workorders.drafter import draft
 from workorders.gazetteer import split_suffix
 from workorders.knowledge import Knowledge, knowledge
+from workorders.learned import LearnedAliases
 from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES  # by frequency
 from workorders.pinyin import readings
 from workorders.places import find_places
@@ -192,12 +193,14 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
                        caller_number: str | None, now: datetime, *,
                        settings: DraftingSettings | None = None,
                        keypad_phone: str | None = None,
-                       menu_choices: tuple[str, ...] = ()) -> Draft:
+                       menu_choices: tuple[str, ...] = (),
+                       learned: LearnedAliases | None = None) -> Draft:
     """``free`` (the draft of ``transcript``) with the answered questions' fields read
-    from the transcript in which each answer is its biased decode."""
+    from the transcript in which each answer is its biased decode (read with the approved
+    aliases ``learned``, as the free draft was)."""
     text = biased_transcript(transcript, answers)
     if text == transcript:
         return free
     biased = draft(text, caller_number, now, settings=settings, keypad_phone=keypad_phone,
-                   menu_choices=menu_choices)
+                   menu_choices=menu_choices, learned=learned)
     return merge_answers(free, biased, transcript, answers, knowledge(settings))

@@ -87,3 +87,17 @@ def test_proposal_ids_are_stable() -> None:
     assert proposal_id("district", "梅头沟", "门头沟区") == proposal_id("district", "梅头沟",
                                                                   "门头沟区")
     assert Alias("district", "梅头沟", "门头沟区").id != Alias("district", "梅头", "门头沟区").id
+
+
+def test_an_answer_decoded_for_its_question_reads_with_the_aliases_too() -> None:
+    from workorders.questions import Answer, draft_with_answers
+
+    transcript = "我住在 美国 小区 停电 了"
+    learned = LearnedAliases((Alias("district", "梅头沟", "门头沟区"),))
+    free = draft(transcript, None, NOW, learned=learned)
+    assert free.district.value is None
+    got = draft_with_answers(free, transcript, [Answer("address", "美国", "梅头沟")], None, NOW,
+                             learned=learned)
+    assert got.district.value == "门头沟区"
+    assert got.district.span is not None
+    assert transcript[slice(*got.district.span)] == "美国"  # the answer as the agent sees it

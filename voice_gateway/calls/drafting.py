@@ -48,7 +48,7 @@ async def draft_and_store(
         drafted = await asyncio.to_thread(
             draft_with_answers, drafted, transcript, [Answer(*a) for a in answers],
             caller_number, now, settings=settings, keypad_phone=keypad_phone,
-            menu_choices=menu_choices)  # fmt: skip
+            menu_choices=menu_choices, learned=services.store.learning.current)  # fmt: skip
     since = now - timedelta(days=settings.repeat_window_days)
     rows = await services.store.recent_drafts_like(
         drafted.phone.value, drafted.district.value, drafted.street.value, since
