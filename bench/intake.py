@@ -214,6 +214,26 @@ def score(calls: list[Call], texts: dict[str, str],
     return {f: (r, t) for f, (r, t) in out.items() if t}
 
 
+def name_gate(calls: list[Call], texts: dict[str, str],
+              readings: Readings | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Full names the drafter accepted (confidence above the implausible-name mark) and
+    those it flagged as implausible: (right, total) of each, over the calls expecting a
+    name. What the plausibility check is worth: right names accepted, wrong ones flagged."""
+    from workorders.names import IMPLAUSIBLE_NAME_CONFIDENCE
+
+    accepted, flagged = [0, 0], [0, 0]
+    for call in calls:
+        if "name" not in call.expect:
+            continue
+        got = _draft(call, texts[call.id], readings)
+        if got["name"] is None:
+            continue
+        bucket = accepted if got["confidence"]["name"] > IMPLAUSIBLE_NAME_CONFIDENCE else flagged
+        bucket[1] += 1
+        bucket[0] += int(_matches(got["name"], call.expect["name"]))
+    return (accepted[0], accepted[1]), (flagged[0], flagged[1])
+
+
 def misses(calls: list[Call], texts: dict[str, str],
            readings: Readings | None = None) -> list[str]:
     lines = []
@@ -282,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     for f in FIELDS:
         if f in s_text:
             print(f"{f:<12} {_pct(s_audio[f]):>16} {_pct(s_text[f]):>16}")
+    for label, source, reads in (("audio", heard, readings), ("text", typed, None)):
+        ok, low = name_gate(calls, source, reads)
+        print(f"names from {label}: accepted {_pct(ok)} right, flagged implausible "
+              f"{_pct(low)} right")
     pipe_cer = cer([(c.reference, heard[c.id]) for c in calls])
     print(f"CER pipeline: {100 * pipe_cer:.2f}%", end="")
     if not args.no_bare:

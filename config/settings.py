@@ -171,6 +171,9 @@ class AsrSettings:
     # Hypotheses per utterance (n-best; Whisper: at most the beam size): the drafter may
     # read a place, a category or a name from the others (1 turns it off).
     nbest: int = 4
+    # The same for Vosk (SetMaxAlternatives). Off by default: Kaldi then reads the best
+    # paths of its lattice instead of its MBR decoding, which changes the text itself.
+    vosk_nbest: int = 1
     # A worker that answers no decode for this long is hung: it is killed and replaced,
     # and its utterances retried once, as after a crash.
     decode_timeout_s: float = 60.0

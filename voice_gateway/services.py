@@ -50,7 +50,7 @@ def engine_spec(settings: Settings) -> tuple[EngineSpec, str]:
         compute_type=settings.asr.whisper_compute_type,
         window_s=settings.asr.whisper_window_s,
         min_window_s=settings.asr.whisper_min_window_s,
-        nbest=settings.asr.nbest,
+        nbest=settings.asr.nbest if choice.engine == "whisper" else settings.asr.vosk_nbest,
         prompt=engine_prompt(settings) if choice.engine == "whisper" else None,
     )
     return spec, f"{choice.engine}:{choice.model_name}"

@@ -18,7 +18,13 @@ from workorders.draft import Draft, FieldValue
 from workorders.knowledge import knowledge
 from workorders.learned import LearnedAliases, learned_surname, with_aliases
 from workorders.names import find_name
-from workorders.nbest import Reading, UtteranceAlternatives, read_alternatives
+from workorders.nbest import (
+    Reading,
+    UtteranceAlternatives,
+    read_alternatives,
+    utterance_ends,
+    with_utterance_breaks,
+)
 from workorders.phone import find_phone
 from workorders.places import find_places
 from workorders.summary import dispatch_to, due_at, problem_clause, summarise
@@ -55,7 +61,8 @@ def draft(
     text = compact(transcript)
 
     phone = find_phone(text, caller_number, keypad_phone)
-    caller = find_name(text)
+    # Utterance ends are word breaks for names (the caller paused there).
+    caller = find_name(with_utterance_breaks(text, utterance_ends(alternatives)))
     if learned is not None:
         caller = replace(caller, surname=learned_surname(text, learned, caller.surname))
     places = find_places(text, data.gazetteer)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -53,7 +53,8 @@ def utterance_alternatives(
     transcript: str, readings: Sequence[tuple[str, Sequence[str]]]
 ) -> tuple[UtteranceAlternatives, ...]:
     """Locate each utterance (text, alternatives) in ``transcript`` (their texts joined, in
-    order); utterances that cannot be found or have no alternatives are left out."""
+    order); utterances that cannot be found are left out. Utterances without alternatives
+    are kept too: where one ends, a word ends (see :func:`with_utterance_breaks`)."""
     out: list[UtteranceAlternatives] = []
     at = 0
     for text, alternatives in readings:
@@ -64,9 +65,27 @@ def utterance_alternatives(
             continue
         at = start + len(text)
         alts = tuple(dict.fromkeys(a for a in alternatives if a and a != text))
-        if alts:
-            out.append(UtteranceAlternatives(start, at, alts))
+        out.append(UtteranceAlternatives(start, at, alts))
     return tuple(out)
+
+
+def with_utterance_breaks(text: Compact, ends: Iterable[int]) -> Compact:
+    """``text`` with a word break where each utterance ends (``ends``: offsets in the
+    transcript): the caller paused there, which the joined transcript no longer shows
+    (我叫刘洋 | 风排… must not read as the name 刘洋风)."""
+    extra = {bisect_left(text.origin, end) for end in ends}
+    extra = {i for i in extra if 0 < i < len(text.text)}
+    return replace(text, breaks=text.breaks | extra) if extra - text.breaks else text
+
+
+def utterance_ends(alternatives: Sequence[UtteranceAlternatives],
+                   variant: Variant | None = None) -> list[int]:
+    """Where the utterances end in the transcript, or in a variant of it."""
+    if variant is None:
+        return [u.end for u in alternatives]
+    u = variant.utterance
+    shift = len(variant.alternative) - (u.end - u.start)
+    return [e if e < u.end else e + shift for e in (x.end for x in alternatives)]
 
 
 @dataclass(frozen=True)
@@ -167,6 +186,7 @@ def better(
 STRONG_STREET = 0.75
 STRONG_DISTRICT = 0.85
 STRONG_CATEGORY = 0.7
+STRONG_SURNAME = 0.8  # a self-introduction with a listed surname (我叫X…, 我姓X)
 
 
 @dataclass(frozen=True)
@@ -195,11 +215,13 @@ def read_alternatives(
     districts: list[tuple[Variant, FieldValue[str]]] = []
     kinds: list[tuple[Variant, Classification]] = []
     names: list[tuple[Variant, FieldValue[str]]] = []
+    surnames: list[tuple[Variant, FieldValue[str]]] = []
     for variant in variants(transcript, alternatives):
         text = compact(variant.text)
-        caller = find_name(text)
+        caller = find_name(with_utterance_breaks(text, utterance_ends(alternatives, variant)))
         if first.caller.surname.value in (None, caller.surname.value):
             names.append((variant, caller.name))
+            surnames.append((variant, caller.surname))
         p = find_places(text, data.gazetteer)
         if p.street_cost == 0:
             streets.append((variant, p.street))
@@ -216,10 +238,13 @@ def read_alternatives(
         street = places.street  # the first's street and district agree: keep the pair
     out_places = replace(places, street=street, district=district)
     out_caller = first.caller
+    if first.caller.surname.value is None:  # 玛丽间 in the first, 马利坚 in another
+        out_caller = replace(out_caller, surname=better(
+            first.caller.surname, surnames, lambda v: v.confidence >= STRONG_SURNAME))
     if first.caller.name.confidence <= IMPLAUSIBLE_NAME_CONFIDENCE:
         name = better(first.caller.name, names,
                       lambda v: v.confidence > IMPLAUSIBLE_NAME_CONFIDENCE)
-        out_caller = replace(first.caller, name=name)
+        out_caller = replace(out_caller, name=name)
     category = better(kind.category, [(v, k.category) for v, k in kinds],
                       lambda v: v.confidence >= STRONG_CATEGORY)
     if category is kind.category:

@@ -13,6 +13,7 @@ object), taking the worker with it, so a grammar only reaches it through
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,12 +70,16 @@ class VoskEngine:
         self._vosk = vosk
         self._model = vosk.Model(spec.model_path)
         self._sessions: dict[int, Any] = {}
+        self._nbest = spec.nbest
 
     def recognizer(self, grammar: tuple[str, ...] | None = None) -> Any:
         if grammar:
             rec = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE, grammar_json(grammar))
         else:
             rec = self._vosk.KaldiRecognizer(self._model, SAMPLE_RATE)
+            if self._nbest > 1:
+                # n-best for free speech only: a grammar reading picks among a menu's words.
+                rec.SetMaxAlternatives(self._nbest)
         rec.SetWords(True)
         return rec
 
@@ -103,7 +108,7 @@ class VoskEngine:
                 result = result_from_pieces([json.loads(rec.Result())])
                 if result.text:
                     finals.append(result)
-        partial = str(json.loads(rec.PartialResult()).get("partial", ""))
+        partial = partial_text(json.loads(rec.PartialResult()))
         return SessionUpdate(tuple(finals), partial)
 
     def finish(self, session_id: int) -> DecodeResult:
@@ -115,8 +120,42 @@ class VoskEngine:
         self._sessions.pop(session_id, None)
 
 
+def partial_text(partial: dict[str, Any]) -> str:
+    """The running hypothesis of a partial result (with or without alternatives)."""
+    if "alternatives" in partial:
+        alternatives = partial["alternatives"] or [{}]
+        return str(alternatives[0].get("text", ""))
+    return str(partial.get("partial", ""))
+
+
+def _best_first(piece: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A result with alternatives (SetMaxAlternatives) as the plain result of its best
+    reading, with word confidences the best reading's share of the alternatives' scores
+    (Kaldi gives none per word then), and the other readings' texts."""
+    if "alternatives" not in piece:
+        return piece, []
+    alternatives = [a for a in piece["alternatives"] if isinstance(a, dict)] or [{}]
+    scores = [float(a.get("confidence", 0.0)) for a in alternatives]
+    top = max(scores)
+    share = 1.0 / sum(math.exp(s - top) for s in scores)
+    best = dict(alternatives[0])
+    best["result"] = [dict(w, conf=w.get("conf", share)) for w in best.get("result", [])]
+    others = [str(a.get("text", "")) for a in alternatives[1:]]
+    return best, [t for t in others if t and t != best.get("text")]
+
+
 def result_from_pieces(pieces: list[dict[str, Any]]) -> DecodeResult:
-    """Vosk result JSON objects → one result; ``[unk]`` words are dropped."""
+    """Vosk result JSON objects → one result; ``[unk]`` words are dropped. With n-best
+    (results holding ``alternatives``), each other reading of one piece, with the
+    other pieces as best read, is an alternative of the whole."""
+    readings = [_best_first(p) for p in pieces]
+    pieces = [best for best, _ in readings]
+    best_texts = [str(p.get("text", "")) for p in pieces]
+    alternatives = [
+        " ".join(t for t in [*best_texts[:i], alt, *best_texts[i + 1 :]] if t)
+        for i, (_best, others) in enumerate(readings)
+        for alt in others
+    ]
     words = [
         Word(w["word"], float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
         for p in pieces
@@ -133,4 +172,5 @@ def result_from_pieces(pieces: list[dict[str, Any]]) -> DecodeResult:
     unknown = sum(1 for p in pieces for w in p.get("result", []) if w.get("word") == "[unk]")
     if not any(p.get("result") for p in pieces):
         unknown = sum(str(p.get("text", "")).split().count("[unk]") for p in pieces)
-    return DecodeResult(text, confidence, tuple(words), unknown)
+    return DecodeResult(text, confidence, tuple(words), unknown,
+                        tuple(a for a in dict.fromkeys(alternatives) if a and a != text))

