@@ -46,9 +46,12 @@ SUITE = "AES_CM_128_HMAC_SHA1_80"
 
 
 @contextlib.asynccontextmanager
-async def tls_relay(target_port: int, context: ssl.SSLContext) -> AsyncIterator[int]:
-    """A TCP port whose connections are carried over TLS to 127.0.0.1:``target_port``
-    (for a client without TLS); yields the port."""
+async def tls_relay(target_port: int, context: ssl.SSLContext | None, *,
+                    listen: ssl.SSLContext | None = None) -> AsyncIterator[int]:
+    """A TCP port whose connections are carried over TLS (``context``) to
+    127.0.0.1:``target_port``, for a client without TLS; with ``listen`` the other way
+    round too: TLS accepted with that server context (for a server without TLS, such as
+    sipp as the callee), carried on over TCP when ``context`` is None. Yields the port."""
     tasks: set[asyncio.Task[None]] = set()
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -63,13 +66,14 @@ async def tls_relay(target_port: int, context: ssl.SSLContext) -> AsyncIterator[
 
     async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(
-            "127.0.0.1", target_port, ssl=context, server_hostname="127.0.0.1")
+            "127.0.0.1", target_port, ssl=context,
+            server_hostname="127.0.0.1" if context else None)
         for task in (asyncio.ensure_future(pipe(reader, up_writer)),
                      asyncio.ensure_future(pipe(up_reader, writer))):  # fmt: skip
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
-    server = await asyncio.start_server(accepted, "127.0.0.1", 0)
+    server = await asyncio.start_server(accepted, "127.0.0.1", 0, ssl=listen)
     try:
         yield int(server.sockets[0].getsockname()[1])
     finally:
