@@ -27,8 +27,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from storage.db import StorageStalled, WriteTransactions
@@ -45,8 +46,8 @@ class _Pending:
     """One call waiting to be stored; ``done`` is resolved unless its caller gave up."""
 
     call_id: str
+    values: dict[str, Any]  # the call's row
     event: Event
-    rows: Callable[[], list[Call | EventRow]]  # made again for each try
     deadline: float | None  # loop time: moved on as other calls are stored
     deadline_s: float | None
     limit: float | None  # loop time: twice the deadline after the call came
@@ -85,11 +86,10 @@ class CallInserts:
         self._writer: asyncio.Task[None] | None = None
         self._taking_back: set[asyncio.Task[None]] = set()
 
-    async def insert(self, call_id: str, event: Event,
-                     rows: Callable[[], list[Call | EventRow]],
+    async def insert(self, values: dict[str, Any], event: Event,
                      deadline_s: float | None) -> None:
-        """Store the call's ``rows`` (the call and its ``call_started`` event, made anew for
-        each try), then publish ``event``; ``StorageStalled`` if no call is stored for
+        """Store the call (its row's ``values``) and its ``call_started`` ``event``, then
+        publish the event; ``StorageStalled`` if no call is stored for
         ``deadline_s`` meanwhile, or after twice that (then nothing of it stays). A
         cancelled caller gives up the same way."""
         loop = asyncio.get_running_loop()
@@ -97,7 +97,7 @@ class CallInserts:
         deadline = limit = None
         if deadline_s is not None:
             deadline, limit = now + deadline_s, now + 2 * deadline_s
-        pending = _Pending(call_id, event, rows, deadline, deadline_s, limit)
+        pending = _Pending(str(values["id"]), values, event, deadline, deadline_s, limit)
         self._pending.append(pending)
         if self._writer is None or self._writer.done():
             self._writer = loop.create_task(self._write_all())
@@ -143,8 +143,10 @@ class CallInserts:
                         written.append(pending)
                 if not written:
                     return
-                s.add_all([row for p in written for row in p.rows()])
-                await s.flush()
+                # Bulk statements: one round trip each whatever the batch's size (added as
+                # ORM objects, each event row was an INSERT ... RETURNING of its own).
+                await s.execute(insert(Call), [p.values for p in written])
+                await s.execute(insert(EventRow), [_event_values(p.event) for p in written])
                 if all(p.late(loop.time()) for p in written):
                     raise _AllGaveUp  # through the lock too late: rolled back
         except _AllGaveUp:
@@ -186,3 +188,7 @@ class CallInserts:
             log.error("%d call(s) stored after their callers gave up and not taken back "
                       "(%s): recovery will draft them", len(call_ids), type(exc).__name__)
 
+
+def _event_values(event: Event) -> dict[str, Any]:
+    return {"call_id": event.call_id, "kind": event.kind, "at": event.at,
+            "payload": event.payload}

@@ -91,12 +91,10 @@ class Store:
         now = datetime.now(UTC)
         event = Event("call_started", call_id, {"source": source}, now)
 
-        def rows() -> list[Call | EventRow]:
-            return [Call(id=call_id, source=source, caller_number=caller_number,
-                         status="active", started_at=now, recording_path=recording_path,
-                         asr_engine=asr_engine, node_id=self.node_id), _event_row(event)]
-
-        await self._calls.insert(call_id, event, rows, deadline_s)
+        values = {"id": call_id, "source": source, "caller_number": caller_number,
+                  "status": "active", "started_at": now, "recording_path": recording_path,
+                  "asr_engine": asr_engine, "node_id": self.node_id}
+        await self._calls.insert(values, event, deadline_s)
         return call_id
 
     async def add_utterance(self, call_id: str, u: StoredUtterance) -> None:

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 
 from storage import Store
@@ -92,3 +92,22 @@ async def test_a_call_waiting_while_calls_are_stored_is_not_refused(
     async with store.engine.connect() as conn:
         stored = set((await conn.execute(select(Call.id))).scalars())
     assert stored == {first.result(), second}
+
+
+async def test_a_batch_costs_a_few_statements_whatever_its_size(store: Store) -> None:
+    """Each statement is a round trip through a busy event loop: added as ORM objects,
+    every call's event row was an INSERT ... RETURNING of its own on SQLite."""
+    await store.create_call("webrtc", None, None, "fake:none")  # the pool's connection
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        statements.append(sql.split()[0].upper())
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await asyncio.gather(*(
+            store.create_call("webrtc", None, None, "fake:none", deadline_s=5.0)
+            for _ in range(BURST)))
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    assert statements.count("INSERT") == 2, statements
