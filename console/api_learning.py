@@ -4,12 +4,15 @@ every node, without a restart (storage/learning.py)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from console.context import CONSOLE
 from console.http import json_error, ok
 from storage.accounts import ActiveSession
 from storage.learning import DECISIONS, ProposalNotFound
+from workorders.knowledge import knowledge
 
 _STATUSES = ("proposed", *DECISIONS)
 
@@ -21,8 +24,9 @@ async def proposals(request: web.Request, session: ActiveSession) -> web.StreamR
     if status != "all" and status not in _STATUSES:
         raise json_error(400, f"status must be one of {', '.join(_STATUSES)} or all")
     min_count = console.settings.drafting.learn_min_count
-    found = await console.store.learning.proposals(min_count,
-                                                   None if status == "all" else status)
+    data = await asyncio.to_thread(knowledge, console.settings.drafting)
+    found = await console.store.learning.proposals(
+        min_count, None if status == "all" else status, data)
     return ok({"min_count": min_count, "proposals": [p.to_json() for p in found]})
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from storage.db import WriteTransactions, session_factory
 from storage.events import Event, EventBus
 from storage.models import AliasDecisionRow, CorrectionPairRow, EventRow
+from workorders.knowledge import Knowledge, knowledge
 from workorders.learned import (
     HOTWORD,
     KINDS,
@@ -35,6 +36,7 @@ from workorders.learned import (
     Alias,
     CorrectionPair,
     LearnedAliases,
+    known_value,
     proposal_id,
 )
 
@@ -61,6 +63,8 @@ class Proposal:
     count: int  # drafts whose correction made this pair
     calls: tuple[str, ...]  # example call ids, newest first
     drafts: tuple[str, ...]  # their drafts (the review page's links)
+    drafted: tuple[str, ...]  # what the drafter had said instead (None: nothing)
+    known: bool  # the value is one the drafter's data has: approving it takes effect
     status: str  # proposed | approved | rejected
     decided_by: str | None = None
     decided_at: str | None = None
@@ -68,7 +72,8 @@ class Proposal:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "field": self.field, "heard": self.heard,
                 "value": self.value, "count": self.count, "calls": list(self.calls),
-                "drafts": list(self.drafts),
+                "drafts": list(self.drafts), "drafted": list(self.drafted),
+                "known": self.known,
                 "status": self.status, "decided_by": self.decided_by,
                 "decided_at": self.decided_at}
 
@@ -99,11 +104,15 @@ class Learning:
 
     # ------------------------------------------------------------------ proposals
 
-    async def proposals(self, min_count: int, status: str | None = "proposed") -> list[Proposal]:
+    async def proposals(self, min_count: int, status: str | None = "proposed",
+                        data: Knowledge | None = None) -> list[Proposal]:
         """Pairs that recur on ``min_count`` drafts or more, most frequent first, each with
         its decision; ``status`` keeps one kind (``None``: all). A decided alias is listed
-        even when it recurs less now."""
+        even when it recurs less now. ``data`` (default: the shipped data) tells whether
+        each value is one an alias can take effect with."""
         min_count = max(1, min_count)
+        if data is None:
+            data = await asyncio.to_thread(knowledge)
         async with self._sessions() as s:
             n = func.count(distinct(CorrectionPairRow.draft_id))
             pairs = (await s.execute(
@@ -130,9 +139,10 @@ class Learning:
                 state = d.status if d is not None else "proposed"
                 if status is not None and state != status:
                     continue
-                calls, drafts = await self._examples(s, field, heard, value)
+                calls, drafts, drafted = await self._examples(s, field, heard, value)
                 out.append(Proposal(
-                    pid, KINDS[field], field, heard, value, count, calls, drafts, state,
+                    pid, KINDS[field], field, heard, value, count, calls, drafts, drafted,
+                    known_value(field, value, data), state,
                     d.decided_by if d else None,
                     _iso(d.decided_at) if d else None))
         out.sort(key=lambda p: (-p.count, p.kind, p.field, p.value, p.heard))
@@ -140,8 +150,9 @@ class Learning:
 
     @staticmethod
     async def _examples(s: AsyncSession, field: str, heard: str,
-                        value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        query = select(CorrectionPairRow.call_id, CorrectionPairRow.draft_id)
+                        value: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        query = select(CorrectionPairRow.call_id, CorrectionPairRow.draft_id,
+                       CorrectionPairRow.drafted)
         if field == HOTWORD:
             query = query.where(CorrectionPairRow.field.in_(PLACE_FIELDS),
                                 CorrectionPairRow.value == value)
@@ -149,11 +160,12 @@ class Learning:
             query = query.where(CorrectionPairRow.field == field,
                                 CorrectionPairRow.heard == heard,
                                 CorrectionPairRow.value == value)
-        rows = (await s.execute(query.where(CorrectionPairRow.call_id.is_not(None))
-                                .order_by(CorrectionPairRow.id.desc()).limit(50))).all()
+        rows = (await s.execute(query.order_by(CorrectionPairRow.id.desc()).limit(50))).all()
+        drafted = tuple(dict.fromkeys(r.drafted for r in rows if r.drafted))[:EXAMPLE_CALLS]
+        rows = [r for r in rows if r.call_id is not None]
         seen = dict(zip((r.call_id for r in rows), (r.draft_id for r in rows), strict=True))
         calls = tuple(dict.fromkeys(r.call_id for r in rows))[:EXAMPLE_CALLS]
-        return calls, tuple(seen[c] for c in calls)
+        return calls, tuple(seen[c] for c in calls), drafted
 
     async def decide(self, pid: str, status: str, username: str,
                      min_count: int) -> Proposal:

@@ -15,6 +15,7 @@ from typing import Any
 from config import Settings
 from storage.learning import ProposalNotFound
 from voice_gateway.services import open_services
+from workorders.knowledge import knowledge
 
 
 def add_parser(sub: Any) -> None:
@@ -56,6 +57,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                   "or decided before)", file=sys.stderr)
             return 1
         status = None if args.status == "all" else args.status
-        out["proposals"] = [p.to_json() for p in await learning.proposals(min_count, status)]
+        data = knowledge(settings.drafting)
+        out["proposals"] = [p.to_json()
+                            for p in await learning.proposals(min_count, status, data)]
     print(json.dumps(out, ensure_ascii=False, indent=1))
     return 0

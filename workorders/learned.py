@@ -232,6 +232,28 @@ def _extend(data: Knowledge, learned: LearnedAliases) -> Knowledge:
     return replace(data, gazetteer=gazetteer, taxonomy=_taxonomy(data.taxonomy, learned))
 
 
+def known_value(field: str, value: str, data: Knowledge) -> bool:
+    """Whether an alias to ``value`` can take effect: a district, unit, category,
+    subcategory or appeal type of the data, a surname of one or two characters, or any
+    hot-word (a typed place name: "朝阳" is not 朝阳区, and such an alias would do nothing)."""
+    if field == "district":
+        return value in data.gazetteer.districts
+    if field == "street":
+        return any(value == u.name or any(f.full == value for f in u.forms)
+                   for u in data.gazetteer.units)
+    if field == "category":
+        return value in data.taxonomy.categories
+    if field == "subcategory":
+        return any(s.name == value for s in data.taxonomy.subcategories)
+    if field == "appeal_type":
+        return any(r.name == value for r in data.taxonomy.appeals)
+    if field == "urgent":
+        return value == "true"
+    if field == "surname":
+        return 1 <= len(value) <= 2
+    return field == HOTWORD
+
+
 def _overlaps(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
     return a is not None and b is not None and a[0] < b[1] and b[0] < a[1]
 

@@ -36,7 +36,8 @@
     const state = STATE[p.status] + (p.decided_by ? "（" + p.decided_by + " " + time(p.decided_at, true) + "）" : "");
     return el("tr", { "data-proposal": p.id },
       el("td", { text: KIND[p.kind] || p.kind }), el("td", { text: FIELD[p.field] || p.field }),
-      el("td", { text: p.heard || "—" }), el("td", { text: p.value }),
+      el("td", { text: p.heard || "—" }), el("td", { text: p.drafted.join("、") || "—" }),
+      el("td", { text: p.value + (p.known ? "" : "（数据中无此值，批准后不生效）") }),
       el("td", { text: String(p.count) }), examples(p), el("td", { text: state }),
       el("td", {}, approve, " ", reject));
   }
@@ -45,7 +46,7 @@
     const data = await api("GET", "/api/learning/proposals?status=" + encodeURIComponent(status.value));
     document.getElementById("l-threshold").textContent = "同一更正出现 " + data.min_count + " 次及以上即成为候选";
     body.replaceChildren(...data.proposals.map(row));
-    if (!data.proposals.length) body.append(el("tr", {}, el("td", { colspan: "8", text: "暂无" })));
+    if (!data.proposals.length) body.append(el("tr", {}, el("td", { colspan: "9", text: "暂无" })));
   }
 
   status.addEventListener("change", () => load().catch((e) => { msg.textContent = "加载失败：" + e.message; }));

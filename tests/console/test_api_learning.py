@@ -48,6 +48,7 @@ async def test_recurring_corrections_are_proposed_approved_and_used_at_once(
     assert (proposal["kind"], proposal["heard"], proposal["value"], proposal["count"],
             proposal["status"]) == ("surname", "我姓汪", "王", 3, "proposed")
     assert sorted(proposal["calls"]) == sorted(calls)
+    assert (proposal["drafted"], proposal["known"]) == (["汪"], True)
     url = f"/api/learning/proposals/{proposal['id']}"
 
     # No CSRF token, no decision.

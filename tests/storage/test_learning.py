@@ -80,6 +80,7 @@ async def test_recurring_pairs_become_proposals_and_decisions_change_the_set(
     assert [(p.kind, p.heard, p.value, p.count) for p in found] == [
         ("hotword", "", "门头沟区", 3)]
     assert set(found[0].calls) == set(calls) and len(found[0].drafts) == 3
+    assert found[0].known and found[0].drafted == ()
     # A surname heard the same wrong way on three drafts, two only at first.
     for n in range(3):
         _c, draft_id = await _drafted(store, "我姓王 电话 幺三八 幺幺二二 三三四四")
@@ -90,6 +91,8 @@ async def test_recurring_pairs_become_proposals_and_decisions_change_the_set(
     assert pid in {p.id for p in await learning.proposals(3)}
     assert [p.id for p in await learning.proposals(4)] == []  # the threshold is a setting
 
+    [surname] = [p for p in await learning.proposals(3) if p.id == pid]
+    assert (surname.drafted, surname.known) == (("王",), True)  # what the drafter had said
     decided = await learning.decide(pid, "approved", "root", 3)
     assert (decided.status, decided.decided_by, decided.count) == ("approved", "root", 3)
     assert learning.current.aliases == (Alias("surname", "我姓王", "汪"),)  # reloaded at once

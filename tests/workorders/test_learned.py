@@ -101,3 +101,17 @@ def test_an_answer_decoded_for_its_question_reads_with_the_aliases_too() -> None
     assert got.district.value == "门头沟区"
     assert got.district.span is not None
     assert transcript[slice(*got.district.span)] == "美国"  # the answer as the agent sees it
+
+
+def test_values_an_alias_can_take_effect_with() -> None:
+    from workorders.knowledge import knowledge
+    from workorders.learned import known_value
+
+    data = knowledge()
+    assert known_value("district", "门头沟区", data)
+    assert not known_value("district", "门头沟", data)  # typed short: would do nothing
+    assert known_value("street", "卢沟桥街道", data)
+    assert known_value("subcategory", "物业服务", data)
+    assert known_value("appeal_type", "举报", data)
+    assert not known_value("category", "火星事务", data)
+    assert known_value("surname", "欧阳", data)
