@@ -54,7 +54,7 @@ def heard_by_sound(node: Node, text: str) -> tuple[str, ...]:
     if not isinstance(node, MenuNode):
         return ()
     heard = normalise(text)
-    best: tuple[float, int, str] | None = None
+    best: tuple[int, float, str] | None = None
     for option in node.options:
         for keyword in option.keywords:
             word = normalise(keyword)
