@@ -87,7 +87,8 @@ def test_answered_without_a_menu_listens_until_the_caller_hangs_up() -> None:
     late = final("我姓王", start=3.0)
     assert mc.handle(late) == [m.StoreUtterance(1, late)]
     assert mc.handle(m.MediaDrained(4.0)) == [
-        m.Draft("remote-bye", "楼上漏水我姓王", None, (), 4.0, True)]
+        m.Draft("remote-bye", "楼上漏水我姓王", None, (), 4.0, True,
+                readings=(("楼上漏水", ()), ("我姓王", ())))]
     assert mc.handle(m.Drafted(True)) == [m.Finished("remote-bye")]
     assert mc.done
 
@@ -140,7 +141,8 @@ def test_recovery_drafts_with_the_stored_ivr_results_and_no_bye() -> None:
     assert mc.handle(new) == [m.StoreUtterance(1, new)]
     assert mc.handle(m.HungUp("recovered")) == [m.EndMedia()]
     assert mc.handle(m.MediaDrained(7.0)) == [
-        m.Draft("recovered", "老的新的", "13811112222", ("投诉举报",), 7.0, True)]
+        m.Draft("recovered", "老的新的", "13811112222", ("投诉举报",), 7.0, True,
+                readings=(("老的", ()), ("新的", ())))]
 
 
 def test_every_event_without_a_row_is_ignored_in_every_phase() -> None:

@@ -44,3 +44,19 @@ def test_recovery_reads_the_stored_alternatives() -> None:
     old = UtteranceRow(seq=0, start_s=1.0, end_s=2.0, text="路灯坏了", confidence=0.8,
                        words=[], error=None, alternatives=None)  # stored before n-best
     assert stored_final(old).alternatives == ()
+
+
+def test_the_call_machine_drafts_with_each_utterances_alternatives() -> None:
+    from tests.calls.test_machine import final, live
+    from voice_gateway.calls import machine as m
+
+    mc = live()
+    mc.handle(final("路灯坏了", alternatives=("陆灯坏了",)))
+    mc.handle(final("", start=2.5))  # nothing heard: not part of the transcript
+    mc.handle(final("我住在八七六五四", start=3.0, alternatives=("我住在北新桥街道",)))
+    mc.handle(m.HungUp("remote-bye"))
+    (draft,) = mc.handle(m.MediaDrained(5.0))
+    assert isinstance(draft, m.Draft)
+    assert draft.transcript == "路灯坏了我住在八七六五四"
+    assert draft.readings == (("路灯坏了", ("陆灯坏了",)),
+                              ("我住在八七六五四", ("我住在北新桥街道",)))
