@@ -73,3 +73,25 @@ async def test_agent_sees_the_result_and_hears_the_recording(app_client: Any,
     other = await new_draft(app_client, caller="13900002222")
     assert await (await app_client.get(f"/api/drafts/{other['id']}/callback")).json() is None
     assert (await app_client.get(f"/api/drafts/{other['id']}/callback/recording")).status == 404
+
+
+async def test_do_not_call_asked_at_intake_is_shown(app_client: Any) -> None:
+    """An order whose caller pressed 6 (如不需要回访) shows its refused callback to the
+    agent and in the admin's queue and statistics."""
+    from tests.console.conftest import D01
+    from voice_gateway.callbacks.survey import DO_NOT_CALL_LABEL
+    from voice_gateway.calls.drafting import draft_and_store
+
+    services = services_of(app_client)
+    call_id = await services.store.create_call("sip", "13811223344", None, "fake:none")
+    await services.store.end_call(call_id, "hangup", 12.0)
+    draft = await draft_and_store(services, call_id, D01, "13811223344",
+                                  menu_choices=("投诉举报", DO_NOT_CALL_LABEL))  # fmt: skip
+    await login(app_client, "alice")
+    result = await (await app_client.get(f"/api/drafts/{draft['id']}/callback")).json()
+    assert (result["status"], result["attempts"]) == ("refused", 0)
+    await login(app_client, "root")
+    rows = await (await app_client.get("/api/callbacks")).json()
+    assert [(r["draft_id"], r["status"]) for r in rows] == [(draft["id"], "refused")]
+    stats = await (await app_client.get("/api/callbacks/stats")).json()
+    assert (stats["refused"], stats["queued"]) == (1, 0)
