@@ -51,4 +51,5 @@
 
   status.addEventListener("change", () => load().catch((e) => { msg.textContent = "加载失败：" + e.message; }));
   VI.session().then(load).catch((e) => { msg.textContent = "加载失败：" + e.message; });
+  VI.live(() => {}, null);
 })();
