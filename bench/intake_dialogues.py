@@ -134,14 +134,16 @@ def _score(expects: list[dict[str, Any]], drafts: list[dict[str, Any]],
 
 def _monologue_drafts(calls: list[Call], cache: dict[str, Any], model: str,
                       ) -> dict[str, dict[str, Any]]:
-    from bench.intake import _cache_key
+    """Drafts of the monologue calls' cached pipeline transcripts. A file touched since it
+    was decoded (same path and size, newer mtime) keeps its transcript."""
     from workorders import draft
 
     out = {}
     for c in calls:
-        entry = cache.get(_cache_key(c, model))
-        if entry and "pipeline" in entry:
-            out[c.id] = draft(entry["pipeline"], c.caller, NOW).to_dict(c.id)
+        prefix, suffix = f"{c.wav.resolve()}|{c.wav.stat().st_size}|", f"|{model}"
+        for key, entry in cache.items():
+            if key.startswith(prefix) and key.endswith(suffix) and "pipeline" in entry:
+                out[c.id] = draft(entry["pipeline"], c.caller, NOW).to_dict(c.id)
     return out
 
 

@@ -46,7 +46,8 @@ QUESTION_FIELDS: dict[str, tuple[str, ...]] = {
 QUESTIONS = tuple(QUESTION_FIELDS)
 UNK = "[unk]"
 
-_NAME_LEAD = "请问您怎么称呼？我姓张，弓长张。"
+# No example answer in a lead: Whisper echoes it (我姓张 for 我姓赵 and for 我先注意).
+_NAME_LEAD = "请问您贵姓？怎么写？"
 _ADDRESS_LEAD = "请问您说的地址在哪个区哪个街道？"
 _PROBLEM_LEAD = "请说一下您要反映的问题。"
 # Surnames given in the prompt after the spelled ones (the commonest first).
