@@ -36,7 +36,7 @@ from workorders.gazetteer import (
     split_suffix,
 )
 from workorders.knowledge import AppealRule, Knowledge, Subcategory, Taxonomy, UrgentRules
-from workorders.sound import char_cost, substitution_cost
+from workorders.sound import best_by_sound, char_cost, substitution_cost
 from workorders.text import Compact, compact
 
 # The fields a correction teaches something about. Names, phones and addresses are
@@ -117,12 +117,26 @@ def correction_pairs(transcript: str, evidence: dict[str, Any], before: dict[str
             continue
         heard: str | None = None
         span = evidence.get(field)
+        drafted = _text(before.get(field))
         if isinstance(span, list | tuple) and len(span) == 2:
             start, end = int(span[0]), int(span[1])
             piece = compact(transcript[start:end]).text
             heard = piece if 0 < len(piece) <= MAX_HEARD else None
-        pairs.append(CorrectionPair(field, heard, value, _text(before.get(field))))
+        elif drafted is None and field in PLACE_FIELDS:
+            heard = located_place(compact(transcript).text, value)
+        pairs.append(CorrectionPair(field, heard, value, drafted))
     return pairs
+
+
+def located_place(text: str, place: str) -> str | None:
+    """Where the drafter found no place, the stretch of ``text`` that sounds most like the
+    place's name without its suffix (梅头沟 for 门头沟区), within the sound matcher's usual
+    budget; None when nothing does or the name is written there as such."""
+    stem = split_suffix(place)[0]
+    if len(stem) < 2 or stem in text:
+        return None
+    found = best_by_sound(text, [stem])
+    return text[found[1].start:found[1].end] if found is not None else None
 
 
 # -- applying approved aliases ------------------------------------------------------------

@@ -60,7 +60,7 @@ async def test_each_corrected_field_is_stored_as_a_pair(store: Store) -> None:
                                      "category": "公用事业", "phone": "13900000000",
                                      "name": "王小明"})
     assert await _pairs(store) == [
-        ("district", None, "门头沟区", None, "alice"),  # no span: nothing heard
+        ("district", "梅头沟", "门头沟区", None, "alice"),  # no span: located by sound
         ("surname", "我姓王", "黄", "王", "alice"),  # the surname's evidence span
     ]  # category unchanged; phone and name are personal data and never pairs
 
@@ -74,11 +74,11 @@ async def test_recurring_pairs_become_proposals_and_decisions_change_the_set(
         call_id, draft_id = await _drafted(store, "我住在 梅头沟 小区 停电 了")
         await _correct(store, draft_id, {"district": "门头沟区"})
         calls.append(call_id)
-    # The drafter found no district, so these pairs have no heard text: only the hot-word
-    # (a place agents typed on 3 drafts) recurs.
+    # The drafter found no district; the place heard is located by sound: a place alias,
+    # and a hot-word (a place agents typed on 3 drafts).
     found = await learning.proposals(3)
-    assert [(p.kind, p.heard, p.value, p.count) for p in found] == [
-        ("hotword", "", "门头沟区", 3)]
+    assert sorted((p.kind, p.heard, p.value, p.count) for p in found) == [
+        ("hotword", "", "门头沟区", 3), ("place", "梅头沟", "门头沟区", 3)]
     assert set(found[0].calls) == set(calls) and len(found[0].drafts) == 3
     assert found[0].known and found[0].drafted == ()
     # A surname heard the same wrong way on three drafts, two only at first.
@@ -86,7 +86,7 @@ async def test_recurring_pairs_become_proposals_and_decisions_change_the_set(
         _c, draft_id = await _drafted(store, "我姓王 电话 幺三八 幺幺二二 三三四四")
         await _correct(store, draft_id, {"surname": "汪"})
         if n == 1:
-            assert [p.kind for p in await learning.proposals(3)] == ["hotword"]
+            assert {p.kind for p in await learning.proposals(3)} == {"hotword", "place"}
     pid = proposal_id("surname", "我姓王", "汪")
     assert pid in {p.id for p in await learning.proposals(3)}
     assert [p.id for p in await learning.proposals(4)] == []  # the threshold is a setting

@@ -32,6 +32,17 @@ def test_an_edit_makes_pairs_of_the_evidence_text_and_the_new_value() -> None:
     ]  # the phone is personal data: never a pair
 
 
+def test_a_place_the_drafter_missed_is_located_by_sound() -> None:
+    # No evidence span (the drafter found no district): the stretch that sounds like the
+    # place the agent typed is what was heard.
+    transcript = "我住在 梅头沟 小区 停电 了"
+    pairs = correction_pairs(transcript, {"district": None, "street": None},
+                             {"district": None, "street": None},
+                             {"district": "门头沟区", "street": "大峪街道"})
+    assert pairs == [CorrectionPair("district", "梅头沟", "门头沟区", None),
+                     CorrectionPair("street", None, "大峪街道", None)]  # nothing like it
+
+
 def test_clearing_a_field_or_a_long_span_teaches_nothing() -> None:
     transcript = "这是一段很长很长很长很长很长很长很长的话"
     pairs = correction_pairs(transcript, {"category": [0, len(transcript)], "district": [0, 2]},
