@@ -33,6 +33,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from storage.db import StorageStalled, WriteTransactions
+from storage.event_inserts import event_values
 from storage.events import Event
 from storage.models import Call, EventRow
 
@@ -146,7 +147,7 @@ class CallInserts:
                 # Bulk statements: one round trip each whatever the batch's size (added as
                 # ORM objects, each event row was an INSERT ... RETURNING of its own).
                 await s.execute(insert(Call), [p.values for p in written])
-                await s.execute(insert(EventRow), [_event_values(p.event) for p in written])
+                await s.execute(insert(EventRow), [event_values(p.event) for p in written])
                 if all(p.late(loop.time()) for p in written):
                     raise _AllGaveUp  # through the lock too late: rolled back
         except _AllGaveUp:
@@ -188,7 +189,3 @@ class CallInserts:
             log.error("%d call(s) stored after their callers gave up and not taken back "
                       "(%s): recovery will draft them", len(call_ids), type(exc).__name__)
 
-
-def _event_values(event: Event) -> dict[str, Any]:
-    return {"call_id": event.call_id, "kind": event.kind, "at": event.at,
-            "payload": event.payload}

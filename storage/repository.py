@@ -21,6 +21,7 @@ from sqlalchemy.orm import load_only, selectinload
 
 from storage.call_inserts import CallInserts
 from storage.db import WriteTransactions, session_factory
+from storage.event_inserts import EventInserts
 from storage.events import Event, EventBus
 from storage.learning import Learning
 from storage.models import Call, DraftRow, EventRow, UtteranceRow
@@ -53,6 +54,7 @@ class Store:
         self._sessions = session_factory(engine)
         self._write = WriteTransactions(engine)
         self._calls = CallInserts(self._write, self.bus.publish)
+        self._events = EventInserts(self._write, self.bus.publish)
         # The aliases learnt from agents' corrections that drafts are made with.
         self.learning = Learning(engine, self.bus)
 
@@ -73,9 +75,9 @@ class Store:
         await self._calls.settle()
 
     async def record_event(self, event: Event) -> None:
-        async with self._write() as s:
-            s.add(_event_row(event))
-        self.bus.publish(event)
+        """Store ``event`` (with the others waiting: :mod:`storage.event_inserts`), then
+        publish it."""
+        await self._events.insert(event)
 
     async def create_call(
         self, source: str, caller_number: str | None, recording_path: str | None,
