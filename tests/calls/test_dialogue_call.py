@@ -4,6 +4,7 @@ IVR and call machine on the virtual clock, with the fake engine (no model)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def test_a_bad_script_is_refused_with_the_turn_that_is_wrong(tmp_path: Path) -> 
 def test_the_cli_takes_a_file_or_a_script(cli_env: dict[str, str], tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in [k for k in os.environ if k.startswith("VOICE_INTAKE_")]:
+        monkeypatch.delenv(key)  # the CLI refuses settings it does not know
     for key, value in cli_env.items():
         monkeypatch.setenv(key, value)
     path = tmp_path / "turns.json"
