@@ -56,6 +56,11 @@ class DecodeRequest:
     pcm: bytes
     prompt: str | None = None
     grammar: tuple[str, ...] | None = None
+    # What was said just before, when the VAD cut this utterance from it: its audio,
+    # heard again at the start of the window, and its text, forced as the decoder's
+    # prefix, so that only the text of ``pcm`` comes back (Whisper; others ignore it).
+    context_pcm: bytes = field(default=b"", repr=False)
+    context_text: str = ""
 
 
 @dataclass(frozen=True)
