@@ -35,7 +35,14 @@ from workorders.gazetteer import (
     UnitForm,
     split_suffix,
 )
-from workorders.knowledge import AppealRule, Knowledge, Subcategory, Taxonomy, UrgentRules
+from workorders.knowledge import (
+    AppealRule,
+    Knowledge,
+    Subcategory,
+    Taxonomy,
+    UrgentRules,
+    knowledge,
+)
 from workorders.sound import best_by_sound, char_cost, substitution_cost
 from workorders.text import Compact, compact
 
@@ -105,10 +112,15 @@ def _text(value: Any) -> str | None:
 
 
 def correction_pairs(transcript: str, evidence: dict[str, Any], before: dict[str, Any],
-                     after: dict[str, Any]) -> list[CorrectionPair]:
+                     after: dict[str, Any], data: Knowledge | None = None) -> list[CorrectionPair]:
     """The pairs one edit makes: for each learnable field given a new, non-empty value,
-    the compacted text of the field's evidence span (None without a span) → the value."""
+    the compacted text of the field's evidence span → the value. Where that span cannot
+    be what was heard for the value, the heard text is looked for by sound instead (None
+    when nothing fits): a place the drafter missed (no span), and a category, subcategory,
+    appeal type or urgency, whose span is the evidence of the value the drafter chose
+    (``data``: the taxonomy's phrases, default the shipped ones)."""
     pairs: list[CorrectionPair] = []
+    text = compact(transcript).text
     for field in LEARNED_FIELDS:
         if field not in after:
             continue
@@ -118,14 +130,37 @@ def correction_pairs(transcript: str, evidence: dict[str, Any], before: dict[str
         heard: str | None = None
         span = evidence.get(field)
         drafted = _text(before.get(field))
-        if isinstance(span, list | tuple) and len(span) == 2:
+        if KINDS[field] == "phrase":
+            heard = located_phrase(text, field, value, data or knowledge())
+        elif isinstance(span, list | tuple) and len(span) == 2:
             start, end = int(span[0]), int(span[1])
             piece = compact(transcript[start:end]).text
             heard = piece if 0 < len(piece) <= MAX_HEARD else None
         elif drafted is None and field in PLACE_FIELDS:
-            heard = located_place(compact(transcript).text, value)
+            heard = located_place(text, value)
         pairs.append(CorrectionPair(field, heard, value, drafted))
     return pairs
+
+
+def _class_phrases(field: str, value: str, taxonomy: Taxonomy) -> list[str]:
+    if field in ("category", "subcategory"):
+        key = "category" if field == "category" else "name"
+        return [p for s in taxonomy.subcategories if getattr(s, key) == value
+                for p, _ in s.phrases]
+    if field == "appeal_type":
+        return [p for r in taxonomy.appeals if r.name == value for p in (*r.declared, *r.cues)]
+    return list(taxonomy.urgent.phrases) if value == "true" else []
+
+
+def located_phrase(text: str, field: str, value: str, data: Knowledge) -> str | None:
+    """The stretch of ``text`` that sounds most like a phrase of the class the agent chose
+    (物宴 for 物业 of 物业服务), within the sound matcher's usual budget; None when none does
+    or one is written there as such (an alias would add nothing)."""
+    phrases = [p for p in _class_phrases(field, value, data.taxonomy) if len(p) >= 2]
+    if not phrases or any(p in text for p in phrases):
+        return None
+    found = best_by_sound(text, phrases)
+    return text[found[1].start:found[1].end] if found is not None else None
 
 
 def located_place(text: str, place: str) -> str | None:

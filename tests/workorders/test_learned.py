@@ -43,6 +43,20 @@ def test_a_place_the_drafter_missed_is_located_by_sound() -> None:
                      CorrectionPair("street", None, "大峪街道", None)]  # nothing like it
 
 
+def test_a_class_corrected_is_paired_with_a_phrase_of_that_class_heard() -> None:
+    # The evidence of a wrong category (路灯) stands for that category, not for the one the
+    # agent chose: the heard text is what sounds like one of its phrases (物也: 物业).
+    transcript = "路灯 坏了 物也 不 修 什么时候 能修"
+    pairs = correction_pairs(
+        transcript, {"category": [0, 2], "subcategory": [0, 2], "appeal_type": [13, 17]},
+        {"category": "城市管理", "subcategory": "市政设施", "appeal_type": "咨询"},
+        {"category": "住房管理", "subcategory": "物业服务", "appeal_type": "建议"})
+    assert pairs == [CorrectionPair("category", "物也", "住房管理", "城市管理"),
+                     CorrectionPair("subcategory", "物也", "物业服务", "市政设施"),
+                     # nothing sounds like 建议's phrases: no phrase to learn (not 什么时候)
+                     CorrectionPair("appeal_type", None, "建议", "咨询")]
+
+
 def test_clearing_a_field_or_a_long_span_teaches_nothing() -> None:
     transcript = "这是一段很长很长很长很长很长很长很长的话"
     pairs = correction_pairs(transcript, {"category": [0, len(transcript)], "district": [0, 2]},
