@@ -350,8 +350,14 @@ class WhisperEngine:
                                                context_text=""))
         if not more.text:
             return result
-        return dataclasses.replace(result, text=result.text + more.text,
-                                   confidence=min(result.confidence, more.confidence))
+        text = result.text + more.text
+        # n-best of the whole: each part's other readings with the other part as best read.
+        alternatives = [a + more.text for a in result.alternatives]
+        alternatives += [result.text + a for a in more.alternatives]
+        return dataclasses.replace(result, text=text,
+                                   confidence=min(result.confidence, more.confidence),
+                                   alternatives=tuple(a for a in dict.fromkeys(alternatives)
+                                                      if a != text))
 
     def _hypothesis(self, out: Any, skip: int = 0) -> _Hypothesis:
         """The best sequence, without the first ``skip`` tokens (a forced prefix)."""

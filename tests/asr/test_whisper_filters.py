@@ -33,3 +33,20 @@ def test_noise_that_came_back_as_a_loop_is_non_speech() -> None:
     assert not is_non_speech("我们小区的电梯又坏了", 0.886, -0.698, DEFAULT_PROMPT)
     assert not is_non_speech("作试试试试试试试试试试", 0.05, -0.698, DEFAULT_PROMPT)
     assert is_non_speech("我们小区的电梯又坏了", 0.7, -0.9, DEFAULT_PROMPT)
+
+
+def test_alternatives_of_a_decode_that_went_on_cover_the_whole_utterance() -> None:
+    """#15 items 2 and 5: an utterance decoded in two windows (Whisper stopped early) has
+    alternatives of the whole, not of its first window only."""
+    from asr.engines.base import DecodeRequest, DecodeResult, EngineSpec
+    from asr.engines.whisper import WhisperEngine
+
+    engine = WhisperEngine.__new__(WhisperEngine)  # no model: decode is replaced below
+    engine._spec = EngineSpec("whisper", nbest=3)
+    rest = DecodeResult("我住在海电七", 0.8, alternatives=("我住在海淀区",))
+    engine.decode = lambda _req: rest  # type: ignore[method-assign]
+    first = DecodeResult("路灯坏了", 0.9, alternatives=("陆灯坏了",))
+    whole = engine._go_on(first, DecodeRequest(b"\0\0" * 16000), b"\0\0" * 16000)
+    assert whole.text == "路灯坏了我住在海电七"
+    assert whole.alternatives == ("陆灯坏了我住在海电七", "路灯坏了我住在海淀区")
+    assert whole.confidence == 0.8
