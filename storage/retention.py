@@ -4,7 +4,8 @@ A call is due when it ended more than ``days`` ago and its work order is closed 
 merged, or dispatched and resolved) or it has none (abandoned, silent). For a due call the
 recording files (caller side and ``.out.wav``) are deleted, and the transcript is redacted:
 the draft's transcript and evidence spans, the utterances' text and word timings, and the
-text of its ``utterance`` events. The work order's fields (summary, address, category …)
+text of its ``utterance`` events (and what its correction pairs heard, storage/learning.py).
+The work order's fields (summary, address, category …)
 stay: they are the record of the case. Each run is logged and written to the audit log
 (``retention``, user ``system``) with its counts.
 """
@@ -18,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.access_log import AccessLog
 from storage.db import WriteTransactions, session_factory
-from storage.models import Call, DraftRow, EventRow, UtteranceRow
+from storage.models import Call, CorrectionPairRow, DraftRow, EventRow, UtteranceRow
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,9 @@ async def apply_retention(engine: AsyncEngine, days: int, now: datetime) -> Rete
             for u in (await s.scalars(select(UtteranceRow)
                                       .where(UtteranceRow.call_id.in_(batch)))).all():
                 u.text, u.words = "", []
+            # What the learning loop heard is a piece of the transcript too.
+            await s.execute(update(CorrectionPairRow)
+                            .where(CorrectionPairRow.call_id.in_(batch)).values(heard=None))
             for e in (await s.scalars(select(EventRow).where(
                     EventRow.call_id.in_(batch), EventRow.kind == "utterance"))).all():
                 if "text" in (e.payload or {}):

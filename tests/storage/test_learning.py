@@ -9,16 +9,17 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from storage import DraftWorkflow, EventBus, Store, create_engine, upgrade
 from storage.learning import Learning, ProposalNotFound
-from storage.models import CorrectionPairRow
+from storage.models import Call, CorrectionPairRow
 from storage.pgevents import EventListener
+from storage.retention import apply_retention
 from tests.storage.pgcluster import create_database
 from workorders import draft
 from workorders.learned import Alias, proposal_id
@@ -105,6 +106,19 @@ async def test_recurring_pairs_become_proposals_and_decisions_change_the_set(
     assert learning.current.aliases == ()
     with pytest.raises(ProposalNotFound):
         await learning.decide("nosuch", "approved", "root", 3)
+
+
+async def test_retention_forgets_what_was_heard(store: Store) -> None:
+    # The heard text is a piece of the transcript: redacted with it, the value stays.
+    call_id, draft_id = await _drafted(store)
+    await store.end_call(call_id, "hangup", 10.0)
+    await _correct(store, draft_id, {"surname": "黄"})
+    await DraftWorkflow(store.engine, store.bus).reject(draft_id, "alice", "not_appeal")
+    async with store.engine.begin() as conn:
+        await conn.execute(update(Call).where(Call.id == call_id).values(
+            ended_at=datetime.now(UTC) - timedelta(days=400)))
+    await apply_retention(store.engine, 30, datetime.now(UTC))
+    assert await _pairs(store) == [("surname", None, "黄", "王", "alice")]
 
 
 @pytest.fixture
