@@ -53,6 +53,11 @@ class EventInserts:
             self._writer = asyncio.get_running_loop().create_task(self._write_all())
         await pending.done  # cancelled: not written unless its batch had begun
 
+    async def settle(self) -> None:
+        """Until every batch has been written (those of writers that gave up too)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait({self._writer})
+
     async def _write_all(self) -> None:
         try:
             while self._pending:

@@ -71,8 +71,10 @@ class Store:
 
     async def settle(self) -> None:
         """Wait until the INSERTs of ``create_call`` have ended, those given up on too
-        (rolled back or taken back); before the engine is disposed of, and in tests."""
+        (rolled back or taken back), and the events' batches; before the engine is disposed
+        of, and in tests."""
         await self._calls.settle()
+        await self._events.settle()
 
     async def record_event(self, event: Event) -> None:
         """Store ``event`` (with the others waiting: :mod:`storage.event_inserts`), then
