@@ -235,8 +235,12 @@ class IvrSettings:
     prompt_dir: Path | None = None
     # Offline TTS for prompt texts: {text} is the text (else stdin), {out} an output file
     # (else stdout). espeak-ng's Mandarin voice is the default; any command that writes
-    # common audio works (e.g. a local piper or sherpa-onnx binary).
-    tts_command: tuple[str, ...] = ("espeak-ng", "-v", "cmn", "-s", "150", "--stdout", "{text}")
+    # common audio works (e.g. a local piper or sherpa-onnx binary). The voice is
+    # cmn-latn-pinyin: espeak-ng's plain "cmn" turns many characters into pinyin with a
+    # tone digit and reads that as English (您好 became "nin two hao three").
+    tts_command: tuple[str, ...] = (
+        "espeak-ng", "-v", "cmn-latn-pinyin", "-s", "150", "--stdout", "{text}"
+    )
     tts_timeout_s: float = 30.0
     # SIP calls go through the menu; false sends every call straight to intake.
     enabled: bool = True

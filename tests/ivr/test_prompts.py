@@ -7,6 +7,7 @@ import io
 import math
 import shutil
 import struct
+import subprocess
 import wave
 from pathlib import Path
 
@@ -144,3 +145,14 @@ def test_tts_errors_are_readable() -> None:
         render_text("你好", IvrSettings(tts_command=("no-such-tts-binary", "{text}")))
     with pytest.raises(PromptError, match="failed \\(exit 1\\)"):
         render_text("你好", IvrSettings(tts_command=("false",)))
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
+def test_the_default_voice_reads_chinese_as_mandarin_not_as_english() -> None:
+    """espeak-ng's plain ``cmn`` voice turns characters into pinyin with tone digits and
+    reads them as English ("nin two hao three"); the default voice must not switch."""
+    command = list(IvrSettings().tts_command)
+    voice = command[command.index("-v") + 1]
+    shown = subprocess.run(["espeak-ng", "-v", voice, "-q", "-x", "您好，这里是12345市民服务热线"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "(en)" not in shown and shown.strip()
