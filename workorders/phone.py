@@ -169,7 +169,9 @@ def _one_digit_apart(heard: str, number: str) -> bool:
 
 def _one_digit_changed(heard: str, number: str) -> bool:
     """Whether ``heard`` is ``number`` with exactly one digit replaced."""
-    return len(heard) == len(number) and sum(a != b for a, b in zip(heard, number)) == 1
+    if len(heard) != len(number):
+        return False
+    return sum(a != b for a, b in zip(heard, number, strict=True)) == 1
 
 
 def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None:
