@@ -213,7 +213,9 @@ class UtteranceRecognizeStream(RecognizeStream):
         self._batched = 0
         self._batch_bytes = input_rate * batch_ms // 1000 * 2
         # Per-utterance decoders see only the utterance: give them some quiet before it.
-        self.vad = dataclasses.replace(vad, pre_roll_ms=max(vad.pre_roll_ms, context_ms))
+        # They hear each sentence with those before it if short pauses do not end it.
+        self.vad = dataclasses.replace(vad, pre_roll_ms=max(vad.pre_roll_ms, context_ms),
+                                       end_ms=max(vad.end_ms, vad.sentence_pause_ms))
         # Speculative endpointing: once the caller has paused for the tail time, the
         # utterance's audio is what the endpoint would keep, so its decode starts then
         # rather than at the end of the hangover, tail_ms → end_ms earlier (0.4 s by

@@ -27,7 +27,9 @@ async def _run(pcm: bytes, rate: int, batch_ms: int
         decoded.append(request.pcm)
         return DecodeResult(f"第{len(decoded)}句", 0.9)
 
-    stream = UtteranceRecognizeStream(decoder, VadSettings(), rate, speculate=False,
+    # Cut at 8 s: a call is one utterance up to 28 s by default, and cuts are the point.
+    stream = UtteranceRecognizeStream(decoder, VadSettings(max_utterance_s=8.0), rate,
+                                      speculate=False,
                                       on_utterance=utterances.append, batch_ms=batch_ms)
 
     async def consume() -> list[TranscriptEvent]:

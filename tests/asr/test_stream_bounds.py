@@ -93,8 +93,9 @@ class CountingDecoder:
 
 async def test_a_whole_recording_pushed_at_once_decodes_a_few_at_a_time_in_order() -> None:
     decoder = CountingDecoder()
-    stream = UtteranceRecognizeStream(decoder, VadSettings(), 16000, max_decodes=2,
-                                      speculate=False)
+    # Utterances that end at each 1.2 s pause (by default Whisper's run on past them).
+    stream = UtteranceRecognizeStream(decoder, VadSettings(sentence_pause_ms=700), 16000,
+                                      max_decodes=2, speculate=False)
     for frame in sig.frames(talk(6)):
         stream.push(frame)  # like crash recovery: the file at once, nobody reading yet
     stream.end()

@@ -14,6 +14,9 @@ from config import VadSettings
 from tests.asr import signals as sig
 
 A, B = "BAC009S0150W0154.wav", "BAC009S0252W0123.wav"
+# Utterances end at a 0.7 s pause here, as they do for Vosk (by default a pause under
+# sentence_pause_ms, 1.5 s, does not end an utterance for Whisper).
+SHORT = VadSettings(sentence_pause_ms=700)
 
 
 def two_sentences(pause_s: float) -> bytes:
@@ -49,7 +52,7 @@ async def run(stream: UtteranceRecognizeStream, data: bytes) -> list[TranscriptE
 
 async def test_after_a_short_pause_the_previous_utterance_is_the_context() -> None:
     decoder = Recorder()
-    stream = UtteranceRecognizeStream(decoder, VadSettings(), 16000, speculate=False,
+    stream = UtteranceRecognizeStream(decoder, SHORT, 16000, speculate=False,
                                       context_gap_s=CONTEXT_GAP_S)
     first, second = await run(stream, two_sentences(1.0))
     assert [e.text for e in (first, second)] == ["第1句", "第2句"]
@@ -66,7 +69,7 @@ async def test_after_a_short_pause_the_previous_utterance_is_the_context() -> No
 
 async def test_a_long_pause_or_a_failed_decode_gives_no_context() -> None:
     decoder = Recorder()
-    await run(UtteranceRecognizeStream(decoder, VadSettings(), 16000, speculate=False,
+    await run(UtteranceRecognizeStream(decoder, SHORT, 16000, speculate=False,
                                       context_gap_s=CONTEXT_GAP_S),
               two_sentences(CONTEXT_GAP_S + 1.0))
     assert [r.context_text for r in decoder.requests] == ["", ""]
@@ -74,7 +77,7 @@ async def test_a_long_pause_or_a_failed_decode_gives_no_context() -> None:
 
     failing = Recorder(fail_first=True)
     first, second = await run(
-        UtteranceRecognizeStream(failing, VadSettings(), 16000, speculate=False,
+        UtteranceRecognizeStream(failing, SHORT, 16000, speculate=False,
                                  context_gap_s=CONTEXT_GAP_S),
         two_sentences(1.0))
     assert first.error is not None and second.text == "第2句"
@@ -106,8 +109,7 @@ async def test_a_retracted_guess_does_not_cancel_the_decode_before_it() -> None:
         await asyncio.sleep(0 if request.context_text else 0.5)
         return DecodeResult(f"第{len(requests)}次", 0.9)
 
-    stream = UtteranceRecognizeStream(decoder, VadSettings(), 16000,
-                                      context_gap_s=CONTEXT_GAP_S)
+    stream = UtteranceRecognizeStream(decoder, SHORT, 16000, context_gap_s=CONTEXT_GAP_S)
     x = np.concatenate([
         sig.silence(0.5), sig.trimmed(sig.speech(A)), sig.silence(1.0),
         sig.trimmed(sig.speech(B)), sig.silence(0.45),  # a pause the caller talks through
@@ -128,15 +130,18 @@ async def _finals(stream: UtteranceRecognizeStream) -> list[TranscriptEvent]:
 
 
 async def test_by_default_long_speech_is_one_utterance_without_context() -> None:
-    """Defaults: speech without a pause is cut only at 28 s (it fits one 30 s Whisper
-    window, as the bare engine hears it), and no utterance gets context."""
-    assert VadSettings().max_utterance_s == 28.0
+    """Defaults: speech is cut only at 28 s (it fits one 30 s Whisper window, as the bare
+    engine hears it), a pause between sentences under 1.5 s does not end an utterance,
+    and no utterance gets context."""
+    assert VadSettings().max_utterance_s == 28.0 and VadSettings().sentence_pause_ms == 1500
     decoder = Recorder()
     speech = np.concatenate([sig.trimmed(sig.speech(A)), sig.trimmed(sig.speech(B))] * 2)
-    assert 13 < speech.size / 16000 < 25
-    x = np.concatenate([sig.silence(0.5), speech, sig.silence(1.0),
-                        sig.trimmed(sig.speech(A)), sig.silence(1.5)])
-    first, _ = await run(UtteranceRecognizeStream(decoder, VadSettings(), 16000,
-                                                  speculate=False), sig.pcm(x))
-    assert first.end - first.start > 13
+    assert 13 < speech.size / 16000 < 20
+    x = np.concatenate([sig.silence(0.5), speech, sig.silence(1.0),  # one sentence more
+                        sig.trimmed(sig.speech(A)), sig.silence(2.5),  # the end
+                        sig.trimmed(sig.speech(B)), sig.silence(2.0)])
+    first, second = await run(UtteranceRecognizeStream(decoder, VadSettings(), 16000,
+                                                       speculate=False), sig.pcm(x))
+    assert first.end - first.start > speech.size / 16000 + 1.0 + 3
+    assert second.end - second.start < 6
     assert [r.context_pcm for r in decoder.requests] == [b"", b""]
