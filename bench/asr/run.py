@@ -199,7 +199,7 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings,
         ("  of which endpoint → final p50 / p95",
          f"{percentile(latency.endpoint_to_final, 50):.2f} / "
          f"{percentile(latency.endpoint_to_final, 95):.2f} s", "—", "",
-         f"hangover {vad.end_ms} ms"),
+         f"hangover {max(vad.end_ms, vad.sentence_pause_ms)} ms"),
     ]
     capacity_pipe = max(1.0, CORES * total_audio / pipe_cpu)
     capacity_bare = max(1.0, CORES * total_audio / bare_cpu)
