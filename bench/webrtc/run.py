@@ -57,6 +57,7 @@ from bench.sip.run import (
 )
 from config import Settings, load_settings
 from tests.sipp.harness import free_port, running_gateway, sip_settings
+from voice_gateway import eventloop
 from voice_gateway.app import init_app
 from voice_gateway.calls.runner import CallRunner
 from voice_gateway.services import Services, open_services
@@ -262,9 +263,9 @@ WHY = {
 }
 
 
-def report(w: WebRtcLevel, sip: HoldLevel | None) -> None:
+def report(w: WebRtcLevel, sip: HoldLevel | None, loop: str = "asyncio") -> None:
     print(f"\nbench.webrtc · commit {code_version()} · {os.cpu_count()} cores · "
-          f"load {w.load:.2f} at the end")
+          f"load {w.load:.2f} at the end · gateway event loop: {loop}")
     per_core = 1000 / w.ms_per_call_second if w.ms_per_call_second else float("nan")
     rows = [["WebRTC (Opus, DTLS-SRTP)", str(w.calls), str(w.up_in_window),
              f"{w.loss * 100:.3f}%", f"{w.gateway_cpu:.2f}", f"{w.ms_per_call_second:.1f}",
@@ -303,19 +304,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--window", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=2, help="caller processes")
     parser.add_argument("--no-sip", action="store_true", help="skip the SIP figure")
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                        help="the gateway's event loop (default: as `serve`, uvloop if "
+                             "installed); the callers' processes keep asyncio's")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"load average {os.getloadavg()[0]:.2f}; {args.calls} WebRTC calls…", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-webrtc-") as tmp:
-        w = asyncio.run(webrtc_level(Path(tmp), args.calls, args.rate, args.window,
-                                     args.clients))
+        w = eventloop.run(webrtc_level(Path(tmp), args.calls, args.rate, args.window,
+                                       args.clients), args.loop)
         sip = None
         if not args.no_sip:
             if SIPP is None:
                 print("sipp is not installed: no SIP figure")
             else:
                 print(f"{args.calls} SIP calls…", flush=True)
-                sip = asyncio.run(sip_level(Path(tmp), args.calls, args.window))
-    report(w, sip)
+                sip = eventloop.run(sip_level(Path(tmp), args.calls, args.window), args.loop)
+    report(w, sip, "uvloop" if eventloop.loop_factory(args.loop) else "asyncio")
     print(f"\n(run took {time.perf_counter() - started:.0f} s; median setup "
           f"{statistics.median(w.connect_ms) if w.connect_ms else float('nan'):.0f} ms)")
