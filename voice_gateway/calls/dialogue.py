@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,21 +29,16 @@ from typing import Any
 from asr.audio import PcmAudio, load_audio
 from ivr import Menu
 from ivr import events as ivr
-from storage.repository import new_id
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
 from voice_gateway.calls.file_call import (
-    CallNotStored,
-    CallOutcome,
     FileCallResult,
-    FileTransport,
     _expire,
     _menu_over,
-    _run_out,
-    _until_answered,
     feed_audio,
+    run_virtual_call,
 )
-from voice_gateway.calls.runner import CallRunner, stored_utterance
+from voice_gateway.calls.runner import CallRunner
 from voice_gateway.services import Services
 
 KEY_GAP_S = 0.5  # between two keys of one turn
@@ -205,44 +201,26 @@ async def call_with_script(services: Services, script: Path, caller_number: str 
     turns = await asyncio.to_thread(load_script, script)
     audio = await asyncio.to_thread(_load_turn_audio, turns)
     rate = next(iter(audio.values())).sample_rate if audio else 8000
-    call_id = new_id()
     plan = m.CallPlan(caller_number, menu,
                       decode_answers=services.settings.asr.question_decoding)
     machine = m.CallMachine(plan)
-    transport = FileTransport()
-    media = CallAudio.open(services.settings, services.pool, call_id, rate)
-    runner = CallRunner(services, machine, transport, media, call_id=call_id, source="file",
-                        caller_number=caller_number, virtual_clock=True)
-    caller = _Caller(runner, media, rate)
-    task = runner.start(m.Offered())
-    try:
-        await _until_answered(runner)
-        if not runner.stored_ok:
-            raise CallNotStored("storage could not take the call")
-        await runner.idle()
-        runner.audio_offset = runner.clock
-        runner.post(m.MediaStarted("file"))
-        for turn in turns:
-            if not await caller.until_prompt(turn.after):
-                break
-            if turn.keys:
-                await caller.keys(turn.keys)
-            if turn.say is not None:
-                await caller.say(audio[turn.say])
-        transport.fed.set()
-        await media.drained()
-        await _run_out(runner)
-        if machine.phase == "live":
-            runner.clock += 1.0
-            runner.post(m.HungUp("end_of_file"))
-    finally:
-        transport.fed.set()
-        if not task.done() and machine.phase == "live":
-            runner.post(m.HungUp("interrupted", by_caller=False))
-        await task
-    if runner.drafted is None:
-        raise CallNotStored("the call's draft could not be stored")
-    utterances = [stored_utterance(i, u) for i, u in enumerate(machine.utterances)]
-    outcome = CallOutcome(call_id, machine.transcript, utterances, runner.drafted)
+
+    def caller(runner: CallRunner, media: CallAudio) -> Callable[[], Awaitable[None]]:
+        side = _Caller(runner, media, rate)  # counts deliveries: before the call starts
+
+        async def play() -> None:
+            runner.audio_offset = runner.clock
+            runner.post(m.MediaStarted("file"))
+            for turn in turns:
+                if not await side.until_prompt(turn.after):
+                    break
+                if turn.keys:
+                    await side.keys(turn.keys)
+                if turn.say is not None:
+                    await side.say(audio[turn.say])
+
+        return play
+
+    outcome = await run_virtual_call(services, machine, caller_number, rate, caller)
     return DialogueResult(outcome, machine.trace_json(), machine.sorted_answers,
                           machine.keypad_phone, machine.menu_choices)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,26 +106,52 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
     if services.pool is None:
         raise RuntimeError("a call needs the ASR worker pool")
     audio = await asyncio.to_thread(load_audio, path)
-    call_id = new_id()
     machine = m.CallMachine(m.CallPlan(caller_number, menu))
+
+    def caller(runner: CallRunner, media: CallAudio) -> Callable[[], Awaitable[None]]:
+        async def play() -> None:
+            for text in inputs:
+                await _give(runner, text)
+            runner.audio_offset = runner.clock
+            runner.post(m.MediaStarted("file"))
+            await feed_audio(media.push, audio)
+
+        return play
+
+    outcome = await run_virtual_call(services, machine, caller_number, audio.sample_rate,
+                                     caller)
+    return FileCallResult(outcome, machine.trace_json())
+
+
+async def run_virtual_call(
+    services: Services,
+    machine: m.CallMachine,
+    caller_number: str | None,
+    sample_rate: int,
+    caller: Callable[[CallRunner, CallAudio], Callable[[], Awaitable[None]]],
+) -> CallOutcome:
+    """Run ``machine`` as a call on the virtual clock with a file transport. ``caller`` is
+    given the runner and the call's audio before the call starts and returns the caller's
+    side, run once the call is answered and stored; when that returns the caller is
+    silent, the menu runs out (if there is one) and the caller hangs up. The call is
+    drafted however the caller's side ends (an error, Ctrl-C)."""
+    assert services.pool is not None
+    call_id = new_id()
     transport = FileTransport()
-    media = CallAudio.open(services.settings, services.pool, call_id, audio.sample_rate)
+    media = CallAudio.open(services.settings, services.pool, call_id, sample_rate)
     runner = CallRunner(services, machine, transport, media, call_id=call_id, source="file",
                         caller_number=caller_number, virtual_clock=True)
+    play = caller(runner, media)
     task = runner.start(m.Offered())
     try:
         await _until_answered(runner)
         if not runner.stored_ok:
             raise CallNotStored("storage could not take the call")
         await runner.idle()
-        for text in inputs:
-            await _give(runner, text)
-        runner.audio_offset = runner.clock
-        runner.post(m.MediaStarted("file"))
-        await feed_audio(media.push, audio)
+        await play()
         transport.fed.set()
         await media.drained()  # every final has reached the machine, at its audio time
-        if menu is not None:
+        if machine.plan.menu is not None:
             await _run_out(runner)
         if machine.phase == "live":
             runner.clock += 1.0
@@ -139,8 +165,7 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
     if runner.drafted is None:
         raise CallNotStored("the call's draft could not be stored")
     utterances = [stored_utterance(i, u) for i, u in enumerate(machine.utterances)]
-    outcome = CallOutcome(call_id, machine.transcript, utterances, runner.drafted)
-    return FileCallResult(outcome, machine.trace_json())
+    return CallOutcome(call_id, machine.transcript, utterances, runner.drafted)
 
 
 async def _until_answered(runner: CallRunner) -> None:
