@@ -18,6 +18,19 @@ def _ipv4_udp(payload: bytes, src_port: int = 6000, dst_port: int = 6002) -> byt
     return eth + ip + udp
 
 
+def _write_pcap(path: Path, packets: list[bytes]) -> float:
+    """RTP packets as a pcap, 20 ms apart; return the duration in seconds."""
+    out = bytearray(PCAP_HEADER)
+    t = 1_700_000_000.0
+    for n, rtp in enumerate(packets):
+        frame = _ipv4_udp(rtp)
+        sec = t + n * 0.02
+        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
+        out += frame
+    path.write_bytes(bytes(out))
+    return len(packets) * 0.02
+
+
 def write_rtp_pcap(path: Path, payload: bytes, payload_type: int = 0,
                    frame_bytes: int = 160, leading_silence_s: float = 0.0,
                    protect: Callable[[bytes], bytes] | None = None) -> float:
@@ -28,23 +41,16 @@ def write_rtp_pcap(path: Path, payload: bytes, payload_type: int = 0,
     ssrc = random.getrandbits(32)
     seq = random.getrandbits(16)
     ts = random.getrandbits(32)
-    out = bytearray(PCAP_HEADER)
-    t = 1_700_000_000.0
-    n = 0
-    for off in range(0, len(payload), frame_bytes):
+    packets: list[bytes] = []
+    for n, off in enumerate(range(0, len(payload), frame_bytes)):
         chunk = payload[off : off + frame_bytes]
         if len(chunk) < frame_bytes:
             chunk += (b"\xff" if payload_type == 0 else b"\xd5") * (frame_bytes - len(chunk))
         marker = 0x80 if n == 0 else 0
         rtp = struct.pack("!BBHII", 0x80, marker | payload_type, (seq + n) & 0xFFFF,
                           (ts + n * frame_bytes) & 0xFFFFFFFF, ssrc) + chunk
-        frame = _ipv4_udp(protect(rtp) if protect is not None else rtp)
-        sec = t + n * 0.02
-        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
-        out += frame
-        n += 1
-    path.write_bytes(bytes(out))
-    return n * 0.02
+        packets.append(protect(rtp) if protect is not None else rtp)
+    return _write_pcap(path, packets)
 
 
 def write_dtmf_pcap(path: Path, digit: str, duration_ms: int = 200,
@@ -54,8 +60,6 @@ def write_dtmf_pcap(path: Path, digit: str, duration_ms: int = 200,
     rightly takes the second for a retransmission of the first)."""
     event = "0123456789*#".index(digit)
     ssrc, seq, ts = random.getrandbits(32), random.getrandbits(16), random.getrandbits(32)
-    out = bytearray(PCAP_HEADER)
-    t = 1_700_000_000.0
     steps = max(1, duration_ms // 20)
     packets: list[bytes] = []
     for i in range(steps + 2):  # the end packet is sent three times
@@ -65,13 +69,7 @@ def write_dtmf_pcap(path: Path, digit: str, duration_ms: int = 200,
         marker = 0x80 if i == 0 else 0
         packets.append(struct.pack("!BBHII", 0x80, marker | payload_type, (seq + i) & 0xFFFF,
                                    ts & 0xFFFFFFFF, ssrc) + payload)
-    for n, rtp in enumerate(packets):
-        frame = _ipv4_udp(rtp)
-        sec = t + n * 0.02
-        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
-        out += frame
-    path.write_bytes(bytes(out))
-    return len(packets) * 0.02
+    return _write_pcap(path, packets)
 
 
 def write_held_key_pcap(path: Path, before: bytes, digit: str, held_s: float,
@@ -98,12 +96,4 @@ def write_held_key_pcap(path: Path, before: bytes, digit: str, held_s: float,
                                    (ts0 + start * 160) & 0xFFFFFFFF, ssrc) + payload)
     for off in range(0, len(after), 160):
         audio(after[off : off + 160], len(packets))
-    out = bytearray(PCAP_HEADER)
-    t = 1_700_000_000.0
-    for n, rtp in enumerate(packets):
-        frame = _ipv4_udp(rtp)
-        sec = t + n * 0.02
-        out += struct.pack("<IIII", int(sec), int((sec % 1) * 1e6), len(frame), len(frame))
-        out += frame
-    path.write_bytes(bytes(out))
-    return len(packets) * 0.02
+    return _write_pcap(path, packets)
