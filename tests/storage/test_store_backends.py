@@ -329,12 +329,15 @@ async def test_a_call_insert_committed_as_its_caller_gave_up_is_taken_back(
         nonlocal commits
         commits += 1
         if commits == 1:  # the call's; not the one that takes it back
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(2.5)
         await real_commit(self)
 
     monkeypatch.setattr(owner, "commit", slow_commit)
+    # The deadline leaves the INSERT time to reach its COMMIT on a loaded machine: a call
+    # whose caller gave up before its batch started is rightly never written (in CI at
+    # 0.1 s the batch had not reached its COMMIT, and nothing was written or taken back).
     with pytest.raises(StorageStalled):
-        await store.create_call("sip", None, None, "fake:none", deadline_s=0.1)
+        await store.create_call("sip", None, None, "fake:none", deadline_s=1.0)
     async with asyncio.timeout(5):
         await store.settle()
     assert commits == 2
