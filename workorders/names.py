@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from config.data import shipped
 from workorders.draft import FieldValue
-from workorders.pinyin import plain_readings
+from workorders.pinyin import plain_readings, tones
 from workorders.sound import SoundIndex, char_cost, syllable_cost
 from workorders.text import Compact
 
@@ -61,6 +61,7 @@ SURNAMES = frozenset(_SURNAME_ORDER)
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
 _PRIMARY = {surname: plain_readings(surname)[0] for surname in _SURNAME_ORDER}
+_PRIMARY_TONE = {surname: tones(surname)[0][1] for surname in _SURNAME_ORDER}
 # Surnames ranked below this stand for themselves even when a commoner one sounds the same.
 _COMMON = 100
 # How far a heard character may sound from the surname it is taken for (one fuzzy-pinyin
@@ -132,6 +133,8 @@ _NAME_END = re.compile(
     "零〇一二三四五六七八九幺两0-9]"
 )
 # After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
+# 我姓汤 喝汤的汤 / 姓曾 曾经的曾: the caller names the character by a word it is in.
+_CONFIRMED = re.compile(".{0,3}的")
 _CORRECTION = re.compile("不对|错了|说错|是说|重说|更正|应该是")
 _CORRECTED = re.compile("(?:不对|错了|说错了|更正)(?:是|我姓|姓|应该是)(.)")
 _CONTACT_AFTER = re.compile("电话|手机|号码|联系|谢谢|叫|$")
@@ -219,10 +222,17 @@ def _self_surname(compact: Compact) -> _Found | None:
             or _spelling_by_sound(text, end) is not None
         ):
             continue
-        if misheard and len(found) == 1:
-            # The cue was misheard, so the surname may be too: a rare surname with a much
-            # commoner homophone is taken for that one (the frequency prior).
-            found = (surname_by_sound(found) or (found, 0.0))[0]
+        if len(found) == 1 and (misheard or _RANK[found] >= _COMMON) and not (
+            (c := _CONFIRMED.match(text, end)) and text.startswith(found, c.end())
+        ):
+            # The cue was misheard, so the surname may be too; and a rare surname with a
+            # much commoner homophone of the same tone is taken for that one (谈 → 谭,
+            # 章 → 张), unless a spelling says otherwise (立早章, 喝汤的汤): the
+            # frequency prior.
+            prior = (surname_by_sound(found) or (found, 0.0))[0]
+            if prior != found and (misheard or _same_tone(found, prior)):
+                said.append((prior, m.start(), end, 0.8))
+                continue
         said.append((found, m.start(), end, 0.95))
     if said:
         # 我姓张 不对 我姓章: a correction between two introductions keeps the later one.
@@ -232,6 +242,9 @@ def _self_surname(compact: Compact) -> _Found | None:
     for m in _BARE_SURNAME.finditer(text):
         found = _surname_at(text, m.end())
         if not found:
+            heard = _heard_surname(compact, m.end())
+            if heard and _CONTACT_AFTER.match(text, m.end() + 1) and m.end() + 1 < len(text):
+                return heard, m.start(), m.end() + 1, 0.6  # 姓菜 电话… → 蔡
             continue
         end = m.end() + len(found)
         if _SPELLED_RE.match(text, end):
@@ -240,6 +253,10 @@ def _self_surname(compact: Compact) -> _Found | None:
             continue  # 楼上姓刘的: someone else
         return found, m.start(), end, 0.8
     return None
+
+
+def _same_tone(heard: str, surname: str) -> bool:
+    return _PRIMARY_TONE[surname] in {t for _r, t in tones(heard)}
 
 
 def _heard_surname(compact: Compact, at: int) -> str | None:
@@ -260,6 +277,8 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             end = _given_end(compact, start + len(found))
             if end > start + len(found) and _word_ends(compact, end):
                 return text[start:end], m.start(), end, 0.9
+        elif (heard := _heard_full_name(compact, start)) is not None:
+            return heard[0], m.start(), heard[1], 0.6
     if surname is not None:
         # 我姓张 弓长张 叫张建华 / 我姓张 叫建华.
         after = surname[2]
@@ -274,6 +293,23 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             if end > start and _word_ends(compact, end):
                 return surname[0] + text[start:end], surname[1], end, 0.85
     return None
+
+
+def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
+    """我叫引红霞 / 我叫好桂芝: after 我叫 the ASR wrote an exact homophone (tones aside) of a
+    surname, and a plausible given name follows and ends there; the name with the surname
+    put back, and where it ends. A word (我叫物业, 我叫人来) is never a name."""
+    text = compact.text
+    if start + 1 >= len(text) or _is_word(text[start : start + 2]):
+        return None
+    heard = surname_by_sound(text[start])
+    if heard is None or heard[1] > 0:
+        return None
+    end = _given_end(compact, start + 1)
+    given = text[start + 1 : end]
+    if not given or not _word_ends(compact, end) or not plausible_given_name(given):
+        return None
+    return heard[0] + given, end
 
 
 def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
@@ -312,25 +348,34 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
     readings = plain_readings(ch)
     if not readings:
         return None
-    best: tuple[float, int, str] | None = None
+    heard_tones = tones(ch)
+    # (cost, rare, tone differs, rank, surname): among the common surnames that sound
+    # alike, one with the tone the ASR heard comes first (路 lu4 → 陆 lu4, not 卢 lu2; 使
+    # shi3 → 史, not 石), then the more frequent; a rare surname only after them (封 →
+    # 冯). The tone only breaks ties: it never makes a match.
+    best: tuple[float, bool, bool, int, str] | None = None
     for order, reading in enumerate(readings[:3]):
+        tones_of_reading = {t for r, t in heard_tones if r == reading}
         for surname, primary in _PRIMARY.items():
             cost = syllable_cost(reading, primary) + 0.3 * order
             if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
                 continue  # only a common surname is worth a guess by near sound
-            key = (cost, _RANK[surname], surname)
+            key = (cost, _RANK[surname] >= _COMMON,
+                   _PRIMARY_TONE[surname] not in tones_of_reading, _RANK[surname], surname)
             if best is None or key < best:
                 best = key
     if best is None:
         return (ch, 0.0) if ch in SURNAMES else None
     if ch in SURNAMES and best[0] > 0:
         return ch, 0.0  # a rarer surname with no commoner homophone: as heard
-    return best[2], best[0]
+    return best[4], best[0]
 
 
 _SELF = "我"
 _BY_SOUND_CUES = ("姓", "叫")
 _CUE_COST = 0.45
+# A name of at most three characters, then the caller's number.
+_CONTACT_SOON = re.compile(".{0,2}(?:我的?)?(?:电话|手机|号码|联系)")
 
 
 def _introduction_by_sound(compact: Compact) -> _Found | None:
@@ -348,8 +393,9 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
         spelled = _spelling_by_sound(text, at, reach=3)
         if spelled is not None:
             return spelled[0], i, spelled[1], 0.75
-        if cue == "叫" and text[at] not in SURNAMES:
-            continue  # 我叫 + a homophone alone is too weak (我叫人来)
+        if cue == "叫" and text[at] not in SURNAMES and not _CONTACT_SOON.match(text, at + 1):
+            continue  # 我叫 + a homophone alone is too weak (我叫人来), unless the caller's
+            # number follows the name at once (我较中伟我手机…)
         if _is_word(text[i + 1 : at + 1]) and not _CONTACT_AFTER.match(text, at + 1):
             continue  # 我信任物业, 我行为…: a word, unless contact details follow (我兴奋 电话)
         heard = surname_by_sound(text[at])

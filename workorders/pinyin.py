@@ -56,6 +56,24 @@ def plain_readings(ch: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_strip_tone(r) for r in raw.split(",")))
 
 
+_TONE_MARKS = {"\u0304": 1, "\u0301": 2, "\u030c": 3, "\u0300": 4}
+
+
+@lru_cache(maxsize=8192)
+def tones(ch: str) -> tuple[tuple[str, int], ...]:
+    """(toneless reading, tone 1-4, 5 for the neutral tone) of each reading of ``ch``, most
+    common first; empty if not Han."""
+    raw = pinyin_dict.get(ord(ch))
+    if raw is None:
+        return ()
+    out: list[tuple[str, int]] = []
+    for reading in raw.split(","):
+        marks = [_TONE_MARKS[c] for c in unicodedata.normalize("NFD", reading)
+                 if c in _TONE_MARKS]
+        out.append((_strip_tone(reading), marks[0] if marks else 5))
+    return tuple(out)
+
+
 def sounds_alike(a: str, b: str) -> bool:
     """Whether two strings of equal length could be heard as each other."""
     return len(a) == len(b) and all(

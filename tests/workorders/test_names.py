@@ -137,3 +137,34 @@ def test_an_alternative_with_a_plausible_given_name_wins() -> None:
     assert got.name.span is not None
     assert transcript[got.name.span[0] : got.name.span[1]] == "我叫王剧强"
     assert draft(transcript, None, datetime(2024, 5, 1)).name.confidence <= 0.3
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "surname"),
+    [
+        # After 我叫 the ASR wrote a homophone of the surname that is no surname (引 for 尹,
+        # 好 for 郝); a plausible given name follows: the name with the surname put back.
+        ("我叫引建国 电话一三九", "尹建国", "尹"),
+        ("我叫好桂兰电话一三八", "郝桂兰", "郝"),
+        # Among surnames that sound alike, the one with the tone heard (路 lu4 → 陆 lu4,
+        # not the commoner 卢 lu2; 使 shi3 → 史, not 石 shi2).
+        ("我叫路明 电话", "陆明", "陆"),
+        ("我信使 电话一三八", None, "史"),
+        # 我叫 heard loosely (较) and a homophone, with the number right after.
+        ("我较中伟我手机是一三八", None, "钟"),
+        # 姓 without 我, a homophone, then the number.
+        ("姓菜 电话一五六", None, "蔡"),
+    ],
+)
+def test_a_surname_heard_as_a_homophone_that_is_no_surname(
+        text: str, name: str | None, surname: str) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (name, surname)
+    assert found.surname.confidence < 0.8  # heard by sound: for the agent to check
+
+
+@pytest.mark.parametrize("text", ["我叫物业来修", "我叫人来修", "我叫救护车", "我叫外卖",
+                                  "我叫不动他", "我叫醒他了", "我叫开锁的来", "我叫了好几次"])
+def test_no_name_from_what_the_caller_called(text: str) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (None, None)

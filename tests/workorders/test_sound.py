@@ -133,7 +133,11 @@ def test_exact_phrases_still_decide() -> None:
     ("text", "surname"),
     [
         ("我信章 电话", "张"),  # heard loosely: the commoner homophone
-        ("我姓章 电话", "章"),  # written as said: as written
+        ("我姓章 电话", "张"),  # the issue's own example: 张 over 章 unless 立早章 is said
+        ("我姓汤 喝汤的汤", "汤"),  # named by a word it is in: as said
+        ("我姓谈 电话", "谭"),  # a rare surname, a commoner one of the same tone
+        ("我姓封 电话", "封"),  # exact 姓, and 冯 has another tone: as written
+        ("我信封 电话", "冯"),  # heard loosely: the commoner homophone, whatever the tone
         ("我信章立早章", "章"),  # the spelling settles it
         ("我姓张 立早章", "章"),
     ],
