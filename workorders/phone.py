@@ -110,12 +110,27 @@ def _valid(digits: str) -> bool:
     )
 
 
+_AREA_CODE = "010"
+
+
+def _misheard_area_code(digits: str) -> bool:
+    """0 + two digits one off the local area code (幺 lost between two 零), then a local
+    number: 00083225674 for 010 8322 5674."""
+    head = digits[:3]
+    return (digits[0] == "0" and head != _AREA_CODE
+            and sum(a != b for a, b in zip(head, _AREA_CODE, strict=True)) == 1
+            and bool(LOCAL_LANDLINE.fullmatch(digits[3:])))
+
+
 def _windows(compact: Compact, start: int, end: int) -> list[_Candidate]:
     text = compact.text
     digits = "".join(DIGITS[ch] for ch in text[start:end])
     cued = bool(_CUE.search(text, max(0, start - _CUE_WINDOW), start))
     unit_after = bool(_UNIT_AFTER.match(text, end))
     found: list[_Candidate] = []
+    if len(digits) == 11 and _misheard_area_code(digits):
+        # 零幺零 heard as 零零零 / 零七零: the local area code with one digit misheard.
+        found.append(_Candidate(_AREA_CODE + digits[3:], start, end, 6.0 if cued else 4.0))
     for size in (11, 8):
         if len(digits) < size or len(digits) > size + 3:
             continue
@@ -174,6 +189,28 @@ def _one_digit_changed(heard: str, number: str) -> bool:
     return sum(a != b for a, b in zip(heard, number, strict=True)) == 1
 
 
+def _digit_edits(a: str, b: str) -> int:
+    """Digits added, dropped or replaced to turn ``a`` into ``b`` (Levenshtein)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]
+
+
+# A mobile number heard this many digit edits from the caller ID is the caller ID misheard
+# (18851827364 for 18518227364: Whisper doubled one 8 and lost a 2). Another person's
+# number is nowhere near: two random mobiles differ in about eight of their last nine.
+_NEAR_CALLER_EDITS = 2
+
+
+def _near_caller(heard: str, caller: str) -> bool:
+    if len(heard) == len(caller) == 11:
+        return 0 < _digit_edits(heard, caller) <= _NEAR_CALLER_EDITS
+    return _one_digit_changed(heard, caller)
+
+
 def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None:
     """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit).
 
@@ -217,9 +254,9 @@ def find_phone(
             # The best reading comes from a run that is the caller ID with a digit too
             # many: the ASR stuttered, the caller ID is right.
             return FieldValue(caller, 0.85, compact.span(*misheard))
-        if caller and _one_digit_changed(best.digits, caller):
+        if caller and _near_caller(best.digits, caller):
             # 13122284405 heard, 13122684405 calling: a caller giving another number does
-            # not give one a single digit away from their own; the ASR misheard a digit.
+            # not give one a digit or two away from their own; the ASR misheard.
             return FieldValue(caller, 0.8, compact.span(best.start, best.end))
         confidence = min(0.97, 0.55 + best.score * 0.05)
         if caller and best.digits == caller:

@@ -138,12 +138,30 @@ def test_normalise_number(raw: str, want: str) -> None:
         # ASR swaps digits far more often than a caller gives a number one digit from
         # their own, and a wrong guess then still reaches the caller.
         ("电话 13811223345", "13811223344", "13811223344"),
-        # Two digits changed: a different number.
-        ("电话 13811223355", "13811223344", "13811223355"),
+        # Two digit edits of an 11-digit number: still the caller ID misheard (Whisper
+        # doubled an 8 and lost a 2; replaced two digits of a run).
+        ("电话 188 518 27364", "18518227364", "18518227364"),
+        ("电话 13810925107", "13810925517", "13810925517"),
+        # Three: a different number.
+        ("电话 13811223355", "13811224444", "13811223355"),
     ],
 )
 def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
     assert find_phone(compact(text), caller).value == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # 零幺零 heard as 零零零 / 零七零: the area code with one digit misheard, then a
+        # local number; cued or not, an 11-digit run starting with 0 is a landline.
+        ("座机零零零八三二二五六七四", "01083225674"),
+        ("家里左机零零零八三二二五六七四", "01083225674"),
+        ("电话零七零六二五五三四二一", "01062553421"),
+    ],
+)
+def test_a_misheard_area_code(text: str, want: str) -> None:
+    assert find_phone(compact(text), "13900001111").value == want
 
 
 # A caller ID is a number only when it is "+"? and 3 to 20 ASCII digits (RFC 3966 visual
