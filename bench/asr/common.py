@@ -17,7 +17,12 @@ from asr.audio import PcmAudio, load_audio
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
 DEV_TSV = SHARED / "audio" / "dev" / "dev.tsv"
-CALLS_TSV = SHARED / "audio" / "calls" / "dev" / "calls.tsv"
+# The synthetic calls: dev (D01–D15) and dev2 (D16–D45), and, once built, the blind
+# held-out calls of bench/heldout (H01–H40, `python -m bench.heldout.build`); each Item's
+# style says which folder it came from.
+HELDOUT_TSV = REPO / "artifacts" / "calls_heldout" / "calls.tsv"
+CALLS_TSVS = (SHARED / "audio" / "calls" / "dev" / "calls.tsv",
+              SHARED / "audio" / "calls" / "dev2" / "calls.tsv", HELDOUT_TSV)
 MODEL_DIR = Path(os.environ.get("VOICE_INTAKE_MODEL_DIR", SHARED / "models"))
 # Public Mandarin clips rebuilt from repository snapshots by bench/asr/public/build.py.
 PUBLIC_DIR = Path(os.environ.get("VOICE_INTAKE_BENCH_PUBLIC_DIR",
@@ -70,6 +75,22 @@ def cer(pairs: list[tuple[str, str]]) -> float:
     return errors / max(1, sum(len(score_text(r)) for r, _ in pairs))
 
 
+def cer_difference_interval(refs: list[str], pipe: list[str], bare: list[str],
+                            resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """A 95% interval of CER(pipeline) − CER(bare) over the files of a subset, by the paired
+    bootstrap (files drawn with replacement, both sides scored on the same draw): how far
+    the difference of a small subset moves with which files happen to be in it."""
+    ref_len = np.array([len(score_text(r)) for r in refs], dtype=np.float64)
+    err_p = np.array([edit_distance(score_text(r), score_text(h))
+                      for r, h in zip(refs, pipe, strict=True)], dtype=np.float64)
+    err_b = np.array([edit_distance(score_text(r), score_text(h))
+                      for r, h in zip(refs, bare, strict=True)], dtype=np.float64)
+    draws = np.random.default_rng(seed).integers(0, len(refs), (resamples, len(refs)))
+    diff = (err_p[draws].sum(1) - err_b[draws].sum(1)) / np.maximum(1, ref_len[draws].sum(1))
+    low, high = np.percentile(diff, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def load_items(quick: bool, sets: tuple[str, ...] = SETS["default"]) -> list[Item]:
     items: list[Item] = []
     if "dev" in sets:
@@ -78,11 +99,15 @@ def load_items(quick: bool, sets: tuple[str, ...] = SETS["default"]) -> list[Ite
         for row in dev[:: 3] if quick else dev:
             items.append(Item(row[0], "dev", row[1], load_audio(DEV_TSV.parent / row[0])))
     if "calls" in sets:
-        calls = [line.split("\t") for line in CALLS_TSV.read_text(encoding="utf-8").splitlines()
-                 if line]
-        for row in calls[:: 3] if quick else calls:
-            items.append(Item(row[0], "calls", row[1],
-                              load_audio(CALLS_TSV.parent / f"{row[0]}.ulaw.wav")))
+        for tsv in CALLS_TSVS:
+            if tsv == HELDOUT_TSV and not tsv.exists():
+                continue
+            calls = [line.split("\t") for line in tsv.read_text(encoding="utf-8").splitlines()
+                     if line]
+            for row in calls[:: 3] if quick else calls:
+                items.append(Item(row[0], "calls", row[1],
+                                  load_audio(tsv.parent / f"{row[0]}.ulaw.wav"),
+                                  tsv.parent.name.removeprefix("calls_")))
     if "public" in sets:
         items += load_public(quick)
     return items

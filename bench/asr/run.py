@@ -11,8 +11,9 @@ processes of one thread each for Whisper, one process for Vosk. CPU seconds are 
 the worker processes themselves plus, for the pipeline, this process (VAD, resampling,
 queues). Figures:
 
-- CER (calls README rule), dev / dev telsim_ subset / calls, and public / public telsim_ /
-  the public long multi-sentence clips;
+- CER (calls README rule), dev / dev telsim_ subset / calls (dev, dev2 and the built
+  held-out calls of bench/heldout), and public / public telsim_ / the public long
+  multi-sentence clips, each with a 95% paired-bootstrap interval of the difference;
 - RTF, CPU seconds per audio second; throughput, audio seconds per CPU second;
 - concurrent real-time streams per core = audio seconds per CPU second;
 - end-of-speech → final text latency, p50/p95, from a paced run: four callers speaking
@@ -52,7 +53,16 @@ from asr.models import find_model
 from asr.pool import AsrWorkerPool
 from asr.vad import Endpointer, SpeechAudio, Utterance
 from bench.asr import bare
-from bench.asr.common import MODEL_DIR, SETS, CpuClock, Item, cer, load_items, percentile
+from bench.asr.common import (
+    MODEL_DIR,
+    SETS,
+    CpuClock,
+    Item,
+    cer,
+    cer_difference_interval,
+    load_items,
+    percentile,
+)
 from bench.asr.pipeline import paced, stream_state_bytes, transcribe_fast
 from config import Settings, VadSettings
 
@@ -149,17 +159,24 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings,
     for label, subset in (("dev", [i for i in items if i.set == "dev"]),
                           ("dev telsim_", [i for i in items if i.set == "dev" and i.telsim]),
                           ("calls", [i for i in items if i.set == "calls"]),
+                          ("  calls dev", [i for i in items if i.style == "dev"]),
+                          ("  calls dev2", [i for i in items if i.style == "dev2"]),
+                          ("  calls heldout", [i for i in items if i.style == "heldout"]),
                           ("public", [i for i in public if not i.telsim]),
                           ("public telsim_", [i for i in public if i.telsim]),
                           ("public long, both copies",
                            [i for i in public if i.style == "read-long"])):
         if not subset:
             continue
-        c_pipe = cer([(i.reference, texts.get(i.name, "")) for i in subset])
-        c_bare = cer([(i.reference, bare_out[i.name][0]) for i in subset])
+        refs = [i.reference for i in subset]
+        pipe_t = [texts.get(i.name, "") for i in subset]
+        bare_t = [bare_out[i.name][0] for i in subset]
+        c_pipe = cer(list(zip(refs, pipe_t, strict=True)))
+        c_bare = cer(list(zip(refs, bare_t, strict=True)))
+        low, high = cer_difference_interval(refs, pipe_t, bare_t)
         rows.append((f"CER {label} ({len(subset)} files)", fmt(100 * c_pipe, "%", 2),
                      fmt(100 * c_bare, "%", 2), f"{100 * (c_pipe - c_bare):+.2f} pt",
-                     "≤ +1 pt"))
+                     f"≤ +1 pt; 95% {100 * low:+.1f}…{100 * high:+.1f}"))
     pipe_cpu = worker_cpu + parent.seconds
     rows += [
         ("RTF (CPU s / audio s)", fmt(pipe_cpu / total_audio), fmt(bare_cpu / total_audio),
