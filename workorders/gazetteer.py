@@ -77,11 +77,13 @@ class Unit:
     forms: tuple[UnitForm, ...]
 
     def form_for(self, kind: str | None) -> str:
-        """The name to report when the caller said ``kind`` after the stem."""
-        for form in self.forms:
-            if kind is not None and form.kind == kind:
-                return form.full
-        return self.name
+        """The name to report when the caller said ``kind`` after the stem: the unit's
+        own name if it is of that kind (于家务乡 → 于家务回族乡), else the shortest other
+        name of that kind (檀营乡 → 檀营乡, not 檀营满族蒙古族乡)."""
+        forms = [form for form in self.forms if kind is not None and form.kind == kind]
+        if not forms or forms[0].full == self.name:
+            return self.name
+        return min(forms, key=lambda f: len(f.full)).full
 
 
 @dataclass(frozen=True)

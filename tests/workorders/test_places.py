@@ -160,3 +160,17 @@ def test_sound_index_finds_what_comparing_every_name_finds(text: str) -> None:
         (start, stem, kind) for start in range(len(text)) for stem, kind in stems
         if start + len(stem) <= len(text) and sounds_alike(text[start:start + len(stem)], stem))
     assert sorted((m.start, m.stem, m.kind) for m in gz.mentions(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        # A unit with two names of the kind heard: the short one, as callers say it.
+        ("密云区檀营乡北坝村", "檀营乡"),
+        ("密云区 檀营 地区", "檀营地区"),
+        ("怀柔区雁栖镇", "雁栖镇"),
+    ],
+)
+def test_the_name_reported_is_the_form_heard(text: str, street: str) -> None:
+    places = find_places(compact(text), knowledge().gazetteer)
+    assert places.street.value == street
