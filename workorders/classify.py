@@ -9,6 +9,7 @@ read and correct.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from workorders.draft import FieldValue
@@ -27,6 +28,8 @@ _DENY = ("不是", "不想", "不要", "没想", "不用")
 _SOUND_WEIGHT = 0.7
 # After 我要/我想 a declared appeal type may be heard more loosely (去报, 寄报 → 举报).
 _DECLARED_AFTER_SELF_COST = 0.8
+# 我 (not 我们), maybe a modal and 实名, right before the heard phrase.
+_SELF_BEFORE = re.compile("我(?:要|想|得|来|就|是|也|还)?(?:实名|识名)?$")
 
 _INDEXES: dict[int, tuple[Taxonomy, SoundIndex, SoundIndex, SoundIndex]] = {}
 
@@ -170,10 +173,13 @@ def appeal_type(
             if weight > score:
                 score, span = weight, (at, at + len(phrase))
         if not said_outright:
-            # 我要去报 / 我想自行: a declared type heard by sound, right after 我要/我想.
+            # 我要去报 / 我想自行 / 我只抱一下 / 我得起报: a declared type heard by sound, in
+            # the caller's own statement (我 just before it) or asked for (…一下).
             for phrase in rule.declared:
                 hit = heard.get(phrase)
-                if hit is None or not text.startswith(("我要", "我想"), max(0, hit.start - 2)):
+                if hit is None or not (_SELF_BEFORE.search(text, max(0, hit.start - 5),
+                                                           hit.start)
+                                       or text.startswith("一下", hit.end)):
                     continue
                 weight = 4.5 - hit.cost
                 declared = True

@@ -119,6 +119,23 @@ def test_declared_appeal_heard_by_sound_after_wo_yao(text: str, appeal: str) -> 
     assert draft(text, None, NOW).appeal_type.value == appeal
 
 
+@pytest.mark.parametrize(
+    ("text", "appeal"),
+    [("我只抱一下楼下有人偷倒渣土", "举报"),  # 我 then the phrase: ju → zhi
+     ("我得起报楼道里堆了好多杂物", "举报"),  # 我得
+     ("我实名几报有人私拉电线", "举报"),  # 我实名
+     ("有人占了消防通道直报一下", "举报")],  # asked for: …一下
+)
+def test_declared_appeal_heard_by_sound_in_the_callers_own_words(text: str,
+                                                                   appeal: str) -> None:
+    assert draft(text, None, NOW).appeal_type.value == appeal
+
+
+def test_a_phrase_after_women_is_no_declared_appeal() -> None:
+    # 我们小青门口: 青门 sounds a little like 请问, but 我们 is no declaration.
+    assert draft("我们小青门口那条路停满了车", None, NOW).appeal_type.value != "咨询"
+
+
 def test_category_phrase_heard_as_homophones() -> None:
     assert draft("我们这片亭水都三天了", None, NOW).category.value == "公用事业"  # 停水
 
