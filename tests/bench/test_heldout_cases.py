@@ -1,0 +1,46 @@
+"""The committed blind held-out cases are what their generator writes, and pass its checks
+(the first set unchanged by the option for the second)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.heldout import build, make_cases
+from bench.heldout.second_set import CASES_B
+
+
+def _committed(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_first_set_is_the_generated_one_and_passes_its_checks() -> None:
+    cases = make_cases.build()
+    assert make_cases.check(cases) == []
+    assert _committed(make_cases.OUTS["a"]) == cases
+    assert [c["id"] for c in cases] == [f"H{i:02d}" for i in range(1, 41)]
+
+
+def test_second_set_is_the_generated_one_and_passes_its_checks_and_coverage() -> None:
+    cases = make_cases.build(CASES_B)
+    assert make_cases.check(cases, CASES_B) == []
+    assert make_cases.coverage(cases, make_cases.CASES) == []
+    assert _committed(make_cases.OUTS["b"]) == cases
+    assert [c["id"] for c in cases] == [f"H{i}" for i in range(41, 101)]
+
+
+def test_coverage_reports_what_is_missing() -> None:
+    cases = make_cases.build(CASES_B)[:30]
+    errors = make_cases.coverage(cases, make_cases.CASES)
+    assert any(e.startswith("districts not covered") for e in errors)
+    assert any("urgent cases, not 8-10" in e for e in errors)
+    clash = make_cases.coverage(make_cases.build(CASES_B[:1] + make_cases.CASES[:1]),
+                                make_cases.CASES)
+    assert "ids also in the first set: ['H01']" in clash
+
+
+def test_build_sets_pick_the_cases_and_the_folder() -> None:
+    assert build.SETS["a"] == (build.HERE / "cases.jsonl", build.OUT)
+    cases_b, out_b = build.SETS["b"]
+    assert cases_b == make_cases.OUTS["b"]
+    assert out_b.name == "calls_heldout_b"
