@@ -20,6 +20,9 @@ from workorders.text import Compact
 
 # Below this many characters of content a transcript says too little to classify (喂 你好 …).
 _MIN_CONTENT = 6
+# Evidence weighing less than one two-character keyword (a generic word, or a short phrase
+# heard only by sound) does not pick a category: the call is 其他 with a low confidence.
+_MIN_SCORE = 2.0
 _FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢姓叫电话手机号码是"
 _SELF = ("我要", "我想", "想", "要", "来", "我来")
 _DENY = ("不是", "不想", "不要", "没想", "不用")
@@ -31,6 +34,13 @@ _DECLARED_AFTER_SELF_COST = 0.8
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase.
 _SELF_BEFORE = re.compile("我(?:要|想|得|来|就|是|也|还)?(?:实名|识名)?$")
 
+
+def _heard_by_sound(phrase: str, weight: float) -> bool:
+    """A generic (weak) phrase counts only where it is written: heard by sound it is too
+    little to go on (司机, 老人 are near too many other words)."""
+    return weight >= len(phrase)
+
+
 _INDEXES: dict[int, tuple[Taxonomy, SoundIndex, SoundIndex, SoundIndex]] = {}
 
 
@@ -38,7 +48,8 @@ def _indexes(taxonomy: Taxonomy) -> tuple[SoundIndex, SoundIndex, SoundIndex]:
     """Sound indexes of the category phrases, the appeal phrases and the urgent phrases."""
     held = _INDEXES.get(id(taxonomy))
     if held is None or held[0] is not taxonomy:
-        phrases = SoundIndex((p for sub in taxonomy.subcategories for p, _ in sub.phrases),
+        phrases = SoundIndex((p for sub in taxonomy.subcategories for p, w in sub.phrases
+                              if _heard_by_sound(p, w)),
                              limit=strict_budget, near_pairs=True)
         appeals = SoundIndex((p for rule in taxonomy.appeals for p in rule.declared),
                              limit=lambda p: max(strict_budget(p), _DECLARED_AFTER_SELF_COST))
@@ -53,19 +64,92 @@ def _indexes(taxonomy: Taxonomy) -> tuple[SoundIndex, SoundIndex, SoundIndex]:
 _CUE_WORDS = ("电话", "手机", "号码", "联系", "街道", "小区", "我姓", "我叫", "名字")
 
 
+# Digits as callers say and Whisper writes them; a run of three or more is a number (a
+# phone, a house number), and a phrase heard by sound never takes its characters (霸凌 is
+# not 八零, 咬伤 not 幺三).
+_NUMBER_CHARS = frozenset("0123456789零〇洞一幺二两三四五六七拐八九")
+_NUMBER_RUN = 3
+
+
 def cue_spans(text: str) -> list[tuple[int, int]]:
-    """Where the cue words are written exactly in ``text``."""
+    """Where the cue words are written exactly in ``text``, and where numbers are."""
     spans: list[tuple[int, int]] = []
     for word in _CUE_WORDS:
         at = text.find(word)
         while at >= 0:
             spans.append((at, at + len(word)))
             at = text.find(word, at + 1)
+    start = 0
+    for i, ch in enumerate(text + " "):
+        if ch not in _NUMBER_CHARS:
+            if i - start >= _NUMBER_RUN:
+                spans.append((start, i))
+            start = i + 1
     return spans
 
 
 def _sound_weight(weight: float, phrase: str, hit: Hit) -> float:
     return weight * _SOUND_WEIGHT * (1.0 - hit.cost / len(phrase))
+
+
+# Words after a phrase that make it say where, not what (停车场旁边, 医院门口, 学校的附近):
+# the problem is something else near that place.
+_PLACE_AFTER = ("旁边", "附近", "对面", "门口", "边上", "隔壁", "周边", "周围", "后面",
+                "前面", "那边", "跟前", "外面")
+# 不是停水 … 是停电: a phrase the caller denies.
+_DENIED_BEFORE = ("不是",)
+# The share of its weight that a phrase naming a place, or denied, keeps.
+_ASIDE_WEIGHT = 0.3
+
+
+def _aside(text: str, at: int, end: int) -> bool:
+    """Whether the phrase at ``text[at:end]`` only names a place or is denied."""
+    after = text[end:]
+    if after.startswith("的"):
+        after = after[1:]
+    return after.startswith(_PLACE_AFTER) or text[max(0, at - 2):at] in _DENIED_BEFORE
+
+
+def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:
+    """Every occurrence of every taxonomy phrase in ``text``, as (subcategory index, start,
+    end, phrase, weight), in taxonomy order (subcategory, then phrase)."""
+    by_char = taxonomy.phrases_by_first_char
+    candidates = sorted(e for ch in set(text) for e in by_char.get(ch, ()))
+    found: list[tuple[int, int, int, str, float]] = []
+    for sub_index, _pos, phrase, weight in candidates:
+        at = text.find(phrase)
+        while at >= 0:
+            found.append((sub_index, at, at + len(phrase), phrase, weight))
+            at = text.find(phrase, at + 1)
+    return found
+
+
+def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, float]]:
+    """The taxonomy phrases written in ``text``, each once, as (subcategory index, start,
+    end, weight), in taxonomy order.
+
+    An occurrence inside a longer phrase of another subcategory is that phrase's (养老 in
+    养老保险, 服务中心 in 社区卫生服务中心) and does not count. One that only names a place
+    or is denied (see :func:`_aside`) keeps a share of its weight. A phrase written more
+    than once counts once, at its best occurrence.
+    """
+    found = _occurrences(text, taxonomy)
+    out: list[tuple[int, int, int, float]] = []
+    best: dict[tuple[int, str], int] = {}
+    for sub_index, at, end, phrase, weight in found:
+        if any(other != sub_index and o_at <= at and end <= o_end and o_end - o_at > end - at
+               for other, o_at, o_end, _p, _w in found):
+            continue
+        w = weight * (_ASIDE_WEIGHT if _aside(text, at, end) else 1.0)
+        key = (sub_index, phrase)
+        if key in best:
+            i = best[key]
+            if w > out[i][3]:
+                out[i] = (sub_index, at, end, w)
+            continue
+        best[key] = len(out)
+        out.append((sub_index, at, end, w))
+    return out
 
 
 @dataclass(frozen=True)
@@ -79,26 +163,25 @@ class Classification:
 def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
     """Pick the subcategory whose phrases weigh most in the transcript."""
     text = compact.text
-    by_char = taxonomy.phrases_by_first_char
-    # The phrases that can occur at all, in taxonomy order (subcategory, then phrase).
-    candidates = sorted(e for ch in set(text) for e in by_char.get(ch, ()))
     scores: dict[int, float] = {}
     evidence: dict[int, tuple[int, int, float]] = {}
     taken = cue_spans(text)
-    for sub_index, _pos, phrase, weight in candidates:
-        at = text.find(phrase)
-        if at < 0:
-            continue
-        scores[sub_index] = scores.get(sub_index, 0.0) + weight
-        if sub_index not in evidence or weight > evidence[sub_index][2]:
-            evidence[sub_index] = (at, at + len(phrase), weight)
+    for sub_index, at, end, w in written_phrases(text, taxonomy):
+        scores[sub_index] = scores.get(sub_index, 0.0) + w
+        if sub_index not in evidence or w > evidence[sub_index][2]:
+            evidence[sub_index] = (at, end, w)
     # Phrases heard only by sound (物也 → 物业, 亭水 → 停水, 地宝 → 低保) count too, at a
-    # discount; a phrase written as such counted above.
+    # discount; a phrase written as such counted above, and a phrase of another kind
+    # written there takes its characters (红绿灯 holds no 路灯).
     heard = best_hits(_indexes(taxonomy)[0], text, taken)
+    written = [(sub_index, at, end) for sub_index, at, end, _p, _w in _occurrences(text, taxonomy)]
     for sub_index, sub in enumerate(taxonomy.subcategories):
         for phrase, weight in sub.phrases:
             hit = heard.get(phrase)
             if hit is None or phrase in text:
+                continue
+            if any(other != sub_index and at < hit.end and hit.start < end
+                   for other, at, end in written):
                 continue
             w = _sound_weight(weight, phrase, hit)
             scores[sub_index] = scores.get(sub_index, 0.0) + w
@@ -108,7 +191,7 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
     by_category: dict[str, float] = {}
     for sub_index in sorted(scores):
         score = scores[sub_index]
-        if score <= 0:
+        if score < _MIN_SCORE:
             continue
         sub = taxonomy.subcategories[sub_index]
         by_category[sub.category] = max(by_category.get(sub.category, 0.0), score)

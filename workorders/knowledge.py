@@ -21,6 +21,9 @@ from workorders.gazetteer import Gazetteer
 GAZETTEER_FILE = "beijing_gazetteer.json"
 TAXONOMY_FILE = "taxonomy.toml"
 DISPATCH_FILE = "dispatch.json"
+# A taxonomy phrase weighs its length in characters, times this for `strong` and `weak`.
+STRONG_WEIGHT = 3.0
+WEAK_WEIGHT = 0.5
 
 
 class DataError(ValueError):
@@ -105,10 +108,15 @@ def load_taxonomy(path: Path) -> Taxonomy:
         for name, entry in table.items():
             where = f"{path.name}: categories.{category}.{name}"
             keywords = _strings(entry.get("keywords", []), where + ".keywords")
+            weak = _strings(entry.get("weak", []), where + ".weak")
             strong = _strings(entry.get("strong", []), where + ".strong")
+            # A keyword weighs its length; a generic (weak) word half of it, a phrase that
+            # settles the subcategory (strong) three times. The later list wins.
             weights = {k: float(len(k)) for k in keywords}
+            for k in weak:
+                weights[k] = WEAK_WEIGHT * len(k)
             for k in strong:
-                weights[k] = 3.0 * len(k)
+                weights[k] = STRONG_WEIGHT * len(k)
             phrases = tuple(sorted(weights.items(), key=lambda kv: -len(kv[0])))
             subs.append(Subcategory(category, name, phrases))
     if not subs:

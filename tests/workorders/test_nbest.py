@@ -60,7 +60,8 @@ def test_a_category_written_only_in_an_alternative_wins() -> None:
     got = draft(transcript, None, NOW, alternatives=alts)
     assert (got.category.value, got.subcategory.value) == ("劳动社保", "拖欠工资")
     assert got.category.span is not None
-    assert transcript[got.category.span[0]:got.category.span[1]] == "事情"  # 工资 heard as
+    # The strongest phrase, 拖欠工资, was heard as 那个事情.
+    assert transcript[got.category.span[0]:got.category.span[1]] == "那个事情"
     assert got.summary.value  # the summary is cut from the shown text, with its span
 
 
