@@ -146,12 +146,19 @@ def question_bias(question: str, heard: str, data: Knowledge,
     return None
 
 
+def read_back_prompt(free: str, biased: str) -> bool:
+    """Whether the biased decode is the prompt read back rather than the answer: on a short
+    answer Whisper may go on with its prompt (我健身 → 我健身弓长张小孙水工江沙大水工江…).
+    The same audio does not hold twice as many characters."""
+    return len(biased) > 2 * len(free) + 4
+
+
 def biased_transcript(transcript: str, answers: Sequence[Answer]) -> str:
     """``transcript`` with each answer's free decode replaced by its biased one (the
     first occurrence after the previous answer, in order)."""
     out, rest = "", transcript
     for a in answers:
-        if not a.free or not a.biased:
+        if not a.free or not a.biased or read_back_prompt(a.free, a.biased):
             continue
         at = rest.find(a.free)
         if at < 0:
@@ -173,6 +180,8 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
     transcript (what the agent sees); the department is chosen again from the result."""
     changes: dict[str, FieldValue[object]] = {}
     for a in answers:
+        if read_back_prompt(a.free, a.biased):
+            continue
         span = _answer_span(transcript, a.free)
         for name in QUESTION_FIELDS.get(a.question, ()):
             value = biased.get(name)

@@ -121,3 +121,13 @@ def test_the_biased_reading_feeds_its_fields_and_the_spans_point_at_the_free_tex
     assert merged.street.span == (start, start + 5)
     # Fields no question asked for stay the free draft's.
     assert merged.appeal_type == free.appeal_type and merged.phone == free.phone
+
+
+def test_a_biased_reading_that_reads_back_the_prompt_is_not_used() -> None:
+    # On a short answer Whisper may go on with its prompt: the spellings of the name bias.
+    transcript = "我要投诉门口有人摆摊我健身"
+    answers = [Answer("name", "我健身", "我健身弓长张小孙水工江沙大水工江沙大水工江")]
+    free = draft(transcript, "13900000001", NOW)
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.surname.value is None  # not 张 from the prompt's 弓长张
+    assert merged == free
