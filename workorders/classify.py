@@ -29,6 +29,9 @@ _DENY = ("不是", "不想", "不要", "没想", "不用")
 # A phrase heard only by sound (物也 for 物业, 警盖 for 井盖) weighs this share of its
 # weight, less its cost per character.
 _SOUND_WEIGHT = 0.7
+# Two syllables sound like other words far more often (网购 / 往沟, 门诊 / 门镇): a
+# two-character phrase heard only by sound weighs less.
+_SOUND_WEIGHT_TWO = 0.5
 # After 我要/我想 a declared appeal type may be heard more loosely (去报, 寄报 → 举报).
 _DECLARED_AFTER_SELF_COST = 0.8
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase.
@@ -88,8 +91,21 @@ def cue_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def taken_spans(text: str, taxonomy: Taxonomy) -> list[tuple[int, int]]:
+    """Characters a phrase heard by sound never takes: cue words, numbers (see
+    :func:`cue_spans`) and the place names of the gazetteer written there."""
+    spans = cue_spans(text)
+    for name in taxonomy.places:
+        at = text.find(name)
+        while at >= 0:
+            spans.append((at, at + len(name)))
+            at = text.find(name, at + 1)
+    return spans
+
+
 def _sound_weight(weight: float, phrase: str, hit: Hit) -> float:
-    return weight * _SOUND_WEIGHT * (1.0 - hit.cost / len(phrase))
+    share = _SOUND_WEIGHT_TWO if len(phrase) == 2 else _SOUND_WEIGHT
+    return weight * share * (1.0 - hit.cost / len(phrase))
 
 
 # Words after a phrase that make it say where, not what (停车场旁边, 医院门口, 学校的附近):
@@ -165,7 +181,7 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
     text = compact.text
     scores: dict[int, float] = {}
     evidence: dict[int, tuple[int, int, float]] = {}
-    taken = cue_spans(text)
+    taken = taken_spans(text, taxonomy)
     for sub_index, at, end, w in written_phrases(text, taxonomy):
         scores[sub_index] = scores.get(sub_index, 0.0) + w
         if sub_index not in evidence or w > evidence[sub_index][2]:
@@ -238,7 +254,7 @@ def appeal_type(
     still win; a weaker cue in the text only picks among the types the menu allows.
     """
     text = compact.text
-    heard = best_hits(_indexes(taxonomy)[1], text, cue_spans(text))
+    heard = best_hits(_indexes(taxonomy)[1], text, taken_spans(text, taxonomy))
     said_outright = any(p in text for rule in taxonomy.appeals for p in rule.declared)
     scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
@@ -335,8 +351,8 @@ def is_urgent(compact: Compact, rules: UrgentRules,
         else:
             return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
     if taxonomy is not None and taxonomy.urgent is rules:
-        for phrase, hit in sorted(best_hits(_indexes(taxonomy)[2], text, cue_spans(text)).items(),
-                                  key=lambda kv: kv[1].start):
+        heard = best_hits(_indexes(taxonomy)[2], text, taken_spans(text, taxonomy))
+        for phrase, hit in sorted(heard.items(), key=lambda kv: kv[1].start):
             if text.startswith(phrase, hit.start):
                 continue  # written as the phrase: the exact look-up above decided it
             if not _preceded_by(text, hit.start, rules.negations, window=2):

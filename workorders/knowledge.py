@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,9 @@ class Taxonomy:
     subcategories: tuple[Subcategory, ...]
     appeals: tuple[AppealRule, ...]
     urgent: UrgentRules
+    # The gazetteer's district and township names (朝阳区, 朝阳, 西红门镇): a phrase heard by
+    # sound never takes their characters (西红门镇 holds no 门诊). Set by :func:`knowledge`.
+    places: frozenset[str] = frozenset()
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -157,9 +160,20 @@ def load_gazetteer(path: Path) -> Gazetteer:
         raise DataError(f"{path}: {exc}") from exc
 
 
+def place_names(gazetteer: Gazetteer) -> frozenset[str]:
+    """Every district's name and stem and every township's names, with their suffix."""
+    names = {n for district in gazetteer.districts.values()
+             for n in (district.name, *district.stems)}
+    names.update(form.full for unit in gazetteer.units for form in unit.forms)
+    names.update(unit.name for unit in gazetteer.units)
+    return frozenset(n for n in names if len(n) >= 2)
+
+
 @lru_cache(maxsize=8)
 def _load(gazetteer: Path, taxonomy: Path, dispatch: Path) -> Knowledge:
-    return Knowledge(load_gazetteer(gazetteer), load_taxonomy(taxonomy), load_dispatch(dispatch))
+    places = load_gazetteer(gazetteer)
+    kinds = replace(load_taxonomy(taxonomy), places=place_names(places))
+    return Knowledge(places, kinds, load_dispatch(dispatch))
 
 
 def knowledge(settings: DraftingSettings | None = None) -> Knowledge:

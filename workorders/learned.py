@@ -247,7 +247,7 @@ def _taxonomy(base: Taxonomy, learned: LearnedAliases) -> Taxonomy:
     urgent_phrases = tuple(dict.fromkeys(
         [*base.urgent.phrases, *(a.heard for a in learned.of("urgent") if a.value == "true")]))
     urgent = UrgentRules(urgent_phrases, base.urgent.negations, base.urgent.all_of)
-    return Taxonomy(tuple(subs), appeals, urgent)
+    return replace(base, subcategories=tuple(subs), appeals=appeals, urgent=urgent)
 
 
 # (base data, alias set) → extended data; the base data is held, so its id stays its own.

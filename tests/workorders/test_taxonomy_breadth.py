@@ -8,6 +8,7 @@ none is taken from a held-out set.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,36 @@ keywords = ["户口"]
 """)
     assert _toy_category(tmp_path, "不是停水 是停电了") == "供电"
     assert _toy_category(tmp_path, "停水了 不是停电") == "供水"
+
+
+def test_a_place_name_or_a_number_is_not_heard_as_a_phrase(tmp_path: Path) -> None:
+    _toy(tmp_path, """
+[categories."甲"."医疗服务"]
+strong = ["门诊"]
+[categories."乙"."学校管理"]
+strong = ["霸凌"]
+[categories."其他"."其他"]
+keywords = ["户口"]
+""")
+    taxonomy = load_taxonomy(tmp_path / "taxonomy.toml")
+    text = "我住西红门镇那边有个事情想说"
+    assert classify(compact(text), taxonomy).subcategory.value == "医疗服务"  # 门镇 ~ 门诊
+    placed = replace(taxonomy, places=frozenset({"西红门镇"}))
+    assert classify(compact(text), placed).subcategory.value != "医疗服务"
+    # 八零 in a phone number is no 霸凌.
+    number = "路上的事情 电话幺三八零幺零六五四三二"
+    assert classify(compact(number), taxonomy).subcategory.value != "学校管理"
+
+
+def test_the_shipped_taxonomy_knows_the_place_names() -> None:
+    assert {"朝阳区", "朝阳", "西红门镇"} <= knowledge().taxonomy.places
+
+
+def test_no_phrase_is_a_number() -> None:
+    """Phone numbers hold every run of digits (12345 is in 01234567)."""
+    digits = set("0123456789零〇一幺二两三四五六七八九")
+    assert [p for sub in knowledge().taxonomy.subcategories for p, _ in sub.phrases
+            if set(p) <= digits] == []
 
 
 def test_weak_phrases_weigh_half_their_length(tmp_path: Path) -> None:
