@@ -156,7 +156,8 @@ async def bench_whisper(items: list[Item], quick: bool, vad: VadSettings,
         write_hypotheses(hypotheses, items, texts, {k: v[0] for k, v in bare_out.items()})
     rows: list[Row] = []
     public = [i for i in items if i.set == "public"]
-    for label, subset in (("dev", [i for i in items if i.set == "dev"]),
+    for label, subset in (("all files", [i for i in items if i.set != "public"]),
+                          ("dev", [i for i in items if i.set == "dev"]),
                           ("dev telsim_", [i for i in items if i.set == "dev" and i.telsim]),
                           ("calls", [i for i in items if i.set == "calls"]),
                           ("  calls dev", [i for i in items if i.style == "dev"]),
