@@ -56,7 +56,11 @@ def _indexes(taxonomy: Taxonomy) -> tuple[SoundIndex, SoundIndex, SoundIndex]:
                              limit=strict_budget, near_pairs=True)
         appeals = SoundIndex((p for rule in taxonomy.appeals for p in rule.declared),
                              limit=lambda p: max(strict_budget(p), _DECLARED_AFTER_SELF_COST))
-        urgent = SoundIndex(taxonomy.urgent.phrases, limit=strict_budget, near_pairs=True)
+        # Urgency heard only by sound escalates a call: two syllables are too often other
+        # words (拉到 / 拿刀, 疑他 / 要塌), and a longer phrase must sound nearly the same
+        # (它线了 is 塌陷了, 时多了 is no 失火了).
+        urgent = SoundIndex((p for p in taxonomy.urgent.phrases if len(p) >= 3),
+                            limit=lambda p: strict_budget(p) / 2, near_pairs=True)
         held = (taxonomy, phrases, appeals, urgent)
         _INDEXES[id(taxonomy)] = held
     return held[1], held[2], held[3]
@@ -335,6 +339,8 @@ def is_urgent(compact: Compact, rules: UrgentRules,
     """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …). With ``taxonomy``
     (whose urgent rules these are), phrases heard by sound count too (警盖没了, 它线了)."""
     text = compact.text
+    if any(p in text for p in rules.past):
+        return FieldValue(False, 0.7)  # thanks for a rescue: the danger is over
     for phrase in rules.phrases:
         at = text.find(phrase)
         while at >= 0:
@@ -352,9 +358,13 @@ def is_urgent(compact: Compact, rules: UrgentRules,
             return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
     if taxonomy is not None and taxonomy.urgent is rules:
         heard = best_hits(_indexes(taxonomy)[2], text, taken_spans(text, taxonomy))
+        written = _occurrences(text, taxonomy)
         for phrase, hit in sorted(heard.items(), key=lambda kv: kv[1].start):
             if text.startswith(phrase, hit.start):
                 continue  # written as the phrase: the exact look-up above decided it
+            if any(at < hit.end and hit.start < end and p not in phrase
+                   for _s, at, end, p, _w in written):
+                continue  # 燃气费 is written there, not 燃气味 misheard
             if not _preceded_by(text, hit.start, rules.negations, window=2):
                 confidence = round(0.8 - 0.3 * hit.cost / len(phrase), 3)
                 return FieldValue(True, confidence, compact.span(hit.start, hit.end))

@@ -50,6 +50,8 @@ class UrgentRules:
     phrases: tuple[str, ...]
     negations: tuple[str, ...]
     all_of: tuple[tuple[tuple[str, ...], ...], ...]
+    # Words that put the whole call after the danger (表扬, 感谢信: thanks for a rescue).
+    past: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,7 @@ def load_taxonomy(path: Path) -> Taxonomy:
             tuple(_strings(lst, f"{path.name}: urgent.all_of") for lst in rule["lists"])
             for rule in urgent_raw.get("all_of", [])
         ),
+        _strings(urgent_raw.get("past", []), f"{path.name}: urgent.past"),
     )
     return Taxonomy(tuple(subs), appeals, urgent)
 

@@ -40,7 +40,6 @@ from workorders.knowledge import (
     Knowledge,
     Subcategory,
     Taxonomy,
-    UrgentRules,
     knowledge,
 )
 from workorders.sound import best_by_sound, char_cost, substitution_cost
@@ -246,7 +245,7 @@ def _taxonomy(base: Taxonomy, learned: LearnedAliases) -> Taxonomy:
         for rule in base.appeals)
     urgent_phrases = tuple(dict.fromkeys(
         [*base.urgent.phrases, *(a.heard for a in learned.of("urgent") if a.value == "true")]))
-    urgent = UrgentRules(urgent_phrases, base.urgent.negations, base.urgent.all_of)
+    urgent = replace(base.urgent, phrases=urgent_phrases)
     return replace(base, subcategories=tuple(subs), appeals=appeals, urgent=urgent)
 
 
