@@ -222,15 +222,18 @@ def _self_surname(compact: Compact) -> _Found | None:
             or _spelling_by_sound(text, end) is not None
         ):
             continue
-        if len(found) == 1 and (misheard or _RANK[found] >= _COMMON) and not (
+        if len(found) == 1 and _ordinary_character(found) and (
+            misheard or _RANK[found] >= _COMMON) and not (
             (c := _CONFIRMED.match(text, end)) and text.startswith(found, c.end())
         ):
             # The cue was misheard, so the surname may be too; and a rare surname with a
             # much commoner homophone of the same tone is taken for that one (谈 → 谭,
             # 章 → 张), unless a spelling says otherwise (立早章, 喝汤的汤): the
-            # frequency prior.
+            # frequency prior. Only for a character that is an ordinary one too: a
+            # surname-only character (佟, 逯) was written because it was heard.
             prior = (surname_by_sound(found) or (found, 0.0))[0]
-            if prior != found and (misheard or _same_tone(found, prior)):
+            if prior != found and (misheard or (_same_tone(found, prior)
+                                                and _RANK[prior] < _COMMON)):
                 said.append((prior, m.start(), end, 0.8))
                 continue
         said.append((found, m.start(), end, 0.95))
@@ -253,6 +256,25 @@ def _self_surname(compact: Compact) -> _Found | None:
             continue  # 楼上姓刘的: someone else
         return found, m.start(), end, 0.8
     return None
+
+
+# A character in at least this many words of pypinyin's phrase table is an ordinary one
+# (章 59, 谈 90, 汤 81): the ASR may well have written it for a commoner surname. Surname
+# characters (佟 0, 逯 0, 覃 2, 鞠 5) are written only when heard as such.
+_ORDINARY_IN_WORDS = 20
+
+
+@lru_cache(maxsize=1)
+def _word_counts() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for word in _words():
+        for ch in set(word):
+            counts[ch] = counts.get(ch, 0) + 1
+    return counts
+
+
+def _ordinary_character(ch: str) -> bool:
+    return _word_counts().get(ch, 0) >= _ORDINARY_IN_WORDS
 
 
 def _same_tone(heard: str, surname: str) -> bool:

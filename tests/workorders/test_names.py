@@ -168,3 +168,12 @@ def test_a_surname_heard_as_a_homophone_that_is_no_surname(
 def test_no_name_from_what_the_caller_called(text: str) -> None:
     found = find_name(compact(text))
     assert (found.name.value, found.surname.value) == (None, None)
+
+
+@pytest.mark.parametrize(("text", "surname"),
+                         [("我姓佟 电话", "佟"), ("我姓逯 电话", "逯"), ("我姓仝 电话", "仝"),
+                          ("我姓覃 电话", "覃"), ("我信逯 电话", "逯")])
+def test_a_surname_only_character_is_kept_as_written(text: str, surname: str) -> None:
+    # No commoner homophone is taken for a character that is hardly ever anything but a
+    # surname (佟 is not 童, 逯 not 陆): the ASR wrote it because it heard it.
+    assert find_name(compact(text)).surname.value == surname
