@@ -326,6 +326,19 @@ def menu_appeal_types(menu_choices: tuple[str, ...], taxonomy: Taxonomy) -> tupl
     return ()
 
 
+def _contradicts(text: str, phrase: str, hit: Hit, at: int, end: int, written: str) -> bool:
+    """Whether the phrase ``written`` at ``text[at:end]`` says something else where
+    ``phrase`` was heard by sound: it overlaps a character the hit heard differently
+    (燃气费 against 燃气味), not only characters they share (来水 against 水管爆 heard as
+    水馆包)."""
+    if not (at < hit.end and hit.start < end):
+        return False
+    if hit.end - hit.start != len(phrase):
+        return written not in phrase
+    return any(text[i] != phrase[i - hit.start]
+               for i in range(max(at, hit.start), min(end, hit.end)))
+
+
 def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:
     """First occurrence of ``phrase`` not just after a negation (没有人被困), or -1."""
     at = text.find(phrase)
@@ -362,8 +375,7 @@ def is_urgent(compact: Compact, rules: UrgentRules,
         for phrase, hit in sorted(heard.items(), key=lambda kv: kv[1].start):
             if text.startswith(phrase, hit.start):
                 continue  # written as the phrase: the exact look-up above decided it
-            if any(at < hit.end and hit.start < end and p not in phrase
-                   for _s, at, end, p, _w in written):
+            if any(_contradicts(text, phrase, hit, at, end, p) for _s, at, end, p, _w in written):
                 continue  # 燃气费 is written there, not 燃气味 misheard
             if not _preceded_by(text, hit.start, rules.negations, window=2):
                 confidence = round(0.8 - 0.3 * hit.cost / len(phrase), 3)
