@@ -119,6 +119,7 @@ _SPELLED_RE = re.compile(
 _SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)(姓|信|性|幸|兴)(?:是)?")
 _BARE_SURNAME = re.compile("(?<![的家个位是叫那这])姓(?!名)")
 _SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
+_SELF_IS = re.compile("我是|我就是|本人是")
 _TITLE = re.compile("女士|先生|阿姨|大爷|大妈|师傅|老师|大姐|大哥|奶奶|爷爷")
 _NICKNAME = re.compile("(?:叫我|我是|我叫|就叫)(?:小|老)")
 _SELF_TITLE = re.compile("(?:我是|我叫|叫我|我|联系人|就是|姓)$")
@@ -301,6 +302,18 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
                 return text[start:end], m.start(), end, 0.9
         elif (heard := _heard_full_name(compact, start)) is not None:
             return heard[0], m.start(), heard[1], 0.6
+    for m in _SELF_IS.finditer(text):
+        # 我是王小明 电话…: only a surname and a plausible given name that ends the clause
+        # (我是业主, 我是马路对面的, 我是万达的员工 are no names).
+        start = m.end()
+        found = _surname_at(text, start)
+        if found is None:
+            continue
+        end = _given_end(compact, start + len(found))
+        given = text[start + len(found) : end]
+        if (given and _word_ends(compact, end) and not text.startswith("的", end)
+                and plausible_given_name(given) and not _is_word(text[start : start + 2])):
+            return text[start:end], m.start(), end, 0.85
     if surname is not None:
         # 我姓张 弓长张 叫张建华 / 我姓张 叫建华.
         after = surname[2]

@@ -44,6 +44,19 @@ CASES = [
     ("我叫李 电话一三八", None, "李"),
 ]
 
+# 我是 + surname + a plausible given name that ends the clause.
+SELF_IS = [
+    ("我是王小明 电话一三八", "王小明", "王"),
+    ("你好我是张建国我想反映个事", "张建国", "张"),
+    ("我是业主", None, None),
+    ("我是马路对面的", None, None),
+    ("我是万达的员工", None, None),
+    ("我是王府井的", None, None),
+    ("我是高中生", None, None),
+    ("我是林业局的", None, None),
+    ("我是路过的", None, None),
+]
+
 NEIGHBOURS = [
     ("隔壁张先生家漏水", None, None),
     ("楼上姓刘的天天吵 我姓王", None, "王"),
@@ -72,7 +85,8 @@ NOTHING = [
 ]
 
 
-@pytest.mark.parametrize(("text", "name", "surname"), CASES + NEIGHBOURS + REFUSALS + NOTHING)
+@pytest.mark.parametrize(("text", "name", "surname"),
+                         CASES + SELF_IS + NEIGHBOURS + REFUSALS + NOTHING)
 def test_caller_name(text: str, name: str | None, surname: str | None) -> None:
     found = find_name(compact(text))
     assert (found.name.value, found.surname.value) == (name, surname)
