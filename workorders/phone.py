@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from workorders.draft import FieldValue
-from workorders.text import Compact
+from workorders.text import Compact, edit_distance
 
 DIGITS: dict[str, str] = {
     **{str(d): str(d) for d in range(10)},
@@ -189,16 +189,6 @@ def _one_digit_changed(heard: str, number: str) -> bool:
     return sum(a != b for a, b in zip(heard, number, strict=True)) == 1
 
 
-def _digit_edits(a: str, b: str) -> int:
-    """Digits added, dropped or replaced to turn ``a`` into ``b`` (Levenshtein)."""
-    row = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, y in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
-    return row[-1]
-
-
 # A mobile number heard this many digit edits from the caller ID is the caller ID misheard
 # (18851827364 for 18518227364: Whisper doubled one 8 and lost a 2). Another person's
 # number is nowhere near: two random mobiles differ in about eight of their last nine.
@@ -207,7 +197,7 @@ _NEAR_CALLER_EDITS = 2
 
 def _near_caller(heard: str, caller: str) -> bool:
     if len(heard) == len(caller) == 11:
-        return 0 < _digit_edits(heard, caller) <= _NEAR_CALLER_EDITS
+        return 0 < edit_distance(heard, caller) <= _NEAR_CALLER_EDITS
     return _one_digit_changed(heard, caller)
 
 

@@ -54,3 +54,13 @@ def compact(transcript: str) -> Compact:
         chars.append(ch)
         origin.append(index)
     return Compact("".join(chars), tuple(origin), frozenset(breaks))
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Characters added, dropped or replaced to turn ``a`` into ``b`` (Levenshtein)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1]

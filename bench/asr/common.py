@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from asr.audio import PcmAudio, load_audio
+from workorders.text import edit_distance
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
@@ -58,15 +59,6 @@ def score_text(text: str) -> str:
     幺 as 一. Applied to references and hypotheses alike."""
     text = unicodedata.normalize("NFKC", text)
     return _DROP.sub("", text).translate(_DIGITS)
-
-
-def edit_distance(ref: str, hyp: str) -> int:
-    d = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, d[0] = d[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
-    return d[-1]
 
 
 def cer(pairs: list[tuple[str, str]]) -> float:
