@@ -273,6 +273,19 @@ URGENT = [
     "有人钓鱼掉到水里了",
     "路面它线了出现一个大坑",  # 塌陷了, heard by sound
     "小区门口次来水馆包了 水一直往外冒",  # 水管爆 heard; 来水 written shares only 水
+    # The caller asks for someone to be sent at once.
+    "快来人啊 这边出事了",
+    "你们快派人来看看吧",
+    "求求你们快想想办法",
+    # Through ice, into a pond.
+    "冰面裂了 有人掉下去了",
+    # Several people taken ill at once.
+    "单位食堂吃完饭好几个人又吐又拉",
+    "工地上十几个人中毒了 已经往医院送了",
+    # A frail person not back.
+    "我母亲有点糊涂 早上出门到现在还没回来",
+    # Water pouring into a yard and home.
+    "雨水往院子里灌 家里也进水了",
 ]
 NOT_URGENT = [
     "我想问一下养老保险断了两年还能补缴吗",
@@ -292,6 +305,9 @@ NOT_URGENT = [
     "给孩子报的培训班 老板联系不上了",
     "孩子的出生证明找不到了",
     "电梯坏了 老人上下楼特别困难",  # 困难 is nobody trapped
+    "垃圾三天没人清了 你们尽快处理一下",  # impatience about a lasting problem
+    "孩子放学还没回来吃饭我就打电话问问学校的课后班怎么报名",
+    "我家老人吃了那家的菜也吐了一次 想问问怎么投诉",
 ]
 
 
