@@ -133,11 +133,11 @@ _NAME_END = re.compile(
     "[我你他她的在住是要想就呢啊吧呀吗嗯哦那这有从到给和跟也都还请帮反投举咨了叫"
     "零〇一二三四五六七八九幺两0-9]"
 )
-# After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
 # 我姓汤 喝汤的汤 / 姓曾 曾经的曾: the caller names the character by a word it is in.
 _CONFIRMED = re.compile(".{0,3}的")
 _CORRECTION = re.compile("不对|错了|说错|是说|重说|更正|应该是")
 _CORRECTED = re.compile("(?:不对|错了|说错了|更正)(?:是|我姓|姓|应该是)(.)")
+# After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
 _CONTACT_AFTER = re.compile("电话|手机|号码|联系|谢谢|叫|$")
 
 _Found = tuple[str, int, int, float]  # value, start, end (compact), confidence
