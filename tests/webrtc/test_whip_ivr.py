@@ -4,8 +4,11 @@ captioned back (fake ASR engine)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from asr.audio import load_audio
 from config import Settings
@@ -78,3 +81,47 @@ async def test_a_send_only_caller_still_walks_the_menu(aiohttp_client: Any,
         assert (await http.delete(resp.headers["Location"])).status == 200
     finally:
         await client.close()
+
+
+async def test_a_key_while_the_next_prompt_loads_stops_it_before_it_starts(
+        aiohttp_client: Any, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The race CI once hit: the menu's prompt was still loading (in a thread) when the key
+    # came. The stop found nothing playing, and the menu then played to its end.
+    from voice_gateway.calls import prompts as prompts_module
+    from voice_gateway.webrtc.whip import WEBRTC
+
+    loading = threading.Event()
+    release = threading.Event()
+    real = prompts_module._load
+
+    def slow_menu(path: Path) -> bytes:
+        if path.stem == "main_menu":
+            loading.set()
+            release.wait(30)
+        return real(path)
+
+    monkeypatch.setattr(prompts_module, "_load", slow_menu)
+    http = await aiohttp_client(init_app(webrtc_settings(settings, ivr=True), fake_services))
+    services: Services = http.server.app[SERVICES]
+    gateway = http.server.app[WEBRTC]
+    await wait_until(lambda: (SHARED_PROMPTS / "main_menu.wav").is_file(), 120)
+    client = WhipClient.create(None)
+    try:
+        resp = await post_offer(http, await client.offer())
+        assert resp.status == 201, await resp.text()
+        await client.answer(await resp.text())
+        await client.connected()
+        await wait_until(loading.is_set, 30)  # the greeting is over, the menu loads
+        client.dtmf.send("2")
+        await wait_until(lambda: any(getattr(r.transport, "keys", 0)
+                                     for r in gateway.calls.values()), 10)
+        release.set()
+        await wait_until(lambda: TEXTS["intake_problem"] in prompts(client), 30)
+        assert (await http.delete(resp.headers["Location"])).status == 200
+        await wait_for_drafts(services, 1, within=30)
+    finally:
+        release.set()
+        await client.close()
+    # The menu never started: no caption, and the intake question came next.
+    assert prompts(client)[:2] == [TEXTS["welcome"], TEXTS["intake_problem"]]
+    assert TEXTS["main_menu"] not in prompts(client)

@@ -136,6 +136,8 @@ class CallRunner:
             asyncio.Queue())
         self._writer: asyncio.Task[None] | None = None
         self._plays: deque[m.Play] = deque()
+        # Counts StopPlayback actions: a prompt still loading when one comes is not played.
+        self._stops = 0
         self._player: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.dropped = 0
@@ -275,6 +277,7 @@ class CallRunner:
                 self._player = self._spawn(self._play_queue())
         elif isinstance(action, m.StopPlayback):
             self._plays.clear()
+            self._stops += 1
             self.transport.stop_playback()
         elif isinstance(action, m.StoreEvent):
             if action.kind == "ivr_node":  # the call's later records say where it is
@@ -357,8 +360,14 @@ class CallRunner:
             completed = True
             try:
                 if not self.virtual:
-                    self._caption("prompt", play.text)
+                    stops = self._stops
                     pcm = await self.prompts.pcm(play.prompt_id) if self.prompts else None
+                    if self._stops != stops:
+                        # Stopped while it loaded (a key barged in): never started, so
+                        # the transport's stop_playback had nothing to stop.
+                        completed = False
+                        continue
+                    self._caption("prompt", play.text)  # as it starts
                     if pcm:
                         completed = await self.transport.play(pcm)
             except Exception as exc:  # the media closed under us, or a bug: never silence
