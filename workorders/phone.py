@@ -116,9 +116,7 @@ _AREA_CODE = "010"
 def _misheard_area_code(digits: str) -> bool:
     """0 + two digits one off the local area code (幺 lost between two 零), then a local
     number: 00083225674 for 010 8322 5674."""
-    head = digits[:3]
-    return (digits[0] == "0" and head != _AREA_CODE
-            and sum(a != b for a, b in zip(head, _AREA_CODE, strict=True)) == 1
+    return (digits[0] == "0" and _one_digit_changed(digits[:3], _AREA_CODE)
             and bool(LOCAL_LANDLINE.fullmatch(digits[3:])))
 
 

@@ -127,6 +127,16 @@ def services_of(http: Any) -> Services:
     return services
 
 
+async def call_in(http: Any, client: WhipClient) -> Any:
+    """Offer, answer and connect ``client`` to the app under ``http``: the WHIP response
+    (its Location ends the call)."""
+    resp = await post_offer(http, await client.offer())
+    assert resp.status == 201, await resp.text()
+    await client.answer(await resp.text())
+    await client.connected()
+    return resp
+
+
 async def post_offer(http: Any, sdp: str, **headers: str) -> Any:
     return await http.post("/whip", data=sdp.encode(),
                            headers={"Content-Type": "application/sdp", **headers})

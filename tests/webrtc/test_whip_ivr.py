@@ -14,7 +14,14 @@ from asr.audio import load_audio
 from config import Settings
 from ivr.loader import load_catalogue
 from tests.sipp.harness import SHARED_PROMPTS, wait_for_drafts
-from tests.webrtc.support import WhipClient, fake_services, post_offer, wait_until, webrtc_settings
+from tests.webrtc.support import (
+    WhipClient,
+    call_in,
+    fake_services,
+    post_offer,
+    wait_until,
+    webrtc_settings,
+)
 from voice_gateway.app import SERVICES, init_app
 from voice_gateway.services import Services
 
@@ -36,10 +43,7 @@ async def test_prompts_play_with_captions_and_a_key_barges_in(aiohttp_client: An
     await wait_until(lambda: (SHARED_PROMPTS / "main_menu.wav").is_file(), 120)
     client = WhipClient.create(None)
     try:
-        resp = await post_offer(http, await client.offer())
-        assert resp.status == 201, await resp.text()
-        await client.answer(await resp.text())
-        await client.connected()
+        resp = await call_in(http, client)
         await wait_until(lambda: TEXTS["main_menu"] in prompts(client), 30)
         at_menu = client.frames
         client.dtmf.send("2")  # 投诉举报, in the middle of the menu's prompt
@@ -107,10 +111,7 @@ async def test_a_key_while_the_next_prompt_loads_stops_it_before_it_starts(
     await wait_until(lambda: (SHARED_PROMPTS / "main_menu.wav").is_file(), 120)
     client = WhipClient.create(None)
     try:
-        resp = await post_offer(http, await client.offer())
-        assert resp.status == 201, await resp.text()
-        await client.answer(await resp.text())
-        await client.connected()
+        resp = await call_in(http, client)
         await wait_until(loading.is_set, 30)  # the greeting is over, the menu loads
         client.dtmf.send("2")
         await wait_until(lambda: any(getattr(r.transport, "keys", 0)
