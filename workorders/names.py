@@ -131,7 +131,7 @@ _REFUSAL = re.compile(
 _NAME_END = re.compile(
     "电话|手机|号码|联系|住在|家住|今年|谢谢|麻烦|就是|那个|然后|女士|先生|阿姨|身份证|"
     "[我你他她的在住是要想就呢啊吧呀吗嗯哦那这有从到给和跟也都还请帮反投举咨了叫"
-    "零〇一二三四五六七八九幺两0-9]"
+    "零〇一二三四五六七八九幺两几0-9]"
 )
 # 我姓汤 喝汤的汤 / 姓曾 曾经的曾: the caller names the character by a word it is in.
 _CONFIRMED = re.compile(".{0,3}的")
@@ -285,8 +285,9 @@ def _same_tone(heard: str, surname: str) -> bool:
 def _heard_surname(compact: Compact, at: int) -> str | None:
     """我姓攀 / 我信猴: ASR wrote a homophone of the surname; map it by sound."""
     text = compact.text
-    if at >= len(text) or not _word_ends(compact, at + 1):
-        return None
+    if at >= len(text) or not (_word_ends(compact, at + 1) or _SPELLED_RE.match(text, at + 1)
+                               or _spelling_by_sound(text, at + 1) is not None):
+        return None  # 我信湖古岳湖: a spelling after it, heard by sound too, settles it
     heard = surname_by_sound(text[at])
     return heard[0] if heard is not None else None
 
@@ -431,8 +432,13 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
         if cue == "叫" and text[at] not in SURNAMES and not _CONTACT_SOON.match(text, at + 1):
             continue  # 我叫 + a homophone alone is too weak (我叫人来), unless the caller's
             # number follows the name at once (我较中伟我手机…)
-        if _is_word(text[i + 1 : at + 1]) and not _CONTACT_AFTER.match(text, at + 1):
-            continue  # 我信任物业, 我行为…: a word, unless contact details follow (我兴奋 电话)
+        if _is_word(text[i + 1 : at + 1]) and not (
+            _CONTACT_AFTER.match(text, at + 1)
+            or (cue == "叫" and (end := _given_end(compact, at + 1)) > at + 1
+                and _CONTACT_AFTER.match(text, end))
+        ):
+            continue  # 我信任物业, 我行为…: a word, unless contact details follow (我兴奋 电话,
+            # 我叫好归之电话 → 郝; but 我叫好几次电话…: 好几 is a word)
         heard = surname_by_sound(text[at])
         if heard is not None:
             return heard[0], i, at + 1, round(0.7 - 0.3 * heard[1], 3)

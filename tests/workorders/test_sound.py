@@ -60,6 +60,11 @@ def test_find_by_sound_in_a_longer_text() -> None:
         ("我信王", "王"),
         ("我性糊 电话", "胡"),  # a homophone: the commoner surname
         ("消防通道都堵死了卧信罗电话", "罗"),  # 我 heard as a homophone too
+        # The surname heard as a homophone that is no surname, its spelling after it.
+        ("差到村免贵信湖古岳湖电话要", "胡"),  # 免贵姓胡 古月胡
+        ("我姓湖古月胡 电话", "胡"),
+        # 我叫 + a homophone that makes a word with 叫 (叫好), the number right after.
+        ("北湾村我叫好归之电话13366190487", "郝"),
     ],
 )
 def test_surname_heard_by_sound(text: str, surname: str) -> None:
@@ -67,7 +72,8 @@ def test_surname_heard_by_sound(text: str, surname: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["我信任物业", "我性子急", "我行为不端被投诉了", "我叫人来修", "卧室漏水了"])
+    "text", ["我信任物业", "我性子急", "我行为不端被投诉了", "我叫人来修", "卧室漏水了",
+             "我叫好几次电话都没人接"])
 def test_no_surname_from_words_that_sound_like_a_cue(text: str) -> None:
     assert draft(text, None, NOW).surname.value is None
 
