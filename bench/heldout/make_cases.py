@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.heldout.make_cases --set b [OUT.jsonl]
 
 ``--set c`` writes the third, H101-H160 (``third_set.py``), to ``cases_c.jsonl``, with the
-same coverage against both earlier sets. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
+(``fourth_set.py``, ``cases_d.jsonl``), against all three. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -37,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> default output
-        "c": HERE / "cases_c.jsonl"}
+        "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -347,12 +348,19 @@ def main(path: Path, which: str = "a") -> int:
 
         cases = build(CASES_B)
         errors = check(cases, CASES_B) + coverage(cases, CASES)
-    elif which == "c":
+    elif which in ("c", "d"):
         from bench.heldout.second_set import CASES_B
         from bench.heldout.third_set import CASES_C
 
-        cases = build(CASES_C)
-        errors = check(cases, CASES_C) + coverage(cases, CASES + CASES_B)
+        earlier = CASES + CASES_B
+        if which == "d":
+            from bench.heldout.fourth_set import CASES_D
+
+            earlier, source = earlier + CASES_C, CASES_D
+        else:
+            source = CASES_C
+        cases = build(source)
+        errors = check(cases, source) + coverage(cases, earlier)
     else:
         cases = build()
         errors = check(cases)
@@ -371,8 +379,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=None,
                         help="output file (default bench/heldout/cases.jsonl, or cases_b.jsonl for --set b)")
-    parser.add_argument("--set", choices=("a", "b", "c"), default="a",
+    parser.add_argument("--set", choices=("a", "b", "c", "d"), default="a",
                         help="a: the first set H01-H40; b: the second set H41-H100; "
-                             "c: the third set H101-H160")
+                             "c: the third set H101-H160; d: the fourth, H161-H220")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))

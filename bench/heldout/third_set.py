@@ -1,7 +1,10 @@
 """The third blind held-out set, H101-H160: 60 cases in the format of ``make_cases.CASES``.
 
 Written by someone who had not read the drafter, its phrase lists, or any dev or earlier
-held-out sentence, for the lead to measure once, blind. Generated and checked by
+held-out sentence, for the lead to measure once, blind. Where a caller uses the 镇/乡 name
+of a 地区 unit, both names are accepted, as in the dev cases and the earlier sets (the
+writer had been told to expect the gazetteer's name only; fixed before the first
+measurement was reported, which the README gives both ways). Generated and checked by
 ``python -m bench.heldout.make_cases --set c``; see README.md."""
 
 # ruff: noqa: E501  (the cases are data: one spoken part per line)
@@ -51,7 +54,7 @@ CASES_C: list[Case] = [
  ("H110", "13240695817", "NTAP",
   "我 是 在 工地 上 干 活 的 干 了 大半年 了 包工头 一直 说 年底 一起 结 现在 人 都 找 不 着 了 我们 十 几 个 老乡 加 起来 得 有 二十 多 万 工钱 没 拿 到 快 过年 了 家 里 都 等 着 这 钱 呢 呃 你们 能 帮 我们 想想 办法 吗",
   "工地 在 朝阳区 黑庄户 乡 那边 郎各庄 村 往 东", "我 叫 韦德明", "电话 幺三二 四零六 九五 八幺七", "13240695817#",
-  dict(surname="韦", name="韦德明", phone="13240695817", district="朝阳区", street="黑庄户地区", category="劳动社保", appeal_type="求助", urgent=False)),
+  dict(surname="韦", name="韦德明", phone="13240695817", district="朝阳区", street=["黑庄户地区", "黑庄户乡"], category="劳动社保", appeal_type="求助", urgent=False)),
  ("H111", "18611390257", "PTAN",
   "喂 喂 我们 单元 楼道 里 一股 特别 冲 的 煤气 味儿 从 三 楼 往 上 全 是 好像 是 哪家 漏 了 敲 门 也 没 人 应 我 已经 让 邻居 别 开 灯 别 打 火 了 燃气 公司 电话 占线 你们 赶紧 派 人 来 吧",
   "朝阳区 小关 街道 惠新 里 二十 号楼 三 单元", "", "就 打 这个 号", "#",
@@ -63,7 +66,7 @@ CASES_C: list[Case] = [
  ("H113", "13381026549", "ANPT",
   "我 要 举报 违建 我们 后边 那 栋 别墅 的 业主 在 楼顶 上 又 搭 了 一层 彩钢板 的 房子 还 把 院子 往 外 扩 了 好几 米 占 的 是 公共 绿地 物业 管 不 了 他 还 在 接着 盖 你们 赶紧 派 人 来 看看",
   "朝阳区 孙河 乡 一个 别墅 小区 里", "名字 就 不 说 了 怕 他 报复", "电话 幺三三 八幺零 二六 五四九", "13381026549#",
-  dict(surname=None, phone="13381026549", district="朝阳区", street="孙河地区", category="城市管理", appeal_type="举报", urgent=False)),
+  dict(surname=None, phone="13381026549", district="朝阳区", street=["孙河地区", "孙河乡"], category="城市管理", appeal_type="举报", urgent=False)),
  ("H114", "17810529634", "PANT",
   "就是 呃 那个 公交 车 改 线 了 以前 我们 小区 门口 有 一站 现在 直接 不 停 了 最 近 的 站 要 走 二十 多 分钟 我们 这 老人 多 去 医院 看病 全 靠 这 趟 车 改 之前 也 没 问问 我们 老百姓 的 意见 能 不 能 把 这 站 给 恢复 了",
   "朝阳区 南磨房 这边 的 双龙 南里", "我 叫 蔺春梅 蔺相如 的 蔺", "手机 幺七八 幺零五 二九 六三四", "17810529634#",
@@ -75,7 +78,7 @@ CASES_C: list[Case] = [
  ("H116", "19910273586", "PNAT",
   "我 跟 你们 反映 个 事儿 我们 村 西边 那个 小 河沟 最近 水 都 变成 黑 的 了 还 冒 泡 味儿 特别 大 我 晚上 遛弯 看见 旁边 那个 小 厂子 拿 管子 直接 往 沟 里 排 水 白天 不 排 专 挑 晚上 排 河 里 的 鱼 都 翻 白 了",
   "丰台区 卢沟桥 乡 大井 村 西边", "我 姓 杨 木字旁 的 杨", "幺九九 幺零二七 三五八六", "19910273586#",
-  dict(surname="杨", phone="19910273586", district="丰台区", street="卢沟桥街道", category="环境保护", appeal_type="举报", urgent=False)),
+  dict(surname="杨", phone="19910273586", district="丰台区", street=["卢沟桥街道", "卢沟桥乡"], category="环境保护", appeal_type="举报", urgent=False)),
  ("H117", "15300648271", "NPTA",
   "我 要 投诉 一下 医院 我 带 我 爸 去 看 急诊 等 了 三 个 多 小时 没 人 管 问 护士 护士 就 说 等 着 后来 好不容易 看 上 了 医生 三 分钟 就 把 我们 打发 了 开 了 一大堆 检查 花 了 一千 多 块 结果 啥 也 没 查 出来 态度 还 特别 差",
   "医院 是 在 丰台区 青塔 那边 我 家 也 在 青塔 街道", "我 叫 郭立新", "电话 是 幺五三 零零六 四八 二幺七 不对 二七幺", "15300648271#",
@@ -107,7 +110,7 @@ CASES_C: list[Case] = [
  ("H124", "17600831294", "PANT",
   "那个 我 上 个 月 被 公司 裁员 了 公司 说 给 了 补偿金 就 没 事 了 我 听 朋友 说 还 可以 领 失业金 我 是 交 了 六 年 的 失业 保险 这个 失业金 是 在 哪儿 申请 能 领 多少 个 月 要是 过 两 个 月 找 着 工作 了 还 能 接着 领 吗",
   "我 住 在 海淀区 西北旺 镇 那边 的 一个 回迁 小区", "我 叫 吴昊天 口天 吴", "幺七六 零零八 三幺 二九四", "17600831294#",
-  dict(surname="吴", name="吴昊天", phone="17600831294", district="海淀区", street="西北旺地区", category="劳动社保", appeal_type="咨询", urgent=False)),
+  dict(surname="吴", name="吴昊天", phone="17600831294", district="海淀区", street=["西北旺地区", "西北旺镇"], category="劳动社保", appeal_type="咨询", urgent=False)),
  ("H125", "15001673428", "NAPT",
   "我 要 投诉 供暖 我们 家 暖气 从 开始 烧 就 一直 温吞吞 的 屋 里 温度计 才 十六 度 在 家 里 得 穿 羽绒服 找 了 好几 回 了 来 人 放 了 放 气 说 没 问题 可 还是 不 热 我们 暖气费 可 是 一分 不 少 交 的",
   "海淀区 曙光 街道 的 一个 小区 叫 晨月园", "我 姓 庞 广 字 底下 一个 龙", "幺五零 零幺六 七三 四二八", "15001673428#",
@@ -135,7 +138,7 @@ CASES_C: list[Case] = [
  ("H131", "13552093618", "ANTP",
   "这 两 天 一到 晚上 我们 村 边上 就 有 人 烧 垃圾 还 有 烧 秸秆 的 烟 大 得 呛 死 人 窗户 关 着 都 能 闻见 那 股 胶皮 味儿 我 家 孩子 有 哮喘 这 两 天 一直 喘 说 了 也 没 人 管",
   "房山区 琉璃河 镇 北边 的 一个 村", "我 是 史凤兰", "我 的 手机 幺三五 五二零 九三 六幺八", "13552093618#",
-  dict(surname="史", name="史凤兰", phone="13552093618", district="房山区", street="琉璃河地区", category="环境保护", appeal_type="投诉", urgent=False)),
+  dict(surname="史", name="史凤兰", phone="13552093618", district="房山区", street=["琉璃河地区", "琉璃河镇"], category="环境保护", appeal_type="投诉", urgent=False)),
  ("H132", "15201736485", "PNTA",
   "我 想 表扬 一下 我 儿子 学校 的 班主任 刘 老师 上 周 孩子 在 学校 突然 肚子 疼 得 直 打滚 我们 两口子 都 在 外地 是 刘 老师 背 着 他 打车 去 的 医院 一直 陪 到 晚上 十 点 多 后来 查 出来 是 阑尾炎 幸亏 送 得 及时",
   "我们 是 房山区 长阳 镇 的", "我 姓 何 人 可 何", "幺五二 零幺七 三六 四八五", "15201736485#",
@@ -175,7 +178,7 @@ CASES_C: list[Case] = [
  ("H141", "18910652738", "PTAN",
   "我 隔壁 住 的 是 一个 腿 有 残疾 的 老爷子 自己 一个 人 过 平时 天天 早上 都 出来 坐 着 晒 太阳 这 都 两 天 没 见 着 人 了 敲门 也 没 动静 屋 里 灯 一直 亮 着 我 怕 他 是 摔 了 起 不 来 了 他 家 也 没 别 的 亲人",
   "顺义区 后沙峪 镇 吉祥庄 那边", "我 叫 冉桂芝", "我 手机 幺八九 幺零六 五二 七三八", "18910652738#",
-  dict(surname="冉", name="冉桂芝", phone="18910652738", district="顺义区", street="后沙峪地区", category=["民政服务", "公共安全"], appeal_type="求助", urgent=True)),
+  dict(surname="冉", name="冉桂芝", phone="18910652738", district="顺义区", street=["后沙峪地区", "后沙峪镇"], category=["民政服务", "公共安全"], appeal_type="求助", urgent=True)),
  ("H142", "13126479058", "NPAT",
   "我 就 说 几 句 好话 啊 今天 早上 我 坐 的 那 趟 公交车 上 有 个 老太太 突然 晕倒 了 司机 师傅 马上 靠边 停车 给 打 了 急救 电话 还 让 大家 帮 着 照看 一直 等 到 救护车 来 了 才 走 这样 的 师傅 应该 好好 表扬",
   "我 是 昌平区 霍营 的 在 霍营 地铁站 那边 上 的 车", "我 姓 高", "幺三幺 二六四 七九 零五八", "13126479058#",
@@ -199,7 +202,7 @@ CASES_C: list[Case] = [
  ("H147", "17610928354", "PANT",
   "我们 小区 门口 那 条 路 一到 晚上 就 全 是 摆摊 的 卖 烧烤 的 卖 衣服 的 把 路 占 得 死死 的 车 过 不 去 人 也 得 挤 着 走 烧烤 的 烟 还 往 楼 上 飘 闹 到 半夜 都 不 消停 城管 来 了 他们 就 跑 一 走 又 回来 了",
   "大兴区 瀛海 镇 南海 家园 那边", "我 姓 汪 三点水 一个 王", "幺七六 幺零九 二八 三五四", "17610928354#",
-  dict(surname="汪", phone="17610928354", district="大兴区", street="瀛海地区", category="城市管理", appeal_type="投诉", urgent=False)),
+  dict(surname="汪", phone="17610928354", district="大兴区", street=["瀛海地区", "瀛海镇"], category="城市管理", appeal_type="投诉", urgent=False)),
  ("H148", "13366109825", "NPTA",
   "我 有 个 建议 我们 这 儿 一到 春天 风 一 刮 地 里 的 沙土 全 扬 起来 黄乎乎 的 出门 一嘴 沙子 好多 地 冬天 都 是 光 着 的 能 不 能 在 地 边 多 种 点 树 或者 冬天 给 地 盖 上 点 东西 别 让 土 这么 飞",
   "大兴区 庞各庄 镇 西边 那 几 个 村", "我 叫 鲍长青", "幺三三 六六幺 零九 八二五", "13366109825#",
@@ -219,7 +222,7 @@ CASES_C: list[Case] = [
  ("H152", "17801962534", "NAPT",
   "我 是 种 桃 的 今年 开春 在 镇 上 一个 农资 店 买 的 化肥 说 是 名牌 的 结果 撒 下去 一点 用 没 有 我 拿 去 让 人 看 了 说 这 是 假 的 我 这 十 几 亩 桃树 今年 算 是 耽误 了 那 店 老板 现在 还 不 认账",
   "平谷区 峪口 镇 西营 村", "我 叫 赵秀荣", "幺七八 零幺九 六二 五四三 不对 五三四", "17801962534#",
-  dict(surname="赵", name="赵秀荣", phone="17801962534", district="平谷区", street="峪口地区", category="市场管理", appeal_type="投诉", urgent=False)),
+  dict(surname="赵", name="赵秀荣", phone="17801962534", district="平谷区", street=["峪口地区", "峪口镇"], category="市场管理", appeal_type="投诉", urgent=False)),
  ("H153", "13621079485", "NPAT",
   "我 给 提 个 建议 啊 我们 社区 那个 老年 餐桌 饭 是 挺 便宜 可 老 是 那 几 样 菜 还 特别 咸 我们 老人 好多 都 有 高血压 吃 不 了 那么 咸 的 能 不 能 少 放 点 盐 多 几 个 花样 再 有 就是 能 不 能 给 腿脚 不 好 的 送 到 家",
   "平谷区 渔阳 这边 的 一个 社区", "我 姓 吕 双 口 吕", "家 里 电话 零幺零 六九九幺 二四五八", "01069912458#",
