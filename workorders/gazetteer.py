@@ -51,6 +51,9 @@ UNIT_COST = 0.8
 # counts as heard by sound, not as a homophone.
 RARE_MATCH_COST = 0.5
 DISTRICT_COST = 0.6
+# A district name and its 区 heard this loosely (称平息 for 昌平区, 怀有七 for 怀柔区: one
+# syllable off and 区 as 息/七) count only with one of its units heard right after them.
+LOOSE_DISTRICT_COST = 1.0
 # Longest first, so that 常营回族乡 loses 回族乡, not just 乡.
 _NAME_SUFFIXES = ("满族蒙古族乡", "回族乡", "满族乡", "街道", "地区", "镇", "乡", "区")
 
@@ -102,6 +105,9 @@ class Mention:
     # 0 for a stem heard as the gazetteer's characters or their homophones; more for a stem
     # heard only by sound (see :meth:`Gazetteer.sound_mentions`).
     cost: float = 0.0
+    # A district heard more loosely than DISTRICT_COST allows: it counts only when one of
+    # its streets or towns is heard right after it (see workorders.places).
+    loose: bool = False
 
     @property
     def has_suffix(self) -> bool:
@@ -241,10 +247,11 @@ class Gazetteer:
             if stem_end >= len(text):
                 return None
             suffix_cost = char_cost("区", text[stem_end])
-            if suffix_cost <= SUFFIX_COST and cost + suffix_cost <= DISTRICT_COST:
+            if suffix_cost <= SUFFIX_COST and cost + suffix_cost <= LOOSE_DISTRICT_COST:
                 return Mention(kind, start, stem_end, stem_end + 1, stem, exact, "区",
                                districts=tuple(self._district_stems[stem]),
-                               cost=cost + suffix_cost)
+                               cost=cost + suffix_cost,
+                               loose=cost + suffix_cost > DISTRICT_COST)
             return None
         units = tuple(self._unit_stems[stem])
         for said, suffix_kind in UNIT_SUFFIXES:

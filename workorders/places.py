@@ -56,6 +56,13 @@ def _district_before(m: Mention, districts: list[Mention]) -> Mention | None:
     return None
 
 
+def _unit_follows(district: Mention, mentions: list[Mention]) -> bool:
+    """A unit of ``district`` is heard right after it (称平息获赢: 昌平区 霍营)."""
+    names = {d.name for d in district.districts}
+    return any(m.kind == "unit" and _district_before(m, [district]) is district
+               and any(u.district in names for u in m.units) for m in mentions)
+
+
 def _believe_unit(m: Mention, before: Mention | None) -> float:
     stem_len = m.stem_end - m.start
     in_before = before is not None and any(
@@ -165,7 +172,8 @@ def _fit(p: Places) -> int:
 
 def _places(compact: Compact, heard: list[Mention]) -> Places:
     mentions = _non_overlapping(heard)
-    districts = [m for m in mentions if m.kind == "district" and _believe_district(m) > 0]
+    districts = [m for m in mentions if m.kind == "district" and _believe_district(m) > 0
+                 and (not m.loose or _unit_follows(m, mentions))]
     named = {d.name for m in districts for d in m.districts}
 
     best: tuple[float, Mention, list[Unit]] | None = None

@@ -98,6 +98,27 @@ def test_places_heard_by_sound(text: str, district: str, street: str) -> None:
     assert (d.district.value, d.street.value) == (district, street)
 
 
+@pytest.mark.parametrize(
+    ("text", "district", "street"),
+    [
+        # A district heard one syllable off, 区 as 息 or 七: believed because one of its
+        # streets or towns is heard right after it.
+        ("我是称平息获赢的在获赢地铁站那边上的车", "昌平区", "霍营街道"),
+        ("就打我这个电话怀有七流离妙这收文破村口", "怀柔区", "琉璃庙镇"),
+        ("电话是15810357249习警山七路骨这边七星元南七", "石景山区", "鲁谷街道"),
+    ],
+)
+def test_a_loosely_heard_district_with_its_street(text: str, district: str,
+                                                   street: str) -> None:
+    d = draft(text, None, NOW)
+    assert (d.district.value, d.street.value) == (district, street)
+
+
+@pytest.mark.parametrize("text", ["我是称平息的人", "怀有七个孩子在家里", "他称平息了这件事"])
+def test_a_loosely_heard_district_alone_is_no_district(text: str) -> None:
+    assert draft(text, None, NOW).district.value is None
+
+
 def test_a_corrected_street_replaces_the_first() -> None:
     d = draft("海淀区清河街道不对是西三旗街道育新花园", None, NOW)
     assert d.street.value == "西三旗街道"
