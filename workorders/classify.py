@@ -34,6 +34,14 @@ _SOUND_WEIGHT = 0.7
 _SOUND_WEIGHT_TWO = 0.5
 # After 我要/我想 a declared appeal type may be heard more loosely (去报, 寄报 → 举报).
 _DECLARED_AFTER_SELF_COST = 0.8
+# A question about a wrong done to the caller (这合法吗, 钱还能退吗, 有人管吗) is a
+# complaint put as a question: where one is written, the question openers (想问, 请问 …)
+# do not declare 咨询 and a 咨询 cue inside it (还能 in 还能退) does not count. The word
+# 咨询 itself still declares. The same phrases are 投诉 cues in the taxonomy file.
+_GRIEVANCE_QUESTIONS = ("合法吗", "合理吗", "合规吗", "违法吗", "正常吗", "能退吗", "还能退",
+                        "能不能退", "给不给退", "退不退", "能要回", "有人管吗", "没人管吗",
+                        "管不管", "这样对吗", "凭什么")
+_CONSULT = "咨询"
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase.
 _SELF_BEFORE = re.compile("我(?:要|想|得|来|就|是|也|还)?(?:实名|识名)?$")
 
@@ -260,6 +268,8 @@ def appeal_type(
     text = compact.text
     heard = best_hits(_indexes(taxonomy)[1], text, taken_spans(text, taxonomy))
     said_outright = any(p in text for rule in taxonomy.appeals for p in rule.declared)
+    grievances = [(at, at + len(q)) for q in _GRIEVANCE_QUESTIONS
+                  for at in [text.find(q)] if at >= 0]
     scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
         score = 0.0
@@ -270,6 +280,9 @@ def appeal_type(
             while at >= 0 and _preceded_by(text, at, _DENY):
                 at = text.find(phrase, at + 1)  # 不是投诉 … 就是想咨询: skip the denial
             if at < 0:
+                continue
+            if grievances and rule.name == _CONSULT and phrase != _CONSULT:
+                span = span or (at, at + len(phrase))  # 想问问 … 这合法吗: not a question
                 continue
             weight = 5.0 if _preceded_by(text, at, _SELF) else 4.0
             declared = True
@@ -290,6 +303,9 @@ def appeal_type(
                     score, span = weight, (hit.start, hit.end)
         for phrase in rule.cues:
             at = text.find(phrase)
+            if at >= 0 and rule.name == _CONSULT and any(
+                    g_at <= at and at + len(phrase) <= g_end for g_at, g_end in grievances):
+                continue
             if at >= 0:
                 score += 1.0
                 span = span or (at, at + len(phrase))

@@ -9,10 +9,12 @@ none is taken from a held-out set.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from workorders import draft
 from workorders.classify import appeal_type, classify, is_urgent
 from workorders.knowledge import knowledge, load_taxonomy
 from workorders.text import compact
@@ -372,3 +374,72 @@ def test_no_phrase_is_part_of_a_place_name() -> None:
     inside = sorted({(p, n) for sub in data.taxonomy.subcategories for p, _ in sub.phrases
                      for n in names if p in n})
     assert inside == []
+
+
+# -- appeal type, as callers put it without naming it ----------------------------------------
+
+def drafted(text: str) -> tuple[str | None, str | None]:
+    """(category, appeal type) of the whole draft."""
+    got = draft(text, None, datetime(2024, 5, 1, 9, 0))
+    return got.category.value, got.appeal_type.value
+
+
+UNNAMED_APPEALS = [
+    # A complaint that never says 投诉: worn down, a party that does as it likes.
+    ("对面工地天天连轴转 实在受不了了 昨天后半夜还在干", "投诉"),
+    ("楼下那家饭馆的排风机吵得人没法休息 天天如此", "投诉"),
+    ("门口卖早点的推车把路占了 城管来了就跑 城管一走又回来了", "投诉"),
+    ("我们的房子交了好几年了 开发商一拖再拖 房本还是没给办", "投诉"),
+    ("我们这站公交说撤就撤 也没征求过老百姓的意见", "投诉"),
+    ("物业擅自把小区的绿地改成了停车位 收费还不合理", "投诉"),
+    ("这家装修公司收了钱就开始忽悠 活干得一塌糊涂 还不给赔", "投诉"),
+    ("我们反映过多少回了 还是不闻不问", "投诉"),
+    ("保健品店搞虚假宣传 专门骗老人买东西", "投诉"),
+    # A question about a wrong done is a complaint put as a question.
+    ("游泳馆突然关门了 我想问问卡里剩的钱还能退吗", "投诉"),
+    ("请问物业不给业主开收据 这合法吗", "投诉"),
+    ("我想问一下 他们凭什么多收我们两百块", "投诉"),
+    # Telling on wrongdoing without saying 举报.
+    ("那个化工厂一到晚上就偷着往沟里放废水", "举报"),
+    ("我们村有个小诊所 大夫没执照 还给人打吊瓶", "举报"),
+    ("刚接到个电话 自称是公安局的 让我把钱转到安全账户", "举报"),
+    ("有人在镇上卖假化肥 好多农户都上当了", "举报"),
+    ("路口那家小饭馆后面有人聚赌 天天晚上一屋子人", "举报"),
+    ("工地上用的都是童工 最小的才十四岁", "举报"),
+    # Praise however it is put.
+    ("我想夸一夸我们楼的保洁阿姨 每天把楼道擦得干干净净", "表扬"),
+    ("必须得夸夸供电所的师傅 大冷天爬杆子给我们抢修", "表扬"),
+    ("真得谢谢社区的王主任 帮我们把低保的事办下来了", "表扬"),
+    ("给咱们小区的保安竖个大拇指 帮老太太把走丢的孙子找回来了", "表扬"),
+    ("派出所的小刘同志帮了我们大忙 真是好样的", "表扬"),
+    # Proposals without the word 建议.
+    ("我有个想法 小区门口的公交站要是能往南挪一挪该多好", "建议"),
+    ("早高峰那趟车能不能多开几趟 是不是可以加密一下班次", "建议"),
+    # Questions stay questions.
+    ("退役军人的优待证是不是需要本人去办 找哪个部门", "咨询"),
+    ("孩子上学需要符合条件的话 要交几年社保 有什么规定", "咨询"),
+    # Asking for something to be fixed.
+    ("家里下水道堵了 能不能派个人来看看 给疏通一下", "求助"),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), UNNAMED_APPEALS)
+def test_appeal_types_not_named_by_the_caller(text: str, want: str) -> None:
+    assert drafted(text)[1] == want
+
+
+# Broader phrases that must not win where they do not fit.
+NOT_THESE_APPEALS = [
+    ("楼道灯坏了 麻烦你们尽快处理一下 谢谢你们", "求助"),  # polite thanks are not praise
+    ("我想问一下 退休金还能补发吗", "咨询"),  # 还能 about a right, not a wrong done
+    ("请问公租房申请需要什么条件", "咨询"),
+    ("暖气到现在还不热 屋里才十四度", "求助"),  # a failure, not a party's wrong
+    ("保健品店夸大宣传 忽悠老人买", "投诉"),  # 夸大 is no praise
+    ("物业的服务态度很好 我就想问问停车费怎么交", "咨询"),
+    ("我想咨询一下 押金不退合法吗", "咨询"),  # 咨询 said outright still declares
+]
+
+
+@pytest.mark.parametrize(("text", "want"), NOT_THESE_APPEALS)
+def test_broader_appeal_phrases_do_not_overreach(text: str, want: str) -> None:
+    assert drafted(text)[1] == want
