@@ -124,6 +124,10 @@ def _sound_weight(weight: float, phrase: str, hit: Hit) -> float:
 # the problem is something else near that place.
 _PLACE_AFTER = ("旁边", "附近", "对面", "门口", "边上", "隔壁", "周边", "周围", "后面",
                 "前面", "那边", "跟前", "外面")
+# Words after a phrase that make it the end of a bus route (医院的公交, 学校的班车, 到医院的车):
+# the call is about the bus, the place only says where it goes.
+_ROUTE_AFTER = ("公交", "班车", "线路", "专线", "趟车", "车次")
+_ROUTE_AFTER_DE = "的车"
 # 不是停水 … 是停电: a phrase the caller denies.
 _DENIED_BEFORE = ("不是",)
 # The share of its weight that a phrase naming a place, or denied, keeps.
@@ -131,11 +135,15 @@ _ASIDE_WEIGHT = 0.3
 
 
 def _aside(text: str, at: int, end: int) -> bool:
-    """Whether the phrase at ``text[at:end]`` only names a place or is denied."""
+    """Whether the phrase at ``text[at:end]`` only names a place (also where a bus goes)
+    or is denied."""
     after = text[end:]
+    if after.startswith(_ROUTE_AFTER_DE):
+        return True
     if after.startswith("的"):
         after = after[1:]
-    return after.startswith(_PLACE_AFTER) or text[max(0, at - 2):at] in _DENIED_BEFORE
+    return (after.startswith(_PLACE_AFTER) or after.startswith(_ROUTE_AFTER)
+            or text[max(0, at - 2):at] in _DENIED_BEFORE)
 
 
 def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:

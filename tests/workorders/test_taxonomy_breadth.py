@@ -178,6 +178,21 @@ def test_a_phrase_that_only_says_where_counts_less(tmp_path: Path) -> None:
     assert _toy_category(tmp_path, "停车场有人盖房") == "停车"
 
 
+def test_a_phrase_that_only_says_where_a_bus_goes_counts_less(tmp_path: Path) -> None:
+    _toy(tmp_path, """
+[categories."甲"."医疗服务"]
+keywords = ["卫生院"]
+[categories."乙"."公交"]
+keywords = ["加车"]
+[categories."其他"."其他"]
+keywords = ["户口"]
+""")
+    # 卫生院 weighs 3 and 加车 2; where the bus goes is not what the call is about.
+    assert _toy_category(tmp_path, "到卫生院的车太少 能不能加车") == "公交"
+    assert _toy_category(tmp_path, "去卫生院的班车太少 能不能加车") == "公交"
+    assert _toy_category(tmp_path, "卫生院太远 能不能加车") == "医疗服务"
+
+
 def test_a_phrase_inside_a_longer_phrase_of_another_kind_does_not_count(
         tmp_path: Path) -> None:
     _toy(tmp_path, """
@@ -443,3 +458,91 @@ NOT_THESE_APPEALS = [
 @pytest.mark.parametrize(("text", "want"), NOT_THESE_APPEALS)
 def test_broader_appeal_phrases_do_not_overreach(text: str, want: str) -> None:
     assert drafted(text)[1] == want
+
+
+# More ways each kind of problem is put; (transcript, category) through the whole draft.
+CATEGORY_WORDINGS = [
+    # A bus route or more buses, even where the bus goes to a hospital or a school.
+    ("去区医院的公交车太少了 老人看病得等一个钟头 能不能多开几趟", "交通管理"),
+    ("我们村到镇卫生院没有直达的车 希望能开通一趟班车", "交通管理"),
+    ("早上那趟车发车间隔太长 孩子上学老迟到", "交通管理"),
+    ("三四五路车的司机开车太猛 一脚急刹车老人差点摔了", "交通管理"),
+    # School enrolment, even where social insurance is a condition.
+    ("孩子明年上一年级 我们是外地的 社保交了三年够不够", "教育培训"),
+    ("我家老二该上幼儿园了 社区说得有社保证明才能报名", "教育培训"),
+    ("非京籍的孩子要满足什么条件才能上学 社保要交多久", "教育培训"),
+    # Fraud by telephone or online, however the swindler presents himself.
+    ("有人打电话自称是公安局的 说我涉嫌洗钱 让我转到安全账户", "公共安全"),
+    ("我妈在网上碰上刷单返利 被人骗了两万多", "公共安全"),
+    ("有个人冒充我儿子的领导 让我往他卡里转钱", "公共安全"),
+    # Electric bikes kept and charged indoors: a fire risk.
+    ("好几户把电动车推进楼道里 晚上就在楼道里充电", "公共安全"),
+    ("二楼那家从窗户私拉电线下来给电瓶车充电", "公共安全"),
+    ("邻居天天把电瓶拎回家充 楼里的人都担心", "公共安全"),
+    # Rocks and earth coming down on homes.
+    ("后山上的石头滚下来 把我家后墙砸了个大口子", "公共安全"),
+    ("连着下了几天雨 房后的山坡滑坡了 泥都堆到窗户底下", "公共安全"),
+    ("村口那片山体有落石 下面就住着好几户", "公共安全"),
+    # Someone missing.
+    ("我父亲有老年痴呆 早上出去遛弯到现在人找不着", "公共安全"),
+    ("我妈出门买菜一直没回来 手机也没带 人不见了", "公共安全"),
+    # Benches, pavilions, public toilets.
+    ("街心公园的长椅坏了好几个 木条都掉了", "城市管理"),
+    ("小广场的凉亭顶漏了 石凳也碎了", "城市管理"),
+    ("路边那个公共卫生间脏得没法进 好几天没人打扫", "城市管理"),
+    ("村里的旱厕夏天臭得不行 苍蝇乱飞", "城市管理"),
+    ("马路上全是坑 骑车都得绕着走", "城市管理"),
+    ("门口天天有人推着小推车卖煎饼 城管来了就跑", "城市管理"),
+    # Blowing sand and dust from bare ground.
+    ("村东那片地光秃秃的 一刮风沙土漫天 窗台上一层土", "环境保护"),
+    ("旁边空地上的土方没苫盖 风一吹眼都睁不开", "环境保护"),
+    ("开春以后天天刮风 附近的荒地扬沙特别厉害", "环境保护"),
+    ("工地晚上施工 灰尘特别大", "环境保护"),
+    # Noise, by its sound and its hour.
+    ("对面工地晚上十一点了还在打桩 哐哐的", "环境保护"),
+    ("楼上天天半夜拖东西 咣当咣当的 孩子都被吵醒了", "环境保护"),
+    ("厂子里的机器嗡嗡响 一直响到半夜", "环境保护"),
+    ("村后那条河黑臭黑臭的 上面还漂着死鱼", "环境保护"),
+    ("附近那个厂子一股塑料味 熏得人头疼", "环境保护"),
+    # Fake goods and farm inputs.
+    ("在镇上农资店买的化肥是假的 庄稼全烧了", "市场管理"),
+    ("买的种子是假种子 种下去一棵苗都没出来", "市场管理"),
+    ("在商场买的名牌包是假名牌 商家不认", "市场管理"),
+    ("健身房换了老板 卡里还有三千块 新老板不认了", "市场管理"),
+    # Other everyday wordings.
+    ("开发商拖了三年 房本还是没下来", "住房管理"),
+    ("楼顶防水坏了 一下雨墙就往下渗水", "住房管理"),
+    ("高层水压不够 到了晚上根本上不去水", "公用事业"),
+    ("家里的灯忽明忽暗的 电线老化了好多年", "公用事业"),
+    ("宽带的光猫老掉线 营业厅也不管", "公用事业"),
+    ("路口的绿灯时间太短 老人过不去马路", "交通管理"),
+    ("有辆车在小区门口长期停放 落满了灰", "交通管理"),
+    ("楼下小卖部卖过期的药", "卫生健康"),
+    ("村里有个小诊所 没执照还给人挂吊瓶", "卫生健康"),
+    ("楼上有人往下扔垃圾 差点砸到人", "公共安全"),
+    ("村里的集体收入好几年都没公开过", "其他"),
+]
+
+
+@pytest.mark.parametrize(("text", "cat"), CATEGORY_WORDINGS)
+def test_category_of_more_everyday_wordings(text: str, cat: str) -> None:
+    assert drafted(text)[0] == cat
+
+
+# Broader category phrases that must not take a call that is about something else.
+NOT_THESE_CATEGORIES = [
+    ("好多电动车在马路上逆行 还闯红灯", "交通管理"),  # 电动车 only hints at fire
+    ("我的电动车在楼下被偷了", "公共安全"),
+    ("门口的杨絮满天飞 迷得睁不开眼", "城市管理"),  # trees, not blowing dust
+    ("孩子上学路上有个井盖没了", "城市管理"),  # 上学 only says why they pass there
+    ("公司天天让我们干到半夜 也不给加班费", "劳动社保"),  # no noise complaint
+    ("我家卫生间的马桶堵了 下水不通", "公用事业"),  # a toilet at home is no public toilet
+    ("请问晚点再打过来可以吗 我要问社保的事", "劳动社保"),  # 晚点 is no late bus
+    ("我家的猫跑到邻居家房顶上去了下不来", "其他"),
+    ("有人冒充物业上门收费", "公共安全"),  # the swindle, not the property company
+]
+
+
+@pytest.mark.parametrize(("text", "cat"), NOT_THESE_CATEGORIES)
+def test_broader_category_phrases_do_not_overreach(text: str, cat: str) -> None:
+    assert drafted(text)[0] == cat
