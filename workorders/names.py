@@ -48,7 +48,7 @@ COMPOUND_SURNAMES = (
 _SURNAME_ORDER = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余"
     "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙"
-    "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟"
+    "史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康洪赖施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟"
     "殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝游辛"
     "靳柴蒙鲍华喻祁蒲滕屈饶牟艾尤阳穆农司卓古吉缪简芦麦褚娄窦戚岑景党宫费卜"
     "冷晏席卫米柏宗瞿桂佟臧闵苟邬卞姬仇栾隋刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查"
@@ -282,18 +282,31 @@ def _same_tone(heard: str, surname: str) -> bool:
     return _PRIMARY_TONE[surname] in {t for _r, t in tones(heard)}
 
 
+def _described(text: str, at: int) -> int | None:
+    """隋 隋朝的隋 / 孟 孟子的孟: the character at ``at`` described by a word it is in, right
+    after it; where the description ends."""
+    ch = text[at] if at < len(text) else ""
+    for size in (2, 3, 1):
+        word_end = at + 1 + size
+        if ch and ch in text[at + 1 : word_end] and text.startswith("的" + ch, word_end):
+            return word_end + 2
+    return None
+
+
 def _heard_surname(compact: Compact, at: int) -> str | None:
     """我姓攀 / 我信猴: ASR wrote a homophone of the surname; map it by sound."""
     text = compact.text
     if at >= len(text) or not (_word_ends(compact, at + 1) or _SPELLED_RE.match(text, at + 1)
-                               or _spelling_by_sound(text, at + 1) is not None):
-        return None  # 我信湖古岳湖: a spelling after it, heard by sound too, settles it
+                               or _spelling_by_sound(text, at + 1) is not None
+                               or _described(text, at) is not None):
+        return None  # 我信湖古岳湖 / 我信红红水的红: a spelling or a description settles it
     heard = surname_by_sound(text[at])
     return heard[0] if heard is not None else None
 
 
 def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
     text = compact.text
+    run_on: _Found | None = None  # a name with no word end heard: only if none has one
     for m in _SELF_NAME.finditer(text):
         start = m.end()
         found = _surname_at(text, start)
@@ -301,8 +314,12 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             end = _given_end(compact, start + len(found))
             if end > start + len(found) and _word_ends(compact, end):
                 return text[start:end], m.start(), end, 0.9
+            if run_on is None and _run_on_name(text, start + len(found), end):
+                run_on = text[start:end], m.start(), end, 0.7
         elif (heard := _heard_full_name(compact, start)) is not None:
             return heard[0], m.start(), heard[1], 0.6
+    if run_on is not None:
+        return run_on
     for m in _SELF_IS.finditer(text):
         # 我是王小明 电话…: only a surname and a plausible given name that ends the clause
         # (我是业主, 我是马路对面的, 我是万达的员工 are no names).
@@ -343,9 +360,18 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
         return None
     end = _given_end(compact, start + 1)
     given = text[start + 1 : end]
-    if not given or not _word_ends(compact, end) or not plausible_given_name(given):
+    if not given or not plausible_given_name(given) or not (
+            _word_ends(compact, end) or _run_on_name(text, start + 1, end)):
         return None
     return heard[0] + given, end
+
+
+def _run_on_name(text: str, start: int, end: int) -> bool:
+    """A two-character given name at ``text[start:end]`` that runs straight on into the
+    next words, as unspaced ASR text does (我叫任国庆里就用…): taken when both characters
+    are ones given names use and they are not a word of their own (我叫王师傅过来)."""
+    given = text[start:end]
+    return len(given) == 2 and plausible_given_name(given) and not _is_word(given)
 
 
 def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
@@ -457,6 +483,19 @@ def _is_word(chars: str) -> bool:
     return chars in _words()
 
 
+def _described_surname(text: str) -> _Found | None:
+    """我寄武 武术的武 / 我是孟 孟子的孟: a character the caller describes by a word, just
+    after 我 and a cue however heard, is their surname (a homophone of it, by sound)."""
+    for i in range(1, len(text)):
+        end = _described(text, i)
+        if end is None or _SELF not in text[max(0, i - 3) : i]:
+            continue
+        heard = surname_by_sound(text[i])
+        if heard is not None and heard[1] == 0:
+            return heard[0], i, end, 0.7
+    return None
+
+
 def _called_surname(compact: Compact) -> _Found | None:
     """我叫李 电话…: a surname alone after 我叫, when no given name could be read."""
     text = compact.text
@@ -519,6 +558,8 @@ def find_name(compact: Compact) -> CallerName:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
     if surname is None:
         surname = _introduction_by_sound(compact)
+    if surname is None:
+        surname = _described_surname(text)
 
     refused = _REFUSAL.search(text)
     if refused:

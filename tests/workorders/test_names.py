@@ -177,6 +177,31 @@ def test_a_surname_heard_as_a_homophone_that_is_no_surname(
     assert found.surname.confidence < 0.8  # heard by sound: for the agent to check
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # ASR text has no spaces: a full name runs straight into what follows it.
+        ("顺义区杨镇我叫任国庆里就用我现在打的这个手机", "任国庆"),
+        ("我叫林晓红双木林我以前单位给交了十年养老保险", "林晓红"),
+        ("我叫董秀英东城区永外街道安乐林路", "董秀英"),
+    ],
+)
+def test_a_full_name_followed_by_more_words(text: str, name: str) -> None:
+    found = find_name(compact(text))
+    assert found.name.value == name
+    assert 0.5 <= found.name.confidence < 0.9  # no word end heard: a little less sure
+
+
+def test_a_name_said_again_with_its_end_wins_over_a_stumble() -> None:
+    found = find_name(compact("青春路那个小区我叫龙龙龙海龙我叫龙海波电话13510983620"))
+    assert (found.name.value, found.name.confidence) == ("龙海波", 0.9)
+
+
+@pytest.mark.parametrize("text", ["我叫王师傅过来修", "我叫张大爷下来", "我叫李老师来看看"])
+def test_no_three_character_name_from_a_surname_and_a_title(text: str) -> None:
+    assert find_name(compact(text)).name.value is None
+
+
 @pytest.mark.parametrize("text", ["我叫物业来修", "我叫人来修", "我叫救护车", "我叫外卖",
                                   "我叫不动他", "我叫醒他了", "我叫开锁的来", "我叫了好几次"])
 def test_no_name_from_what_the_caller_called(text: str) -> None:

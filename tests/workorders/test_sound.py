@@ -65,6 +65,12 @@ def test_find_by_sound_in_a_longer_text() -> None:
         ("我姓湖古月胡 电话", "胡"),
         # 我叫 + a homophone that makes a word with 叫 (叫好), the number right after.
         ("北湾村我叫好归之电话13366190487", "郝"),
+        # The character described by a word it is in (隋朝的隋, 洪水的洪), each heard as
+        # a homophone: the description makes it a surname, with or without a cue heard.
+        ("全村免贵性随随潮的随电话135012608839", "隋"),
+        ("我信红红水的红电话要5120688734", "洪"),
+        ("我寄武武术的武卫有歌建议", "武"),
+        ("我是孟孟子的孟 电话13601682947", "孟"),
     ],
 )
 def test_surname_heard_by_sound(text: str, surname: str) -> None:
@@ -73,7 +79,8 @@ def test_surname_heard_by_sound(text: str, surname: str) -> None:
 
 @pytest.mark.parametrize(
     "text", ["我信任物业", "我性子急", "我行为不端被投诉了", "我叫人来修", "卧室漏水了",
-             "我叫好几次电话都没人接"])
+             "我叫好几次电话都没人接", "我叫保洁来打扫", "我叫邻居帮忙看着",
+             "我叫师傅过来修的", "水水管的水都是黄的", "他们说的话我一句都不信"])
 def test_no_surname_from_words_that_sound_like_a_cue(text: str) -> None:
     assert draft(text, None, NOW).surname.value is None
 
