@@ -303,6 +303,12 @@ URGENT = [
     "我母亲有点糊涂 早上出门到现在还没回来",
     # Water pouring into a yard and home.
     "雨水往院子里灌 家里也进水了",
+    # No heat for someone in their eighties, or with a heart or lung illness.
+    "我妈今年八十七了 家里暖气不热 屋里就十来度",
+    "暖气坏了两天了 我爸有心脏病 屋里冷得不行",
+    # A frail neighbour who lives alone not seen for days.
+    "隔壁的老爷子一个人过 两天没见着人了 敲门也没动静",
+    "楼下残疾的大爷好几天没见到人了",
 ]
 NOT_URGENT = [
     "我想问一下养老保险断了两年还能补缴吗",
@@ -325,6 +331,8 @@ NOT_URGENT = [
     "垃圾三天没人清了 你们尽快处理一下",  # impatience about a lasting problem
     "孩子放学还没回来吃饭我就打电话问问学校的课后班怎么报名",
     "我家老人吃了那家的菜也吐了一次 想问问怎么投诉",
+    "暖气费一平米八十多块 比去年贵了 想问问怎么回事",  # 八十 is a price, nobody cold
+    "老爷子一个人住 想问问能不能申请上门送餐",
 ]
 
 
