@@ -123,12 +123,18 @@ def _misheard_area_code(digits: str) -> bool:
 def _windows(compact: Compact, start: int, end: int) -> list[_Candidate]:
     text = compact.text
     digits = "".join(DIGITS[ch] for ch in text[start:end])
-    cued = bool(_CUE.search(text, max(0, start - _CUE_WINDOW), start))
+    # A correction just before the digits (…不对是 零零八…) cues them as a phone number too.
+    cued = bool(_CUE.search(text, max(0, start - _CUE_WINDOW), start)
+                or _CORRECTION.search(text, max(0, start - 4), start))
     unit_after = bool(_UNIT_AFTER.match(text, end))
     found: list[_Candidate] = []
     if len(digits) == 11 and _misheard_area_code(digits):
         # 零幺零 heard as 零零零 / 零七零: the local area code with one digit misheard.
         found.append(_Candidate(_AREA_CODE + digits[3:], start, end, 6.0 if cued else 4.0))
+    if (cued and len(digits) == 10 and digits.startswith("00")
+            and LOCAL_LANDLINE.fullmatch(digits[2:])):
+        # 零幺零 heard as 零零, 幺 lost: after a phone cue, 010 and a local number.
+        found.append(_Candidate(_AREA_CODE + digits[2:], start, end, 6.0))
     for size in (11, 8):
         if len(digits) < size or len(digits) > size + 3:
             continue

@@ -158,10 +158,19 @@ def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
         ("座机零零零八三二二五六七四", "01083225674"),
         ("家里左机零零零八三二二五六七四", "01083225674"),
         ("电话零七零六二五五三四二一", "01062553421"),
+        # 幺 lost altogether (零零 + eight digits): ten digits that are 010 and a local
+        # number, and a correction of them.
+        ("家里电话零零六七九六二零五腰", "01067962051"),
+        ("电话零零八三五四七二六腰不对是零零八三五四七二六八", "01083547268"),
     ],
 )
 def test_a_misheard_area_code(text: str, want: str) -> None:
     assert find_phone(compact(text), "13900001111").value == want
+
+
+@pytest.mark.parametrize("text", ["订单号零零六七九六二零五一", "编号零零八三五四七二六八号"])
+def test_ten_digits_starting_00_are_no_landline_without_a_phone_cue(text: str) -> None:
+    assert find_phone(compact(text), "13900001111").value == "13900001111"
 
 
 # A caller ID is a number only when it is "+"? and 3 to 20 ASCII digits (RFC 3966 visual
