@@ -40,7 +40,8 @@ _DECLARED_AFTER_SELF_COST = 0.8
 # 咨询 itself still declares. The same phrases are 投诉 cues in the taxonomy file.
 _GRIEVANCE_QUESTIONS = ("合法吗", "合理吗", "合规吗", "违法吗", "正常吗", "能退吗", "还能退",
                         "能不能退", "给不给退", "退不退", "能要回", "有人管吗", "没人管吗",
-                        "管不管", "这样对吗", "凭什么")
+                        "管不管", "这样对吗", "凭什么", "能不能把钱要", "钱要回来", "钱能要回",
+                        "钱还能要", "还能不能把钱")
 _CONSULT = "咨询"
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase.
 _SELF_BEFORE = re.compile("我(?:要|想|得|来|就|是|也|还)?(?:实名|识名)?$")

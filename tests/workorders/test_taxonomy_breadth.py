@@ -387,6 +387,12 @@ APPEALS = [
     ("社区书记帮我们协调好了停车的问题 大家都很满意", "表扬"),
     ("楼下酒吧每天晚上放音乐 声音特别大", "投诉"),  # a noise problem is a complaint
     ("我想执行一下 高龄津贴怎么申请", "咨询"),  # 执行 is no 致谢 (nobody says 致谢)
+    # Done at night so that nobody sees it: a report, 举报 unsaid.
+    ("村后面有人烧垃圾 白天不烧 专门挑晚上 就是怕人管", "举报"),
+    # Overcharging old people is a complaint, however it is put.
+    ("一盒降压药医院二十多 门口药店卖八十九 这不是坑我们老人嘛", "投诉"),
+    # Asking whether the money can be got back from a business that vanished.
+    ("培训机构门锁了人都跑了 我们到底还能不能把钱要回来", "投诉"),
 ]
 
 
