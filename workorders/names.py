@@ -209,6 +209,11 @@ def _self_surname(compact: Compact) -> _Found | None:
     for m in _SELF_SURNAME.finditer(text):
         found = _surname_at(text, m.end())
         if not found:
+            described = _word_description(text, m.end() + 1)
+            if described is not None and described[0] in SURNAMES:
+                # 我姓所 左右的左: the character the caller describes, not the one heard.
+                said.append((described[0], m.start(), described[1], 0.9))
+                continue
             heard = _heard_surname(compact, m.end())
             if heard:
                 said.append((heard, m.start(), m.end() + 1, 0.6))
@@ -282,14 +287,24 @@ def _same_tone(heard: str, surname: str) -> bool:
     return _PRIMARY_TONE[surname] in {t for _r, t in tones(heard)}
 
 
+def _word_description(text: str, at: int) -> tuple[str, int] | None:
+    """左右的左 / 孟子的孟 starting at ``at``: a word, 的, and a character of that word, the
+    way callers say which character they mean; the character and where it ends."""
+    for size in (2, 3):
+        word_end = at + size
+        if text.startswith("的", word_end) and word_end + 1 < len(text):
+            ch = text[word_end + 1]
+            if ch in text[at:word_end]:
+                return ch, word_end + 2
+    return None
+
+
 def _described(text: str, at: int) -> int | None:
     """隋 隋朝的隋 / 孟 孟子的孟: the character at ``at`` described by a word it is in, right
     after it; where the description ends."""
-    ch = text[at] if at < len(text) else ""
-    for size in (2, 3, 1):
-        word_end = at + 1 + size
-        if ch and ch in text[at + 1 : word_end] and text.startswith("的" + ch, word_end):
-            return word_end + 2
+    described = _word_description(text, at + 1)
+    if at < len(text) and described is not None and described[0] == text[at]:
+        return described[1]
     return None
 
 

@@ -71,6 +71,10 @@ def test_find_by_sound_in_a_longer_text() -> None:
         ("我信红红水的红电话要5120688734", "洪"),
         ("我寄武武术的武卫有歌建议", "武"),
         ("我是孟孟子的孟 电话13601682947", "孟"),
+        # The description names another character than the one heard: it settles it
+        # (所 heard, 左右的左 said), and after a misheard cue it confirms the surname.
+        ("我姓所左右的左 电话", "左"),
+        ("你们回这个号我信乔乔签的乔潮洋清", "乔"),
     ],
 )
 def test_surname_heard_by_sound(text: str, surname: str) -> None:
