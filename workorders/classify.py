@@ -43,8 +43,10 @@ _GRIEVANCE_QUESTIONS = ("合法吗", "合理吗", "合规吗", "违法吗", "正
                         "管不管", "这样对吗", "凭什么", "能不能把钱要", "钱要回来", "钱能要回",
                         "钱还能要", "还能不能把钱")
 _CONSULT = "咨询"
-# 我 (not 我们), maybe a modal and 实名, right before the heard phrase.
-_SELF_BEFORE = re.compile("我(?:要|想|得|来|就|是|也|还)?(?:实名|识名)?$")
+# 我 (not 我们), maybe a modal and 实名, right before the heard phrase; not 我 as an object
+# (冲我, 给我, 对我: 还冲我央一样 is no 倡议).
+_SELF_BEFORE = re.compile("(?<![冲给对跟让帮叫朝向替被把和])我(?:要|想|得|来|就|是|也|还)?"
+                          "(?:实名|识名)?$")
 
 
 def _heard_by_sound(phrase: str, weight: float) -> bool:

@@ -395,6 +395,10 @@ APPEALS = [
     ("村后面有人烧垃圾 白天不烧 专门挑晚上 就是怕人管", "举报"),
     # Overcharging old people is a complaint, however it is put.
     ("一盒降压药医院二十多 门口药店卖八十九 这不是坑我们老人嘛", "投诉"),
+    # 我 as an object (冲我) does not make a sound-alike a declared appeal (央一 ≠ 倡议).
+    ("大夫态度特别差 问两句就不耐烦 还冲我央一样", "投诉"),
+    # 态度 heard as 太赌: one character is no cue of gambling.
+    ("看病排了两个小时的队 大夫太赌特别差 问两句就不耐烦", "投诉"),
     # Asking whether the money can be got back from a business that vanished.
     ("培训机构门锁了人都跑了 我们到底还能不能把钱要回来", "投诉"),
 ]
