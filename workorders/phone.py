@@ -220,6 +220,25 @@ def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None
     return None
 
 
+# A correction may name the part it fixes first (最后是, 后四位是) before its digits.
+_TAIL_REACH = 5
+
+
+def _tail_corrected(text: str, at: int, before: list[_Candidate]) -> list[_Candidate]:
+    """…六三九五 说错了 最后是六三五九: digits after a correction, fewer than a whole number,
+    replace as many of the last digits of the number said before it."""
+    run = next(((lo, hi) for lo, hi in _runs(text) if at <= lo <= at + _TAIL_REACH), None)
+    earlier = [c for c in before if len(c.digits) == 11]
+    if run is None or not earlier:
+        return []
+    fix = "".join(DIGITS[ch] for ch in text[run[0] : run[1]])
+    if not 0 < len(fix) < 11:
+        return []
+    last = max(earlier, key=lambda c: (c.score, c.start))
+    digits = last.digits[: 11 - len(fix)] + fix
+    return [_Candidate(digits, last.start, run[1], last.score)] if _valid(digits) else []
+
+
 def find_phone(
     compact: Compact, caller_number: str | None, keypad_phone: str | None = None
 ) -> FieldValue[str]:
@@ -242,6 +261,12 @@ def find_phone(
         corrections = [m.end() for m in _CORRECTION.finditer(text)]
         if corrections:
             after = [c for c in candidates if c.start >= corrections[-1]]
+            if not after:
+                said = [c for c in candidates if c.end <= corrections[-1]]
+                if not (caller and any(_near_caller(c.digits, caller) for c in said)):
+                    # (the caller's own number, a digit misheard and then mended: the
+                    # caller ID, below)
+                    after = _tail_corrected(text, corrections[-1], said)
             candidates = after or candidates
         best = max(candidates, key=lambda c: (c.score, c.start))
         if caller and misheard and misheard[0] <= best.start < misheard[1]:

@@ -49,6 +49,9 @@ CORRECTIONS = [
     ("电话13800138000，部队，是13800138002", "13800138002"),
     # The army itself is no correction.
     ("部队大院的 电话13800138000 部队的人也来看过", "13800138000"),
+    # A correction of only the last digits replaces as many of the number's last digits.
+    ("我叫覃建军幺三二零八四七六三九五哎说错了最后是六三五九我们一帮人", "13208476359"),
+    ("我叫袁丽幺八六零二四五七幺三九不对是零二五四七幺三九我社保卡丢了", "18602547139"),
 ]
 
 # Numbers that must never be taken for a phone: the caller ID stays.
@@ -144,6 +147,9 @@ def test_normalise_number(raw: str, want: str) -> None:
         ("电话 13810925107", "13810925517", "13810925517"),
         # Three: a different number.
         ("电话 13811223355", "13811224444", "13811223355"),
+        # The caller's own number, a digit misheard, then its last digits mended (and
+        # misheard again): the caller ID, not the splice.
+        ("电话18811174292输错了是930", "18811074293", "18811074293"),
     ],
 )
 def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
