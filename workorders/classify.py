@@ -323,6 +323,10 @@ def appeal_type(
         if span:
             scored.append((score, order, rule.name, span[0], span[1], declared))
     scored.sort(key=lambda s: (-s[0], s[1]))
+    if urgent and scored and not scored[0][5]:
+        # An emergency is a call for help: a hint of another type (没人接 of a complaint)
+        # does not outweigh it; only a type said outright does.
+        scored = [s for s in scored if s[2] == "求助"]
     chosen = menu_appeal_types(menu_choices, taxonomy)
     if scored and (not chosen or scored[0][5]):  # no menu choice, or a type said outright
         score, _, name, at, end, _declared = scored[0]

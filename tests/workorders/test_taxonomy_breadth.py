@@ -397,6 +397,11 @@ APPEALS = [
     ("一盒降压药医院二十多 门口药店卖八十九 这不是坑我们老人嘛", "投诉"),
     # 我 as an object (冲我) does not make a sound-alike a declared appeal (央一 ≠ 倡议).
     ("大夫态度特别差 问两句就不耐烦 还冲我央一样", "投诉"),
+    # An emergency is a call for help, whatever complaint it hints at; said outright, a
+    # complaint stays one.
+    ("我妈八十七了 暖气不热屋里就十来度 给供暖公司打电话一直没人接 你们赶紧帮着找人去看看",
+     "求助"),
+    ("我要投诉 燃气公司 楼道里一股煤气味 打电话一直没人接", "投诉"),
     # 态度 heard as 太赌: one character is no cue of gambling.
     ("看病排了两个小时的队 大夫太赌特别差 问两句就不耐烦", "投诉"),
     # Asking whether the money can be got back from a business that vanished.
