@@ -135,6 +135,8 @@ _NAME_END = re.compile(
 )
 # 我姓汤 喝汤的汤 / 姓曾 曾经的曾: the caller names the character by a word it is in.
 _CONFIRMED = re.compile(".{0,3}的")
+# 姓冯 两点水一个马的冯: a description of the character said in a few words, ending 的冯.
+_DESCRIBED_AFTER = re.compile("[^的]{1,7}的")
 _CORRECTION = re.compile("不对|错了|说错|是说|重说|更正|应该是")
 _CORRECTED = re.compile("(?:不对|错了|说错了|更正)(?:是|我姓|姓|应该是)(.)")
 # After a surname said without 我 (姓黄 电话…), only contact details or the end may follow.
@@ -256,8 +258,8 @@ def _self_surname(compact: Compact) -> _Found | None:
                 return heard, m.start(), m.end() + 1, 0.6  # 姓菜 电话… → 蔡
             continue
         end = m.end() + len(found)
-        if _SPELLED_RE.match(text, end):
-            return found, m.start(), end, 0.85
+        if _SPELLED_RE.match(text, end) or _describes(text, end, found):
+            return found, m.start(), end, 0.85  # 姓冯 两点水一个马的冯
         if text.startswith("的", end) or not _CONTACT_AFTER.match(text, _given_end(compact, end)):
             continue  # 楼上姓刘的: someone else
         return found, m.start(), end, 0.8
@@ -285,6 +287,12 @@ def _ordinary_character(ch: str) -> bool:
 
 def _same_tone(heard: str, surname: str) -> bool:
     return _PRIMARY_TONE[surname] in {t for _r, t in tones(heard)}
+
+
+def _describes(text: str, at: int, ch: str) -> bool:
+    """A description of ``ch`` in a few words right after ``at``, ending 的 + ``ch``."""
+    m = _DESCRIBED_AFTER.match(text, at)
+    return m is not None and text.startswith(ch, m.end())
 
 
 def _word_description(text: str, at: int) -> tuple[str, int] | None:

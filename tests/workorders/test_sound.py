@@ -74,6 +74,8 @@ def test_find_by_sound_in_a_longer_text() -> None:
         # The description names another character than the one heard: it settles it
         # (所 heard, 左右的左 said), and after a misheard cue it confirms the surname.
         ("我姓所左右的左 电话", "左"),
+        # 姓 without 我, the character described in words (两点水一个马的冯).
+        ("北岔村我是孩子他妈姓冯两点水一个马的冯我想问问", "冯"),
         ("你们回这个号我信乔乔签的乔潮洋清", "乔"),
     ],
 )
