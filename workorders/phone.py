@@ -205,14 +205,15 @@ def _near_caller(heard: str, caller: str) -> bool:
     return _one_digit_changed(heard, caller)
 
 
-def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None:
+def _misheard_caller_id(compact: Compact, runs: list[tuple[int, int]],
+                        caller: str) -> tuple[int, int] | None:
     """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit).
 
     Only a run that is not itself a well-formed number counts: a caller who gives a
     different, valid number means that number.
     """
     text = compact.text
-    for start, end in _runs(text):
+    for start, end in runs:
         if end - start == len(caller) or not _CUE.search(text, max(0, start - _CUE_WINDOW), start):
             continue
         if _one_digit_apart("".join(DIGITS[ch] for ch in text[start:end]), caller):
@@ -224,10 +225,11 @@ def _misheard_caller_id(compact: Compact, caller: str) -> tuple[int, int] | None
 _TAIL_REACH = 5
 
 
-def _tail_corrected(text: str, at: int, before: list[_Candidate]) -> list[_Candidate]:
+def _tail_corrected(text: str, runs: list[tuple[int, int]], at: int,
+                    before: list[_Candidate]) -> list[_Candidate]:
     """…六三九五 说错了 最后是六三五九: digits after a correction, fewer than a whole number,
     replace as many of the last digits of the number said before it."""
-    run = next(((lo, hi) for lo, hi in _runs(text) if at <= lo <= at + _TAIL_REACH), None)
+    run = next(((lo, hi) for lo, hi in runs if at <= lo <= at + _TAIL_REACH), None)
     earlier = [c for c in before if len(c.digits) == 11]
     if run is None or not earlier:
         return []
@@ -248,7 +250,8 @@ def find_phone(
         return FieldValue(keypad, 0.99, None)
     text = compact.text
     candidates: list[_Candidate] = []
-    for start, end in _runs(text):
+    runs = _runs(text)
+    for start, end in runs:
         if end - start > 14:
             for lo, hi in _grouped_pieces(compact, start, end):
                 candidates.extend(_windows(compact, lo, hi))
@@ -256,7 +259,7 @@ def find_phone(
             candidates.extend(_windows(compact, start, end))
     candidates = [c for c in candidates if c.score > 0]
     caller = normalise_number(caller_number)
-    misheard = _misheard_caller_id(compact, caller) if caller else None
+    misheard = _misheard_caller_id(compact, runs, caller) if caller else None
     if candidates:
         corrections = [m.end() for m in _CORRECTION.finditer(text)]
         if corrections:
@@ -266,7 +269,7 @@ def find_phone(
                 if not (caller and any(_near_caller(c.digits, caller) for c in said)):
                     # (the caller's own number, a digit misheard and then mended: the
                     # caller ID, below)
-                    after = _tail_corrected(text, corrections[-1], said)
+                    after = _tail_corrected(text, runs, corrections[-1], said)
             candidates = after or candidates
         best = max(candidates, key=lambda c: (c.score, c.start))
         if caller and misheard and misheard[0] <= best.start < misheard[1]:

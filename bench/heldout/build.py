@@ -34,7 +34,8 @@ OUT = REPO / "artifacts" / "calls_heldout"
 SETS = {"a": (CASES, OUT),
         "b": (HERE / "cases_b.jsonl", REPO / "artifacts" / "calls_heldout_b"),
         "c": (HERE / "cases_c.jsonl", REPO / "artifacts" / "calls_heldout_c"),
-        "d": (HERE / "cases_d.jsonl", REPO / "artifacts" / "calls_heldout_d")}
+        "d": (HERE / "cases_d.jsonl", REPO / "artifacts" / "calls_heldout_d"),
+        "e": (HERE / "cases_e.jsonl", REPO / "artifacts" / "calls_heldout_e")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
@@ -65,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="a: the first set H01-H40 (cases.jsonl); "
                              "b: the second set H41-H100 (cases_b.jsonl); "
                              "c: the third set H101-H160 (cases_c.jsonl); "
-                             "d: the fourth set H161-H220 (cases_d.jsonl)")
+                             "d: the fourth set H161-H220 (cases_d.jsonl); "
+                             "e: the fifth set H221-H280 (cases_e.jsonl)")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"output folder (default {OUT}, or _b, _c, _d for set b, c, d)")
+                        help=f"output folder (default {OUT}, or _b … _e for set b … e)")
     args = parser.parse_args(argv)
     cases, out = SETS[args.set]
     return build(args.tts_python, args.out or out, cases)

@@ -7,10 +7,8 @@ held-out sentence, for the lead to measure blind. Generated and checked by
 # ruff: noqa: E501  (the cases are data: one spoken part per line)
 from __future__ import annotations
 
-from typing import Any
+from bench.heldout.make_cases import Case
 
-# (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
-Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
 CASES_D: list[Case] = [
  ("H161", "15810372294", "PATN",
   "喂 你好 我们 这 楼道 里 一股 特别 冲 的 煤气 味儿 从 早上 就 有 现在 越来越 大 了 也 不 知道 是 哪 家 漏 的 楼里 还 住着 好几个 老人 孩子 你们 赶紧 派 人 来 看看 吧",

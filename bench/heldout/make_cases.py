@@ -5,7 +5,8 @@
 
 ``--set c`` writes the third, H101-H160 (``third_set.py``), to ``cases_c.jsonl``, with the
 same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
-(``fourth_set.py``, ``cases_d.jsonl``), against all three. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``fourth_set.py``, ``cases_d.jsonl``), against all three; ``--set e`` the fifth, H221-H280
+(``fifth_set.py``, ``cases_e.jsonl``), against all four. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -26,6 +27,7 @@ the digits said, and the text for Latin letters, Arabic digits and punctuation."
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 import sys
@@ -38,7 +40,8 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> default output
-        "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl"}
+        "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl",
+        "e": HERE / "cases_e.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -317,7 +320,7 @@ def coverage(cases: list[dict[str, Any]], others: list[Case]) -> list[str]:
     if len(set(ids)) != len(ids):
         errors.append("ids not unique")
     if taken := set(ids) & {p[0] for p in others}:
-        errors.append(f"ids also in the first set: {sorted(taken)}")
+        errors.append(f"ids also in an earlier set: {sorted(taken)}")
     districts = {c["expect"].get("district") for c in cases}
     if missing := set(_gazetteer()) - districts:
         errors.append(f"districts not covered: {sorted(missing)}")
@@ -342,28 +345,28 @@ def summary(cases: list[dict[str, Any]]) -> str:
                      ("district", "category", "appeal_type", "urgent"))
 
 
+# set -> (module, list name) of its cases; each later set is checked against all before it
+SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
+           "b": ("bench.heldout.second_set", "CASES_B"),
+           "c": ("bench.heldout.third_set", "CASES_C"),
+           "d": ("bench.heldout.fourth_set", "CASES_D"),
+           "e": ("bench.heldout.fifth_set", "CASES_E")}
+
+
+def _source(which: str) -> list[Case]:
+    module, name = SOURCES[which]
+    cases: list[Case] = getattr(importlib.import_module(module), name)
+    return cases
+
+
 def main(path: Path, which: str = "a") -> int:
-    if which == "b":
-        from bench.heldout.second_set import CASES_B
-
-        cases = build(CASES_B)
-        errors = check(cases, CASES_B) + coverage(cases, CASES)
-    elif which in ("c", "d"):
-        from bench.heldout.second_set import CASES_B
-        from bench.heldout.third_set import CASES_C
-
-        earlier = CASES + CASES_B
-        if which == "d":
-            from bench.heldout.fourth_set import CASES_D
-
-            earlier, source = earlier + CASES_C, CASES_D
-        else:
-            source = CASES_C
-        cases = build(source)
-        errors = check(cases, source) + coverage(cases, earlier)
-    else:
-        cases = build()
-        errors = check(cases)
+    source = _source(which)
+    cases = build(source)
+    errors = check(cases, source)
+    if which != "a":
+        order = list(SOURCES)
+        earlier = [c for w in order[:order.index(which)] for c in _source(w)]
+        errors += coverage(cases, earlier)
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 1
@@ -379,8 +382,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, nargs="?", default=None,
                         help="output file (default bench/heldout/cases.jsonl, or cases_b.jsonl for --set b)")
-    parser.add_argument("--set", choices=("a", "b", "c", "d"), default="a",
+    parser.add_argument("--set", choices=tuple(SOURCES), default="a",
                         help="a: the first set H01-H40; b: the second set H41-H100; "
-                             "c: the third set H101-H160; d: the fourth, H161-H220")
+                             "c: the third set H101-H160; d: the fourth, H161-H220; "
+                             "e: the fifth, H221-H280")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))

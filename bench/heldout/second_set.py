@@ -7,10 +7,8 @@ Generated and checked by ``python -m bench.heldout.make_cases --set b``; see REA
 # ruff: noqa: E501  (the cases are data: one spoken part per line)
 from __future__ import annotations
 
-from typing import Any
+from bench.heldout.make_cases import Case
 
-# (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
-Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
 CASES_B: list[Case] = [
  ("H41", "13910284753", "PANT",
   "喂 喂 你好 我们 楼 的 电梯 卡 在 七 层 和 八 层 中间 了 里面 关 着 个 老太太 八十 多 岁 了 都 快 二十 分钟 了 物业 的 电话 一直 没 人 接 电梯 里 那个 紧急 按钮 也 不 管用 老太太 在 里面 说 心慌 喘 不 上 气 你们 快 想想 办法 快 派 人 来",

@@ -10,10 +10,8 @@ measurement was reported, which the README gives both ways). Generated and check
 # ruff: noqa: E501  (the cases are data: one spoken part per line)
 from __future__ import annotations
 
-from typing import Any
+from bench.heldout.make_cases import Case
 
-# (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
-Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
 CASES_C: list[Case] = [
  ("H101", "15011628437", "PANT",
   "喂 那个 我 要 投诉 一下 我们 小区 的 物业 我们 楼 的 电梯 坏 了 快 一个 月 了 一直 说 等 配件 等 配件 到 现在 也 没 修 好 我们 家 住 十四 层 我 婆婆 八十 多 了 腿脚 不 好 这 一个 月 基本 就 没 下 过 楼 物业费 一分 不 少 收 事儿 是 一点 不 办",

@@ -36,7 +36,7 @@ def test_coverage_reports_what_is_missing() -> None:
     assert any("urgent cases, not 8-10" in e for e in errors)
     clash = make_cases.coverage(make_cases.build(CASES_B[:1] + make_cases.CASES[:1]),
                                 make_cases.CASES)
-    assert "ids also in the first set: ['H01']" in clash
+    assert "ids also in an earlier set: ['H01']" in clash
 
 
 def test_build_sets_pick_the_cases_and_the_folder() -> None:
@@ -44,3 +44,17 @@ def test_build_sets_pick_the_cases_and_the_folder() -> None:
     cases_b, out_b = build.SETS["b"]
     assert cases_b == make_cases.OUTS["b"]
     assert out_b.name == "calls_heldout_b"
+
+
+def test_each_later_set_is_its_committed_file_and_checked_against_all_before(
+        tmp_path: Path) -> None:
+    for which in ("b", "c", "d"):
+        out = tmp_path / f"{which}.jsonl"
+        assert make_cases.main(out, which) == 0, which
+        assert out.read_bytes() == make_cases.OUTS[which].read_bytes(), which
+    # the fourth set's ids are checked against the first three
+    d = make_cases.build(make_cases._source("d"))
+    assert make_cases.coverage(d + d[:1], []) == ["ids not unique"]
+    assert "ids also in an earlier set: ['H101']" in make_cases.coverage(
+        make_cases.build(make_cases._source("c")[:1]), make_cases._source("b")
+        + make_cases._source("c"))
