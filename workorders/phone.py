@@ -262,16 +262,22 @@ def find_phone(
     misheard = _misheard_caller_id(compact, runs, caller) if caller else None
     if candidates:
         corrections = [m.end() for m in _CORRECTION.finditer(text)]
+        # The caller said exactly the number they call from, then corrected it.
+        away_from_caller = False
         if corrections:
+            said = [c for c in candidates if c.end <= corrections[-1]]
             after = [c for c in candidates if c.start >= corrections[-1]]
-            if not after:
-                said = [c for c in candidates if c.end <= corrections[-1]]
-                if not (caller and any(_near_caller(c.digits, caller) for c in said)):
-                    # (the caller's own number, a digit misheard and then mended: the
-                    # caller ID, below)
-                    after = _tail_corrected(text, runs, corrections[-1], said)
+            if not after and not (caller and any(_near_caller(c.digits, caller) for c in said)):
+                # (the caller's own number, a digit misheard and then mended: the caller
+                # ID, below)
+                after = _tail_corrected(text, runs, corrections[-1], said)
+            away_from_caller = bool(after and caller and any(c.digits == caller for c in said))
             candidates = after or candidates
         best = max(candidates, key=lambda c: (c.score, c.start))
+        if away_from_caller and best.digits != caller:
+            # 电话 <the caller ID> 不对 是 <another number>: the correction is deliberate,
+            # however close to the caller ID (the ASR does not invent a correction).
+            return FieldValue(best.digits, 0.85, compact.span(best.start, best.end))
         if caller and misheard and misheard[0] <= best.start < misheard[1]:
             # The best reading comes from a run that is the caller ID with a digit too
             # many: the ASR stuttered, the caller ID is right.

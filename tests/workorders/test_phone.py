@@ -150,6 +150,13 @@ def test_normalise_number(raw: str, want: str) -> None:
         # The caller's own number, a digit misheard, then its last digits mended (and
         # misheard again): the caller ID, not the splice.
         ("电话18811174292输错了是930", "18811074293", "18811074293"),
+        # The caller says exactly the number they call from, then corrects it: the
+        # correction is what they mean, however close to the caller ID.
+        ("电话 幺三九 零零幺二 三四五六 不对 是 幺三九 零零幺二 三四五七", "13900123456",
+         "13900123457"),
+        ("手机 幺八六 幺二三四 五六七八 说错了 最后 是 五六七九", "18612345678", "18612345679"),
+        ("电话幺五幺零零八八六六四四前面说错了是幺五二零零八八六六四四", "15100886644",
+         "15200886644"),
     ],
 )
 def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
