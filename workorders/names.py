@@ -57,6 +57,10 @@ _SURNAME_ORDER = (
     "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
 )
 SURNAMES = frozenset(_SURNAME_ORDER)
+# Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
+# when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
+# 解放的解), never by sound, and never ranked as surnames above.
+DESCRIBED_ONLY = frozenset("房车边解全花")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
@@ -212,7 +216,8 @@ def _self_surname(compact: Compact) -> _Found | None:
         found = _surname_at(text, m.end())
         if not found:
             described = _word_description(text, m.end() + 1)
-            if described is not None and described[0] in SURNAMES:
+            if described is not None and (described[0] in SURNAMES
+                                          or described[0] in DESCRIBED_ONLY):
                 # 我姓所 左右的左: the character the caller describes, not the one heard.
                 said.append((described[0], m.start(), described[1], 0.9))
                 continue
@@ -376,7 +381,17 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
     surname, and a plausible given name follows and ends there; the name with the surname
     put back, and where it ends. A word (我叫物业, 我叫人来) is never a name."""
     text = compact.text
-    if start + 1 >= len(text) or _is_word(text[start : start + 2]):
+    if start + 1 >= len(text):
+        return None
+    if text[start] in DESCRIBED_ONLY:
+        # 我叫房立军 房子的房: the caller says which character they mean.
+        end = _given_end(compact, start + 1)
+        given = text[start + 1 : end]
+        described = _word_description(text, end)
+        if given and described is not None and described[0] == text[start]:
+            return text[start : end], end
+        return None
+    if _is_word(text[start : start + 2]):
         return None
     heard = surname_by_sound(text[start])
     if heard is None or heard[1] > 0:

@@ -216,3 +216,29 @@ def test_a_surname_only_character_is_kept_as_written(text: str, surname: str) ->
     # No commoner homophone is taken for a character that is hardly ever anything but a
     # surname (佟 is not 童, 逯 not 陆): the ASR wrote it because it heard it.
     assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "surname"),
+    [
+        # Surnames that are everyday words (叫车, 叫房东, 解 read jiě) stand when the caller
+        # describes the character by a word it is in, and never by sound alone.
+        ("我 姓 解 解放 的 解 住 在 通州", None, "解"),
+        ("我 姓 车 汽车 的 车 家 住 大兴", None, "车"),
+        ("我叫房立军 房子的房 电话幺三九", "房立军", "房"),
+        ("我 叫 边建国 边疆 的 边 电话 幺三九", "边建国", "边"),
+        # A rarer surname described so is not its commoner homophone either.
+        ("我 姓 甘 甘甜 的 甘 电话 幺三九", None, "甘"),
+    ],
+)
+def test_a_surname_described_by_a_word_stands_as_written(
+        text: str, name: str | None, surname: str) -> None:
+    got = find_name(compact(text))
+    assert (got.name.value, got.surname.value) == (name, surname)
+
+
+@pytest.mark.parametrize("text",
+                         ["我叫车过来拉一下", "我叫房东来看看", "我姓解放军的", "车子的车灯坏了"])
+def test_no_surname_from_those_words_without_a_description(text: str) -> None:
+    got = find_name(compact(text))
+    assert got.surname.value is None
