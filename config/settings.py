@@ -15,6 +15,7 @@ from typing import Literal
 AsrEngineName = Literal["auto", "vosk", "whisper"]
 # The event loop of the long-running commands: uvloop when installed ("auto"), or as named.
 EventLoopName = Literal["auto", "uvloop", "asyncio"]
+QuestionName = Literal["name", "address", "problem"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,14 @@ class AsrSettings:
     # grammar for Vosk); the biased reading feeds those fields, the free one stays the
     # transcript (see workorders.questions).
     question_decoding: bool = False
+    # The second pass: every utterance of free speech (a caller telling it all in one go,
+    # not answering an intake question) is decoded again for each question listed here
+    # (name, address, problem), with that question's bias; each biased reading feeds only
+    # its question's fields, the free decode stays the transcript. One more decode per
+    # question per utterance. On 60 unseen held-out calls (set C) name + address took
+    # surname 68 -> 78%, district 93 -> 98%, street 87 -> 93% from audio (bench/heldout).
+    # Empty: off.
+    second_pass: tuple[QuestionName, ...] = ("name", "address")
     # Hypotheses per utterance (n-best; Whisper: at most the beam size): the drafter may
     # read a place, a category or a name from the others (1 turns it off).
     nbest: int = 4

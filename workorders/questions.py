@@ -207,10 +207,18 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
                        learned: LearnedAliases | None = None) -> Draft:
     """``free`` (the draft of ``transcript``) with the answered questions' fields read
     from the transcript in which each answer is its biased decode (read with the approved
-    aliases ``learned``, as the free draft was)."""
-    text = biased_transcript(transcript, answers)
-    if text == transcript:
-        return free
-    biased = draft(text, caller_number, now, settings=settings, keypad_phone=keypad_phone,
-                   menu_choices=menu_choices, learned=learned)
-    return merge_answers(free, biased, transcript, answers, knowledge(settings))
+    aliases ``learned``, as the free draft was). Each question is read on its own: one
+    utterance decoded again for the name and for the address (the second pass) gives
+    two biased readings of the same words, each for its own fields."""
+    by_question: dict[str, list[Answer]] = {}
+    for a in answers:
+        by_question.setdefault(a.question, []).append(a)
+    out = free
+    for group in by_question.values():
+        text = biased_transcript(transcript, group)
+        if text == transcript:
+            continue
+        biased = draft(text, caller_number, now, settings=settings, keypad_phone=keypad_phone,
+                       menu_choices=menu_choices, learned=learned)
+        out = merge_answers(out, biased, transcript, group, knowledge(settings))
+    return out

@@ -11,7 +11,8 @@ Options (``EngineSpec.options``):
   utterance that hangs every worker it reaches);
 - ``delay``: seconds each decode takes; ``feed_delay``: seconds each session feed takes;
 - ``biased_script``: texts separated by ``|`` returned in turn for decodes that carry a
-  grammar (a biased second reading), which then leave ``script`` where it was;
+  grammar (a biased second reading), which then leave ``script`` where it was; without
+  it, a decode biased for a question (a prompt and a grammar) reads nothing;
 - ``echo_prompt``: ``"1"`` makes a decode answer the prompt it was given, else the spec's
   (as Whisper uses it), else ``""``.
 
@@ -85,6 +86,8 @@ class FakeEngine:
         elif request.grammar is not None and self._biased:
             self._biased_count += 1
             text = self._biased[(self._biased_count - 1) % len(self._biased)]
+        elif request.grammar is not None and request.prompt is not None:
+            text = ""  # a question's biased reading (prompt and grammar) with none scripted
         else:
             text = self._next_text()
         duration = len(request.pcm) / 2 / SAMPLE_RATE

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from asr.engines.base import EngineSpec
 from asr.engines.fake import FakeEngine
+from config import Settings
 from tests.calls.test_machine_ivr import AUDIO, Call
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.answers import answer_request
@@ -131,3 +132,75 @@ def test_a_biased_reading_that_reads_back_the_prompt_is_not_used() -> None:
     merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
     assert merged.surname.value is None  # not 张 from the prompt's 弓长张
     assert merged == free
+
+
+# -- the second pass: free speech decoded again for the name and the address ----------------
+
+def test_a_monologue_utterance_is_decoded_again_for_each_second_pass_question() -> None:
+    from tests.calls.test_machine import final, live
+
+    mc = live(second_pass=("name", "address"))  # no menu: everything said is the appeal
+    actions = mc.handle(final("门口路灯坏了我信陈住在东城区那边", pcm=AUDIO))
+    asks = [a for a in actions if isinstance(a, m.DecodeAnswer)]
+    assert [a.question for a in asks] == ["name", "address"]
+    assert all(a.pcm == AUDIO and a.heard == "门口路灯坏了我信陈住在东城区那边" for a in asks)
+    assert mc.handle(final("", start=3.0, pcm=AUDIO)) == [
+        m.StoreUtterance(1, final("", start=3.0, pcm=AUDIO))]  # nothing heard: nothing asked
+    mc.handle(m.HungUp("remote-bye"))
+    assert mc.handle(m.MediaDrained(5.0)) == []  # the draft waits for both readings
+    mc.handle(m.AnswerReading(asks[1].ref, "门口路灯坏了我信陈住在东城区东花市街道"))
+    (draft_action,) = mc.handle(m.AnswerReading(asks[0].ref, "门口路灯坏了我姓陈住在东城区那边"))
+    assert isinstance(draft_action, m.Draft)
+    assert draft_action.transcript == "门口路灯坏了我信陈住在东城区那边"
+    assert {a[0] for a in draft_action.answers} == {"name", "address"}
+
+
+def test_the_second_pass_leaves_the_answers_to_intake_questions_to_their_own_decode() -> None:
+    call = at_intake(decode_answers=True, second_pass=("name", "address"))
+    # The problem, told at length: its own question, and the second pass's.
+    actions = call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO))
+    assert sorted(a.question for a in actions if isinstance(a, m.DecodeAnswer)) == [
+        "address", "name", "problem"]
+    call.feed(m.TimerFired("ivr", call.mc._timer_gen))
+    while call.queue:
+        call.finish_prompt()
+    assert call.mc.ivr is not None and call.mc.ivr.intake is not None
+    assert call.mc.ivr.intake.step == "name"
+    actions = call.feed(m.TranscriptFinal(5.0, 6.0, "我信陈", 0.9, pcm=AUDIO))
+    assert [a.question for a in actions if isinstance(a, m.DecodeAnswer)] == ["name"]
+    # Without per-question decoding the problem still gets the second pass; the name's
+    # answer nothing.
+    call = at_intake(second_pass=("name", "address"))
+    actions = call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO))
+    assert [a.question for a in actions if isinstance(a, m.DecodeAnswer)] == ["name", "address"]
+
+
+def test_one_utterance_read_for_the_name_and_for_the_address_feeds_both() -> None:
+    transcript = "门口路灯坏了我信陈住在东城区那边"
+    answers = [Answer("name", transcript, "门口路灯坏了我姓陈住在东城区那边"),
+               Answer("address", transcript, "门口路灯坏了我信陈住在东城区东花市街道")]
+    free = draft(transcript, "13900000001", NOW)
+    assert free.street.value is None
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.surname.value == "陈" and merged.street.value == "东花市街道"
+    assert merged.category == free.category  # no question asked about the problem
+
+
+async def test_a_file_call_drafts_from_the_second_pass_and_keeps_the_free_transcript(
+        settings: Settings) -> None:
+    from tests.conftest import CALLS_DIR
+    from voice_gateway.calls.file_call import call_from_file
+    from voice_gateway.services import open_services
+
+    free = "门口路灯坏了我信陈住在东城区那边"
+    spec = EngineSpec(kind="fake", options=(
+        ("script", free),
+        ("biased_script", "门口路灯坏了我姓陈耳东陈住在东城区那边|"
+                          "门口路灯坏了住在东城区东花市街道")))
+    assert settings.asr.second_pass == ("name", "address")  # on by default
+    async with open_services(settings, spec=spec, workers=1) as services:
+        outcome = await call_from_file(services, CALLS_DIR / "D03.ulaw.wav", "13900000000")
+    heard = [u.text for u in outcome.utterances if u.text]
+    assert heard and all(t == free for t in heard)  # the record is the free decode
+    assert outcome.draft["surname"] == "陈"
+    assert outcome.draft["street"] == "东花市街道"

@@ -61,7 +61,8 @@ async def test_biased_readings_of_the_answers_feed_the_draft_not_the_transcript(
     import dataclasses
 
     settings = dataclasses.replace(
-        settings, asr=dataclasses.replace(settings.asr, question_decoding=True))
+        settings, asr=dataclasses.replace(settings.asr, question_decoding=True,
+                                          second_pass=()))
     async with open_services(settings, spec=spec(), workers=1) as services:
         result = await call_with_script(services, script, "13900000001", default_menu())
         stored = await services.store.get_call(result.outcome.call_id)

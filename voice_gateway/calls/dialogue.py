@@ -202,7 +202,8 @@ async def call_with_script(services: Services, script: Path, caller_number: str 
     audio = await asyncio.to_thread(_load_turn_audio, turns)
     rate = next(iter(audio.values())).sample_rate if audio else 8000
     plan = m.CallPlan(caller_number, menu,
-                      decode_answers=services.settings.asr.question_decoding)
+                      decode_answers=services.settings.asr.question_decoding,
+                      second_pass=services.settings.asr.second_pass)
     machine = m.CallMachine(plan)
 
     def caller(runner: CallRunner, media: CallAudio) -> Callable[[], Awaitable[None]]:

@@ -106,7 +106,8 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
     if services.pool is None:
         raise RuntimeError("a call needs the ASR worker pool")
     audio = await asyncio.to_thread(load_audio, path)
-    machine = m.CallMachine(m.CallPlan(caller_number, menu))
+    machine = m.CallMachine(m.CallPlan(caller_number, menu,
+                                       second_pass=services.settings.asr.second_pass))
 
     def caller(runner: CallRunner, media: CallAudio) -> Callable[[], Awaitable[None]]:
         async def play() -> None:

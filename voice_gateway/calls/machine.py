@@ -386,6 +386,10 @@ class CallPlan:
     # Answers to the intake's name, address and problem questions are decoded again with
     # a bias for the question (asr.question_decoding); the biased reading feeds the draft.
     decode_answers: bool = False
+    # Questions (name, address, problem) for which every utterance of free speech (not
+    # the answer to an intake question) is decoded a second time, biased for it; each
+    # biased reading feeds only its question's fields (asr.second_pass).
+    second_pass: tuple[str, ...] = ()
     transfer_target: Callable[[str], str | None] = lambda _target: None
     # Keywords of the menu node a transcript sounds like, offered to the menu as other
     # readings when the text itself matches no option (the survey: Whisper's confusions).
@@ -556,6 +560,7 @@ class CallMachine:
             self._seq_base += 1
             out.append(StoreUtterance(self._seq_base - 1, ev))
         self.utterances.append(ev)
+        self._second_pass(ev, out)
         if self.phase != "live" or not self._ivr_listening():
             return
         if self._reading is not None:
@@ -581,15 +586,33 @@ class CallMachine:
         self._reading = (self._refs, ev, node_id)
         out.append(DecodeChoice(self._refs, ev.pcm, phrases))
 
+    def _intake_step(self) -> str | None:
+        state = self.ivr
+        return state.intake.step if state is not None and state.intake is not None else None
+
+    def _ask(self, question: str, ev: TranscriptFinal, out: list[Action]) -> None:
+        self._refs += 1
+        self._asked[self._refs] = (question, ev.text)
+        out.append(DecodeAnswer(self._refs, question, ev.pcm, self.transcript))
+
     def _decode_answer(self, ev: TranscriptFinal, out: list[Action]) -> None:
         """The final answers an intake question: have it decoded again for that question."""
-        state = self.ivr
-        if not (self.plan.decode_answers and ev.pcm and ev.text and state is not None
-                and state.intake is not None and state.intake.step in ANSWERED_QUESTIONS):
+        step = self._intake_step()
+        if self.plan.decode_answers and ev.pcm and ev.text and step in ANSWERED_QUESTIONS:
+            self._ask(step, ev, out)
+
+    def _second_pass(self, ev: TranscriptFinal, out: list[Action]) -> None:
+        """Free speech (a monologue, menu speech, the problem told at length) decoded again
+        for each of the plan's second-pass questions, heard or not by the IVR. The answer
+        to the name, phone or address question is not: it has its own decode, or none."""
+        if not (self.plan.second_pass and ev.pcm and ev.text):
             return
-        self._refs += 1
-        self._asked[self._refs] = (state.intake.step, ev.text)
-        out.append(DecodeAnswer(self._refs, state.intake.step, ev.pcm, self.transcript))
+        step = self._intake_step()
+        if step is not None and step != "problem":
+            return
+        for question in self.plan.second_pass:
+            if not (question == step and self.plan.decode_answers):
+                self._ask(question, ev, out)
 
     def _answer_read(self, ev: AnswerReading, out: list[Action]) -> None:
         asked = self._asked.pop(ev.ref, None)

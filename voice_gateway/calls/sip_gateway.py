@@ -437,6 +437,7 @@ class SipGateway:
             retry_after_s=self.settings.retry_after_s,
             grammar_choices=services.pool.spec.kind == "vosk",
             decode_answers=services.settings.asr.question_decoding,
+            second_pass=services.settings.asr.second_pass,
             transfer_target=lambda target: transfer_target(target, services.settings.ivr))
         transport = SipCallTransport(self, ev.call, ev.source, sdp, media)
         audio = CallAudio.open(services.settings, services.pool, call_id, SAMPLE_RATE,

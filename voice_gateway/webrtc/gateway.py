@@ -229,7 +229,8 @@ class WebRtcGateway:
         call_id = new_id()
         plan = m.CallPlan(None, None, retry_after_s=self.sip.retry_after_s,
                           grammar_choices=services.pool.spec.kind == "vosk",
-                          decode_answers=services.settings.asr.question_decoding)
+                          decode_answers=services.settings.asr.question_decoding,
+                          second_pass=services.settings.asr.second_pass)
         audio = CallAudio.open(services.settings, services.pool, call_id, RATE,
                                record_outbound=True)
         runner = CallRunner(services, m.CallMachine(plan), transport, audio, call_id=call_id,
