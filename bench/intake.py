@@ -127,7 +127,7 @@ async def _pipeline_transcripts(calls: list[Call], cache: dict[str, Any], model:
     from voice_gateway.calls.file_call import call_through_menu, configured_menu
     from voice_gateway.services import open_services
 
-    todo = [c for c in calls if "alternatives" not in cache.get(_cache_key(c, model), {})]
+    todo = [c for c in calls if "answers" not in cache.get(_cache_key(c, model), {})]
     if not todo:
         return
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
@@ -145,6 +145,8 @@ async def _pipeline_transcripts(calls: list[Call], cache: dict[str, Any], model:
                 entry["utterances"] = [u.text for u in result.outcome.utterances]
                 # The n-best of each utterance (asr.nbest), for the drafter.
                 entry["alternatives"] = [u.alternatives for u in result.outcome.utterances]
+                # The second pass's biased readings (asr.second_pass): (question, free, biased).
+                entry["answers"] = [list(a) for a in result.answers]
                 _save_cache(cache_path, cache)
                 print(f"  pipeline {i}/{len(todo)} {call.id}", file=sys.stderr)
 
@@ -188,23 +190,32 @@ def _matches(got: Any, want: Any) -> bool:
 
 
 Readings = dict[str, list[tuple[str, list[str]]]]
+# Per call: the utterances decoded again for a question (question, free, biased).
+Answers = dict[str, list[tuple[str, str, str]]]
 
 
-def _draft(call: Call, text: str, readings: Readings | None) -> dict[str, Any]:
+def _draft(call: Call, text: str, readings: Readings | None,
+           answers: Answers | None = None) -> dict[str, Any]:
     """The draft of ``text``; with ``readings`` (each utterance and its n-best), the
-    drafter also reads the alternatives, as a live call's draft does."""
+    drafter also reads the alternatives, and with ``answers`` the second pass's biased
+    readings feed their fields, as a live call's draft does."""
     from workorders import draft, utterance_alternatives
+    from workorders.questions import Answer, draft_with_answers
 
     alts = utterance_alternatives(text, readings.get(call.id, [])) if readings else ()
-    return draft(text, call.caller, NOW, alternatives=alts).to_dict(call.id)
+    drafted = draft(text, call.caller, NOW, alternatives=alts)
+    if answers and answers.get(call.id):
+        drafted = draft_with_answers(drafted, text, [Answer(*a) for a in answers[call.id]],
+                                     call.caller, NOW)
+    return drafted.to_dict(call.id)
 
 
-def score(calls: list[Call], texts: dict[str, str],
-          readings: Readings | None = None) -> dict[str, tuple[int, int]]:
+def score(calls: list[Call], texts: dict[str, str], readings: Readings | None = None,
+          answers: Answers | None = None) -> dict[str, tuple[int, int]]:
     """Per field: (right, total) over the calls whose case expects that field."""
     out: dict[str, list[int]] = {f: [0, 0] for f in FIELDS}
     for call in calls:
-        got = _draft(call, texts[call.id], readings)
+        got = _draft(call, texts[call.id], readings, answers)
         for field, want in call.expect.items():
             if field not in out:
                 continue
@@ -214,8 +225,8 @@ def score(calls: list[Call], texts: dict[str, str],
     return {f: (r, t) for f, (r, t) in out.items() if t}
 
 
-def name_gate(calls: list[Call], texts: dict[str, str],
-              readings: Readings | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
+def name_gate(calls: list[Call], texts: dict[str, str], readings: Readings | None = None,
+              answers: Answers | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
     """Full names the drafter accepted (confidence above the implausible-name mark) and
     those it flagged as implausible: (right, total) of each, over the calls expecting a
     name. What the plausibility check is worth: right names accepted, wrong ones flagged."""
@@ -225,7 +236,7 @@ def name_gate(calls: list[Call], texts: dict[str, str],
     for call in calls:
         if "name" not in call.expect:
             continue
-        got = _draft(call, texts[call.id], readings)
+        got = _draft(call, texts[call.id], readings, answers)
         if got["name"] is None:
             continue
         bucket = accepted if got["confidence"]["name"] > IMPLAUSIBLE_NAME_CONFIDENCE else flagged
@@ -234,11 +245,11 @@ def name_gate(calls: list[Call], texts: dict[str, str],
     return (accepted[0], accepted[1]), (flagged[0], flagged[1])
 
 
-def misses(calls: list[Call], texts: dict[str, str],
-           readings: Readings | None = None) -> list[str]:
+def misses(calls: list[Call], texts: dict[str, str], readings: Readings | None = None,
+           answers: Answers | None = None) -> list[str]:
     lines = []
     for call in calls:
-        got = _draft(call, texts[call.id], readings)
+        got = _draft(call, texts[call.id], readings, answers)
         bad = [f"{f}: {got.get(f)!r} != {w!r}" for f, w in call.expect.items()
                if f in FIELDS and not _matches(got.get(f), w)]
         if bad:
@@ -270,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asr-only", action="store_true", help="fill the cache and stop")
     parser.add_argument("--no-nbest", action="store_true",
                         help="draft from the first hypotheses only (as before n-best)")
+    parser.add_argument("--no-second-pass", action="store_true",
+                        help="draft without the second pass's biased readings")
     args = parser.parse_args(argv)
     if args.dialogues:
         from bench import intake_dialogues
@@ -294,16 +307,22 @@ def main(argv: list[str] | None = None) -> int:
     readings: Readings | None = None if args.no_nbest else {
         c.id: list(zip(entry["utterances"], entry.get("alternatives", []), strict=False))
         for c in calls if (entry := cache[_cache_key(c, model)])}
+    second: Answers | None = None if args.no_second_pass else {
+        c.id: [(q, free, biased) for q, free, biased in entry.get("answers", [])]
+        for c in calls if (entry := cache[_cache_key(c, model)])}
     typed = {c.id: c.text for c in calls}
-    s_audio, s_text = score(calls, heard, readings), score(calls, typed)
+    s_audio, s_text = score(calls, heard, readings, second), score(calls, typed)
+    s_first = score(calls, heard, readings)  # the same decodes, without the second pass
     print(f"calls: {len(calls)} (half {args.half})")
-    print(f"{'field':<12} {'from audio':>16} {'from text':>16}")
-    print(f"{'overall':<12} {_pct(_overall(s_audio)):>16} {_pct(_overall(s_text)):>16}")
+    print(f"{'field':<12} {'from audio':>16} {'1st pass only':>16} {'from text':>16}")
+    print(f"{'overall':<12} {_pct(_overall(s_audio)):>16} {_pct(_overall(s_first)):>16} "
+          f"{_pct(_overall(s_text)):>16}")
     for f in FIELDS:
         if f in s_text:
-            print(f"{f:<12} {_pct(s_audio[f]):>16} {_pct(s_text[f]):>16}")
-    for label, source, reads in (("audio", heard, readings), ("text", typed, None)):
-        ok, low = name_gate(calls, source, reads)
+            print(f"{f:<12} {_pct(s_audio[f]):>16} {_pct(s_first[f]):>16} {_pct(s_text[f]):>16}")
+    for label, source, reads, said in (("audio", heard, readings, second),
+                                       ("text", typed, None, None)):
+        ok, low = name_gate(calls, source, reads, said)
         print(f"names from {label}: accepted {_pct(ok)} right, flagged implausible "
               f"{_pct(low)} right")
     pipe_cer = cer([(c.reference, heard[c.id]) for c in calls])
@@ -315,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if args.show_misses:
         print("\nmisses from audio:")
-        print("\n".join(misses(calls, heard, readings)))
+        print("\n".join(misses(calls, heard, readings, second)))
         print("\nmisses from text:")
         print("\n".join(misses(calls, typed)))
     return 0

@@ -48,10 +48,9 @@ _MAX_WAITS = 200  # timers run out while waiting for one prompt: more than a men
 
 @dataclass(frozen=True)
 class DialogueResult(FileCallResult):
-    """The call, plus what its draft was made from beside the transcript: the answers
-    decoded again for their question (question, free, biased) and the IVR's results."""
+    """The call, plus what its draft was made from beside the transcript and the answers
+    decoded again for their question: the IVR's results."""
 
-    answers: tuple[tuple[str, str, str], ...] = ()
     keypad_phone: str | None = None
     menu_choices: tuple[str, ...] = ()
 

@@ -54,6 +54,9 @@ class CallOutcome:
 class FileCallResult:
     outcome: CallOutcome
     ivr: dict[str, Any] | None  # menu, menu_version and the path taken; None without IVR
+    # The utterances decoded again for a question (question, free, biased): intake
+    # answers and the second pass (asr.second_pass), in the order they were said.
+    answers: tuple[tuple[str, str, str], ...] = ()
 
 
 class FileTransport:
@@ -121,7 +124,7 @@ async def call_through_menu(services: Services, path: Path, caller_number: str |
 
     outcome = await run_virtual_call(services, machine, caller_number, audio.sample_rate,
                                      caller)
-    return FileCallResult(outcome, machine.trace_json())
+    return FileCallResult(outcome, machine.trace_json(), machine.sorted_answers)
 
 
 async def run_virtual_call(
