@@ -35,16 +35,26 @@ def test_scores_from_a_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(intake, "_model_path", lambda: "model")
     call = intake.load_calls([d], [])[0]
     cache = tmp_path / "cache.json"
-    heard = "潮洋期双井接到我信黄"  # what Whisper base makes of it
+    heard = "潮洋期那边我信黄"  # what Whisper base makes of it (no street)
+    biased = "朝阳区双井街道我信黄"  # the same utterance decoded again for the address
     cache.write_text(json.dumps({intake._cache_key(call, "model"): {
-        "id": "X01", "pipeline": heard, "bare": "朝阳区双井街道我姓黄"}}, ensure_ascii=False),
-        encoding="utf-8")
+        "id": "X01", "pipeline": heard, "utterances": [heard], "alternatives": [[]],
+        "answers": [["address", heard, biased]], "bare": "朝阳区双井街道我姓黄"}},
+        ensure_ascii=False), encoding="utf-8")
 
-    assert intake.main(["--calls", str(d), "--cache", str(cache)]) == 0
+    assert intake.main(["--calls", str(d), "--cache", str(cache)]) == 0  # no decoding
     out = capsys.readouterr().out
     assert "overall" in out and "from audio" in out and "from text" in out
-    assert "district" in out and "100.0% (1/1)" in out
+    assert "1st pass only" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    # street: from audio (with the second pass), the first pass only, from text
+    assert rows["street"] == ["100.0%", "(1/1)", "0.0%", "(0/1)", "100.0%", "(1/1)"]
+    assert rows["district"][0] == "100.0%"
     assert "CER pipeline:" in out and "bare engine: 0.00%" in out
+    assert intake.main(["--calls", str(d), "--cache", str(cache), "--no-second-pass"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()
+            if line.strip()}
+    assert rows["street"][:2] == ["0.0%", "(0/1)"]
 
 
 def test_halves_split_the_calls_in_two() -> None:
