@@ -312,6 +312,9 @@ class AsrWorkerPool:
         self._slots = asyncio.Semaphore(max(self.workers, queue_size))
         self._pool: list[_Worker] = []
         self._backlog: deque[_DecodeJob] = deque()
+        # Background requests (DecodeRequest.background): dispatched only when the backlog
+        # of requests someone waits for is empty.
+        self._background: deque[_DecodeJob] = deque()
         # Running sums of utterances waiting for a slot, queued or on a worker.
         self._backlog_bytes = 0
         self._backlog_jobs = 0
@@ -374,32 +377,39 @@ class AsrWorkerPool:
         if self.default_prompt is not None and request.prompt is None and request.grammar is None:
             request = replace(request, prompt=self.default_prompt)
         loop = asyncio.get_running_loop()
+        if request.background:  # no slot: it never holds up a request someone waits for
+            return await self._decode_twice(request, loop, self._background)
         self._count(len(request.pcm), 1)  # waiting for a slot
         try:
             await self._slots.acquire()
         finally:
             self._count(-len(request.pcm), -1)  # counted as a job from here on
         try:
-            for attempt in (1, 2):
-                if self._closing:
-                    raise AsrWorkerLost("the ASR pool was closed")
-                job = _DecodeJob(request, loop.create_future(), solo=attempt > 1,
-                                 queued_at=loop.time())
-                self._count(len(request.pcm), 1)
-                self._backlog.append(job)
-                self._dispatch()
-                try:
-                    return await job.future
-                except AsrWorkerLost as exc:
-                    log.warning("ASR worker lost during a decode (attempt %d): %s", attempt, exc)
-                finally:
-                    if not job.future.done():  # cancelled while queued or decoding
-                        job.future.cancel()
-                    if not job.sent:  # it leaves with its caller; else when its batch does
-                        self._uncount(job)
-            raise AsrWorkerCrashed("utterance crashed the ASR worker twice")
+            return await self._decode_twice(request, loop, self._backlog)
         finally:
             self._slots.release()
+
+    async def _decode_twice(self, request: DecodeRequest, loop: asyncio.AbstractEventLoop,
+                            queue: deque[_DecodeJob]) -> DecodeResult:
+        """Queue ``request`` and wait; once more, alone, if its worker dies."""
+        for attempt in (1, 2):
+            if self._closing:
+                raise AsrWorkerLost("the ASR pool was closed")
+            job = _DecodeJob(request, loop.create_future(), solo=attempt > 1,
+                             queued_at=loop.time())
+            self._count(len(request.pcm), 1)
+            queue.append(job)
+            self._dispatch()
+            try:
+                return await job.future
+            except AsrWorkerLost as exc:
+                log.warning("ASR worker lost during a decode (attempt %d): %s", attempt, exc)
+            finally:
+                if not job.future.done():  # cancelled while queued or decoding
+                    job.future.cancel()
+                if not job.sent:  # it leaves with its caller; else when its batch does
+                    self._uncount(job)
+        raise AsrWorkerCrashed("utterance crashed the ASR worker twice")
 
     def _count(self, size: int, jobs: int) -> None:
         self._backlog_bytes += size
@@ -412,16 +422,18 @@ class AsrWorkerPool:
 
     def _dispatch(self) -> None:
         for worker in self._pool:
-            while self._backlog and self._backlog[0].future.done():
-                self._backlog.popleft()
-            if not self._backlog:
+            for waiting in (self._backlog, self._background):
+                while waiting and waiting[0].future.done():
+                    waiting.popleft()
+            source = self._backlog or self._background
+            if not source:
                 return
             if not worker.is_ready or worker.decoding:
                 continue
-            batch = [self._backlog.popleft()]
-            while (len(batch) < self.max_batch and self._backlog and not batch[0].solo
-                   and not self._backlog[0].solo):
-                job = self._backlog.popleft()
+            batch = [source.popleft()]
+            while (len(batch) < self.max_batch and source and not batch[0].solo
+                   and not source[0].solo):
+                job = source.popleft()
                 if not job.future.done():
                     batch.append(job)
             worker.decoding = True
@@ -471,10 +483,8 @@ class AsrWorkerPool:
             self._pool.remove(worker)
             if not self._pool:
                 self.ready = False
-                while self._backlog:
-                    job = self._backlog.popleft()
-                    if not job.future.done():
-                        job.future.set_exception(AsrWorkerCrashed("no ASR worker left"))
+                for job in self._drain_queues():
+                    job.future.set_exception(AsrWorkerCrashed("no ASR worker left"))
             return
         log.warning("ASR worker %d (pid %s) died with code %s; starting a new one",
                     worker.index, worker.pid, exitcode)
@@ -521,10 +531,15 @@ class AsrWorkerPool:
             if w.process.is_alive():
                 w.process.kill()
                 await asyncio.to_thread(w.process.join, 5.0)
-        while self._backlog:
-            job = self._backlog.popleft()
-            if not job.future.done():
-                job.future.set_exception(AsrWorkerLost("the ASR pool was closed"))
+        for job in self._drain_queues():
+            job.future.set_exception(AsrWorkerLost("the ASR pool was closed"))
+
+    def _drain_queues(self) -> list[_DecodeJob]:
+        """Every queued job still waiting, both queues emptied."""
+        jobs = [j for j in (*self._backlog, *self._background) if not j.future.done()]
+        self._backlog.clear()
+        self._background.clear()
+        return jobs
 
 
 class RecognizerSession:

@@ -61,6 +61,9 @@ class DecodeRequest:
     # prefix, so that only the text of ``pcm`` comes back (Whisper; others ignore it).
     context_pcm: bytes = field(default=b"", repr=False)
     context_text: str = ""
+    # Work no caller waits for (the second pass's biased readings): decoded only when no
+    # other utterance is waiting, and it takes no slot of the pool's queue.
+    background: bool = False
 
 
 @dataclass(frozen=True)

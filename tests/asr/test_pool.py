@@ -262,3 +262,30 @@ def test_the_hang_deadline_grows_with_the_audio_in_the_job() -> None:
     assert _audio_seconds("feed", (1, second)) == 1.0
     assert _audio_seconds("open", (1, None)) == 0.0
     assert HANG_PER_AUDIO_S * 8.0 + 5.0 > 4 * 8.0 * 0.3  # well above Whisper's pace
+
+
+async def test_background_requests_wait_for_every_other_and_take_no_slot() -> None:
+    from dataclasses import replace
+
+    p = await started(fake(delay="0.2"), workers=1, queue_size=1, max_batch=1)
+    done: list[str] = []
+
+    async def decode(name: str, request: DecodeRequest) -> None:
+        await p.decode(request)
+        done.append(name)
+
+    try:
+        background = replace(UTTERANCE, background=True)
+        first = asyncio.create_task(decode("bg1", background))  # goes to the worker at once
+        await asyncio.sleep(0.05)
+        tasks = [asyncio.create_task(decode(f"bg{n}", background)) for n in (2, 3)]
+        await asyncio.sleep(0.01)
+        # Queued without a slot: the one slot is free for a caller's utterance, which
+        # overtakes both.
+        assert p.backlog_jobs == 3 and p._slots._value == 1
+        tasks.append(asyncio.create_task(decode("live", UTTERANCE)))
+        await asyncio.gather(first, *tasks)
+        assert done == ["bg1", "live", "bg2", "bg3"]
+        assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
+    finally:
+        await p.close()

@@ -100,6 +100,7 @@ def test_an_engine_gets_the_bias_as_a_prompt_and_as_a_grammar() -> None:
     assert bias is not None
     request = answer_request(AUDIO, bias)
     assert request.prompt == bias.prompt and request.grammar == bias.phrases
+    assert request.background  # never ahead of a caller's utterance in the pool
     # An engine with a grammar (the fake one here, Vosk in production) reads it.
     engine = FakeEngine(EngineSpec(kind="fake", options=(("script", "我信陈"),
                                                          ("biased_script", "我姓陈"))))

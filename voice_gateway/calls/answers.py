@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def answer_request(pcm: bytes, bias: QuestionBias) -> DecodeRequest:
-    """The pool request for one answer under ``bias``."""
-    return DecodeRequest(pcm, prompt=bias.prompt, grammar=bias.phrases or None)
+    """The pool request for one answer under ``bias``: background work, decoded when no
+    caller's utterance waits (only the draft, at the end of the call, needs it)."""
+    return DecodeRequest(pcm, prompt=bias.prompt, grammar=bias.phrases or None,
+                         background=True)
 
 
 async def decode_answer(services: Services, action: m.DecodeAnswer) -> str:
