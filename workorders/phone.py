@@ -1,7 +1,7 @@
 """The callback number: spoken or written digits, validated, else the caller ID.
 
 Digits are read from maximal runs of digit characters in the compact transcript
-(幺/要/腰/妖 are 1, 两 is 2, 拐 is 7, 洞 is 0: the readings people use to spell numbers).
+(幺/要/腰/妖/耀 are 1, 两 is 2, 拐 is 7, 洞 is 0: the readings people use to spell numbers).
 A run may carry a stray digit-word at either end (我要一三八…: 要 is read as 1), so every
 valid 11- or 8-digit window in a run is a candidate, and the windows that agree with how
 the number was grouped or cued score higher. Amounts, years, floors and room numbers do
@@ -27,6 +27,7 @@ DIGITS: dict[str, str] = {
     "要": "1",
     "腰": "1",
     "妖": "1",
+    "耀": "1",
     "二": "2",
     "两": "2",
     "三": "3",
@@ -39,7 +40,7 @@ DIGITS: dict[str, str] = {
     "九": "9",
 }
 # Characters that are words far more often than digits; losing one at a run's edge is cheap.
-_SOFT = frozenset("要腰妖一两")
+_SOFT = frozenset("要腰妖耀一两")
 MOBILE = re.compile(r"1[3-9]\d{9}")
 BEIJING_LANDLINE = re.compile(r"010[2-9]\d{7}")
 LOCAL_LANDLINE = re.compile(r"[2-9]\d{7}")
