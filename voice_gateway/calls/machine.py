@@ -602,16 +602,15 @@ class CallMachine:
             self._ask(step, ev, out)
 
     def _second_pass(self, ev: TranscriptFinal, out: list[Action]) -> None:
-        """Free speech (a monologue, menu speech, the problem told at length) decoded again
-        for each of the plan's second-pass questions, heard or not by the IVR. The answer
-        to the name, phone or address question is not: it has its own decode, or none."""
+        """Every utterance decoded again for each of the plan's second-pass questions,
+        whatever the IVR was doing (a caller who tells it all in one go talks over the
+        intake's prompts: the name or the address may come at any step), except for the
+        question per-question decoding already decodes it for (its answer)."""
         if not (self.plan.second_pass and ev.pcm and ev.text):
             return
-        step = self._intake_step()
-        if step is not None and step != "problem":
-            return
+        step = self._intake_step() if self.plan.decode_answers else None
         for question in self.plan.second_pass:
-            if not (question == step and self.plan.decode_answers):
+            if question != step:
                 self._ask(question, ev, out)
 
     def _answer_read(self, ev: AnswerReading, out: list[Action]) -> None:
