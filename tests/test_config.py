@@ -102,6 +102,7 @@ def test_bad_toml_names_the_key(tmp_path: Path, toml: str, message: str) -> None
         ({"VOICE_INTAKE_ASR_WHISPER_WINDOW_S": "31"}, "asr.whisper_window_s: expected 10 to 30"),
         ({"VOICE_INTAKE_ASR_WHISPER_MIN_WINDOW_S": "8"},
          "asr.whisper_min_window_s: expected 10 to 30"),
+        ({"VOICE_INTAKE_ASR_SECOND_PASS": "name,phone"}, "asr.second_pass: 'phone' is not one"),
     ],
 )
 def test_bad_environment_names_the_variable(env: dict[str, str], message: str) -> None:
@@ -132,3 +133,10 @@ def test_settings_are_frozen() -> None:
     s = load_settings(environ={})
     with pytest.raises(AttributeError):
         s.http.port = 1  # type: ignore[misc]
+
+
+def test_the_second_pass_is_on_for_the_name_and_address_and_can_be_chosen_or_off() -> None:
+    assert load_settings(environ={}).asr.second_pass == ("name", "address")
+    assert load_settings(environ={"VOICE_INTAKE_ASR_SECOND_PASS": "address"}).asr.second_pass \
+        == ("address",)
+    assert load_settings(environ={"VOICE_INTAKE_ASR_SECOND_PASS": ""}).asr.second_pass == ()
