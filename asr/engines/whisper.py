@@ -211,8 +211,12 @@ class WhisperEngine:
         from faster_whisper.audio import pad_or_trim
 
         results: list[DecodeResult | None] = [None] * len(requests)
-        # Utterances by window length (frames): one encode per shape.
-        groups: dict[int, tuple[list[int], list[np.ndarray]]] = {}
+        # Utterances by window length (frames) and by the length of their prompt: one
+        # encode per shape, and CTranslate2 decodes a batch together only when
+        # <|startoftranscript|> is at the same place in every prompt (a name-biased and an
+        # address-biased reading of the same utterance, or a request with the default
+        # prompt beside one with a question's, raised ValueError for the whole batch).
+        groups: dict[tuple[int, int], tuple[list[int], list[np.ndarray]]] = {}
         for i, req in enumerate(requests):
             audio = np.frombuffer(req.pcm, dtype="<i2").astype(np.float32)
             rms = float(np.sqrt(np.mean(audio**2))) if audio.size else 0.0
@@ -230,7 +234,8 @@ class WhisperEngine:
             # domain to the window.
             frames = window_frames(self._spec, audio.size)
             feats = self._model.feature_extractor(audio)[..., :-1]
-            batch, features = groups.setdefault(frames, ([], []))
+            shape = (frames, len(self._prompt_tokens(self._prompt_for(req))))
+            batch, features = groups.setdefault(shape, ([], []))
             features.append(pad_or_trim(feats, frames))
             batch.append(i)
         for batch, features in groups.values():

@@ -74,6 +74,20 @@ def test_a_batch_decodes_like_single_utterances(engine: WhisperEngine) -> None:
     assert together[1].text == "" and all(r.text for i, r in enumerate(together) if i != 1)
 
 
+def test_a_batch_of_different_prompts_decodes_like_single_utterances(
+        engine: WhisperEngine) -> None:
+    # A name-biased and an address-biased reading of the same utterance, beside one with
+    # the default prompt: CTranslate2 decodes a batch only when <|startoftranscript|> is at
+    # the same place in every prompt (ValueError for all three before).
+    x = sig.speech("BAC009S0150W0154.wav")
+    batch = [request(x, "请问您贵姓？怎么写？弓长张、立早章。"),
+             request(x, "请问您说的地址在哪个区哪个街道？东城区、西城区、朝阳区、海淀区。"),
+             request(x)]
+    together = engine.decode_batch(batch)
+    assert [r.text for r in together] == [engine.decode(r).text for r in batch]
+    assert all("万达" in r.text for r in together)
+
+
 def test_windows_fit_the_utterance(whisper_dir: Path, engine: WhisperEngine) -> None:
     # By default Whisper's own 30 s (shorter windows cost accuracy on unseen speech).
     assert window_frames(EngineSpec("whisper"), 16000 * 4) == 3000
