@@ -189,6 +189,13 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
                 continue
             if value.value != free.get(name).value:
                 changes[name] = FieldValue(value.value, value.confidence, span)
+    surname = changes["surname"].value if "surname" in changes else free.surname.value
+    if ("name" in changes and isinstance(free.name.value, str) and isinstance(surname, str)
+            and free.name.value.startswith(surname)):
+        # The same surname with another given name (周桂兰 → 周贵篮): the given name is a
+        # homophone either decode may have written; the biased one is no better, keep the
+        # record's.
+        del changes["name"]
     if not changes:
         return free
     merged = dataclasses.replace(free, **changes)  # type: ignore[arg-type]

@@ -212,3 +212,18 @@ async def test_a_file_call_drafts_from_the_second_pass_and_keeps_the_free_transc
     assert heard and all(t == free for t in heard)  # the record is the free decode
     assert outcome.draft["surname"] == "陈"
     assert outcome.draft["street"] == "东花市街道"
+
+
+def test_a_biased_given_name_does_not_replace_the_records_under_the_same_surname() -> None:
+    transcript = "我叫周桂兰电话幺三九零零幺二三四五六"
+    free = draft(transcript, "13900000001", NOW)
+    assert free.name.value == "周桂兰"
+    same = draft_with_answers(free, transcript, [Answer("name", transcript,
+                                                        "我叫周贵篮电话幺三九零零幺二三四五六")],
+                              "13900000001", NOW)
+    assert same.name.value == "周桂兰" and same.surname.value == "周"
+    # Another surname: the biased reading's name, surname and all.
+    other = draft_with_answers(free, transcript, [Answer("name", transcript,
+                                                         "我叫邹桂兰电话幺三九零零幺二三四五六")],
+                               "13900000001", NOW)
+    assert (other.name.value, other.surname.value) == ("邹桂兰", "邹")
