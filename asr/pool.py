@@ -431,7 +431,10 @@ class AsrWorkerPool:
             if not worker.is_ready or worker.decoding:
                 continue
             batch = [source.popleft()]
-            while (len(batch) < self.max_batch and source and not batch[0].solo
+            # Background work goes one at a time: a caller's utterance arriving meanwhile
+            # waits for one decode at most, not a batch.
+            limit = self.max_batch if source is self._backlog else 1
+            while (len(batch) < limit and source and not batch[0].solo
                    and not source[0].solo):
                 job = source.popleft()
                 if not job.future.done():

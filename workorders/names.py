@@ -390,7 +390,6 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
         described = _word_description(text, end)
         if given and described is not None and described[0] == text[start]:
             return text[start : end], end
-        return None
     if _is_word(text[start : start + 2]):
         return None
     heard = surname_by_sound(text[start])

@@ -242,6 +242,16 @@ def _tail_corrected(text: str, runs: list[tuple[int, int]], at: int,
     return [_Candidate(digits, last.start, run[1], last.score)] if _valid(digits) else []
 
 
+# A correction of a number comes right after it (…三四五六 哎 不对 是…), not a clause later
+# (…三四五六 物业费收得不对).
+_CORRECTION_REACH = 3
+
+
+def _corrected_at_once(text: str, end: int) -> bool:
+    m = _CORRECTION.search(text, end)
+    return m is not None and m.start() - end <= _CORRECTION_REACH
+
+
 def find_phone(
     compact: Compact, caller_number: str | None, keypad_phone: str | None = None
 ) -> FieldValue[str]:
@@ -272,7 +282,8 @@ def find_phone(
                 # (the caller's own number, a digit misheard and then mended: the caller
                 # ID, below)
                 after = _tail_corrected(text, runs, corrections[-1], said)
-            away_from_caller = bool(after and caller and any(c.digits == caller for c in said))
+            away_from_caller = bool(after and caller and any(
+                c.digits == caller and _corrected_at_once(text, c.end) for c in said))
             candidates = after or candidates
         best = max(candidates, key=lambda c: (c.score, c.start))
         if away_from_caller and best.digits != caller:

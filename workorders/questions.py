@@ -153,24 +153,45 @@ def read_back_prompt(free: str, biased: str) -> bool:
     return len(biased) > 2 * len(free) + 4
 
 
-def biased_transcript(transcript: str, answers: Sequence[Answer]) -> str:
-    """``transcript`` with each answer's free decode replaced by its biased one (the
-    first occurrence after the previous answer, in order)."""
-    out, rest = "", transcript
+# An answer placed in both texts: its free decode at (start, end) of the transcript, its
+# biased one at (start, end) of the biased transcript.
+_Placed = tuple[Answer, tuple[int, int], tuple[int, int]]
+
+
+def _placed(transcript: str, answers: Sequence[Answer]) -> tuple[str, list[_Placed]]:
+    out, rest, used, placed = "", transcript, 0, []
     for a in answers:
         if not a.free or not a.biased or read_back_prompt(a.free, a.biased):
             continue
         at = rest.find(a.free)
         if at < 0:
             continue
-        out += rest[:at] + a.biased
+        out += rest[:at]
+        start = used + at
+        placed.append((a, (start, start + len(a.free)), (len(out), len(out) + len(a.biased))))
+        out += a.biased
         rest = rest[at + len(a.free):]
-    return out + rest
+        used = start + len(a.free)
+    return out + rest, placed
 
 
-def _answer_span(transcript: str, free: str) -> tuple[int, int] | None:
-    at = transcript.find(free)
-    return (at, at + len(free)) if at >= 0 and free else None
+def biased_transcript(transcript: str, answers: Sequence[Answer]) -> str:
+    """``transcript`` with each answer's free decode replaced by its biased one (the
+    first occurrence after the previous answer, in order)."""
+    return _placed(transcript, answers)[0]
+
+
+def _answer_span(transcript: str, answers: Sequence[Answer],
+                 biased_span: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Where in the transcript the answer lies whose biased reading holds ``biased_span``
+    (the field's evidence in the biased transcript): that utterance's free decode, what
+    the agent sees; else the first answer's."""
+    _text, placed = _placed(transcript, answers)
+    if biased_span is not None:
+        for _a, free_at, biased_at in placed:
+            if biased_at[0] <= biased_span[0] < biased_at[1]:
+                return free_at
+    return placed[0][1] if placed else None
 
 
 def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence[Answer],
@@ -182,12 +203,12 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
     for a in answers:
         if read_back_prompt(a.free, a.biased):
             continue
-        span = _answer_span(transcript, a.free)
         for name in QUESTION_FIELDS.get(a.question, ()):
             value = biased.get(name)
             if value.value is None or name in changes:
                 continue
             if value.value != free.get(name).value:
+                span = _answer_span(transcript, answers, value.span)
                 changes[name] = FieldValue(value.value, value.confidence, span)
     surname = changes["surname"].value if "surname" in changes else free.surname.value
     if ("name" in changes and isinstance(free.name.value, str) and isinstance(surname, str)

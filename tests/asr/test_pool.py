@@ -289,3 +289,23 @@ async def test_background_requests_wait_for_every_other_and_take_no_slot() -> No
         assert (p.backlog_jobs, p.backlog_seconds) == (0, 0.0)
     finally:
         await p.close()
+
+
+
+async def test_background_work_goes_to_a_worker_one_at_a_time() -> None:
+    from dataclasses import replace
+
+    p = await started(fake(delay="0.2"), workers=1, max_batch=4)
+    try:
+        background = replace(UTTERANCE, background=True)
+        tasks = [asyncio.create_task(p.decode(background)) for _ in range(4)]
+        await asyncio.sleep(0.05)
+        live = asyncio.create_task(p.decode(UTTERANCE))
+        start = asyncio.get_running_loop().time()
+        await live
+        # Behind one background decode at most, not a batch of four.
+        assert asyncio.get_running_loop().time() - start < 0.45
+        await asyncio.gather(*tasks)
+        assert p.batches == 5
+    finally:
+        await p.close()

@@ -52,8 +52,9 @@ def test_each_answer_to_a_question_is_decoded_again_for_that_question() -> None:
     call.feed(m.AnswerReading(ask_name.ref, "我姓陈耳东陈"))
     # The draft waits for the reading still under way, then carries both, as said.
     call.feed(m.HungUp("remote-bye"))
-    assert call.feed(m.MediaDrained(7.0)) == []
-    (draft_action,) = call.feed(m.AnswerReading(ask.ref, "门口有人占道经营"))
+    assert call.feed(m.MediaDrained(7.0)) == [m.StartTimer("readings", 60.0)]
+    cancel, draft_action = call.feed(m.AnswerReading(ask.ref, "门口有人占道经营"))
+    assert cancel == m.CancelTimer("readings")
     assert isinstance(draft_action, m.Draft)
     assert draft_action.transcript == "门口有人摆摊我信陈"  # the record is the free decode
     assert draft_action.answers == (("problem", "门口有人摆摊", "门口有人占道经营"),
@@ -73,8 +74,8 @@ def test_a_failed_reading_lets_the_draft_go_on_with_the_free_decode() -> None:
     call = at_intake(decode_answers=True)
     ask = asked(call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO)))
     call.feed(m.HungUp("remote-bye"))
-    assert call.feed(m.MediaDrained(7.0)) == []
-    (draft_action,) = call.feed(m.AnswerReading(ask.ref))  # the decode failed
+    assert call.feed(m.MediaDrained(7.0)) == [m.StartTimer("readings", 60.0)]
+    _cancel, draft_action = call.feed(m.AnswerReading(ask.ref))  # the decode failed
     assert isinstance(draft_action, m.Draft) and draft_action.answers == ()
 
 
@@ -148,9 +149,10 @@ def test_a_monologue_utterance_is_decoded_again_for_each_second_pass_question() 
     assert mc.handle(final("", start=3.0, pcm=AUDIO)) == [
         m.StoreUtterance(1, final("", start=3.0, pcm=AUDIO))]  # nothing heard: nothing asked
     mc.handle(m.HungUp("remote-bye"))
-    assert mc.handle(m.MediaDrained(5.0)) == []  # the draft waits for both readings
+    assert mc.handle(m.MediaDrained(5.0)) == [m.StartTimer("readings", 60.0)]  # waits
     mc.handle(m.AnswerReading(asks[1].ref, "门口路灯坏了我信陈住在东城区东花市街道"))
-    (draft_action,) = mc.handle(m.AnswerReading(asks[0].ref, "门口路灯坏了我姓陈住在东城区那边"))
+    _cancel, draft_action = mc.handle(
+        m.AnswerReading(asks[0].ref, "门口路灯坏了我姓陈住在东城区那边"))
     assert isinstance(draft_action, m.Draft)
     assert draft_action.transcript == "门口路灯坏了我信陈住在东城区那边"
     assert {a[0] for a in draft_action.answers} == {"name", "address"}
@@ -227,3 +229,58 @@ def test_a_biased_given_name_does_not_replace_the_records_under_the_same_surname
                                                          "我叫邹桂兰电话幺三九零零幺二三四五六")],
                                "13900000001", NOW)
     assert (other.name.value, other.surname.value) == ("邹桂兰", "邹")
+
+
+
+def test_answers_keep_the_order_of_their_utterances_when_texts_repeat() -> None:
+    from tests.calls.test_machine import final, live
+
+    mc = live(second_pass=("address",))
+    said = ["对", "我住在东城区那边", "对"]
+    asks = []
+    for i, text in enumerate(said):
+        actions = mc.handle(final(text, start=1.0 + 2 * i, pcm=AUDIO))
+        asks += [a for a in actions if isinstance(a, m.DecodeAnswer)]
+    mc.handle(m.HungUp("remote-bye"))
+    mc.handle(m.MediaDrained(9.0))
+    readings = ["对", "我住在东城区东花市街道", "对"]
+    out: list[m.Action] = []
+    for ask, text in reversed(list(zip(asks, readings, strict=True))):  # any order back
+        out = mc.handle(m.AnswerReading(ask.ref, text))
+    draft_action = out[-1]
+    assert isinstance(draft_action, m.Draft)
+    assert [a[1] for a in draft_action.answers] == said
+    merged = draft_with_answers(draft(draft_action.transcript, "13900000001", NOW),
+                                draft_action.transcript,
+                                [Answer(*a) for a in draft_action.answers], "13900000001", NOW)
+    assert merged.street.value == "东花市街道"
+    # Its evidence is the utterance that said it, not the first one.
+    start = draft_action.transcript.index("我住在东城区那边")
+    assert merged.street.span == (start, start + len("我住在东城区那边"))
+
+
+def test_a_draft_waits_for_readings_only_so_long() -> None:
+    from tests.calls.test_machine import final, live
+
+    mc = live(second_pass=("name", "address"))
+    mc.handle(final("门口路灯坏了我信陈", pcm=AUDIO))
+    mc.handle(m.HungUp("remote-bye"))
+    assert mc.handle(m.MediaDrained(5.0)) == [m.StartTimer("readings", 60.0)]
+    # A busy pool has not got to them: the call is drafted with what it has.
+    (draft_action,) = mc.handle(m.TimerFired("readings"))
+    assert isinstance(draft_action, m.Draft) and draft_action.answers == ()
+    assert mc.phase == "drafting"
+    assert mc.handle(m.AnswerReading(1, "门口路灯坏了我姓陈")) == []  # too late: ignored
+
+
+def test_a_final_after_the_hang_up_is_decoded_again_for_the_question_it_answers() -> None:
+    call = at_intake(decode_answers=True, second_pass=("name", "address"))
+    call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO))
+    call.feed(m.TimerFired("ivr", call.mc._timer_gen))
+    while call.queue:
+        call.finish_prompt()
+    assert call.mc.ivr is not None and call.mc.ivr.intake is not None
+    assert call.mc.ivr.intake.step == "name"
+    call.feed(m.HungUp("remote-bye"))  # the answer's final comes after the hang-up
+    actions = call.feed(m.TranscriptFinal(5.0, 6.0, "我信陈", 0.9, pcm=AUDIO))
+    assert [a.question for a in actions if isinstance(a, m.DecodeAnswer)] == ["name", "address"]

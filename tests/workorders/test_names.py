@@ -242,3 +242,11 @@ def test_a_surname_described_by_a_word_stands_as_written(
 def test_no_surname_from_those_words_without_a_description(text: str) -> None:
     got = find_name(compact(text))
     assert got.surname.value is None
+
+
+
+@pytest.mark.parametrize(("text", "name"), [("我叫边志强 电话", "卞志强"),
+                                            ("我叫花小红 电话", "华小红"),
+                                            ("我叫房立军 方向的方 电话", "方立军")])
+def test_without_a_description_those_names_are_heard_as_before(text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name

@@ -364,6 +364,10 @@ ANALYTICS_KINDS: dict[type[Any], str] = {
 }
 RING = "ring"
 IVR_TIMER = "ivr"
+# How long a hung-up call's draft waits for biased readings still under way (background
+# work that a loaded pool decodes last): then it is drafted with those it has.
+READINGS_TIMER = "readings"
+READINGS_WAIT_S = 60.0
 # The intake steps whose answers are decoded again for their question (DecodeAnswer).
 ANSWERED_QUESTIONS = frozenset({"name", "address", "problem"})
 
@@ -430,8 +434,9 @@ class CallMachine:
         self._refs = 0
         # Biased decodes of intake answers: under way (ref -> question, free text) and
         # read (question, free, biased); the draft waits for those under way.
-        self._asked: dict[int, tuple[str, str]] = {}
+        self._asked: dict[int, tuple[str, str, int]] = {}  # ref -> question, free, utterance
         self.answers: list[tuple[str, str, str]] = []
+        self._answer_order: list[int] = []  # the utterance each of ``answers`` reads
         self._drain: MediaDrained | None = None
         # The simulator's trace of the IVR: one record per node visited; and every action
         # the IVR took, in order (what ivr.analytics takes).
@@ -560,7 +565,7 @@ class CallMachine:
             self._seq_base += 1
             out.append(StoreUtterance(self._seq_base - 1, ev))
         self.utterances.append(ev)
-        self._second_pass(ev, out)
+        self._decode_again(ev, out)
         if self.phase != "live" or not self._ivr_listening():
             return
         if self._reading is not None:
@@ -569,7 +574,6 @@ class CallMachine:
         self._hear(ev, out)
 
     def _hear(self, ev: TranscriptFinal, out: list[Action]) -> None:
-        self._decode_answer(ev, out)
         phrases = self._grammar() if self.plan.grammar_choices and ev.pcm else None
         if ev.text:
             self._label(f"speech {ev.text}")
@@ -592,36 +596,46 @@ class CallMachine:
 
     def _ask(self, question: str, ev: TranscriptFinal, out: list[Action]) -> None:
         self._refs += 1
-        self._asked[self._refs] = (question, ev.text)
+        self._asked[self._refs] = (question, ev.text, len(self.utterances) - 1)
         out.append(DecodeAnswer(self._refs, question, ev.pcm, self.transcript))
 
-    def _decode_answer(self, ev: TranscriptFinal, out: list[Action]) -> None:
-        """The final answers an intake question: have it decoded again for that question."""
-        step = self._intake_step()
-        if self.plan.decode_answers and ev.pcm and ev.text and step in ANSWERED_QUESTIONS:
-            self._ask(step, ev, out)
-
-    def _second_pass(self, ev: TranscriptFinal, out: list[Action]) -> None:
-        """Every utterance decoded again for each of the plan's second-pass questions,
+    def _decode_again(self, ev: TranscriptFinal, out: list[Action]) -> None:
+        """Have the final decoded again, biased: for the intake question it answers (with
+        per-question decoding on), and for each of the plan's second-pass questions
         whatever the IVR was doing (a caller who tells it all in one go talks over the
-        intake's prompts: the name or the address may come at any step), except for the
-        question per-question decoding already decodes it for (its answer)."""
-        if not (self.plan.second_pass and ev.pcm and ev.text):
+        intake's prompts: the name or the address may come at any step). Decided when the
+        final arrives, heard by the IVR or not (after a hang-up too)."""
+        if not (ev.pcm and ev.text):
             return
         step = self._intake_step() if self.plan.decode_answers else None
-        for question in self.plan.second_pass:
-            if question != step:
-                self._ask(question, ev, out)
+        if step not in ANSWERED_QUESTIONS:
+            step = None
+        questions = ((step,) if step else ()) + tuple(
+            q for q in self.plan.second_pass if q != step)
+        for question in questions:
+            self._ask(question, ev, out)
 
     def _answer_read(self, ev: AnswerReading, out: list[Action]) -> None:
         asked = self._asked.pop(ev.ref, None)
         if asked is None:
             self.ignored += 1
             return
+        question, free, utterance = asked
         if ev.text:
-            self.answers.append((*asked, ev.text))
+            self.answers.append((question, free, ev.text))
+            self._answer_order.append(utterance)
         if self._drain is not None and not self._asked:
+            out.append(CancelTimer(READINGS_TIMER))
             self._drained(self._drain, out)
+
+    def _readings_overdue(self, ev: TimerFired, out: list[Action]) -> None:
+        """The readings still under way took too long (a pool busy with callers decodes
+        background work last): draft with those that came."""
+        if ev.name != READINGS_TIMER or self._drain is None or not self._asked:
+            self.ignored += 1
+            return
+        self._asked.clear()
+        self._drained(self._drain, out)
 
     def _choice_read(self, ev: ChoiceReading, out: list[Action]) -> None:
         if self._reading is None or self._reading[0] != ev.ref:
@@ -718,7 +732,9 @@ class CallMachine:
         out.append(EndMedia())
 
     def _drained(self, ev: MediaDrained, out: list[Action]) -> None:
-        if self._asked:  # the draft waits for the answers' biased decodes
+        if self._asked:  # the draft waits for the answers' biased decodes, for a while
+            if self._drain is None:
+                out.append(StartTimer(READINGS_TIMER, READINGS_WAIT_S))
             self._drain = ev
             return
         self.phase = "drafting"
@@ -753,9 +769,10 @@ class CallMachine:
 
     @property
     def sorted_answers(self) -> tuple[tuple[str, str, str], ...]:
-        """The biased readings of intake answers, in the order they were said."""
-        order = {u.text: i for i, u in reversed(list(enumerate(self.utterances)))}
-        return tuple(sorted(self.answers, key=lambda a: order.get(a[1], len(order))))
+        """The biased readings, in the order their utterances were said (by utterance,
+        not by text: 对 said twice around another utterance keeps each in its place)."""
+        order = sorted(range(len(self.answers)), key=lambda i: self._answer_order[i])
+        return tuple(self.answers[i] for i in order)
 
     # --- the IVR inside ------------------------------------------------------------------
 
@@ -918,6 +935,7 @@ TRANSITIONS: dict[tuple[Phase, type[Any]], Handler] = {
     ("live", StorageFailed): M._storage_failed,
     ("ending", TranscriptFinal): M._final,
     ("ending", MediaDrained): M._drained,
+    ("ending", TimerFired): M._readings_overdue,
     ("ending", StorageFailed): M._storage_failed,
     ("ending", Dtmf): lambda m, ev, out: m.dtmf.append(ev.digit),
     ("drafting", Drafted): M._drafted,
