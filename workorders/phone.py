@@ -243,8 +243,8 @@ def _tail_corrected(text: str, runs: list[tuple[int, int]], at: int,
 
 
 # A correction of a number comes right after it (…三四五六 哎 不对 是…), not a clause later
-# (…三四五六 物业费收得不对).
-_CORRECTION_REACH = 3
+# (…三四五六 物业费收得不对); the ASR may garble what comes between (4419艾部对收错了).
+_CORRECTION_REACH = 4
 
 
 def _corrected_at_once(text: str, end: int) -> bool:

@@ -160,6 +160,8 @@ def test_normalise_number(raw: str, want: str) -> None:
         ("手机 幺八六 幺二三四 五六七八 说错了 最后 是 五六七九", "18612345678", "18612345679"),
         ("电话幺五幺零零八八六六四四前面说错了是幺五二零零八八六六四四", "15100886644",
          "15200886644"),
+        # As Whisper writes it: 哎不对说错了 heard 艾部对收错了.
+        ("电话13520874419艾部对收错了最后4418我叫", "13520874419", "13520874418"),
         # A 不对 a clause later corrects something else: the number near the caller ID
         # after it is still the caller ID misheard.
         ("我电话就是幺三九零零幺二三四五六 物业费收得不对 应该是 幺三九零零幺二三四五七",
