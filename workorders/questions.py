@@ -181,12 +181,11 @@ def biased_transcript(transcript: str, answers: Sequence[Answer]) -> str:
     return _placed(transcript, answers)[0]
 
 
-def _answer_span(transcript: str, answers: Sequence[Answer],
+def _answer_span(placed: list[_Placed],
                  biased_span: tuple[int, int] | None) -> tuple[int, int] | None:
     """Where in the transcript the answer lies whose biased reading holds ``biased_span``
     (the field's evidence in the biased transcript): that utterance's free decode, what
     the agent sees; else the first answer's."""
-    _text, placed = _placed(transcript, answers)
     if biased_span is not None:
         for _a, free_at, biased_at in placed:
             if biased_at[0] <= biased_span[0] < biased_at[1]:
@@ -200,6 +199,7 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
     draft where it found a value. Such a field's span is its answer's free decode in the
     transcript (what the agent sees); the department is chosen again from the result."""
     changes: dict[str, FieldValue[object]] = {}
+    placed = _placed(transcript, answers)[1]
     for a in answers:
         if read_back_prompt(a.free, a.biased):
             continue
@@ -208,7 +208,7 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
             if value.value is None or name in changes:
                 continue
             if value.value != free.get(name).value:
-                span = _answer_span(transcript, answers, value.span)
+                span = _answer_span(placed, value.span)
                 changes[name] = FieldValue(value.value, value.confidence, span)
     surname = changes["surname"].value if "surname" in changes else free.surname.value
     if ("name" in changes and isinstance(free.name.value, str) and isinstance(surname, str)
