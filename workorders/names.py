@@ -16,7 +16,7 @@ from functools import lru_cache
 from config.data import shipped
 from workorders.draft import FieldValue
 from workorders.pinyin import plain_readings, tones
-from workorders.sound import SoundIndex, char_cost, syllable_cost
+from workorders.sound import SoundIndex, char_cost, heard_cost, syllable_cost
 from workorders.text import Compact
 
 COMPOUND_SURNAMES = (
@@ -321,6 +321,69 @@ def _described(text: str, at: int) -> int | None:
     return None
 
 
+DESCRIPTION_WORDS_FILE = "description_words.json"
+# How far a heard description word may sound from the real word it stands for (李明 →
+# 黎明 0, 机工 → 鞠躬 0.55: one shared initial or final).
+_DESCRIPTION_COST = 0.6
+# How far after the surname (or the full name) a description of it may start.
+_DESCRIPTION_REACH = 4
+
+
+@lru_cache(maxsize=1)
+def _description_words() -> dict[int, tuple[tuple[str, int, tuple[str, ...]], ...]]:
+    """The shipped words callers describe a surname's character by, by length: (word,
+    corpus count, toneless reading in context)."""
+    data = json.loads(shipped(DESCRIPTION_WORDS_FILE).read_text(encoding="utf-8"))
+    by_length: dict[int, list[tuple[str, int, tuple[str, ...]]]] = {}
+    for word, (count, reading) in data["words"].items():
+        by_length.setdefault(len(word), []).append((word, count, tuple(reading.split())))
+    return {size: tuple(words) for size, words in by_length.items()}
+
+
+def word_described(heard: str, at: int) -> tuple[str, float] | None:
+    """The character a caller names by the word ``heard`` (as the ASR wrote it), the one at
+    ``at``: the character of the real word the heard one most likely was, by sound and
+    then by how common the word is (李明 → 黎明 → 黎, 之马 → 芝麻 → 麻, 齐联山 → 祁连山 →
+    祁), and the cost of hearing it so. Only words whose character there is a surname
+    count, and a heard surname gives way only to an exact homophone."""
+    target = heard[at]
+    best: tuple[float, int, str] | None = None
+    for word, count, reading in _description_words().get(len(heard), ()):
+        ch = word[at]
+        if char_cost(ch, target) > _SURNAME_COST:
+            continue
+        if ch not in SURNAMES and ch not in DESCRIBED_ONLY:
+            continue
+        if ch != target and target in SURNAMES and heard_cost(reading[at], target) > 0:
+            continue  # 喝汤的汤 is not 何谈的谈: a surname heard is changed only for an
+            # exact homophone (李明的李 → 黎明的黎)
+        cost = sum(heard_cost(r, h) for r, h in zip(reading, heard, strict=True))
+        if cost <= _DESCRIPTION_COST and (best is None or (cost, -count) < (best[0], -best[1])):
+            best = (cost, count, ch)
+    return (best[2], best[0]) if best is not None else None
+
+
+def _description_near(text: str, start: int, stop: int) -> tuple[str, int] | None:
+    """A description 'word + 的 + one of its characters' starting in ``[start, stop)``, the
+    first one: the character it names, resolved by :func:`word_described`, and where the
+    description ends."""
+    for p in range(max(0, start), min(stop, len(text))):
+        for size in (2, 3):
+            end = p + size
+            if end + 1 >= len(text) or text[end] != "的":
+                continue
+            heard, ch = text[p:end], text[end + 1]
+            at = heard.find(ch)
+            if at < 0:
+                at = next((i for i, h in enumerate(heard) if char_cost(h, ch) == 0), -1)
+            if at < 0:
+                continue
+            found = word_described(heard, at)
+            if found is not None:
+                return found[0], end + 2
+    return None
+
+
 def _heard_surname(compact: Compact, at: int) -> str | None:
     """我姓攀 / 我信猴: ASR wrote a homophone of the surname; map it by sound."""
     text = compact.text
@@ -591,6 +654,18 @@ def find_name(compact: Compact) -> CallerName:
         given = full[0][len(_surname_at(full[0], 0) or full[0][0]):]
         if not plausible_given_name(given):
             full = (full[0], full[1], full[2], min(full[3], IMPLAUSIBLE_NAME_CONFIDENCE))
+    if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
+        # 我姓李 李明的李 / 我叫齐明亮 齐联山的齐: the word the caller names the character
+        # by, heard by sound, settles a homophone (黎明的黎 → 黎, 祁连山的祁 → 祁).
+        named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
+        described = _description_near(text, surname[2] - 1,
+                                      max(surname[2], named_end) + _DESCRIPTION_REACH)
+        if (described is not None and described[0] != surname[0]
+                and char_cost(described[0], surname[0]) <= _SURNAME_COST):
+            old = surname[0]
+            surname = (described[0], surname[1], max(surname[2], described[1]), 0.9)
+            if full is not None and full[0].startswith(old):
+                full = (described[0] + full[0][1:], full[1], full[2], full[3])
     if surname is None:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
     if surname is None:

@@ -88,3 +88,18 @@ def test_shipped_files_exist() -> None:
     for name in ("beijing_gazetteer.json", "taxonomy.toml", "dispatch.json"):
         assert shipped(name).is_file()
     json.loads(shipped("beijing_gazetteer.json").read_text(encoding="utf-8"))
+
+
+def test_description_words_hold_a_surname_and_their_reading() -> None:
+    from workorders.names import DESCRIBED_ONLY, SURNAMES
+
+    data = json.loads(shipped("description_words.json").read_text(encoding="utf-8"))
+    assert data["source"] and data["licence"]
+    words = data["words"]
+    assert len(words) > 10_000
+    for word in ("黎明", "祁连山", "芝麻", "生姜"):
+        assert word in words
+    for word, (count, reading) in words.items():
+        assert 2 <= len(word) <= 3 and count > 0
+        assert any(ch in SURNAMES or ch in DESCRIBED_ONLY for ch in word)
+        assert len(reading.split()) == len(word)

@@ -250,3 +250,35 @@ def test_no_surname_from_those_words_without_a_description(text: str) -> None:
                                             ("我叫房立军 方向的方 电话", "方立军")])
 def test_without_a_description_those_names_are_heard_as_before(text: str, name: str) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "surname"),
+    [
+        # The ASR wrote the word the caller names the character by with the commoner
+        # homophones; the real word it sounds like settles the surname.
+        ("我姓李李明的李 电话幺三九", None, "黎"),  # 黎明
+        ("我叫齐向东齐联山的齐 电话幺三九", "祁向东", "祁"),  # 祁连山
+        ("我姓马之马的马 电话幺三九", None, "麻"),  # 芝麻
+        ("我信沾沾天佑的沾 电话幺三九", None, "詹"),  # 詹天佑
+        ("我叫古春生 山谷的谷 电话幺三九", "谷春生", "谷"),  # the description after the name
+    ],
+)
+def test_a_description_heard_by_sound_settles_the_surname(
+        text: str, name: str | None, surname: str) -> None:
+    got = find_name(compact(text))
+    assert (got.name.value, got.surname.value) == (name, surname)
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        # not 何谈的谈: a surname heard gives way only to an exact homophone
+        ("我 姓 汤 喝 汤 的 汤 电话 幺三九", "汤"),
+        ("我姓姜生姜的姜 电话幺三九", "姜"),
+        ("我姓郭城郭的郭 电话幺三九", "郭"),
+        ("我叫罗振宇 玉石的玉 电话幺三九", "罗"),  # the given name's character described
+    ],
+)
+def test_a_description_of_the_heard_surname_keeps_it(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
