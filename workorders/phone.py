@@ -232,14 +232,32 @@ def _tail_corrected(text: str, runs: list[tuple[int, int]], at: int,
     replace as many of the last digits of the number said before it."""
     run = next(((lo, hi) for lo, hi in runs if at <= lo <= at + _TAIL_REACH), None)
     earlier = [c for c in before if len(c.digits) == 11]
-    if run is None or not earlier:
+    if run is None:
         return []
     fix = "".join(DIGITS[ch] for ch in text[run[0] : run[1]])
     if not 0 < len(fix) < 11:
         return []
+    if not earlier:
+        return _head_short(text, runs, at, run, fix)
     last = max(earlier, key=lambda c: (c.score, c.start))
     digits = last.digits[: 11 - len(fix)] + fix
     return [_Candidate(digits, last.start, run[1], last.score)] if _valid(digits) else []
+
+
+def _head_short(text: str, runs: list[tuple[int, int]], at: int, run: tuple[int, int],
+                fix: str) -> list[_Candidate]:
+    """幺八六二四五七幺三九 不对 是 零二五四七幺三九: the number before the correction was
+    heard a digit short (Whisper merges a repeated digit: 五五 → 五) and the correction
+    says its tail again, whole: the head comes from what was heard before it."""
+    said = next(((lo, hi) for lo, hi in reversed(runs)
+                 if hi < at and at - hi <= _CORRECTION_REACH + _TAIL_REACH), None)
+    if said is None or len(fix) < 4:
+        return []
+    head = "".join(DIGITS[ch] for ch in text[said[0] : said[1]])
+    if not head.startswith("1") or not 11 - len(fix) <= len(head) < 11:
+        return []
+    digits = head[: 11 - len(fix)] + fix
+    return [_Candidate(digits, said[0], run[1], 4.0)] if MOBILE.fullmatch(digits) else []
 
 
 # A correction of a number comes right after it (…三四五六 哎 不对 是…), not a clause later
@@ -271,8 +289,10 @@ def find_phone(
     candidates = [c for c in candidates if c.score > 0]
     caller = normalise_number(caller_number)
     misheard = _misheard_caller_id(compact, runs, caller) if caller else None
+    corrections = [m.end() for m in _CORRECTION.finditer(text)]
+    if not candidates and corrections:
+        candidates = _tail_corrected(text, runs, corrections[-1], [])
     if candidates:
-        corrections = [m.end() for m in _CORRECTION.finditer(text)]
         # The caller said exactly the number they call from, then corrected it.
         away_from_caller = False
         if corrections:

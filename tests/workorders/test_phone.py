@@ -224,3 +224,27 @@ def test_caller_id_that_is_not_a_number_is_absent(caller: str) -> None:
 )
 def test_normalise_number_edges(raw: str, want: str) -> None:
     assert normalise_number(raw) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "phone"),
+    [
+        # The number before the correction was heard a digit short (五五 → 五); the
+        # correction says its tail again: the head comes from the first reading.
+        ("电话 幺八六 二四五 七幺三九 不对 是 零二五四 七幺三九", "18602547139"),
+        ("电话幺三八零二七六五四九不对是零二六七五五四九", "13802675549"),
+    ],
+)
+def test_a_correction_restating_the_tail_of_a_number_heard_short(text: str, phone: str) -> None:
+    assert find_phone(compact(text), "13051276948").value == phone
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "电话幺三八零二七六五四九不对是幺三八零二六七五四九",  # both short: no number
+        "电话幺三八零二七六五四九 不对 是 四九",  # too short a tail to trust
+    ],
+)
+def test_no_number_from_two_short_readings(text: str) -> None:
+    assert find_phone(compact(text), "13051276948").value == "13051276948"
