@@ -30,8 +30,10 @@ from workorders.gazetteer import split_suffix
 from workorders.knowledge import Knowledge, knowledge
 from workorders.learned import LearnedAliases
 from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES  # by frequency
+from workorders.phone import DIGITS, find_phone
 from workorders.pinyin import readings
 from workorders.places import find_places
+from workorders.sound import substitution_cost
 from workorders.summary import dispatch_to
 from workorders.text import compact
 
@@ -227,6 +229,64 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
     return dataclasses.replace(merged, dispatch_to=department)
 
 
+# A biased reading that goes on at least this many characters past where the free decode
+# of the same utterance stopped heard a tail the free decode lost.
+_TAIL_MIN = 6
+# The free decode's last characters, found by sound in the biased reading, at this cost
+# at most (two characters written as others, or several near homophones).
+_TAIL_KEY = 6
+_TAIL_KEY_COST = 2.0
+# A number heard only in a lost tail is taken at this fraction of its confidence.
+_TAIL_CONFIDENCE = 0.9
+
+
+def lost_tail(free: str, biased: str) -> str:
+    """The end of an utterance that the biased reading heard and the free decode did not:
+    Whisper sometimes ends a long utterance's decode early (…后山那边我幸福, and no more),
+    where a reading of the same audio with a prompt goes on (…我幸福付款的扶要8案34601975).
+    Empty when the free decode reached the end, or the biased one is its prompt read back."""
+    if (not free or read_back_prompt(free, biased)
+            or len(biased) < len(free) + _TAIL_MIN or len(free) < _TAIL_KEY):
+        return ""
+    key = free[-_TAIL_KEY:]
+    best: tuple[float, int] | None = None
+    for at in range(len(free) // 2, len(biased) - _TAIL_KEY - _TAIL_MIN + 1):
+        cost = substitution_cost(key, biased[at : at + _TAIL_KEY])
+        if cost <= _TAIL_KEY_COST and (best is None or cost < best[0]):
+            best = (cost, at)
+    if best is None:
+        return ""
+    tail = biased[best[1] + _TAIL_KEY :]
+    return tail if len(tail) >= _TAIL_MIN else ""
+
+
+def _phone_from_tails(out: Draft, transcript: str, answers: Sequence[Answer],
+                      caller_number: str | None) -> Draft:
+    """``out`` with the number said in a lost tail (:func:`lost_tail`) where it had only
+    the caller ID. Only the number is read there: a prompt has no digits, so a tail
+    cannot make one up (it may hold the prompt's surnames and places). Its span is the
+    answer's free decode, what the agent sees (and hears)."""
+    if out.phone.span is not None or not answers:
+        return out
+    longest: dict[str, Answer] = {}  # per utterance (its name and address readings)
+    for a in answers:
+        tail = lost_tail(a.free, a.biased)
+        if not any(ch in DIGITS for ch in tail):
+            continue
+        kept = longest.get(a.free)
+        if kept is None or len(a.free) + len(tail) > len(kept.biased):
+            longest[a.free] = Answer(a.question, a.free, a.free + tail)
+    if not longest:
+        return out
+    text, placed = _placed(transcript, list(longest.values()))
+    phone = find_phone(compact(text), caller_number)
+    if phone.value is None or phone.span is None or phone.value == out.phone.value:
+        return out
+    span = _answer_span(placed, phone.span)
+    confidence = round((phone.confidence or 0.5) * _TAIL_CONFIDENCE, 3)
+    return dataclasses.replace(out, phone=FieldValue(phone.value, confidence, span))
+
+
 def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
                        caller_number: str | None, now: datetime, *,
                        settings: DraftingSettings | None = None,
@@ -249,4 +309,6 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
         biased = draft(text, caller_number, now, settings=settings, keypad_phone=keypad_phone,
                        menu_choices=menu_choices, learned=learned)
         out = merge_answers(out, biased, transcript, group, knowledge(settings))
+    if keypad_phone is None:
+        out = _phone_from_tails(out, transcript, answers, caller_number)
     return out

@@ -14,7 +14,7 @@ from voice_gateway.calls import machine as m
 from voice_gateway.calls.answers import answer_request
 from workorders import draft
 from workorders.knowledge import knowledge
-from workorders.questions import Answer, draft_with_answers, question_bias
+from workorders.questions import Answer, draft_with_answers, lost_tail, question_bias
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 
@@ -284,3 +284,43 @@ def test_a_final_after_the_hang_up_is_decoded_again_for_the_question_it_answers(
     call.feed(m.HungUp("remote-bye"))  # the answer's final comes after the hang-up
     actions = call.feed(m.TranscriptFinal(5.0, 6.0, "我信陈", 0.9, pcm=AUDIO))
     assert [a.question for a in actions if isinstance(a, m.DecodeAnswer)] == ["name", "address"]
+
+
+# -- a tail the free decode lost ----------------------------------------------------------
+
+_STOPPED = "楼道里一股煤气味儿从早上就有了你们赶紧派人来看看吧东城区北新桥街道那边我叫董立新"
+
+
+def test_lost_tail_is_what_a_biased_reading_heard_after_the_free_decode_stopped() -> None:
+    biased = _STOPPED[:-1] + "信电话幺三九幺零四七二二八五"  # 新 read 信 here
+    assert lost_tail(_STOPPED, biased) == "电话幺三九幺零四七二二八五"
+    assert lost_tail(_STOPPED, _STOPPED + "啊") == ""  # no more than a breath
+    assert lost_tail("我健身", "我健身弓长张小孙水工江沙大水工江") == ""  # the prompt read back
+
+
+def test_a_number_heard_only_in_a_lost_tail_replaces_the_caller_id() -> None:
+    tail = "电话幺三九幺零四七二二八五"
+    answers = [Answer("name", _STOPPED, _STOPPED + tail),
+               Answer("address", _STOPPED, _STOPPED[:-4])]
+    free = draft(_STOPPED, "15810372294", NOW)
+    assert free.phone.value == "15810372294" and free.phone.span is None
+    merged = draft_with_answers(free, _STOPPED, answers, "15810372294", NOW)
+    assert merged.phone.value == "13910472285"
+    assert merged.phone.span == (0, len(_STOPPED))  # the utterance the agent hears it in
+    assert (merged.phone.confidence or 0) < 0.9
+    # A number the free decode heard, or keyed in, stands.
+    said = _STOPPED + "电话幺三八零零零零幺幺幺幺"
+    answers = [Answer("name", said, said + tail)]
+    assert draft_with_answers(draft(said, "15810372294", NOW), said, answers, "15810372294",
+                              NOW).phone.value == "13800001111"
+    keyed = draft(_STOPPED, "15810372294", NOW, keypad_phone="13700000000")
+    answers = [Answer("name", _STOPPED, _STOPPED + tail)]
+    assert draft_with_answers(keyed, _STOPPED, answers, "15810372294", NOW,
+                              keypad_phone="13700000000").phone.value == "13700000000"
+
+
+def test_a_lost_tail_without_digits_changes_nothing_the_question_did_not_ask() -> None:
+    answers = [Answer("address", _STOPPED, _STOPPED + "我姓张弓长张立早章")]
+    free = draft(_STOPPED, "15810372294", NOW)
+    merged = draft_with_answers(free, _STOPPED, answers, "15810372294", NOW)
+    assert merged.phone == free.phone and merged.surname == free.surname
