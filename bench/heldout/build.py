@@ -35,7 +35,8 @@ SETS = {"a": (CASES, OUT),
         "b": (HERE / "cases_b.jsonl", REPO / "artifacts" / "calls_heldout_b"),
         "c": (HERE / "cases_c.jsonl", REPO / "artifacts" / "calls_heldout_c"),
         "d": (HERE / "cases_d.jsonl", REPO / "artifacts" / "calls_heldout_d"),
-        "e": (HERE / "cases_e.jsonl", REPO / "artifacts" / "calls_heldout_e")}
+        "e": (HERE / "cases_e.jsonl", REPO / "artifacts" / "calls_heldout_e"),
+        "f": (HERE / "cases_f.jsonl", REPO / "artifacts" / "calls_heldout_f")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
