@@ -363,10 +363,10 @@ def word_described(heard: str, at: int) -> tuple[str, float] | None:
     return (best[2], best[0]) if best is not None else None
 
 
-def _description_near(text: str, start: int, stop: int) -> tuple[str, int] | None:
+def _description_near(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     """A description 'word + 的 + one of its characters' starting in ``[start, stop)``, the
     first one: the character it names, resolved by :func:`word_described`, and where the
-    description ends."""
+    description starts and ends."""
     for p in range(max(0, start), min(stop, len(text))):
         for size in (2, 3):
             end = p + size
@@ -380,7 +380,7 @@ def _description_near(text: str, start: int, stop: int) -> tuple[str, int] | Non
                 continue
             found = word_described(heard, at)
             if found is not None:
-                return found[0], end + 2
+                return found[0], p, end + 2
     return None
 
 
@@ -475,7 +475,10 @@ def _run_on_name(text: str, start: int, end: int) -> bool:
 
 
 def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:
-    found = list(_SPELLED_RE.finditer(text))
+    """The spelling (弓长张) said nearest ``at``; one the caller denies (黎明的黎 不是木子李)
+    names no surname."""
+    found = [m for m in _SPELLED_RE.finditer(text)
+             if "不是" not in text[max(0, m.start() - 3) : m.start()]]
     return min(found, key=lambda m: abs(m.start() - at)) if found else None
 
 
@@ -590,6 +593,10 @@ def _described_surname(text: str) -> _Found | None:
         end = _described(text, i)
         if end is None or _SELF not in text[max(0, i - 3) : i]:
             continue
+        word = text[i + 1 : end - 2]
+        named = word_described(word, word.index(text[i]))
+        if named is not None and named[1] == 0:
+            return named[0], i, end, 0.7  # 我先车 起车的车 → 汽车的车
         heard = surname_by_sound(text[i])
         if heard is not None and heard[1] == 0:
             return heard[0], i, end, 0.7
@@ -627,6 +634,36 @@ def _titled(text: str) -> _Found | None:
     return None
 
 
+# A description starting this close after the heard surname describes it, however far
+# the character it names sounds from the one heard (彭 就是 滕王阁的滕: one shared final).
+_DESCRIPTION_NEXT = 3
+
+
+def _settled_by_description(text: str, surname: _Found, full: _Found | None
+                            ) -> tuple[_Found, _Found | None]:
+    """我姓李 李明的李 / 我叫齐明亮 齐联山的齐: the word the caller names the surname's
+    character by, heard by sound, settles a homophone (黎明的黎 → 黎, 祁连山的祁 → 祁), and
+    the full name's surname with it. The description must name the character heard in
+    the introduction, one that sounds like the surname, or come right after it."""
+    named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
+    described = _description_near(text, surname[2] - 1,
+                                  max(surname[2], named_end) + _DESCRIPTION_REACH)
+    if described is None:
+        return surname, full
+    if described[0] == surname[0]:  # 我信沾 沾天佑的沾: the description confirms it
+        return (surname[0], surname[1], surname[2], max(surname[3], 0.9)), full
+    char, start, end = described
+    # The surname's character as heard: a full name's first, else the introduction's last.
+    at = full[2] - len(full[0]) if full is not None and full[2] == surname[2] else surname[2] - 1
+    heard_here = 0 <= at < len(text) and char_cost(char, text[at]) <= _SURNAME_COST
+    if not (heard_here or char_cost(char, surname[0]) <= _SURNAME_COST
+            or (start - surname[2] <= _DESCRIPTION_NEXT and char_cost(char, surname[0]) < 1)):
+        return surname, full
+    if full is not None and full[0].startswith(surname[0]):
+        full = (char + full[0][1:], full[1], full[2], full[3])
+    return (char, surname[1], max(surname[2], end), 0.9), full
+
+
 def find_name(compact: Compact) -> CallerName:
     """The caller's name and surname; fields are empty when the caller gave none."""
     text = compact.text
@@ -654,24 +691,14 @@ def find_name(compact: Compact) -> CallerName:
         given = full[0][len(_surname_at(full[0], 0) or full[0][0]):]
         if not plausible_given_name(given):
             full = (full[0], full[1], full[2], min(full[3], IMPLAUSIBLE_NAME_CONFIDENCE))
-    if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
-        # 我姓李 李明的李 / 我叫齐明亮 齐联山的齐: the word the caller names the character
-        # by, heard by sound, settles a homophone (黎明的黎 → 黎, 祁连山的祁 → 祁).
-        named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
-        described = _description_near(text, surname[2] - 1,
-                                      max(surname[2], named_end) + _DESCRIPTION_REACH)
-        if (described is not None and described[0] != surname[0]
-                and char_cost(described[0], surname[0]) <= _SURNAME_COST):
-            old = surname[0]
-            surname = (described[0], surname[1], max(surname[2], described[1]), 0.9)
-            if full is not None and full[0].startswith(old):
-                full = (described[0] + full[0][1:], full[1], full[2], full[3])
     if surname is None:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
     if surname is None:
         surname = _introduction_by_sound(compact)
     if surname is None:
         surname = _described_surname(text)
+    if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
+        surname, full = _settled_by_description(text, surname, full)
 
     refused = _REFUSAL.search(text)
     if refused:

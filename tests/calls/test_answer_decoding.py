@@ -324,3 +324,12 @@ def test_a_lost_tail_without_digits_changes_nothing_the_question_did_not_ask() -
     free = draft(_STOPPED, "15810372294", NOW)
     merged = draft_with_answers(free, _STOPPED, answers, "15810372294", NOW)
     assert merged.phone == free.phone and merged.surname == free.surname
+
+
+def test_a_surname_the_caller_described_is_not_undone_by_a_biased_reading() -> None:
+    transcript = "孩子上学的事我想问问我信沾沾天佑的沾电话幺三九"
+    free = draft(transcript, "13900000001", NOW)
+    assert free.surname.value == "詹"
+    answers = [Answer("name", transcript, "孩子上学的事我想问问我信章章天佑的章电话幺三九")]
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.surname.value == "詹"

@@ -262,6 +262,13 @@ def test_without_a_description_those_names_are_heard_as_before(text: str, name: 
         ("我姓马之马的马 电话幺三九", None, "麻"),  # 芝麻
         ("我信沾沾天佑的沾 电话幺三九", None, "詹"),  # 詹天佑
         ("我叫古春生 山谷的谷 电话幺三九", "谷春生", "谷"),  # the description after the name
+        # The surname read by its sound or after a misheard cue, then described.
+        ("我叫李芳李明的李 家住朝阳", None, "黎"),
+        ("我姓英英秦的英 电话幺三九", None, "殷"),  # 殷勤, though 英 alone reads 杨
+        ("我线七七级光的七 电话幺三九", None, "戚"),  # 戚继光, after 我姓 heard 我线
+        ("我先车起车的车 电话幺三九", None, "车"),  # 汽车, with no cue heard at all
+        # A spelling the caller denies names nothing.
+        ("我姓李李明的李不是木子李 电话幺三九", None, "黎"),
     ],
 )
 def test_a_description_heard_by_sound_settles_the_surname(
