@@ -1,17 +1,21 @@
 """Rebuild config/data/syllable_confusions.json: which syllables the ASR writes as which.
 
     .venv/bin/python scripts/build_confusions.py --cache /tmp/asr_cache/calls.json \\
-        [--pairs REF_HYP.tsv ...] [--half a|b|all] [--out config/data/syllable_confusions.json]
+        [--calls DIR ...] [--pairs REF_HYP.tsv ...] [--half a|b|all] [--add-to TABLE.json]
+        [--out config/data/syllable_confusions.json]
 
 Inputs are what the engine heard beside what was said: the transcript cache that
-``python -m bench.intake --cache FILE`` keeps (its pipeline transcripts of the dev calls,
-scored against each call's ``calls.tsv`` text), and any ``[id<TAB>]reference<TAB>hypothesis``
+``python -m bench.intake --cache FILE`` keeps (its pipeline transcripts of the dev calls, or
+of the call folders given with ``--calls``, scored against each call's ``calls.tsv`` text),
+and any ``[id<TAB>]reference<TAB>hypothesis``
 files (dev clips, dialogue turns; a line whose id is a call outside ``--half`` is skipped).
 Both texts go through the CER scoring rule (digits read out), then to toneless pinyin
 (pypinyin, in context), are aligned by edit distance over syllables (a substitution is
 cheaper between syllables sharing an initial or a final, so 区/七 pair up rather than
 shift), and every substitution said → written is counted. ``--half a``
 uses the even-numbered calls only, so the other half stays unseen for measuring.
+``--add-to TABLE`` adds the counts to those of an existing table (whose inputs may be gone)
+rather than starting from none.
 """
 
 from __future__ import annotations
@@ -76,11 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, action="append", default=[])
     parser.add_argument("--pairs", type=Path, action="append", default=[])
     parser.add_argument("--half", choices=("a", "b", "all"), default="all")
+    parser.add_argument("--calls", type=Path, action="append", default=[],
+                        help="call folders (calls.tsv, cases.jsonl); default the dev calls")
+    parser.add_argument("--add-to", type=Path, help="a table whose counts to start from")
     parser.add_argument("--out", type=Path, default=REPO / "config/data/syllable_confusions.json")
     args = parser.parse_args(argv)
 
     texts: list[tuple[str, str]] = []
-    calls = load_calls(CALL_DIRS, CASE_FILES)
+    calls = load_calls(args.calls or CALL_DIRS, CASE_FILES)
     keep = {c.id for c in split_half(calls, args.half)}
     reference = {c.id: c.reference for c in calls}
     for cache in args.cache:
@@ -97,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
 
     counts: Counter[tuple[str, str]] = Counter()
     totals: Counter[str] = Counter()
+    source = f"{len(texts)} transcripts (calls half {args.half}"
+    if args.calls:
+        source += " of " + ", ".join(d.name for d in args.calls)
+    source += f"{', ' + ', '.join(p.name for p in args.pairs) if args.pairs else ''})"
+    if args.add_to is not None:
+        base = json.loads(args.add_to.read_text(encoding="utf-8"))
+        counts.update({(a, b): n for a, b, n in base["pairs"]})
+        totals.update(base["totals"])
+        source = f"{base['source']}; plus {source}"
     for ref, hyp in texts:
         said, written = syllables(ref), syllables(hyp)
         totals.update(said)
@@ -105,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "about": "Syllable substitutions of Whisper base on 8 kHz telephone audio: [said, "
                  "written, count]; totals: how often each syllable was said. Rebuilt by "
                  "scripts/build_confusions.py; read by workorders/sound.py.",
-        "source": f"{len(texts)} transcripts (dev calls half {args.half}"
-                  f"{', ' + ', '.join(p.name for p in args.pairs) if args.pairs else ''})",
+        "source": source,
         "pairs": [[a, b, n] for (a, b), n in sorted(counts.items(), key=lambda kv: -kv[1])],
         "totals": dict(sorted(totals.items())),
     }
