@@ -16,7 +16,7 @@ from functools import lru_cache
 from config.data import shipped
 from workorders.draft import FieldValue
 from workorders.pinyin import plain_readings, tones
-from workorders.sound import SoundIndex, char_cost, heard_cost, syllable_cost
+from workorders.sound import SoundIndex, char_cost, heard_cost, substitution_cost, syllable_cost
 from workorders.text import Compact
 
 COMPOUND_SURNAMES = (
@@ -120,7 +120,10 @@ _SPELLED_RE = re.compile(
 )
 
 # 姓 is often heard as 信/性/幸/兴; 免贵 and 本人 mark a self-introduction as well as 我.
-_SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)(姓|信|性|幸|兴)(?:是)?")
+_SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)复?(姓|信|性|幸|兴)(?:是)?")  # 复姓 欧阳
+# 复姓 (a compound surname follows) as heard: 复 or a homophone, then 姓 or one (复兴, 附近).
+_COMPOUND_CUE = re.compile("我|免贵|本人")
+_COMPOUND_REACH = 3
 _BARE_SURNAME = re.compile("(?<![的家个位是叫那这])姓(?!名)")
 _SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
 _SELF_IS = re.compile("我是|我就是|本人是")
@@ -613,6 +616,21 @@ def _called_surname(compact: Compact) -> _Found | None:
     return None
 
 
+def _compound_by_sound(text: str) -> _Found | None:
+    """我复兴欧阳 / 免贵附近司马: 复姓 heard as words that sound like it, then a compound
+    surname, heard exactly or by sound (思马 → 司马) within a few characters."""
+    for m in _COMPOUND_CUE.finditer(text):
+        at = m.end()
+        if at + 2 >= len(text) or char_cost("复", text[at]) > _SURNAME_COST or char_cost(
+                "姓", text[at + 1]) > _SURNAME_COST:
+            continue
+        for p in range(at + 2, min(at + 2 + _COMPOUND_REACH, len(text) - 1)):
+            for compound in COMPOUND_SURNAMES:
+                if substitution_cost(compound, text[p : p + 2]) <= _SURNAME_COST:
+                    return compound, m.start(), p + 2, 0.8
+    return None
+
+
 def _nickname(compact: Compact) -> _Found | None:
     """叫我小王就行 / 我是老李: a surname in a familiar form."""
     text = compact.text
@@ -694,7 +712,7 @@ def find_name(compact: Compact) -> CallerName:
     if surname is None:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
     if surname is None:
-        surname = _introduction_by_sound(compact)
+        surname = _compound_by_sound(text) or _introduction_by_sound(compact)
     if surname is None:
         surname = _described_surname(text)
     if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:

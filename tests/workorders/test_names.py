@@ -289,3 +289,21 @@ def test_a_description_heard_by_sound_settles_the_surname(
 )
 def test_a_description_of_the_heard_surname_keeps_it(text: str, surname: str) -> None:
     assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("免贵 复姓 司马 电话 幺七八", "司马"),
+        ("我 复姓 上官 幺三六六", "上官"),
+        ("你好我复兴欧阳我想咨询一下", "欧阳"),  # 复姓 heard 复兴
+        ("免贵附近诸葛要七八零", "诸葛"),  # 复姓 heard 附近
+    ],
+)
+def test_a_compound_surname_after_fuxing(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize("text", ["我附近有个超市 电话幺三九", "我复习上官网 电话幺三九"])
+def test_no_compound_surname_without_fuxing(text: str) -> None:
+    assert find_name(compact(text)).surname.value is None
