@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from config.data import shipped
 from workorders.draft import FieldValue
+from workorders.parts import spelled_by_parts
 from workorders.pinyin import plain_readings, tones
 from workorders.sound import SoundIndex, char_cost, heard_cost, substitution_cost, syllable_cost
 from workorders.text import Compact
@@ -652,6 +653,52 @@ def _titled(text: str) -> _Found | None:
     return None
 
 
+def _heard_at(surname: _Found, full: _Found | None) -> int:
+    """Where the surname's character is in the text as heard: a full name's first, else
+    the introduction's last."""
+    if full is not None and full[2] == surname[2]:
+        return full[2] - len(full[0])
+    return surname[2] - 1
+
+
+def _written_as_heard(text: str, surname: _Found, full: _Found | None) -> bool:
+    """A surname-only character written as such (郜, 褚, 佟): the ASR wrote it because it
+    heard it, and the caller's spelling of it (郜 告诉的告, 褚 衣字旁一个者) confirms rather
+    than changes it."""
+    at = _heard_at(surname, full)
+    return (0 <= at < len(text) and text[at] == surname[0] and surname[0] in SURNAMES
+            and not _ordinary_character(surname[0]))
+
+
+# A spelling by parts starting this close after the surname (or the full name) spells it.
+_PARTS_REACH = 4
+
+
+def _settled_by_parts(text: str, surname: _Found, full: _Found | None
+                      ) -> tuple[_Found, _Found | None]:
+    """我姓童 单立人一个冬天的冬 → 佟: a spelling by parts (:mod:`workorders.parts`) right
+    after the surname says which character it is, as 弓长张 does."""
+    if _written_as_heard(text, surname, full):
+        return surname, full
+    named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
+    spelled = spelled_by_parts(text, surname[2] - 1,
+                               max(surname[2], named_end) + _PARTS_REACH)
+    if spelled is None or spelled[0] == surname[0]:
+        return surname, full
+    if full is not None and full[0].startswith(surname[0]):
+        full = (spelled[0] + full[0][1:], full[1], full[2], full[3])
+    return (spelled[0], surname[1], max(surname[2], spelled[2]), 0.9), full
+
+
+def _introduced_by_parts(text: str) -> _Found | None:
+    """我心 门里面一个勇敢的敢: a spelling by parts just after 我 and a cue, however heard."""
+    for m in re.finditer(_SELF, text):
+        spelled = spelled_by_parts(text, m.end() + 1, m.end() + 3)
+        if spelled is not None:
+            return spelled[0], m.start(), spelled[2], 0.7
+    return None
+
+
 # A description starting this close after the heard surname describes it, however far
 # the character it names sounds from the one heard (彭 就是 滕王阁的滕: one shared final).
 _DESCRIPTION_NEXT = 3
@@ -663,6 +710,8 @@ def _settled_by_description(text: str, surname: _Found, full: _Found | None
     character by, heard by sound, settles a homophone (黎明的黎 → 黎, 祁连山的祁 → 祁), and
     the full name's surname with it. The description must name the character heard in
     the introduction, one that sounds like the surname, or come right after it."""
+    if _written_as_heard(text, surname, full):
+        return surname, full
     named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
     described = _description_near(text, surname[2] - 1,
                                   max(surname[2], named_end) + _DESCRIPTION_REACH)
@@ -671,8 +720,7 @@ def _settled_by_description(text: str, surname: _Found, full: _Found | None
     if described[0] == surname[0]:  # 我信沾 沾天佑的沾: the description confirms it
         return (surname[0], surname[1], surname[2], max(surname[3], 0.9)), full
     char, start, end = described
-    # The surname's character as heard: a full name's first, else the introduction's last.
-    at = full[2] - len(full[0]) if full is not None and full[2] == surname[2] else surname[2] - 1
+    at = _heard_at(surname, full)
     heard_here = 0 <= at < len(text) and char_cost(char, text[at]) <= _SURNAME_COST
     if not (heard_here or char_cost(char, surname[0]) <= _SURNAME_COST
             or (start - surname[2] <= _DESCRIPTION_NEXT and char_cost(char, surname[0]) < 1)):
@@ -716,7 +764,10 @@ def find_name(compact: Compact) -> CallerName:
     if surname is None:
         surname = _described_surname(text)
     if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
+        surname, full = _settled_by_parts(text, surname, full)
         surname, full = _settled_by_description(text, surname, full)
+    elif surname is None:
+        surname = _introduced_by_parts(text)
 
     refused = _REFUSAL.search(text)
     if refused:

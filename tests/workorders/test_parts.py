@@ -1,0 +1,59 @@
+"""Surnames spelled by their parts (workorders/parts.py), as written and as Whisper hears them."""
+
+from __future__ import annotations
+
+import pytest
+
+from workorders.names import find_name
+from workorders.parts import COMPOSED, RADICALS, spelled_by_parts
+from workorders.text import compact
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("单立人一个冬天的冬", "佟"),
+        ("丹利言一个冬天的东", "佟"),  # 单立人 and 冬 heard by sound
+        ("革字旁一个斤", "靳"),
+        ("隔自旁一个精", "靳"),
+        ("门里面一个勇敢的敢", "阚"),
+        ("门里面一个勇敢的感", "阚"),  # the word's character, not the one heard after 的
+        ("又字旁加个耳朵", "邓"),
+        ("幼兹庞家个耳朵", "邓"),  # 加个 heard 家个
+        ("宝盖头下面一个必须的必", "宓"),
+        ("三点水一个工", "江"),
+    ],
+)
+def test_a_spelling_by_parts(text: str, surname: str) -> None:
+    found = spelled_by_parts(text, 0, 3)
+    assert found is not None and found[0] == surname
+
+
+@pytest.mark.parametrize("text", ["我要投诉楼上漏水", "我家门口草地上", "三点水的那个"])
+def test_no_spelling_by_parts_in_other_words(text: str) -> None:
+    assert spelled_by_parts(text, 0, len(text)) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "surname"),
+    [
+        ("我姓童 单立人一个冬天的冬 电话幺三九", None, "佟"),
+        ("我叫童振山 丹利人一个冬天的冬 电话幺三九", "佟振山", "佟"),
+        ("我心喊 门里面一个勇敢的感 电话幺三九", None, "阚"),  # no cue heard as such
+        # A surname-only character as written is what was heard: its spelling confirms it.
+        ("我 姓 郜 告诉 的 告 右边 加 个 耳刀 电话 幺三八", None, "郜"),
+        ("我 姓 褚 衣 字旁 一个 者 的 褚 电话 幺三八", None, "褚"),
+        ("我是李女士我要投诉楼上漏水", None, "李"),
+    ],
+)
+def test_a_spelling_by_parts_settles_the_surname(
+        text: str, name: str | None, surname: str) -> None:
+    got = find_name(compact(text))
+    assert (got.name.value, got.surname.value) == (name, surname)
+
+
+def test_every_part_of_the_table_has_a_spoken_radical() -> None:
+    radicals = set(RADICALS.values())
+    for (radical, rest), surname in COMPOSED.items():
+        assert radical in radicals, (radical, surname)
+        assert len(rest) == 1 and len(surname) == 1

@@ -1,0 +1,118 @@
+"""Surnames spelled by their parts: a radical named, then the rest of the character.
+
+Callers spell a surname that has common homophones by its parts: 单立人一个冬天的冬 (佟),
+革字旁一个斤 (靳), 门里面一个勇敢的敢 (阚), 又字旁加个耳朵 (邓), 宝盖头下面一个必须的必
+(宓). Whisper writes the surname itself as a commoner homophone (童, 景, 韩), but the parts
+often come through, or sound like what was said (丹利人 → 单立人, 隔自旁 → 革字旁).
+
+:data:`COMPOSED` is written for this project from the standard ways the surnames are
+spelled (no caller's words): (radical, rest) → surname. The radical is found by sound
+among :data:`RADICALS`' names; the rest is the character that follows a few filler words
+(一个, 加个, 下面), or the one a description ends with (冬天的冬 → 冬), exactly or, among
+the rests the table has for that radical, by sound.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from workorders.sound import SoundIndex, char_cost
+
+# Spoken names of radicals → the radical.
+RADICALS: dict[str, str] = {
+    "单立人": "亻", "单人旁": "亻", "立人旁": "亻", "单人": "亻",
+    "三点水": "氵", "草字头": "艹", "草头": "艹", "宝盖头": "宀", "宝盖": "宀",
+    "耳朵": "阝", "耳刀": "阝", "双耳": "阝", "耳朵旁": "阝", "耳刀旁": "阝",
+    "言字旁": "讠", "木字旁": "木", "金字旁": "钅", "女字旁": "女", "禾字旁": "禾",
+    "门字框": "门", "门里面": "门", "革字旁": "革", "广字旁": "广", "广字头": "广",
+    "示字旁": "礻", "衣字旁": "衤", "绞丝旁": "纟", "又字旁": "又", "双人旁": "彳", "提土旁": "土",
+    "土字旁": "土", "王字旁": "王", "日字旁": "日", "口字旁": "口", "火字旁": "火",
+    "竹字头": "竹", "雨字头": "雨", "山字头": "山", "月字旁": "月", "耳字旁": "耳",
+}  # fmt: skip
+
+# (radical, rest) → surname. Both orders of a left-right pair are spelled (又字旁加个耳朵
+# 邓 names 又 first, 耳朵 after it), so a pair may be listed from either side.
+COMPOSED: dict[tuple[str, str], str] = {
+    ("亻", "冬"): "佟", ("亻", "可"): "何", ("亻", "壬"): "任", ("亻", "寸"): "付",
+    ("亻", "五"): "伍", ("亻", "中"): "仲", ("亻", "二"): "仁", ("亻", "兒"): "倪",
+    ("氵", "工"): "江", ("氵", "王"): "汪", ("氵", "尤"): "沈", ("氵", "番"): "潘",
+    ("氵", "共"): "洪", ("氵", "也"): "池", ("氵", "余"): "涂", ("氵", "少"): "沙",
+    ("氵", "甫"): "浦", ("氵", "满"): "满", ("氵", "胡"): "湖",
+    ("艹", "田"): "苗", ("艹", "重"): "董", ("艹", "将"): "蒋", ("艹", "肃"): "萧",
+    ("艹", "化"): "花", ("艹", "矛"): "茅", ("艹", "监"): "蓝", ("艹", "卢"): "芦",
+    ("艹", "宛"): "苑", ("艹", "祭"): "蔡", ("艹", "乂"): "艾", ("艹", "方"): "芳",
+    ("宀", "木"): "宋", ("宀", "女"): "安", ("宀", "丁"): "宁", ("宀", "必"): "宓",
+    ("宀", "吕"): "宫",
+    ("阝", "东"): "陈", ("阝", "又"): "邓", ("又", "阝"): "邓", ("又", "耳"): "邓",
+    ("阝", "告"): "郜", ("阝", "广"): "邝", ("广", "阝"): "邝", ("阝", "关"): "郑",
+    ("阝", "召"): "邵", ("阝", "刍"): "邹", ("阝", "赤"): "郝", ("阝", "丘"): "邱",
+    ("阝", "开"): "邢", ("阝", "元"): "阮", ("阝", "者"): "都", ("阝", "示"): "祁",
+    ("礻", "阝"): "祁", ("礻", "耳"): "祁", ("阝", "击"): "陆",
+    ("讠", "午"): "许", ("讠", "射"): "谢", ("讠", "覃"): "谭", ("讠", "炎"): "谈",
+    ("讠", "者"): "诸",
+    ("木", "卯"): "柳", ("木", "土"): "杜", ("木", "每"): "梅", ("木", "卜"): "朴",
+    ("木", "白"): "柏", ("木", "易"): "杨", ("木", "木"): "林",
+    ("钅", "中"): "钟", ("钅", "戋"): "钱",
+    ("女", "兆"): "姚", ("禾", "呈"): "程", ("禾", "火"): "秋",
+    ("门", "三"): "闫", ("门", "文"): "闵", ("门", "敢"): "阚",
+    ("革", "斤"): "靳", ("革", "匊"): "鞠", ("广", "龙"): "庞", ("广", "翏"): "廖",
+    ("礻", "兄"): "祝", ("衤", "者"): "褚", ("纟", "己"): "纪", ("纟", "东"): "练",
+    ("彳", "余"): "徐",
+    ("土", "里"): "埋", ("王", "里"): "理", ("耳", "火"): "耿", ("火", "耳"): "耿",
+}  # fmt: skip
+# What may come between the radical and the rest (一个, 加个, 右边, 下面一个 …).
+_FILLER = re.compile("(?:就是|再)?(?:加上|加|家|右边|左边|旁边|下面|上面|里面|里头|底下)?"
+                     "(?:加|家)?(?:一个|一|个)?")  # 加个 is often heard 家个
+# A rest described by a word it is in: 冬天的冬, 必须的必, 勇敢的敢.
+_DESCRIBED = re.compile("(.{1,3})的(.)")
+_RADICAL_COST = 0.8
+_REST_COST = 0.45
+
+
+@lru_cache(maxsize=1)
+def _radicals() -> SoundIndex:
+    # A two-character name (草头, 耳朵) only as said or near it (要投 is no 草头).
+    return SoundIndex(RADICALS, limit=lambda name: _RADICAL_COST if len(name) > 2 else 0.4)
+
+
+@lru_cache(maxsize=1)
+def _rests() -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for radical, rest in COMPOSED:
+        out.setdefault(radical, []).append(rest)
+    return {r: tuple(rests) for r, rests in out.items()}
+
+
+def _rest_of(radical: str, heard: str) -> str | None:
+    """The rest the table has for ``radical`` that ``heard`` is, or sounds like."""
+    rests = _rests().get(radical, ())
+    if heard in rests:
+        return heard
+    near = [(char_cost(r, heard), r) for r in rests]
+    best = min(near, default=None)
+    return best[1] if best is not None and best[0] <= _REST_COST else None
+
+
+def spelled_by_parts(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
+    """A surname spelled by its parts, its radical heard starting in ``[start, stop)``:
+    the surname, and where the spelling starts and ends."""
+    hits = _radicals().find(text, max(0, start), min(stop, len(text)))
+    for name, hit in sorted(hits, key=lambda nh: (nh[1].start, nh[1].cost, -len(nh[0]))):
+        radical = RADICALS[name]
+        at = _FILLER.match(text, hit.end)
+        after = at.end() if at else hit.end
+        candidates: list[tuple[str, int]] = []
+        described = _DESCRIBED.match(text, after)
+        if described:
+            # 勇敢的感: the word's character that the one after 的 sounds like.
+            word, named = described.group(1), described.group(2)
+            candidates += [(ch, described.end()) for ch in word
+                           if char_cost(ch, named) <= _REST_COST]
+        if after < len(text):
+            candidates.append((text[after], after + 1))
+        for heard, end in candidates:
+            rest = _rest_of(radical, heard)
+            if rest is not None:
+                return COMPOSED[(radical, rest)], hit.start, end
+    return None
