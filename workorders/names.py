@@ -674,20 +674,30 @@ def _written_as_heard(text: str, surname: _Found, full: _Found | None) -> bool:
 _PARTS_REACH = 4
 
 
+def _after_name(surname: _Found, full: _Found | None, reach: int) -> tuple[int, int]:
+    """Where a spelling or description of the surname may start: from its character as
+    heard to ``reach`` characters past the surname (or the full name that starts with it)."""
+    named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
+    return surname[2] - 1, max(surname[2], named_end) + reach
+
+
+def _renamed(surname: _Found, full: _Found | None, char: str, end: int
+             ) -> tuple[_Found, _Found | None]:
+    """The surname settled as ``char`` by what the caller said up to ``end``, and the full
+    name with it."""
+    if full is not None and full[0].startswith(surname[0]):
+        full = (char + full[0][1:], full[1], full[2], full[3])
+    return (char, surname[1], max(surname[2], end), 0.9), full
+
+
 def _settled_by_parts(text: str, surname: _Found, full: _Found | None
                       ) -> tuple[_Found, _Found | None]:
     """我姓童 单立人一个冬天的冬 → 佟: a spelling by parts (:mod:`workorders.parts`) right
     after the surname says which character it is, as 弓长张 does."""
-    if _written_as_heard(text, surname, full):
-        return surname, full
-    named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
-    spelled = spelled_by_parts(text, surname[2] - 1,
-                               max(surname[2], named_end) + _PARTS_REACH)
+    spelled = spelled_by_parts(text, *_after_name(surname, full, _PARTS_REACH))
     if spelled is None or spelled[0] == surname[0]:
         return surname, full
-    if full is not None and full[0].startswith(surname[0]):
-        full = (spelled[0] + full[0][1:], full[1], full[2], full[3])
-    return (spelled[0], surname[1], max(surname[2], spelled[2]), 0.9), full
+    return _renamed(surname, full, spelled[0], spelled[2])
 
 
 def _introduced_by_parts(text: str) -> _Found | None:
@@ -710,11 +720,7 @@ def _settled_by_description(text: str, surname: _Found, full: _Found | None
     character by, heard by sound, settles a homophone (黎明的黎 → 黎, 祁连山的祁 → 祁), and
     the full name's surname with it. The description must name the character heard in
     the introduction, one that sounds like the surname, or come right after it."""
-    if _written_as_heard(text, surname, full):
-        return surname, full
-    named_end = full[2] if full is not None and full[0].startswith(surname[0]) else 0
-    described = _description_near(text, surname[2] - 1,
-                                  max(surname[2], named_end) + _DESCRIPTION_REACH)
+    described = _description_near(text, *_after_name(surname, full, _DESCRIPTION_REACH))
     if described is None:
         return surname, full
     if described[0] == surname[0]:  # 我信沾 沾天佑的沾: the description confirms it
@@ -725,9 +731,7 @@ def _settled_by_description(text: str, surname: _Found, full: _Found | None
     if not (heard_here or char_cost(char, surname[0]) <= _SURNAME_COST
             or (start - surname[2] <= _DESCRIPTION_NEXT and char_cost(char, surname[0]) < 1)):
         return surname, full
-    if full is not None and full[0].startswith(surname[0]):
-        full = (char + full[0][1:], full[1], full[2], full[3])
-    return (char, surname[1], max(surname[2], end), 0.9), full
+    return _renamed(surname, full, char, end)
 
 
 def find_name(compact: Compact) -> CallerName:
@@ -764,8 +768,9 @@ def find_name(compact: Compact) -> CallerName:
     if surname is None:
         surname = _described_surname(text)
     if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
-        surname, full = _settled_by_parts(text, surname, full)
-        surname, full = _settled_by_description(text, surname, full)
+        if not _written_as_heard(text, surname, full):
+            surname, full = _settled_by_parts(text, surname, full)
+            surname, full = _settled_by_description(text, surname, full)
     elif surname is None:
         surname = _introduced_by_parts(text)
 
