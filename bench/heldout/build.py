@@ -36,7 +36,8 @@ SETS = {"a": (CASES, OUT),
         "c": (HERE / "cases_c.jsonl", REPO / "artifacts" / "calls_heldout_c"),
         "d": (HERE / "cases_d.jsonl", REPO / "artifacts" / "calls_heldout_d"),
         "e": (HERE / "cases_e.jsonl", REPO / "artifacts" / "calls_heldout_e"),
-        "f": (HERE / "cases_f.jsonl", REPO / "artifacts" / "calls_heldout_f")}
+        "f": (HERE / "cases_f.jsonl", REPO / "artifacts" / "calls_heldout_f"),
+        "g": (HERE / "cases_g.jsonl", REPO / "artifacts" / "calls_heldout_g")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

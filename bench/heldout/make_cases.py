@@ -7,7 +7,8 @@
 same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``fourth_set.py``, ``cases_d.jsonl``), against all three; ``--set e`` the fifth, H221-H280
 (``fifth_set.py``, ``cases_e.jsonl``), against all four; ``--set f`` the sixth, H281-H340
-(``sixth_set.py``, ``cases_f.jsonl``), against all five. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``sixth_set.py``, ``cases_f.jsonl``), against all five; ``--set g`` the seventh, H341-H400
+(``seventh_set.py``, ``cases_g.jsonl``), against all six. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -42,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> default output
         "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl",
-        "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl"}
+        "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl",
+        "g": HERE / "cases_g.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -352,7 +354,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "c": ("bench.heldout.third_set", "CASES_C"),
            "d": ("bench.heldout.fourth_set", "CASES_D"),
            "e": ("bench.heldout.fifth_set", "CASES_E"),
-           "f": ("bench.heldout.sixth_set", "CASES_F")}
+           "f": ("bench.heldout.sixth_set", "CASES_F"),
+           "g": ("bench.heldout.seventh_set", "CASES_G")}
 
 
 def _source(which: str) -> list[Case]:
@@ -387,6 +390,7 @@ if __name__ == "__main__":
     parser.add_argument("--set", choices=tuple(SOURCES), default="a",
                         help="a: the first set H01-H40; b: the second set H41-H100; "
                              "c: the third set H101-H160; d: the fourth, H161-H220; "
-                             "e: the fifth, H221-H280; f: the sixth, H281-H340")
+                             "e: the fifth, H221-H280; f: the sixth, H281-H340; "
+                             "g: the seventh, H341-H400")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
