@@ -228,6 +228,11 @@ def _self_surname(compact: Compact) -> _Found | None:
             heard = _heard_surname(compact, m.end())
             if heard:
                 said.append((heard, m.start(), m.end() + 1, 0.6))
+            elif m.group(1) == "姓" and (exact := surname_by_sound(text[m.end()])) is not None \
+                    and exact[1] == 0 and not _is_word(text[m.end() : m.end() + 2]):
+                # 免贵姓假教假德福: after 姓 itself the next character is the surname, however
+                # the name runs on (贾, an exact homophone), unless it starts a word.
+                said.append((exact[0], m.start(), m.end() + 1, 0.55))
             continue
         end = m.end() + len(found)
         # 我信任… is not 我姓任: after a misheard 姓 the name must end right away.
@@ -263,8 +268,9 @@ def _self_surname(compact: Compact) -> _Found | None:
         found = _surname_at(text, m.end())
         if not found:
             heard = _heard_surname(compact, m.end())
-            if heard and _CONTACT_AFTER.match(text, m.end() + 1) and m.end() + 1 < len(text):
-                return heard, m.start(), m.end() + 1, 0.6  # 姓菜 电话… → 蔡
+            if heard and ((_CONTACT_AFTER.match(text, m.end() + 1) and m.end() + 1 < len(text))
+                          or spelled_by_parts(text, m.end() + 1, m.end() + 3) is not None):
+                return heard, m.start(), m.end() + 1, 0.6  # 姓菜 电话… → 蔡; 姓风 两点水…
             continue
         end = m.end() + len(found)
         if _SPELLED_RE.match(text, end) or _describes(text, end, found):
@@ -393,8 +399,10 @@ def _heard_surname(compact: Compact, at: int) -> str | None:
     text = compact.text
     if at >= len(text) or not (_word_ends(compact, at + 1) or _SPELLED_RE.match(text, at + 1)
                                or _spelling_by_sound(text, at + 1) is not None
-                               or _described(text, at) is not None):
-        return None  # 我信湖古岳湖 / 我信红红水的红: a spelling or a description settles it
+                               or _described(text, at) is not None
+                               or spelled_by_parts(text, at + 1, at + 3) is not None):
+        return None  # 我信湖古岳湖 / 我信红红水的红 / 姓风 两点水一个马: a spelling or a
+        # description settles it
     heard = surname_by_sound(text[at])
     return heard[0] if heard is not None else None
 
@@ -604,6 +612,15 @@ def _described_surname(text: str) -> _Found | None:
         heard = surname_by_sound(text[i])
         if heard is not None and heard[1] == 0:
             return heard[0], i, end, 0.7
+    for i in range(1, len(text) - 3):
+        # 我叫项饼 方向的项: the word written right, the character heard as a homophone of
+        # the one in it, and the heard surname one too.
+        if _SELF not in text[max(0, i - 3) : i]:
+            continue
+        described = _description_near(text, i + 1, i + 4)
+        if (described is not None and char_cost(described[0], text[i]) == 0
+                and text[described[2] - 1] == text[i]):
+            return described[0], i, described[2], 0.7
     return None
 
 
@@ -768,8 +785,11 @@ def find_name(compact: Compact) -> CallerName:
     if surname is None:
         surname = _described_surname(text)
     if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
+        # A spelling by parts names its character outright (我姓彭 单立人一个冬天的冬 →
+        # 佟); a description only settles a homophone, so a surname-only character
+        # written as heard stands (郜 告诉的告).
+        surname, full = _settled_by_parts(text, surname, full)
         if not _written_as_heard(text, surname, full):
-            surname, full = _settled_by_parts(text, surname, full)
             surname, full = _settled_by_description(text, surname, full)
     elif surname is None:
         surname = _introduced_by_parts(text)

@@ -307,3 +307,20 @@ def test_a_compound_surname_after_fuxing(text: str, surname: str) -> None:
 @pytest.mark.parametrize("text", ["我附近有个超市 电话幺三九", "我复习上官网 电话幺三九"])
 def test_no_compound_surname_without_fuxing(text: str) -> None:
     assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("免贵姓假教假德福 电话幺五五", "贾"),  # 姓 itself, the name runs on: an exact homophone
+        ("我叫项饼方向的项 电话幺五六", "向"),  # the word written right, its character misheard
+        ("我是孩子他妈姓风亮点水一个马的冯 想问问", "冯"),  # 姓 + a spelling by parts
+    ],
+)
+def test_a_surname_heard_where_the_name_runs_on(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize("text", ["我姓名不方便说", "免贵姓名就不留了 电话幺三八"])
+def test_no_surname_from_the_word_xingming(text: str) -> None:
+    assert find_name(compact(text)).surname.value is None

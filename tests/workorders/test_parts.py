@@ -22,6 +22,12 @@ from workorders.text import compact
         ("幼兹庞家个耳朵", "邓"),  # 加个 heard 家个
         ("宝盖头下面一个必须的必", "宓"),
         ("三点水一个工", "江"),
+        ("两点水一个马", "冯"),
+        ("亮点水一个马", "冯"),  # 两点水 heard by sound
+        ("走之旁一个车", "连"),
+        ("竹字头下面一个官", "管"),
+        ("雨字头下面一个田", "雷"),
+        ("走字旁一个肖", "赵"),
     ],
 )
 def test_a_spelling_by_parts(text: str, surname: str) -> None:
