@@ -558,8 +558,12 @@ _CONTACT_SOON = re.compile(".{0,2}(?:我的?)?(?:电话|手机|号码|联系)")
 def _introduction_by_sound(compact: Compact) -> _Found | None:
     """我姓 / 我叫 heard by sound (我信, 我性, 我行, 我新, 卧信), the surname after it heard by
     sound too (我兴奋 → 冯, 我信礼物 → 李, 我叫无名 → 吴), or settled by a spelling heard
-    by sound right after it (我新城耳东城 → 陈)."""
+    by sound right after it (我新城耳东城 → 陈).
+
+    Of several, one the caller goes on to spell (by its parts, or by a word it is in) wins
+    over an earlier one that nothing confirms (我先找了个 … 我先攀 三点水一个翻 → 潘)."""
     text = compact.text
+    plain: _Found | None = None
     for i in range(len(text) - 2):
         if text[i] != _SELF and char_cost(_SELF, text[i]) > _CUE_COST:
             continue  # 我, or a homophone of it (卧信罗)
@@ -571,8 +575,13 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
         if spelled is not None:
             return spelled[0], i, spelled[1], 0.75
         if cue == "叫" and text[at] not in SURNAMES and not _CONTACT_SOON.match(text, at + 1):
-            continue  # 我叫 + a homophone alone is too weak (我叫人来), unless the caller's
-            # number follows the name at once (我较中伟我手机…)
+            # 我叫 + a homophone alone is too weak (我叫人来), unless the caller's number
+            # follows the name at once (我较中伟我手机…), or the name is spelled and the
+            # spelling ends with the surname again, then the number (我叫正国动 官买正 电话).
+            heard = surname_by_sound(text[at])
+            if heard is not None and heard[1] == 0 and _spelling_tail(text, at):
+                return heard[0], i, at + 1, 0.6
+            continue
         if _is_word(text[i + 1 : at + 1]) and not (
             _CONTACT_AFTER.match(text, at + 1)
             or (cue == "叫" and (end := _given_end(compact, at + 1)) > at + 1
@@ -581,9 +590,29 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
             continue  # 我信任物业, 我行为…: a word, unless contact details follow (我兴奋 电话,
             # 我叫好归之电话 → 郝; but 我叫好几次电话…: 好几 is a word)
         heard = surname_by_sound(text[at])
-        if heard is not None:
-            return heard[0], i, at + 1, round(0.7 - 0.3 * heard[1], 3)
-    return None
+        if heard is None:
+            continue
+        found = (heard[0], i, at + 1, round(0.7 - 0.3 * heard[1], 3))
+        if (spelled_by_parts(text, at + 1, at + 3) is not None
+                or _description_near(text, at + 1, at + 3) is not None):
+            return found
+        plain = plain or found
+    return plain
+
+
+# After a name, a spelling of its surname ends with the surname's character again.
+_TAIL_FROM, _TAIL_TO = 3, 7
+_NUMBER_NEXT = re.compile("电话|手机|号码|联系|[要腰幺零一二三四五六七八九0-9]|$")
+
+
+def _spelling_tail(text: str, at: int) -> bool:
+    """Whether the heard surname at ``at`` comes again, as an exact homophone, a few
+    characters after the given name and right before the caller's number: the end of a
+    spelling (正国动 官买正 电话, 鱼养 敢勾鱼 要三一…)."""
+    for k in range(at + _TAIL_FROM, min(at + _TAIL_TO, len(text))):
+        if char_cost(text[k], text[at]) == 0 and _NUMBER_NEXT.match(text, k + 1):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -619,7 +648,7 @@ def _described_surname(text: str) -> _Found | None:
             continue
         described = _description_near(text, i + 1, i + 4)
         if (described is not None and char_cost(described[0], text[i]) == 0
-                and text[described[2] - 1] == text[i]):
+                and char_cost(text[described[2] - 1], text[i]) == 0):
             return described[0], i, described[2], 0.7
     return None
 

@@ -76,6 +76,7 @@ _FILLER = re.compile("(?:就是|再)?(?:加上|加|家|右边|左边|旁边|下�
                      "(?:加|家)?(?:一个|一|个)?")  # 加个 is often heard 家个
 # A rest described by a word it is in: 冬天的冬, 必须的必, 勇敢的敢.
 _DESCRIBED = re.compile("(.{1,3})的(.)")
+_DIGIT_WORDS = str.maketrans("0123456789", "零一二三四五六七八九")
 _RADICAL_COST = 0.8
 _REST_COST = 0.45
 
@@ -107,6 +108,7 @@ def _rest_of(radical: str, heard: str) -> str | None:
 def spelled_by_parts(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     """A surname spelled by its parts, its radical heard starting in ``[start, stop)``:
     the surname, and where the spelling starts and ends."""
+    text = text.translate(_DIGIT_WORDS)  # 3点水 is 三点水, character for character
     hits = _radicals().find(text, max(0, start), min(stop, len(text)))
     for name, hit in sorted(hits, key=lambda nh: (nh[1].start, nh[1].cost, -len(nh[0]))):
         radical = RADICALS[name]

@@ -324,3 +324,22 @@ def test_a_surname_heard_where_the_name_runs_on(text: str, surname: str) -> None
 @pytest.mark.parametrize("text", ["我姓名不方便说", "免贵姓名就不留了 电话幺三八"])
 def test_no_surname_from_the_word_xingming(text: str) -> None:
     assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        # 我先找 (我姓赵?) that nothing confirms, then 我先攀 spelled by its parts
+        ("我先找了个人看着 你们快来 我先攀三点水一个翻 电话幺八六", "潘"),
+        ("我叫正国栋官买正电话幺三六", "郑"),  # the spelling ends with the surname again
+        ("我叫鱼晓敢勾鱼要三幺二", "于"),
+        ("我交编晓明边疆的边电话幺八九", "边"),  # a description, its word right
+    ],
+)
+def test_a_surname_the_caller_goes_on_to_spell(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize("text", ["我叫人来修了好几个人", "我叫人来看看人家怎么说 电话幺三八"])
+def test_no_spelling_tail_in_other_words(text: str) -> None:
+    assert find_name(compact(text)).surname.value is None

@@ -63,3 +63,9 @@ def test_every_part_of_the_table_has_a_spoken_radical() -> None:
     for (radical, rest), surname in COMPOSED.items():
         assert radical in radicals, (radical, surname)
         assert len(rest) == 1 and len(surname) == 1
+
+
+def test_a_radical_with_an_arabic_digit_in_its_name() -> None:
+    # Whisper writes 三点水 as 3点水 now and then.
+    found = spelled_by_parts("3点水一个工", 0, 3)
+    assert found is not None and found[0] == "江"
