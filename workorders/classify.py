@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from workorders.draft import FieldValue
 from workorders.knowledge import Taxonomy, UrgentRules
 from workorders.phone import DIGITS
-from workorders.sound import Hit, SoundIndex, best_hits, strict_budget
+from workorders.sound import Hit, SoundIndex, best_hits, char_cost, strict_budget
 from workorders.text import Compact
 
 # Below this many characters of content a transcript says too little to classify (喂 你好 …).
@@ -45,8 +45,11 @@ _GRIEVANCE_QUESTIONS = ("合法吗", "合理吗", "合规吗", "违法吗", "正
 _CONSULT = "咨询"
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase; not 我 as an object
 # (冲我, 给我, 对我: 还冲我央一样 is no 倡议).
-_SELF_BEFORE = re.compile("(?<![冲给对跟让帮叫朝向替被把和])我(?:要|想|得|来|就|是|也|还)?"
-                          "(?:实名|识名)?$")
+_SELF_BEFORE = re.compile("(?<![冲给对跟让帮叫朝向替被把和])我(?:要|想|得|来|就|是|也|还|"
+                          "向|相|像|象|响)?(?:实名|识名)?$")  # 想 heard as 向, 相 …
+# …一下 after the heard phrase asks for it; 一下 heard as 一向, 仪下 too.
+_ASKED = "一下"
+_ASKED_COST = 0.5
 
 
 def _heard_by_sound(phrase: str, weight: float) -> bool:
@@ -257,6 +260,13 @@ def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
     )
 
 
+def _asked(text: str, at: int) -> bool:
+    """Whether 一下 (or what sounds like it: 一向, 仪下) follows at ``at``."""
+    after = text[at : at + len(_ASKED)]
+    return len(after) == len(_ASKED) and (after == _ASKED or sum(
+        char_cost(a, b) for a, b in zip(_ASKED, after, strict=True)) <= _ASKED_COST)
+
+
 def _preceded_by(text: str, at: int, words: tuple[str, ...], window: int = 3) -> bool:
     before = text[max(0, at - window) : at]
     return any(before.endswith(w) or w in before for w in words)
@@ -306,7 +316,7 @@ def appeal_type(
                 hit = heard.get(phrase)
                 if hit is None or not (_SELF_BEFORE.search(text, max(0, hit.start - 5),
                                                            hit.start)
-                                       or text.startswith("一下", hit.end)):
+                                       or _asked(text, hit.end)):
                     continue
                 weight = 4.5 - hit.cost
                 declared = True

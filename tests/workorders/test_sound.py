@@ -164,7 +164,9 @@ def test_declared_appeal_heard_by_sound_after_wo_yao(text: str, appeal: str) -> 
     [("我只抱一下楼下有人偷倒渣土", "举报"),  # 我 then the phrase: ju → zhi
      ("我得起报楼道里堆了好多杂物", "举报"),  # 我得
      ("我实名几报有人私拉电线", "举报"),  # 我实名
-     ("有人占了消防通道直报一下", "举报")],  # asked for: …一下
+     ("有人占了消防通道直报一下", "举报"),  # asked for: …一下
+     ("我相表杨仪下我们楼的保洁大姐", "表扬"),  # 我想 heard 我相, 一下 heard 仪下
+     ("我向挤爆楼下那家卖过期面包", "举报")],  # 我想 heard 我向: ju → ji
 )
 def test_declared_appeal_heard_by_sound_in_the_callers_own_words(text: str,
                                                                    appeal: str) -> None:
