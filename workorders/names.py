@@ -18,7 +18,7 @@ from workorders.draft import FieldValue
 from workorders.parts import spelled_by_parts
 from workorders.pinyin import plain_readings, tones
 from workorders.sound import SoundIndex, char_cost, heard_cost, substitution_cost, syllable_cost
-from workorders.text import Compact
+from workorders.text import Compact, compact
 
 COMPOUND_SURNAMES = (
     "欧阳",
@@ -835,3 +835,84 @@ def find_name(compact: Compact) -> CallerName:
         return FieldValue(found[0], found[3], compact.span(found[1], found[2]))
 
     return CallerName(field(full), field(surname))
+
+
+# A short answer to the name question that names no one else: read as a bare name.
+ANSWER_MAX_CHARS = 24
+_ANSWER_FILLER = re.compile("^(?:嗯|啊|呃|哦|喂|那个|就是|我|是|姓|叫|写|记|就写|你就写|你写|"
+                            "免贵|本人|名字|的话)*")
+
+
+def answer_name(text: str, *, bare: bool = True) -> CallerName:
+    """The name in a caller's answer to the name question (您贵姓?), which often has no
+    我姓 or 我叫: 耳东陈 陈志刚, 宋朝的宋, 三点水一个工, 王女士, 陈 陈志强. What
+    :func:`find_name` reads comes first; a refusal names no one."""
+    c = compact(text)
+    found = find_name(c)
+    t = c.text
+    if _REFUSAL.search(t) or len(t) > ANSWER_MAX_CHARS:
+        return found
+    known = found.surname.value
+    if known is not None:
+        given = (found.name.value or "")[len(known):]
+        if given.startswith(known):  # 我叫陈 陈 陈志强 read as 陈陈
+            found = CallerName(FieldValue(), found.surname)
+        if found.name.value is None:  # 免贵姓冯 冯卫东: the full name after the surname
+            full = _full_name_after(c, known)
+            if full is not None:
+                conf = found.surname.confidence or 0.8
+                return CallerName(FieldValue(full[0], conf, c.span(*full[1:])), found.surname)
+        return found
+
+    def named(surname: str, start: int, end: int, confidence: float) -> CallerName:
+        full = _full_name_after(c, surname)
+        return CallerName(
+            FieldValue(full[0], confidence, c.span(*full[1:])) if full else FieldValue(),
+            FieldValue(surname, confidence, c.span(start, end)))
+
+    spelled = _nearest_spelling(t, 0)
+    if spelled is not None:
+        return named(SPELLED[spelled.group().replace("的", "")], spelled.start(),
+                     spelled.end(), 0.85)
+    parts = spelled_by_parts(t, 0, len(t))
+    if parts is not None:
+        return named(parts[0], parts[1], parts[2], 0.8)
+    for i in range(len(t)):
+        described = _word_description(t, i)
+        if described is not None and (described[0] in SURNAMES
+                                      or described[0] in DESCRIBED_ONLY):
+            return named(described[0], i, described[1], 0.8)
+    for m in _TITLE.finditer(t) if bare else ():
+        for size in (2, 1):  # 王女士 (without ``bare`` a title may be someone else's)
+            at = m.start() - size
+            surname = _surname_at(t, at) if at >= 0 else None
+            if surname and len(surname) == size:
+                return named(surname, at, m.end(), 0.8)
+    filler = _ANSWER_FILLER.match(t)
+    start = filler.end() if filler else 0
+    surname = _surname_at(t, start)
+    if surname is not None and not _is_word(t[start : start + 2]):
+        read = named(surname, start, start + len(surname), 0.75)
+        if bare or (read.name.value is not None and read.name.span is not None
+                    and c.span(start, len(t)) == read.name.span):
+            return read  # without ``bare``, only an answer that is a full name alone
+    return found
+
+
+def _full_name_after(c: Compact, surname: str) -> tuple[str, int, int] | None:
+    """A full name under ``surname`` in a short answer (陈 陈志刚, 宋朝的宋 叫宋敏): the
+    surname and a plausible given name of one or two characters, a word of its own (a
+    space or the end after it; 孙子的孙, 毛巾的毛 are words, not names)."""
+    text = c.text
+    for m in re.finditer(re.escape(surname), text):
+        end = m.end()
+        if end in c.breaks and end < len(text):
+            continue  # 陈 陈志强: the surname said alone first
+        for size in (2, 1):
+            given = text[end : end + size]
+            stop = end + size
+            if (len(given) == size and plausible_given_name(given) and surname not in given
+                    and not _is_word(surname + given)
+                    and (stop == len(text) or stop in c.breaks)):
+                return surname + given, m.start(), stop
+    return None

@@ -29,7 +29,7 @@ from workorders.drafter import draft
 from workorders.gazetteer import split_suffix
 from workorders.knowledge import Knowledge, knowledge
 from workorders.learned import LearnedAliases
-from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES  # by frequency
+from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES, answer_name  # by frequency
 from workorders.phone import DIGITS, find_phone
 from workorders.pinyin import readings
 from workorders.places import find_places
@@ -295,6 +295,32 @@ def _phone_from_tails(out: Draft, transcript: str, answers: Sequence[Answer],
     return dataclasses.replace(out, phone=FieldValue(phone.value, confidence, span))
 
 
+def _bare_name(out: Draft, transcript: str, group: Sequence[Answer]) -> Draft:
+    """An answer to the name question that is only a name (王建国, 耳东陈 陈建军, 宋朝的宋)
+    has no 我姓/我叫 for the drafter to find: read each short answer as a name, the biased
+    decode first, and take the first that names someone (or, where the draft has the
+    surname, the full name under it), its span the answer's free decode."""
+    placed = _placed(transcript, group)[1]
+    for a, free_at, _biased_at in placed:
+        for text in (a.biased, a.free):
+            # Not a surname alone: a monologue's short utterance (李家村那边) is read for a
+            # name too, so only a spelled, described, titled or full name counts.
+            found = answer_name(text, bare=False)
+            if found.surname.value is None:
+                continue
+            changes: dict[str, FieldValue[object]] = {}
+            if out.surname.value is None:
+                changes["surname"] = FieldValue(found.surname.value, found.surname.confidence,
+                                                free_at)
+            elif out.surname.value != found.surname.value:
+                continue  # another surname than the one the draft has: not this answer
+            if found.name.value is not None:
+                changes["name"] = FieldValue(found.name.value, found.name.confidence, free_at)
+            if changes:
+                return dataclasses.replace(out, **changes)  # type: ignore[arg-type]
+    return out
+
+
 def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
                        caller_number: str | None, now: datetime, *,
                        settings: DraftingSettings | None = None,
@@ -312,11 +338,14 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
     out = free
     for group in by_question.values():
         text = biased_transcript(transcript, group)
-        if text == transcript:
-            continue
-        biased = draft(text, caller_number, now, settings=settings, keypad_phone=keypad_phone,
-                       menu_choices=menu_choices, learned=learned)
-        out = merge_answers(out, biased, transcript, group, knowledge(settings))
+        if text != transcript:
+            biased = draft(text, caller_number, now, settings=settings,
+                           keypad_phone=keypad_phone, menu_choices=menu_choices,
+                           learned=learned)
+            out = merge_answers(out, biased, transcript, group, knowledge(settings))
+        if group[0].question == "name" and (out.surname.value is None
+                                            or out.name.value is None):
+            out = _bare_name(out, transcript, group)
     if keypad_phone is None:
         out = _phone_from_tails(out, transcript, answers, caller_number)
     return out

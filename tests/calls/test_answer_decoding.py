@@ -333,3 +333,33 @@ def test_a_surname_the_caller_described_is_not_undone_by_a_biased_reading() -> N
     answers = [Answer("name", transcript, "孩子上学的事我想问问我信章章天佑的章电话幺三九")]
     merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
     assert merged.surname.value == "詹"
+
+
+def test_an_answer_that_is_only_a_name_names_the_caller() -> None:
+    # 您贵姓? — 王建国: no 我叫 for the drafter to find in the transcript.
+    transcript = "楼下饭馆油烟太大王建国"
+    answers = [Answer("name", "王建国", "王建国")]
+    free = draft(transcript, "13900000001", NOW)
+    assert free.surname.value is None
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert (merged.surname.value, merged.name.value) == ("王", "王建国")
+    start = transcript.index("王建国")
+    assert merged.surname.span == (start, start + 3)
+    # 耳东陈 陈建军: the spelling gives the surname, the answer the full name under it.
+    transcript = "楼下饭馆油烟太大耳东陈陈建军"
+    answers = [Answer("name", "耳东陈陈建军", "耳东 陈 陈建军")]
+    free = draft(transcript, "13900000001", NOW)
+    assert (free.surname.value, free.name.value) == ("陈", None)
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert (merged.surname.value, merged.name.value) == ("陈", "陈建军")
+
+
+def test_a_short_utterance_that_is_no_name_names_no_one() -> None:
+    # A monologue's utterances are all read for the name: 李家村那边 is a place, 王师傅 明天来
+    # someone else.
+    transcript = "我们村里路灯坏了李家村那边王师傅明天来"
+    answers = [Answer("name", "李家村那边", "李家村 那边"),
+               Answer("name", "王师傅明天来", "王师傅 明天 来")]
+    free = draft(transcript, "13900000001", NOW)
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.surname.value is None and merged.name.value is None

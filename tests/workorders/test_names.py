@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workorders.names import find_name
+from workorders.names import answer_name, find_name
 from workorders.text import compact
 
 # (transcript, name, surname)
@@ -343,3 +343,27 @@ def test_a_surname_the_caller_goes_on_to_spell(text: str, surname: str) -> None:
 @pytest.mark.parametrize("text", ["我叫人来修了好几个人", "我叫人来看看人家怎么说 电话幺三八"])
 def test_no_spelling_tail_in_other_words(text: str) -> None:
     assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "surname", "name"),
+    [
+        ("嗯 王建国", "王", "王建国"),  # the name alone, no 我叫
+        ("耳东 陈 陈建军", "陈", "陈建军"),  # spelled, then the full name
+        ("宋朝 的 宋", "宋", None),  # described by a word it is in
+        ("三点水 一个 工", "江", None),  # spelled by its parts
+        ("就 写 刘 女士 吧", "刘", None),  # with a title
+        ("免贵 姓 冯 冯立新", "冯", "冯立新"),  # the full name after the surname
+        ("我 叫 陈 陈 陈立强", "陈", "陈立强"),  # not 陈陈
+        ("名字 就 不 留 了", None, None),
+    ],
+)
+def test_an_answer_to_the_name_question(text: str, surname: str | None, name: str | None
+                                        ) -> None:
+    got = answer_name(text)
+    assert (got.surname.value, got.name.value) == (surname, name)
+
+
+@pytest.mark.parametrize("text", ["李家村 那边", "王府井 那块儿", "王师傅 明天 来"])
+def test_without_bare_a_short_utterance_is_no_name(text: str) -> None:
+    assert answer_name(text, bare=False).surname.value is None
