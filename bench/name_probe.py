@@ -9,8 +9,9 @@ neither the drafter nor any held-out case. Each gives the surname (or null) and 
 name where one is said. The bench prints surname and full-name accuracy of
 ``find_name`` (what a monologue is read with) beside ``answer_name`` (an answer read as
 one to the name question) and ``answer_name(bare=False)`` (what the drafter does with every
-short utterance decoded again for the name: a surname alone or with a title is not taken). It is development data: ``answer_name``
-was written against it, so its figure shows coverage, not generalization.
+short utterance decoded again for the name: a surname alone or with a title is not
+taken). It is development data: ``answer_name`` was written against it, so its figure
+shows coverage, not generalization.
 """
 
 from __future__ import annotations
