@@ -269,7 +269,7 @@ def _self_surname(compact: Compact) -> _Found | None:
         if not found:
             heard = _heard_surname(compact, m.end())
             if heard and ((_CONTACT_AFTER.match(text, m.end() + 1) and m.end() + 1 < len(text))
-                          or spelled_by_parts(text, m.end() + 1, m.end() + 3) is not None):
+                          or _parts_after(text, m.end() + 1)):
                 return heard, m.start(), m.end() + 1, 0.6  # 姓菜 电话… → 蔡; 姓风 两点水…
             continue
         end = m.end() + len(found)
@@ -400,7 +400,7 @@ def _heard_surname(compact: Compact, at: int) -> str | None:
     if at >= len(text) or not (_word_ends(compact, at + 1) or _SPELLED_RE.match(text, at + 1)
                                or _spelling_by_sound(text, at + 1) is not None
                                or _described(text, at) is not None
-                               or spelled_by_parts(text, at + 1, at + 3) is not None):
+                               or _parts_after(text, at + 1)):
         return None  # 我信湖古岳湖 / 我信红红水的红 / 姓风 两点水一个马: a spelling or a
         # description settles it
     heard = surname_by_sound(text[at])
@@ -593,7 +593,7 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
         if heard is None:
             continue
         found = (heard[0], i, at + 1, round(0.7 - 0.3 * heard[1], 3))
-        if (spelled_by_parts(text, at + 1, at + 3) is not None
+        if (_parts_after(text, at + 1)
                 or _description_near(text, at + 1, at + 3) is not None):
             return found
         plain = plain or found
@@ -688,15 +688,22 @@ def _nickname(compact: Compact) -> _Found | None:
     return None
 
 
-def _titled(text: str) -> _Found | None:
-    """我是王女士 / 叫我李阿姨 / 联系人赵先生: a surname with a title, said of oneself."""
+def _titled(text: str, *, of_oneself: bool = True) -> _Found | None:
+    """我是王女士 / 叫我李阿姨 / 联系人赵先生: a surname with a title, said of oneself (or,
+    without ``of_oneself``, alone, as an answer to the name question: 王女士)."""
     for m in _TITLE.finditer(text):
         for size in (2, 1):
             at = m.start() - size
             found = _surname_at(text, at) if at >= 0 else None
-            if found and len(found) == size and _SELF_TITLE.search(text[max(0, at - 3) : at]):
+            if found and len(found) == size and (
+                    not of_oneself or _SELF_TITLE.search(text[max(0, at - 3) : at])):
                 return found, at, m.end(), 0.85
     return None
+
+
+def _parts_after(text: str, at: int) -> bool:
+    """Whether a spelling by parts starts right at ``at`` or one character after it."""
+    return spelled_by_parts(text, at, at + 2) is not None
 
 
 def _heard_at(surname: _Found, full: _Found | None) -> int:
@@ -882,12 +889,9 @@ def answer_name(text: str, *, bare: bool = True) -> CallerName:
         if described is not None and (described[0] in SURNAMES
                                       or described[0] in DESCRIBED_ONLY):
             return named(described[0], i, described[1], 0.8)
-    for m in _TITLE.finditer(t) if bare else ():
-        for size in (2, 1):  # 王女士 (without ``bare`` a title may be someone else's)
-            at = m.start() - size
-            surname = _surname_at(t, at) if at >= 0 else None
-            if surname and len(surname) == size:
-                return named(surname, at, m.end(), 0.8)
+    titled = _titled(t, of_oneself=False) if bare else None  # else maybe someone else's
+    if titled is not None:
+        return named(titled[0], titled[1], titled[2], 0.8)
     filler = _ANSWER_FILLER.match(t)
     start = filler.end() if filler else 0
     surname = _surname_at(t, start)
