@@ -37,7 +37,8 @@ SETS = {"a": (CASES, OUT),
         "d": (HERE / "cases_d.jsonl", REPO / "artifacts" / "calls_heldout_d"),
         "e": (HERE / "cases_e.jsonl", REPO / "artifacts" / "calls_heldout_e"),
         "f": (HERE / "cases_f.jsonl", REPO / "artifacts" / "calls_heldout_f"),
-        "g": (HERE / "cases_g.jsonl", REPO / "artifacts" / "calls_heldout_g")}
+        "g": (HERE / "cases_g.jsonl", REPO / "artifacts" / "calls_heldout_g"),
+        "h": (HERE / "cases_h.jsonl", REPO / "artifacts" / "calls_heldout_h")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -8,7 +8,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``fourth_set.py``, ``cases_d.jsonl``), against all three; ``--set e`` the fifth, H221-H280
 (``fifth_set.py``, ``cases_e.jsonl``), against all four; ``--set f`` the sixth, H281-H340
 (``sixth_set.py``, ``cases_f.jsonl``), against all five; ``--set g`` the seventh, H341-H400
-(``seventh_set.py``, ``cases_g.jsonl``), against all six. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``seventh_set.py``, ``cases_g.jsonl``), against all six; ``--set h`` the eighth, H401-H460
+(``eighth_set.py``, ``cases_h.jsonl``), against all seven. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -44,7 +45,7 @@ APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> default output
         "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl",
         "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl",
-        "g": HERE / "cases_g.jsonl"}
+        "g": HERE / "cases_g.jsonl", "h": HERE / "cases_h.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -355,7 +356,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "d": ("bench.heldout.fourth_set", "CASES_D"),
            "e": ("bench.heldout.fifth_set", "CASES_E"),
            "f": ("bench.heldout.sixth_set", "CASES_F"),
-           "g": ("bench.heldout.seventh_set", "CASES_G")}
+           "g": ("bench.heldout.seventh_set", "CASES_G"),
+           "h": ("bench.heldout.eighth_set", "CASES_H")}
 
 
 def _source(which: str) -> list[Case]:
@@ -391,6 +393,6 @@ if __name__ == "__main__":
                         help="a: the first set H01-H40; b: the second set H41-H100; "
                              "c: the third set H101-H160; d: the fourth, H161-H220; "
                              "e: the fifth, H221-H280; f: the sixth, H281-H340; "
-                             "g: the seventh, H341-H400")
+                             "g: the seventh, H341-H400; h: the eighth, H401-H460")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
