@@ -166,6 +166,27 @@ def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str
     return found
 
 
+# Praise names whom it is for just after the word (表扬一下派出所的民警, 夸夸我们村卫生室的
+# 大夫, 感谢你们的接线员): a phrase starting that close after a word of praise weighs this
+# many times its weight, since the call is about that service, not the trouble it solved.
+_PRAISE = "表扬"
+_PRAISE_MORE = ("感谢",)
+_PRAISED_WINDOW = 12
+_PRAISED_WEIGHT = 3.0
+
+
+def _praised_from(text: str, taxonomy: Taxonomy) -> list[int]:
+    """Where the words of praise end in ``text`` (the 表扬 rule's declared phrases, 感谢)."""
+    words = [p for rule in taxonomy.appeals if rule.name == _PRAISE for p in rule.declared]
+    ends: list[int] = []
+    for word in (*words, *_PRAISE_MORE):
+        at = text.find(word)
+        while at >= 0:
+            ends.append(at + len(word))
+            at = text.find(word, at + 1)
+    return ends
+
+
 def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, float]]:
     """The taxonomy phrases written in ``text``, each once, as (subcategory index, start,
     end, weight), in taxonomy order.
@@ -176,6 +197,7 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
     than once counts once, at its best occurrence.
     """
     found = _occurrences(text, taxonomy)
+    praised = _praised_from(text, taxonomy)
     out: list[tuple[int, int, int, float]] = []
     best: dict[tuple[int, str], int] = {}
     for sub_index, at, end, phrase, weight in found:
@@ -183,6 +205,8 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
                for other, o_at, o_end, _p, _w in found):
             continue
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, end) else 1.0)
+        if any(p <= at < p + _PRAISED_WINDOW for p in praised):
+            w *= _PRAISED_WEIGHT
         key = (sub_index, phrase)
         if key in best:
             i = best[key]

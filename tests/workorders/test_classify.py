@@ -275,3 +275,23 @@ PARAPHRASES = [
 @pytest.mark.parametrize(("text", "cat"), PARAPHRASES)
 def test_category_of_paraphrases(text: str, cat: str) -> None:
     assert category(text)[0] == cat
+
+
+# Praise is about whom it is for, named just after the word of praise, not about the
+# trouble they solved for the caller.
+PRAISE = [
+    ("我想表扬一下派出所户籍窗口的民警 我身份证过期了 他们帮我加急办了临时身份证", "公共安全"),
+    ("我就想表扬一下你们的接线员 上次我反映楼下下水道堵了 她特别耐心 事情也解决了",
+     "其他"),
+    ("我想表扬一下我们社区的小孙 我感冒发烧 她天天给我送药还帮我联系医生", "民政服务"),
+]
+
+
+@pytest.mark.parametrize(("text", "cat"), PRAISE)
+def test_praise_is_about_whom_it_is_for(text: str, cat: str) -> None:
+    assert category(text)[0] == cat
+
+
+def test_the_praised_service_does_not_outweigh_a_complaint() -> None:
+    # A word of praise only counts for what follows it: the complaint stays the call.
+    assert category("楼上卫生间往下渗水 我家墙皮都掉了 感谢你们") == ("住房管理", "房屋漏水")
