@@ -373,6 +373,13 @@ def word_described(heard: str, at: int) -> tuple[str, float] | None:
     return (best[2], best[0]) if best is not None else None
 
 
+# A description word heard this close to itself names its character even when the
+# character after 的 was misheard (腾网格的彭 → 滕王阁的滕, 令相辱的力 → 蔺相如的蔺).
+_MISHEARD_WORD_COST = 0.3
+_MISHEARD_WORD_SIZE = 3
+_MISHEARD_CHAR_COST = 0.6
+
+
 def _description_near(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     """A description 'word + 的 + one of its characters' starting in ``[start, stop)``, the
     first one: the character it names, resolved by :func:`word_described`, and where the
@@ -387,6 +394,18 @@ def _description_near(text: str, start: int, stop: int) -> tuple[str, int, int] 
             if at < 0:
                 at = next((i for i, h in enumerate(heard) if char_cost(h, ch) == 0), -1)
             if at < 0:
+                if size != _MISHEARD_WORD_SIZE:
+                    continue
+                # 滕王阁的滕 heard as 腾网格的彭: a three-character word heard nearly as
+                # itself names its character, and the one after 的 was heard as something
+                # like it (two characters are near too many words: 一竖的王 is no 余数).
+                near = [(f[1], i, f[0]) for i in range(size)
+                        if (f := word_described(heard, i)) is not None
+                        and f[1] <= _MISHEARD_WORD_COST
+                        and char_cost(f[0], ch) <= _MISHEARD_CHAR_COST]
+                if near:
+                    _cost, _i, char = min(near)
+                    return char, p, end + 2
                 continue
             found = word_described(heard, at)
             if found is not None:
@@ -415,8 +434,15 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         found = _surname_at(text, start)
         if found is not None:
             end = _given_end(compact, start + len(found))
+            if end - 1 > start + len(found) and not _word_ends(compact, end) and \
+                    _description_follows(text, end - 1, found):
+                end -= 1  # 我叫李明黎明的黎: a one-character given name
             if end > start + len(found) and _word_ends(compact, end):
                 return text[start:end], m.start(), end, 0.9
+            if end > start + len(found) and _description_follows(text, end, found):
+                # 我叫武海燕武术的武: the description ends the name; the given name ran on
+                # unspaced, so it is less sure than one the ASR set apart.
+                return text[start:end], m.start(), end, 0.7
             if run_on is None and _run_on_name(text, start + len(found), end):
                 run_on = text[start:end], m.start(), end, 0.7
         elif (heard := _heard_full_name(compact, start)) is not None:
@@ -473,9 +499,17 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
     end = _given_end(compact, start + 1)
     given = text[start + 1 : end]
     if not given or not plausible_given_name(given) or not (
-            _word_ends(compact, end) or _run_on_name(text, start + 1, end)):
+            _word_ends(compact, end) or _run_on_name(text, start + 1, end)
+            or _description_follows(text, end, text[start])):
         return None
     return heard[0] + given, end
+
+
+def _description_follows(text: str, at: int, ch: str) -> bool:
+    """Whether a description of ``ch`` (or of a homophone of it) starts at ``at``: the name
+    before it ends there, however the words run on (我叫武海燕武术的武)."""
+    described = _description_near(text, at, at + 1)
+    return described is not None and char_cost(described[0], ch) == 0
 
 
 def _run_on_name(text: str, start: int, end: int) -> bool:
@@ -748,8 +782,10 @@ def _settled_by_parts(text: str, surname: _Found, full: _Found | None
     """我姓童 单立人一个冬天的冬 → 佟: a spelling by parts (:mod:`workorders.parts`) right
     after the surname says which character it is, as 弓长张 does."""
     spelled = spelled_by_parts(text, *_after_name(surname, full, _PARTS_REACH))
-    if spelled is None or spelled[0] == surname[0]:
+    if spelled is None:
         return surname, full
+    if spelled[0] == surname[0]:  # 我叫中秀兰 金字旁一个中 → 钟: the spelling confirms it
+        return (surname[0], surname[1], surname[2], max(surname[3], 0.9)), full
     return _renamed(surname, full, spelled[0], spelled[2])
 
 

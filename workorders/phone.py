@@ -1,7 +1,7 @@
 """The callback number: spoken or written digits, validated, else the caller ID.
 
 Digits are read from maximal runs of digit characters in the compact transcript
-(幺/要/腰/妖/耀 are 1, 两 is 2, 拐 is 7, 洞 is 0: the readings people use to spell numbers).
+(幺/要/腰/妖/耀/雅 are 1, 两 is 2, 拐 is 7, 洞 is 0: the readings people use to spell numbers).
 A run may carry a stray digit-word at either end (我要一三八…: 要 is read as 1), so every
 valid 11- or 8-digit window in a run is a candidate, and the windows that agree with how
 the number was grouped or cued score higher. Amounts, years, floors and room numbers do
@@ -28,6 +28,7 @@ DIGITS: dict[str, str] = {
     "腰": "1",
     "妖": "1",
     "耀": "1",
+    "雅": "1",  # 幺 (yāo) as Whisper also writes it: 零雅零 for 零幺零
     "二": "2",
     "两": "2",
     "三": "3",
@@ -40,11 +41,12 @@ DIGITS: dict[str, str] = {
     "九": "9",
 }
 # Characters that are words far more often than digits; losing one at a run's edge is cheap.
-_SOFT = frozenset("要腰妖耀一两")
+_SOFT = frozenset("要腰妖耀雅一两")
 MOBILE = re.compile(r"1[3-9]\d{9}")
 BEIJING_LANDLINE = re.compile(r"010[2-9]\d{7}")
 LOCAL_LANDLINE = re.compile(r"[2-9]\d{7}")
-_CUE = re.compile("电话|手机|号码|号是|联系|座机|打这个|打我|拨打|回电|手机号")
+# 座机 as the ASR also writes it (左机, 做机, 坐机, 作机: zuò jī with another zuo).
+_CUE = re.compile("电话|手机|号码|号是|联系|座机|左机|做机|坐机|作机|打这个|打我|拨打|回电|手机号")
 # 不对 as speech recognition also writes it (部队 bù duì, 布对 …) counts only before 是.
 _CORRECTION = re.compile(
     "不对|错了|说错|重说|更正|纠正|应该是|改成|重新说|不是这个|(?:部队|布对|步对|不队)[，,、 ]?是"

@@ -218,11 +218,15 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
                 changes[name] = FieldValue(value.value, value.confidence, span)
     surname = changes["surname"].value if "surname" in changes else free.surname.value
     if ("name" in changes and isinstance(free.name.value, str) and isinstance(surname, str)
-            and free.name.value.startswith(surname)):
+            and free.name.value.startswith(surname)
+            and (free.name.confidence or 0) >= (changes["name"].confidence or 0)):
         # The same surname with another given name (周桂兰 → 周贵篮): the given name is a
         # homophone either decode may have written; the biased one is no better, keep the
-        # record's.
+        # record's, unless the record's was flagged implausible (谷见金 → 谷建军).
         del changes["name"]
+    if ("name" in changes and isinstance(surname, str)
+            and not str(changes["name"].value).startswith(surname)):
+        del changes["name"]  # 吴春生 biased where 穆 stood: a name must agree with the surname
     if not changes:
         return free
     merged = dataclasses.replace(free, **changes)  # type: ignore[arg-type]

@@ -363,3 +363,24 @@ def test_a_short_utterance_that_is_no_name_names_no_one() -> None:
     free = draft(transcript, "13900000001", NOW)
     merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
     assert merged.surname.value is None and merged.name.value is None
+
+
+def test_a_biased_name_agrees_with_the_surname_that_stands() -> None:
+    # The free reading's surname is settled by the caller's description (牧贵英的牧 → 穆,
+    # surer than the biased 吴): the biased 吴春生 does not come with it.
+    transcript = "我叫牧春生牧贵英的牧我们村今年搞煤改电"
+    free = draft(transcript, "13900000001", NOW)
+    assert free.surname.value == "穆"
+    answers = [Answer("name", transcript, "我叫吴春生吴贵英的吴我们村今年搞煤改电")]
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.surname.value == "穆"
+    assert merged.name.value in (None, free.name.value)
+
+
+def test_a_biased_name_replaces_one_flagged_implausible_under_the_same_surname() -> None:
+    transcript = "我叫古见金山古的古妖八妖妖零九三五七零"
+    free = draft(transcript, "13900000001", NOW)
+    assert free.surname.value == "谷"
+    answers = [Answer("name", transcript, "我叫谷建军山谷的谷幺八幺幺零九三五七零")]
+    merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
+    assert merged.name.value == "谷建军"

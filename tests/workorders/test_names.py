@@ -263,7 +263,7 @@ def test_without_a_description_those_names_are_heard_as_before(text: str, name: 
         ("我信沾沾天佑的沾 电话幺三九", None, "詹"),  # 詹天佑
         ("我叫古春生 山谷的谷 电话幺三九", "谷春生", "谷"),  # the description after the name
         # The surname read by its sound or after a misheard cue, then described.
-        ("我叫李芳李明的李 家住朝阳", None, "黎"),
+        ("我叫李芳李明的李 家住朝阳", "黎芳", "黎"),  # the description ends the name
         ("我姓英英秦的英 电话幺三九", None, "殷"),  # 殷勤, though 英 alone reads 杨
         ("我线七七级光的七 电话幺三九", None, "戚"),  # 戚继光, after 我姓 heard 我线
         ("我先车起车的车 电话幺三九", None, "车"),  # 汽车, with no cue heard at all
@@ -367,3 +367,34 @@ def test_an_answer_to_the_name_question(text: str, surname: str | None, name: st
 @pytest.mark.parametrize("text", ["李家村 那边", "王府井 那块儿", "王师傅 明天 来"])
 def test_without_bare_a_short_utterance_is_no_name(text: str) -> None:
     assert answer_name(text, bare=False).surname.value is None
+
+
+# The given name runs on unspaced into a description of the surname: the description ends
+# the name and confirms the surname; no spelling heard by sound over the name and the
+# description (燕武术 as 言午许) changes it.
+@pytest.mark.parametrize(("text", "surname", "name"), [
+    ("我叫武海燕武术的武我想咨询一下", "武", "武海燕"),
+    ("我叫五海燕武术的五我想自行以下", "武", "武海燕"),
+    ("我叫李明黎明的黎电话", "黎", "黎明"),
+])
+def test_a_description_right_after_the_name_ends_it(text: str, surname: str,
+                                                    name: str) -> None:
+    found = find_name(compact(text))
+    assert (found.surname.value, found.name.value) == (surname, name)
+
+
+def test_a_spelling_by_parts_that_confirms_the_surname_makes_it_surer() -> None:
+    # 金字旁一个中 is 钟: the heard 中 is confirmed, surer than a biased reading's 周.
+    found = find_name(compact("我叫中秀兰中士金字旁一个中午我打这个电话"))
+    assert found.surname.value == "钟"
+    assert (found.surname.confidence or 0) >= 0.9
+
+
+@pytest.mark.parametrize(("text", "surname"), [
+    ("我心令令相辱的力我们家暖气不热", "蔺"),  # 蔺相如的蔺, the last character misheard
+    ("我 姓 王 三横 一竖 的 王 幺五六", "王"),  # two characters (一竖) are no such word
+    ("我先报告一的报我想咨询", "鲍"),
+])
+def test_a_three_character_description_heard_nearly_as_itself(text: str,
+                                                                surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname

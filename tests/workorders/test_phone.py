@@ -248,3 +248,18 @@ def test_a_correction_restating_the_tail_of_a_number_heard_short(text: str, phon
 )
 def test_no_number_from_two_short_readings(text: str) -> None:
     assert find_phone(compact(text), "13051276948").value == "13051276948"
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    # 座机 written 做机 / 左机 cues a landline whose 幺 was lost (零零 for 零幺零)
+    ("我这个是做机零零六九八四二七一三我今年八十了", "01069842713"),
+    ("家里左机零零六九八四二七一三", "01069842713"),
+    # 幺 written 雅 (yā for yāo) inside a number
+    ("家里电话零雅零八七七三四零二腰", "01087734021"),
+])
+def test_a_landline_heard_with_its_cue_or_its_one_misheard(text: str, number: str) -> None:
+    assert find_phone(compact(text), "13366021984").value == number
+
+
+def test_ya_in_a_name_before_the_number_is_not_a_digit() -> None:
+    assert find_phone(compact("我叫王雅幺三九幺零二二八四七五"), None).value == "13910228475"
