@@ -190,8 +190,9 @@ def _matches(got: Any, want: Any) -> bool:
 
 
 Readings = dict[str, list[tuple[str, list[str]]]]
-# Per call: the utterances decoded again for a question (question, free, biased).
-Answers = dict[str, list[tuple[str, str, str]]]
+# Per call: the utterances decoded again for a question (question, free, biased, asked;
+# caches written before the flag hold the first three).
+Answers = dict[str, list[tuple[str, str, str] | tuple[str, str, str, bool]]]
 
 
 def _draft(call: Call, text: str, readings: Readings | None,

@@ -73,6 +73,9 @@ class Answer:
     question: str
     free: str
     biased: str
+    # Whether the utterance answered this question when the IVR asked it (您贵姓? — 王),
+    # not a second-pass reading of a monologue's utterance for it.
+    asked: bool = False
 
 
 def _fill(lead: str, terms: Sequence[str], max_chars: int) -> str:
@@ -307,9 +310,10 @@ def _bare_name(out: Draft, transcript: str, group: Sequence[Answer]) -> Draft:
     placed = _placed(transcript, group)[1]
     for a, free_at, _biased_at in placed:
         for text in (a.biased, a.free):
-            # Not a surname alone: a monologue's short utterance (李家村那边) is read for a
-            # name too, so only a spelled, described, titled or full name counts.
-            found = answer_name(text, bare=False)
+            # A surname alone only where the IVR asked for the name (您贵姓? — 王): a
+            # monologue's short utterance (李家村那边) is read for a name too, and there
+            # only a spelled, described, titled or full name counts.
+            found = answer_name(text, bare=a.asked)
             if found.surname.value is None:
                 continue
             changes: dict[str, FieldValue[object]] = {}

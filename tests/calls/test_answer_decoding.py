@@ -57,8 +57,9 @@ def test_each_answer_to_a_question_is_decoded_again_for_that_question() -> None:
     assert cancel == m.CancelTimer("readings")
     assert isinstance(draft_action, m.Draft)
     assert draft_action.transcript == "门口有人摆摊我信陈"  # the record is the free decode
-    assert draft_action.answers == (("problem", "门口有人摆摊", "门口有人占道经营"),
-                                    ("name", "我信陈", "我姓陈耳东陈"))
+    # Each answered the question the IVR had asked when it was said.
+    assert draft_action.answers == (("problem", "门口有人摆摊", "门口有人占道经营", True),
+                                    ("name", "我信陈", "我姓陈耳东陈", True))
 
 
 def test_no_second_decode_when_off_or_outside_the_intake_questions() -> None:
@@ -156,6 +157,7 @@ def test_a_monologue_utterance_is_decoded_again_for_each_second_pass_question() 
     assert isinstance(draft_action, m.Draft)
     assert draft_action.transcript == "门口路灯坏了我信陈住在东城区那边"
     assert {a[0] for a in draft_action.answers} == {"name", "address"}
+    assert not any(a[3] for a in draft_action.answers)  # no question was asked
 
 
 def test_the_second_pass_leaves_the_answers_to_intake_questions_to_their_own_decode() -> None:
@@ -384,3 +386,27 @@ def test_a_biased_name_replaces_one_flagged_implausible_under_the_same_surname()
     answers = [Answer("name", transcript, "我叫谷建军山谷的谷幺八幺幺零九三五七零")]
     merged = draft_with_answers(free, transcript, answers, "13900000001", NOW)
     assert merged.name.value == "谷建军"
+
+
+def test_only_the_answer_to_the_question_asked_is_marked_asked() -> None:
+    call = at_intake(decode_answers=True, second_pass=("name", "address"))
+    actions = call.feed(m.TranscriptFinal(1.0, 3.0, "门口有人摆摊", 0.9, pcm=AUDIO))
+    refs = {a.question: a.ref for a in actions if isinstance(a, m.DecodeAnswer)}
+    for question, ref in refs.items():
+        call.feed(m.AnswerReading(ref, f"{question}的读法"))
+    assert sorted((a[0], a[3]) for a in call.mc.answers) == [
+        ("address", False), ("name", False), ("problem", True)]
+
+
+def test_a_surname_alone_names_the_caller_only_where_the_ivr_asked_for_it() -> None:
+    # 您贵姓? — 王: the answer is the surname. The same word in a monologue, read for the
+    # name by the second pass, is no name (王 of 王府井, 李 of 李家村).
+    transcript = "楼下饭馆油烟太大王"
+    free = draft(transcript, "13900000001", NOW)
+    assert free.surname.value is None
+    asked_for = draft_with_answers(free, transcript, [Answer("name", "王", "王", asked=True)],
+                                   "13900000001", NOW)
+    assert asked_for.surname.value == "王"
+    read_for = draft_with_answers(free, transcript, [Answer("name", "王", "王")],
+                                  "13900000001", NOW)
+    assert read_for.surname.value is None

@@ -10,6 +10,7 @@ from typing import Any
 from storage.callbacks import CallbackStore
 from voice_gateway import metrics
 from voice_gateway.callbacks.survey import DO_NOT_CALL_LABEL
+from voice_gateway.calls.machine import AnswerRow
 from voice_gateway.services import Services
 from workorders import PriorOrder, draft, link_repeats, utterance_alternatives
 from workorders.questions import Answer, draft_with_answers
@@ -23,12 +24,12 @@ async def draft_and_store(
     keypad_phone: str | None = None,
     menu_choices: tuple[str, ...] = (),
     readings: Sequence[tuple[str, Sequence[str]]] = (),
-    answers: tuple[tuple[str, str, str], ...] = (),
+    answers: tuple[AnswerRow, ...] = (),
 ) -> dict[str, Any]:
     """Draft the work order, link repeats from storage, store it.
 
-    ``answers``: (question, free decode, biased decode) of the intake answers decoded
-    again for their question (:mod:`workorders.questions`); they feed those fields.
+    ``answers``: (question, free decode, biased decode, asked) of the intake answers
+    decoded again for their question (:mod:`workorders.questions`); they feed those fields.
 
     ``readings``: the transcript's utterances with the recognizer's other hypotheses
     (n-best), where a place or category the first one missed may be heard.

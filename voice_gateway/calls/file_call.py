@@ -28,6 +28,7 @@ from storage import StoredUtterance
 from storage.repository import new_id
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.audio import CallAudio
+from voice_gateway.calls.machine import AnswerRow
 from voice_gateway.calls.menus import MenuSource
 from voice_gateway.calls.runner import CallRunner, stored_utterance
 from voice_gateway.services import Services
@@ -56,7 +57,7 @@ class FileCallResult:
     ivr: dict[str, Any] | None  # menu, menu_version and the path taken; None without IVR
     # The utterances decoded again for a question (question, free, biased): intake
     # answers and the second pass (asr.second_pass), in the order they were said.
-    answers: tuple[tuple[str, str, str], ...] = ()
+    answers: tuple[AnswerRow, ...] = ()
 
 
 class FileTransport:

@@ -38,6 +38,10 @@ from ivr.errors import MenuError
 from ivr.model import MenuNode, Node
 from ivr.speech import normalise
 
+# An intake answer decoded again for its question, as calls carry it: (question, free
+# decode, biased decode, asked: whether the IVR had asked that question when it was said).
+AnswerRow = tuple[str, str, str, bool]
+
 Phase = Literal["offered", "setting_up", "answering", "live", "ending", "abandoning",
                 "drafting", "done"]
 
@@ -333,8 +337,9 @@ class Draft:
     recording_complete: bool
     # Each utterance of the transcript, in order, with its other hypotheses (n-best).
     readings: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # The intake answers decoded again for their question: (question, free, biased).
-    answers: tuple[tuple[str, str, str], ...] = ()
+    # The intake answers decoded again for their question: (question, free, biased,
+    # asked: the IVR had asked that question).
+    answers: tuple[AnswerRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -434,8 +439,9 @@ class CallMachine:
         self._refs = 0
         # Biased decodes of intake answers: under way (ref -> question, free text) and
         # read (question, free, biased); the draft waits for those under way.
-        self._asked: dict[int, tuple[str, str, int]] = {}  # ref -> question, free, utterance
-        self.answers: list[tuple[str, str, str]] = []
+        # ref -> question, free, utterance, asked
+        self._asked: dict[int, tuple[str, str, int, bool]] = {}
+        self.answers: list[AnswerRow] = []
         self._answer_order: list[int] = []  # the utterance each of ``answers`` reads
         self._drain: MediaDrained | None = None
         # The simulator's trace of the IVR: one record per node visited; and every action
@@ -594,9 +600,10 @@ class CallMachine:
         state = self.ivr
         return state.intake.step if state is not None and state.intake is not None else None
 
-    def _ask(self, question: str, ev: TranscriptFinal, out: list[Action]) -> None:
+    def _ask(self, question: str, ev: TranscriptFinal, out: list[Action], *,
+             asked: bool = False) -> None:
         self._refs += 1
-        self._asked[self._refs] = (question, ev.text, len(self.utterances) - 1)
+        self._asked[self._refs] = (question, ev.text, len(self.utterances) - 1, asked)
         out.append(DecodeAnswer(self._refs, question, ev.pcm, self.transcript))
 
     def _decode_again(self, ev: TranscriptFinal, out: list[Action]) -> None:
@@ -613,16 +620,16 @@ class CallMachine:
         questions = ((step,) if step else ()) + tuple(
             q for q in self.plan.second_pass if q != step)
         for question in questions:
-            self._ask(question, ev, out)
+            self._ask(question, ev, out, asked=question == step)
 
     def _answer_read(self, ev: AnswerReading, out: list[Action]) -> None:
         asked = self._asked.pop(ev.ref, None)
         if asked is None:
             self.ignored += 1
             return
-        question, free, utterance = asked
+        question, free, utterance, was_asked = asked
         if ev.text:
-            self.answers.append((question, free, ev.text))
+            self.answers.append((question, free, ev.text, was_asked))
             self._answer_order.append(utterance)
         if self._drain is not None and not self._asked:
             out.append(CancelTimer(READINGS_TIMER))
@@ -768,7 +775,7 @@ class CallMachine:
         return tuple((u.text, u.alternatives) for u in self.utterances if u.text)
 
     @property
-    def sorted_answers(self) -> tuple[tuple[str, str, str], ...]:
+    def sorted_answers(self) -> tuple[AnswerRow, ...]:
         """The biased readings, in the order their utterances were said (by utterance,
         not by text: 对 said twice around another utterance keeps each in its place)."""
         order = sorted(range(len(self.answers)), key=lambda i: self._answer_order[i])
