@@ -166,25 +166,33 @@ def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str
     return found
 
 
-# Praise names whom it is for just after the word (表扬一下派出所的民警, 夸夸我们村卫生室的
-# 大夫, 感谢你们的接线员): a phrase starting that close after a word of praise weighs this
-# many times its weight, since the call is about that service, not the trouble it solved.
+# What a caller says they want names what the call is about just after the word: praise
+# whom it is for (表扬一下派出所的民警, 夸夸我们村卫生室的大夫, 感谢你们的接线员: that service,
+# not the trouble it solved), a complaint, report or question its matter (我要举报 群租房 …).
+# A phrase starting that close after such a word weighs so many times its weight.
 _PRAISE = "表扬"
 _PRAISE_MORE = ("感谢",)
 _PRAISED_WINDOW = 12
 _PRAISED_WEIGHT = 3.0
+_DECLARED_WINDOW = 10
+_DECLARED_WEIGHT = 1.5
 
 
-def _praised_from(text: str, taxonomy: Taxonomy) -> list[int]:
-    """Where the words of praise end in ``text`` (the 表扬 rule's declared phrases, 感谢)."""
-    words = [p for rule in taxonomy.appeals if rule.name == _PRAISE for p in rule.declared]
-    ends: list[int] = []
-    for word in (*words, *_PRAISE_MORE):
-        at = text.find(word)
-        while at >= 0:
-            ends.append(at + len(word))
-            at = text.find(word, at + 1)
-    return ends
+def _declared_from(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, float]]:
+    """Where the words declaring an appeal end in ``text`` (each rule's declared phrases,
+    and 感谢 for praise), with the window after them and the weight it gives."""
+    out: list[tuple[int, int, float]] = []
+    for rule in taxonomy.appeals:
+        praise = rule.name == _PRAISE
+        words = (*rule.declared, *_PRAISE_MORE) if praise else rule.declared
+        window, weight = ((_PRAISED_WINDOW, _PRAISED_WEIGHT) if praise
+                          else (_DECLARED_WINDOW, _DECLARED_WEIGHT))
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                out.append((at + len(word), window, weight))
+                at = text.find(word, at + 1)
+    return out
 
 
 def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, float]]:
@@ -193,11 +201,12 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
 
     An occurrence inside a longer phrase of another subcategory is that phrase's (养老 in
     养老保险, 服务中心 in 社区卫生服务中心) and does not count. One that only names a place
-    or is denied (see :func:`_aside`) keeps a share of its weight. A phrase written more
-    than once counts once, at its best occurrence.
+    or is denied (see :func:`_aside`) keeps a share of its weight; one right after the
+    words declaring the appeal weighs more (see :func:`_declared_from`). A phrase written
+    more than once counts once, at its best occurrence.
     """
     found = _occurrences(text, taxonomy)
-    praised = _praised_from(text, taxonomy)
+    declared = _declared_from(text, taxonomy)
     out: list[tuple[int, int, int, float]] = []
     best: dict[tuple[int, str], int] = {}
     for sub_index, at, end, phrase, weight in found:
@@ -205,8 +214,8 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
                for other, o_at, o_end, _p, _w in found):
             continue
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, end) else 1.0)
-        if any(p <= at < p + _PRAISED_WINDOW for p in praised):
-            w *= _PRAISED_WEIGHT
+        w *= max((weight for p, window, weight in declared if p <= at < p + window),
+                 default=1.0)
         key = (sub_index, phrase)
         if key in best:
             i = best[key]

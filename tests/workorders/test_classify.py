@@ -295,3 +295,10 @@ def test_praise_is_about_whom_it_is_for(text: str, cat: str) -> None:
 def test_the_praised_service_does_not_outweigh_a_complaint() -> None:
     # A word of praise only counts for what follows it: the complaint stays the call.
     assert category("楼上卫生间往下渗水 我家墙皮都掉了 感谢你们") == ("住房管理", "房屋漏水")
+
+
+def test_what_follows_a_declared_complaint_names_its_matter() -> None:
+    # 群租 right after 我要举报 outweighs the fire the caller fears at the end.
+    text = ("我要举报我们楼上那户群租 一套两居室住了二十来个人 楼道里堆的全是电动车电池"
+            " 我真怕哪天着火")
+    assert category(text)[0] == "住房管理"
