@@ -257,6 +257,8 @@ def _said_digits(tel: str) -> str:
         readings.append(groups)
     number = readings[0]
     for fix in readings[1:]:
+        if not fix:
+            continue  # 不对 不对 是 …: a correction said twice has nothing between
         digits = sum(len(g) for g in fix)
         number = fix if digits >= 10 or len(fix) >= len(number) else number[:-len(fix)] + fix
     return "".join(DIGITS[ch] for g in number for ch in g)

@@ -58,3 +58,12 @@ def test_each_later_set_is_its_committed_file_and_checked_against_all_before(
     assert "ids also in an earlier set: ['H101']" in make_cases.coverage(
         make_cases.build(make_cases._source("c")[:1]), make_cases._source("b")
         + make_cases._source("c"))
+
+
+def test_the_number_said_after_a_self_correction() -> None:
+    said = make_cases._said_digits
+    assert said("幺三八 幺零四五 七七二六") == "13810457726"
+    assert said("幺三八 幺零四五 七七二六 不对 是 幺三八 幺零四五 七七六二") == "13810457762"
+    assert said("幺三八 幺零四五 七七二六 不对 七七六二") == "13810457762"  # the last group
+    # 不对 said twice before the corrected digits
+    assert said("幺三八 幺零四五 七七二六 不对 不对 是 七七六二") == "13810457762"
