@@ -56,6 +56,8 @@ _UNIT_AFTER = re.compile(
     "区|里|期|路|斤|分|秒|人|辆|套"
 )
 _CUE_WINDOW = 8
+# Words that turn to a landline (座机 as heard too).
+_LANDLINE_CUE = re.compile("座机|左机|做机|坐机|作机|固话|家里|单位")
 # A caller ID or keypad number: "+"? and 3..20 ASCII digits, after RFC 3966 visual
 # separators (- . ( )) and spaces are removed.
 _CALLER_NUMBER = re.compile(r"\+?[0-9]{3,20}")
@@ -304,6 +306,12 @@ def find_phone(
                 # (the caller's own number, a digit misheard and then mended: the caller
                 # ID, below)
                 after = _tail_corrected(text, runs, corrections[-1], said)
+            elif (after and all(len(c.digits) == 8 for c in after)
+                  and any(MOBILE.fullmatch(c.digits) for c in said)
+                  and not _LANDLINE_CUE.search(text, corrections[-1], min(c.start for c in after))):
+                # 幺三八六二零九四零幺七 不对 六二零八四零幺七: eight digits after a mobile
+                # number mend its last eight, unless the caller turns to a landline (座机).
+                after = _tail_corrected(text, runs, corrections[-1], said) or after
             away_from_caller = bool(after and caller and any(
                 c.digits == caller and _corrected_at_once(text, c.end) for c in said))
             candidates = after or candidates

@@ -263,3 +263,14 @@ def test_a_landline_heard_with_its_cue_or_its_one_misheard(text: str, number: st
 
 def test_ya_in_a_name_before_the_number_is_not_a_digit() -> None:
     assert find_phone(compact("我叫王雅幺三九幺零二二八四七五"), None).value == "13910228475"
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    # eight digits after a mobile number and a correction mend its last eight
+    ("电话要3862094017不对62084017", "13862084017"),
+    ("电话 幺三八 六二零九 四零幺七 不对 六二零八 四零幺七", "13862084017"),
+    # unless the caller turns to a landline
+    ("手机幺三八六二零九四零幺七 不对 我留个座机吧 六二零八四零幺七", "62084017"),
+])
+def test_eight_digits_after_a_corrected_mobile(text: str, number: str) -> None:
+    assert find_phone(compact(text), "13366021984").value == number
