@@ -2,7 +2,7 @@
 
 ASR text comes with or without spaces, sometimes with punctuation, full-width digits and
 hyphenated digit groups. Extractors work on a compact form (separators removed, full-width
-folded, ASCII lower-cased) and report spans in the original transcript through ``origin``.
+folded, ASCII lower-cased, two variant characters read as the usual ones) and report spans in the original transcript through ``origin``.
 Where a separator was removed is kept in ``breaks``: spaces often mark word boundaries,
 which helps to cut names and digit groups.
 """
@@ -15,7 +15,13 @@ from dataclasses import dataclass
 _SEPARATORS = frozenset(" \t\r\n\u3000,.;:!?-_/~·、，。；：！？…“”‘’\"'()（）《》【】[]—")
 
 
+# Characters Whisper writes for the ones the phrase lists use, read as those: the variant
+# 帐 in 安全帐户 / 结帐 (账), the traditional-usage 著 in 亮著 / 接著 (着).
+_VARIANTS = {"帐": "账", "著": "着"}
+
+
 def _fold(ch: str) -> str:
+    ch = _VARIANTS.get(ch, ch)
     code = ord(ch)
     if 0xFF01 <= code <= 0xFF5E:  # full-width ASCII block
         ch = chr(code - 0xFEE0)

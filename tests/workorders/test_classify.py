@@ -302,3 +302,13 @@ def test_what_follows_a_declared_complaint_names_its_matter() -> None:
     text = ("我要举报我们楼上那户群租 一套两居室住了二十来个人 楼道里堆的全是电动车电池"
             " 我真怕哪天着火")
     assert category(text)[0] == "住房管理"
+
+
+def test_variant_characters_the_asr_writes_are_read_as_the_usual_ones() -> None:
+    # 安全帐户 (帐 for 账) is the 安全账户 of a scam; 亮著 the 亮着 of 灯一直亮着
+    text = "有人打电话说我的医保卡被冒用了 让我把钱转到安全帐户"
+    found = appeal_type(compact(text), knowledge().taxonomy, urgent=False, has_category=True)
+    assert found.value == "举报"
+    assert compact("灯一直亮著").text == "灯一直亮着"
+    span = compact("转到安全帐户").span(2, 6)
+    assert span == (2, 6)  # spans still point at what the ASR wrote
