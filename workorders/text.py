@@ -2,7 +2,8 @@
 
 ASR text comes with or without spaces, sometimes with punctuation, full-width digits and
 hyphenated digit groups. Extractors work on a compact form (separators removed, full-width
-folded, ASCII lower-cased, two variant characters read as the usual ones) and report spans in the original transcript through ``origin``.
+folded, ASCII lower-cased, two variant characters read as the usual ones) and report
+spans in the original transcript through ``origin``.
 Where a separator was removed is kept in ``breaks``: spaces often mark word boundaries,
 which helps to cut names and digit groups.
 """
