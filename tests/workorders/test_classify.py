@@ -269,6 +269,8 @@ PARAPHRASES = [
     ("共享单车把盲道都占满了", "交通管理"),
     ("我想问一下居住证怎么办理", "其他"),
     ("户口迁移需要什么材料", "其他"),
+    # lost property found: where to hand it in, though it was found at the metro
+    ("我今天在地铁口捡到一个钱包 是应该交给派出所还是交给地铁站", "其他"),
 ]
 
 
