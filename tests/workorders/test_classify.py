@@ -271,6 +271,10 @@ PARAPHRASES = [
     ("户口迁移需要什么材料", "其他"),
     # lost property found: where to hand it in, though it was found at the metro
     ("我今天在地铁口捡到一个钱包 是应该交给派出所还是交给地铁站", "其他"),
+    # everyday wordings: watering the fields, a repair shop's bill, services moved online
+    ("村里的沟渠让人堵上了 小麦浇不上水", "其他"),
+    ("在电脑城修手机 说好换个屏三百 修完了非要一千八 不给钱不让走", "市场管理"),
+    ("现在好多事都让在手机上办 我们岁数大的不会用手机 窗口能不能保留人工办理", "其他"),
 ]
 
 
