@@ -12,7 +12,8 @@ from workorders.knowledge import knowledge
 
 
 @pytest.mark.parametrize(("path", "size"), [(category_probe.PROBE, 300),
-                                            (category_probe.RAMBLING, 180)])
+                                            (category_probe.RAMBLING, 180),
+                                            (category_probe.THIRD, 360)])
 def test_every_row_names_a_subcategory_of_its_category(path: Path, size: int) -> None:
     rows = category_probe.load(path)
     assert len(rows) == size and len({r["id"] for r in rows}) == size
@@ -30,6 +31,6 @@ def test_the_bench_measures_another_taxonomy_beside_the_shipped_one(
     other.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
     assert category_probe.main(["--taxonomy", str(other)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 6  # per file: its name, the shipped taxonomy, the other one
-    for first in (1, 4):
+    assert len(lines) == 9  # per file: its name, the shipped taxonomy, the other one
+    for first in (1, 4, 7):
         assert lines[first].split()[1:] == lines[first + 1].split()[1:]
