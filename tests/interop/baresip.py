@@ -31,9 +31,29 @@ def write_wav(path: Path, pcm: bytes, sample_rate: int = 8000) -> Path:
     return path
 
 
+def _free_sip_port() -> int:
+    """A port for baresip's SIP: baresip also listens for SIP over TLS on the next port,
+    so that one must be free for TCP too (a flaky 'Address already in use' otherwise)."""
+    while True:
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+            try:
+                t.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+
+
+def _free_port_but(*taken: int) -> int:
+    """A free port that is none of ``taken`` (baresip's SIP and SIP/TLS ports)."""
+    while (port := free_port()) in taken:
+        pass
+    return port
+
+
 def _config(workdir: Path, source: Path, sip_port: int, ctrl_port: int, cons_port: int,
             codecs: str) -> None:  # fmt: skip
-    rtp = free_port()
+    rtp = _free_port_but(sip_port, sip_port + 1, ctrl_port, cons_port)
     lines = {
         "module_path": str(MODULES),
         "poll_method": "epoll",
@@ -133,8 +153,9 @@ async def running_baresip(
     binary = require_binary("/usr/bin/baresip")
     home = workdir / f"baresip-{uuid.uuid4().hex[:6]}"
     home.mkdir()
-    ctrl, cons = free_port(), free_port()
-    _config(home, source, free_port(), ctrl, cons, codecs)
+    sip = _free_sip_port()
+    ctrl, cons = _free_port_but(sip, sip + 1), _free_port_but(sip, sip + 1)
+    _config(home, source, sip, ctrl, cons, codecs)
     log = home / "baresip.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
