@@ -46,7 +46,8 @@ MOBILE = re.compile(r"1[3-9]\d{9}")
 BEIJING_LANDLINE = re.compile(r"010[2-9]\d{7}")
 LOCAL_LANDLINE = re.compile(r"[2-9]\d{7}")
 # 座机 as the ASR also writes it (左机, 做机, 坐机, 作机: zuò jī with another zuo).
-_CUE = re.compile("电话|手机|号码|号是|联系|座机|左机|做机|坐机|作机|打这个|打我|拨打|回电|手机号")
+_LANDLINE = "座机|左机|做机|坐机|作机"
+_CUE = re.compile(f"电话|手机|号码|号是|联系|{_LANDLINE}|打这个|打我|拨打|回电|手机号")
 # 不对 as speech recognition also writes it (部队 bù duì, 布对 …) counts only before 是.
 _CORRECTION = re.compile(
     "不对|错了|说错|重说|更正|纠正|应该是|改成|重新说|不是这个|(?:部队|布对|步对|不队)[，,、 ]?是"
@@ -57,7 +58,7 @@ _UNIT_AFTER = re.compile(
 )
 _CUE_WINDOW = 8
 # Words that turn to a landline (座机 as heard too).
-_LANDLINE_CUE = re.compile("座机|左机|做机|坐机|作机|固话|家里|单位")
+_LANDLINE_CUE = re.compile(f"{_LANDLINE}|固话|家里|单位")
 # A caller ID or keypad number: "+"? and 3..20 ASCII digits, after RFC 3966 visual
 # separators (- . ( )) and spaces are removed.
 _CALLER_NUMBER = re.compile(r"\+?[0-9]{3,20}")
