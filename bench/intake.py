@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         c.id: list(zip(entry["utterances"], entry.get("alternatives", []), strict=False))
         for c in calls if (entry := cache[_cache_key(c, model)])}
     second: Answers | None = None if args.no_second_pass else {
-        c.id: [(q, free, biased) for q, free, biased in entry.get("answers", [])]
+        c.id: [tuple(a) for a in entry.get("answers", [])]  # with the asked flag, if stored
         for c in calls if (entry := cache[_cache_key(c, model)])}
     typed = {c.id: c.text for c in calls}
     s_audio, s_text = score(calls, heard, readings, second), score(calls, typed)

@@ -136,6 +136,9 @@ _ROUTE_AFTER = ("公交", "班车", "线路", "专线", "趟车", "车次")
 _ROUTE_AFTER_DE = "的车"
 # 不是停水 … 是停电: a phrase the caller denies.
 _DENIED_BEFORE = ("不是",)
+# 这不是宰人吗: 不是 … 吗 asks, it does not deny.
+_RHETORICAL = ("吗", "嘛")
+_RHETORICAL_REACH = 1
 # The share of its weight that a phrase naming a place, or denied, keeps.
 _ASIDE_WEIGHT = 0.3
 
@@ -149,7 +152,8 @@ def _aside(text: str, at: int, end: int) -> bool:
     if after.startswith("的"):
         after = after[1:]
     return (after.startswith(_PLACE_AFTER) or after.startswith(_ROUTE_AFTER)
-            or text[max(0, at - 2):at] in _DENIED_BEFORE)
+            or (text[max(0, at - 2):at] in _DENIED_BEFORE
+                and not text[end:end + _RHETORICAL_REACH].endswith(_RHETORICAL)))
 
 
 def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:
@@ -195,6 +199,20 @@ def _declared_from(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, float]
     return out
 
 
+# What the caller asks how to do is what the call is about: 低保怎么申请 (not the pension
+# they live on, named in passing). A phrase followed within two characters by one of the
+# question cues (咨询's cues: 怎么申请, 去哪办, 需要什么 …) weighs this many times more.
+_ASKED_ABOUT_GAP = 2
+_ASKED_ABOUT_WEIGHT = 1.5
+
+
+def _asked_about(text: str, end: int, taxonomy: Taxonomy) -> bool:
+    """Whether a question cue starts within :data:`_ASKED_ABOUT_GAP` characters of ``end``."""
+    after = text[end:end + _ASKED_ABOUT_GAP + 4]
+    return any(after.find(cue, 0, _ASKED_ABOUT_GAP + len(cue)) >= 0
+               for rule in taxonomy.appeals if rule.name == _CONSULT for cue in rule.cues)
+
+
 def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, float]]:
     """The taxonomy phrases written in ``text``, each once, as (subcategory index, start,
     end, weight), in taxonomy order.
@@ -216,6 +234,8 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, end) else 1.0)
         w *= max((weight for p, window, weight in declared if p <= at < p + window),
                  default=1.0)
+        if _asked_about(text, end, taxonomy):
+            w *= _ASKED_ABOUT_WEIGHT
         key = (sub_index, phrase)
         if key in best:
             i = best[key]

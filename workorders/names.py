@@ -113,6 +113,10 @@ SPELLED = {
     "草字头范": "范",
     "走之连": "连",
     "提手扬": "扬",
+    "口十叶": "叶",
+    "山丘岳": "岳",
+    "小月肖": "肖",
+    "西贝贾": "贾",
 }
 SPELLED = {k: v for k, v in SPELLED.items() if v in SURNAMES}
 _SPELLED_BY_LENGTH = sorted(SPELLED.items(), key=lambda kv: -len(kv[0]))
@@ -120,8 +124,9 @@ _SPELLED_RE = re.compile(
     "|".join("的?".join(k[:-1]) + "的?" + k[-1] for k in sorted(SPELLED, key=len, reverse=True))
 )
 
-# 姓 is often heard as 信/性/幸/兴; 免贵 and 本人 mark a self-introduction as well as 我.
-_SELF_SURNAME = re.compile("(?:我|免贵|本人|我的)复?(姓|信|性|幸|兴)(?:是)?")  # 复姓 欧阳
+# 姓 is often heard as 信/性/幸/兴; 免贵 and 本人 mark a self-introduction as well as 我
+# (免贵 itself is sometimes heard as 脸跪, 连贵: its 贵 is enough). 复姓: 欧阳 follows.
+_SELF_SURNAME = re.compile("(?:我|免贵|[贵跪]|本人|我的)复?(姓|信|性|幸|兴)(?:是)?")
 # 复姓 (a compound surname follows) as heard: 复 or a homophone, then 姓 or one (复兴, 附近).
 _COMPOUND_CUE = re.compile("我|免贵|本人")
 _COMPOUND_REACH = 3
@@ -228,7 +233,8 @@ def _self_surname(compact: Compact) -> _Found | None:
             heard = _heard_surname(compact, m.end())
             if heard:
                 said.append((heard, m.start(), m.end() + 1, 0.6))
-            elif m.group(1) == "姓" and (exact := surname_by_sound(text[m.end()])) is not None \
+            elif m.group(1) == "姓" and m.end() < len(text) \
+                    and (exact := surname_by_sound(text[m.end()])) is not None \
                     and exact[1] == 0 and not _is_word(text[m.end() : m.end() + 2]):
                 # 免贵姓假教假德福: after 姓 itself the next character is the surname, however
                 # the name runs on (贾, an exact homophone), unless it starts a word.
@@ -697,6 +703,24 @@ def _called_surname(compact: Compact) -> _Found | None:
     return None
 
 
+# How far past a surname's evidence its compound may be written (我新诸葛诸葛亮的诸葛).
+_COMPOUND_AFTER = 3
+
+
+def _compound_written(text: str, surname: _Found) -> _Found:
+    """A one-character surname that starts a compound surname written at it (我先欧阳, heard
+    by sound as 欧; 诸葛亮的诸 葛 …): the compound."""
+    value, start, end, confidence = surname
+    if len(value) != 1:
+        return surname
+    window = text[start : end + _COMPOUND_AFTER]
+    for compound in COMPOUND_SURNAMES:
+        at = window.find(compound) if compound[0] == value else -1
+        if at >= 0 and not text.startswith("的", start + at + 2):  # 东方的东 describes 东
+            return compound, start, max(end, start + at + 2), confidence
+    return surname
+
+
 def _compound_by_sound(text: str) -> _Found | None:
     """我复兴欧阳 / 免贵附近司马: 复姓 heard as words that sound like it, then a compound
     surname, heard exactly or by sound (思马 → 司马) within a few characters."""
@@ -865,6 +889,9 @@ def find_name(compact: Compact) -> CallerName:
             surname, full = _settled_by_description(text, surname, full)
     elif surname is None:
         surname = _introduced_by_parts(text)
+
+    if surname is not None and full is None:
+        surname = _compound_written(text, surname)
 
     refused = _REFUSAL.search(text)
     if refused:

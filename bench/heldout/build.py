@@ -38,7 +38,8 @@ SETS = {"a": (CASES, OUT),
         "e": (HERE / "cases_e.jsonl", REPO / "artifacts" / "calls_heldout_e"),
         "f": (HERE / "cases_f.jsonl", REPO / "artifacts" / "calls_heldout_f"),
         "g": (HERE / "cases_g.jsonl", REPO / "artifacts" / "calls_heldout_g"),
-        "h": (HERE / "cases_h.jsonl", REPO / "artifacts" / "calls_heldout_h")}
+        "h": (HERE / "cases_h.jsonl", REPO / "artifacts" / "calls_heldout_h"),
+        "i": (HERE / "cases_i.jsonl", REPO / "artifacts" / "calls_heldout_i")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

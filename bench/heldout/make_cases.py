@@ -9,7 +9,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``fifth_set.py``, ``cases_e.jsonl``), against all four; ``--set f`` the sixth, H281-H340
 (``sixth_set.py``, ``cases_f.jsonl``), against all five; ``--set g`` the seventh, H341-H400
 (``seventh_set.py``, ``cases_g.jsonl``), against all six; ``--set h`` the eighth, H401-H460
-(``eighth_set.py``, ``cases_h.jsonl``), against all seven. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``eighth_set.py``, ``cases_h.jsonl``), against all seven; ``--set i`` the ninth, H461-H520
+(``ninth_set.py``, ``cases_i.jsonl``), against all eight. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -45,7 +46,8 @@ APPEAL_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> default output
         "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl",
         "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl",
-        "g": HERE / "cases_g.jsonl", "h": HERE / "cases_h.jsonl"}
+        "g": HERE / "cases_g.jsonl", "h": HERE / "cases_h.jsonl",
+        "i": HERE / "cases_i.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -252,7 +254,7 @@ def _said_digits(tel: str) -> str:
     """The number a phone answer finally gives: after a self-correction, the corrected
     reading; a short correction replaces as many trailing digit groups as it has."""
     readings = []
-    for part in re.split(r"不对|说 错 了", tel):
+    for part in re.split(r"不对|说 ?错 ?了", tel):
         groups = [w for w in part.split() if w and all(ch in DIGITS for ch in w)]
         readings.append(groups)
     number = readings[0]
@@ -260,7 +262,14 @@ def _said_digits(tel: str) -> str:
         if not fix:
             continue  # 不对 不对 是 …: a correction said twice has nothing between
         digits = sum(len(g) for g in fix)
-        number = fix if digits >= 10 or len(fix) >= len(number) else number[:-len(fix)] + fix
+        # A correction that goes on to the end (幺八八 零幺 哦 不对 零七 幺二 五五 四六)
+        # replaces the trailing groups that leave an eleven-digit number.
+        whole = [k for k in range(1, len(number) + 1)
+                 if sum(len(g) for g in number[:-k]) + digits == 11]
+        if digits < 10 and whole:
+            number = number[:-whole[0]] + fix
+        else:
+            number = fix if digits >= 10 or len(fix) >= len(number) else number[:-len(fix)] + fix
     return "".join(DIGITS[ch] for g in number for ch in g)
 
 
@@ -271,8 +280,8 @@ def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
         cid, e = c["id"], c["expect"]
         if re.search(r"[A-Za-z0-9０-９，。,.!?！？、；;：:]", c["text"]):
             errors.append(f"{cid}: Latin letter, Arabic digit or punctuation in text")
-        if not re.fullmatch(r"1[3-9]\d{9}", c["caller_number"]):
-            errors.append(f"{cid}: caller_number {c['caller_number']} not a mobile number")
+        if not re.fullmatch(r"1[3-9]\d{9}|0\d{9,11}", c["caller_number"]):
+            errors.append(f"{cid}: caller_number {c['caller_number']} not a phone number")
         dist, streets = e.get("district"), e.get("street")
         if dist is not None and dist not in units:
             errors.append(f"{cid}: district {dist} not in the gazetteer")
@@ -304,7 +313,7 @@ def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
         if keys != "#" and keys[:-1] != _said_digits(said):
             errors.append(f"{cid}: said {_said_digits(said)} != keys {keys[:-1]}")
         surname, name = e.get("surname"), e.get("name")
-        if name and surname != name[0]:
+        if name and not (surname and name.startswith(surname)):
             errors.append(f"{cid}: name {name} does not start with surname {surname}")
         if surname and surname not in c["turns"]["name"]:
             errors.append(f"{cid}: surname {surname} not said")
@@ -359,7 +368,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "e": ("bench.heldout.fifth_set", "CASES_E"),
            "f": ("bench.heldout.sixth_set", "CASES_F"),
            "g": ("bench.heldout.seventh_set", "CASES_G"),
-           "h": ("bench.heldout.eighth_set", "CASES_H")}
+           "h": ("bench.heldout.eighth_set", "CASES_H"),
+           "i": ("bench.heldout.ninth_set", "CASES_I")}
 
 
 def _source(which: str) -> list[Case]:
@@ -395,6 +405,7 @@ if __name__ == "__main__":
                         help="a: the first set H01-H40; b: the second set H41-H100; "
                              "c: the third set H101-H160; d: the fourth, H161-H220; "
                              "e: the fifth, H221-H280; f: the sixth, H281-H340; "
-                             "g: the seventh, H341-H400; h: the eighth, H401-H460")
+                             "g: the seventh, H341-H400; h: the eighth, H401-H460; "
+                             "i: the ninth, H461-H520")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))

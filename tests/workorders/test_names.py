@@ -398,3 +398,31 @@ def test_a_spelling_by_parts_that_confirms_the_surname_makes_it_surer() -> None:
 def test_a_three_character_description_heard_nearly_as_itself(text: str,
                                                                 surname: str) -> None:
     assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(("text", "surname"), [
+    # 草字头那个肖: the grass radical over the 肖 it sounds like is 萧, whatever was written
+    ("我姓肖草字头那个肖我只抱我们村北边", "萧"),
+    ("我心夜口十夜我向表洋衣向", "叶"),  # 口十叶, heard with the 叶 as 夜
+    ("脸跪性侯我想问问低保怎么申请", "侯"),  # 免贵姓侯, 免贵 heard as 脸跪
+    ("连贵姓侯我想问问", "侯"),
+])
+def test_surnames_described_or_introduced_as_set_h_heard_them(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(("text", "surname"), [
+    ("家园我先欧阳要88104", "欧阳"),  # 我姓欧阳 with 姓 heard as 先: the compound, not 欧
+    ("你好我新诸葛诸葛亮的诸葛我们", "诸葛"),
+])
+def test_a_compound_surname_written_after_a_cue_heard_by_sound(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+def test_a_description_by_a_compound_word_is_no_compound_surname() -> None:
+    assert find_name(compact("我姓东东方的东")).surname.value != "东方"
+
+
+def test_no_surname_from_a_bare_guixing() -> None:
+    for text in ("贵姓", "请问贵姓", "跪性"):
+        assert find_name(compact(text)).surname.value is None
