@@ -43,6 +43,12 @@ _GRIEVANCE_QUESTIONS = ("合法吗", "合理吗", "合规吗", "违法吗", "正
                         "管不管", "这样对吗", "凭什么", "能不能把钱要", "钱要回来", "钱能要回",
                         "钱还能要", "还能不能把钱")
 _CONSULT = "咨询"
+# 想问问能不能请社区医生上门: a question that asks for something to be done is a request for
+# help, not a question (能不能帮我们催一下, 能不能给我们这建个信号塔), when it follows the
+# consult words within this many characters.
+_HELP = "求助"
+_REQUEST = re.compile("(?:能不能|可不可以|能否)(?:帮|请|给|派|找人|安排|上门)")
+_REQUEST_REACH = 15
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase; not 我 as an object
 # (冲我, 给我, 对我: 还冲我央一样 is no 倡议).
 _SELF_BEFORE = re.compile("(?<![冲给对跟让帮叫朝向替被把和])我(?:要|想|得|来|就|是|也|还|"
@@ -344,6 +350,9 @@ def appeal_type(
     said_outright = any(p in text for rule in taxonomy.appeals for p in rule.declared)
     grievances = [(at, at + len(q)) for q in _GRIEVANCE_QUESTIONS
                   for at in [text.find(q)] if at >= 0]
+    consult = [p for r in taxonomy.appeals if r.name == _CONSULT for p in r.declared]
+    requests = [(m.start(), m.end()) for m in _REQUEST.finditer(text)
+                if any(p in text[max(0, m.start() - _REQUEST_REACH):m.start()] for p in consult)]
     scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
         score = 0.0
@@ -355,7 +364,7 @@ def appeal_type(
                 at = text.find(phrase, at + 1)  # 不是投诉 … 就是想咨询: skip the denial
             if at < 0:
                 continue
-            if grievances and rule.name == _CONSULT and phrase != _CONSULT:
+            if (grievances or requests) and rule.name == _CONSULT and phrase != _CONSULT:
                 span = span or (at, at + len(phrase))  # 想问问 … 这合法吗: not a question
                 continue
             weight = 5.0 if _preceded_by(text, at, _SELF) else 4.0
@@ -375,6 +384,9 @@ def appeal_type(
                 declared = True
                 if weight > score:
                     score, span = weight, (hit.start, hit.end)
+        if rule.name == _HELP and requests:
+            score += 1.0
+            span = span or requests[0]
         for phrase in rule.cues:
             at = text.find(phrase)
             if at >= 0 and rule.name == _CONSULT and any(

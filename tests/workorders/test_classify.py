@@ -382,3 +382,19 @@ def test_a_rhetorical_bushi_denies_nothing_and_feiyao_is_no_feiyi() -> None:
     # 这不是宰人吗 asks, it does not deny; 非要 sounds like 非遗, counted only where written
     assert category("蹬三轮的说一个人三十 拉我们转了一圈下来非要六百 这不是宰人吗")[0] \
         == "市场管理"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # a question that asks for something to be done asks for help
+        ("我母亲卧床下不了楼 想问问能不能请社区医生上门给换胃管", "求助"),
+        ("垃圾站半个月没人拉了 想问问能不能帮我们催一下", "求助"),
+        # a question about how things are done stays a question
+        ("想问问营业执照能不能网上办", "咨询"),
+        ("我想问问低保怎么申请 要准备什么材料", "咨询"),
+    ],
+)
+def test_a_question_asking_for_something_to_be_done(text: str, want: str) -> None:
+    found = appeal_type(compact(text), knowledge().taxonomy, urgent=False, has_category=True)
+    assert found.value == want
