@@ -181,7 +181,7 @@ def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str
 # not the trouble it solved), a complaint, report or question its matter (我要举报 群租房 …).
 # A phrase starting that close after such a word weighs so many times its weight.
 _PRAISE = "表扬"
-_PRAISE_MORE = ("感谢",)
+_PRAISE_MORE = ("感谢", "谢谢")
 _PRAISED_WINDOW = 12
 _PRAISED_WEIGHT = 3.0
 _DECLARED_WINDOW = 10

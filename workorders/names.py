@@ -16,7 +16,8 @@ from functools import lru_cache
 from config.data import shipped
 from workorders.draft import FieldValue
 from workorders.parts import spelled_by_parts
-from workorders.pinyin import plain_readings, tones
+from workorders.phone import DIGITS
+from workorders.pinyin import is_word, plain_readings, tones, words
 from workorders.sound import SoundIndex, char_cost, heard_cost, substitution_cost, syllable_cost
 from workorders.text import Compact, compact
 
@@ -131,6 +132,8 @@ _SELF_SURNAME = re.compile("(?:我|免贵|[贵跪]|本人|我的)复?(姓|信|�
 _COMPOUND_CUE = re.compile("我|免贵|本人")
 _COMPOUND_REACH = 3
 _BARE_SURNAME = re.compile("(?<![的家个位是叫那这])姓(?!名)")
+# Digits in a row after 姓 are a number, not a surname that sounds like one (一 → 易).
+_NUMBER_RUN = 3
 _SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
 _SELF_IS = re.compile("我是|我就是|本人是")
 _TITLE = re.compile("女士|先生|阿姨|大爷|大妈|师傅|老师|大姐|大哥|奶奶|爷爷")
@@ -218,10 +221,18 @@ def _word_ends(compact: Compact, at: int) -> bool:
     return at >= len(text) or at in compact.breaks or bool(_NAME_END.match(text, at))
 
 
+def _number_starts(text: str, at: int) -> bool:
+    """Whether a run of digits (spoken or written) starts at ``at``: 一一五二…, 幺三八…"""
+    run = text[at : at + _NUMBER_RUN]
+    return len(run) == _NUMBER_RUN and all(ch in DIGITS for ch in run)
+
+
 def _self_surname(compact: Compact) -> _Found | None:
     text = compact.text
     said: list[_Found] = []
     for m in _SELF_SURNAME.finditer(text):
+        if _number_starts(text, m.end()):
+            continue  # 我姓一一五二…: the number said (or heard) where the surname was
         found = _surname_at(text, m.end())
         if not found:
             described = _word_description(text, m.end() + 1)
@@ -611,6 +622,8 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
         if cue is None:
             continue
         at = i + 2
+        if _number_starts(text, at):
+            continue  # 我姓一一五二…, 我姓幺三八…: the number
         spelled = _spelling_by_sound(text, at, reach=3)
         if spelled is not None:
             return spelled[0], i, spelled[1], 0.75
@@ -655,16 +668,13 @@ def _spelling_tail(text: str, at: int) -> bool:
     return False
 
 
-@lru_cache(maxsize=1)
 def _words() -> frozenset[str]:
-    from pypinyin.phrases_dict import phrases_dict
-
-    return frozenset(phrases_dict)
+    return words()
 
 
 def _is_word(chars: str) -> bool:
     """Whether ``chars`` is a word of pypinyin's phrase dictionary (信任, 兴奋)."""
-    return chars in _words()
+    return is_word(chars)
 
 
 def _described_surname(text: str) -> _Found | None:

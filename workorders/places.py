@@ -211,9 +211,11 @@ def _places(compact: Compact, heard: list[Mention]) -> Places:
         street = FieldValue(unit.form_for(m.suffix_kind), score, compact.span(m.start, m.end))
         last_end = m.end
     if districts:
+        # The district the street lies in; else the surest mention, the first of equals (西城区
+        # said in full over a bare 东城 heard in 耳东陈 → 尔东城).
         pick = next(
             (d for d in districts if unit and unit.district in {x.name for x in d.districts}),
-            districts[0],
+            max(districts, key=_believe_district),
         )
         district = FieldValue(
             pick.districts[0].name, _believe_district(pick), compact.span(pick.start, pick.end)

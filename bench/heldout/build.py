@@ -39,7 +39,8 @@ SETS = {"a": (CASES, OUT),
         "f": (HERE / "cases_f.jsonl", REPO / "artifacts" / "calls_heldout_f"),
         "g": (HERE / "cases_g.jsonl", REPO / "artifacts" / "calls_heldout_g"),
         "h": (HERE / "cases_h.jsonl", REPO / "artifacts" / "calls_heldout_h"),
-        "i": (HERE / "cases_i.jsonl", REPO / "artifacts" / "calls_heldout_i")}
+        "i": (HERE / "cases_i.jsonl", REPO / "artifacts" / "calls_heldout_i"),
+        "j": (HERE / "cases_j.jsonl", REPO / "artifacts" / "calls_heldout_j")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -10,7 +10,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``sixth_set.py``, ``cases_f.jsonl``), against all five; ``--set g`` the seventh, H341-H400
 (``seventh_set.py``, ``cases_g.jsonl``), against all six; ``--set h`` the eighth, H401-H460
 (``eighth_set.py``, ``cases_h.jsonl``), against all seven; ``--set i`` the ninth, H461-H520
-(``ninth_set.py``, ``cases_i.jsonl``), against all eight. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``ninth_set.py``, ``cases_i.jsonl``), against all eight; ``--set j`` the tenth, H521-H580
+(``tenth_set.py``, ``cases_j.jsonl``), against all nine. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -47,7 +48,7 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl",
         "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl",
         "g": HERE / "cases_g.jsonl", "h": HERE / "cases_h.jsonl",
-        "i": HERE / "cases_i.jsonl"}
+        "i": HERE / "cases_i.jsonl", "j": HERE / "cases_j.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -254,7 +255,7 @@ def _said_digits(tel: str) -> str:
     """The number a phone answer finally gives: after a self-correction, the corrected
     reading; a short correction replaces as many trailing digit groups as it has."""
     readings = []
-    for part in re.split(r"不对|说 ?错 ?了", tel):
+    for part in re.split(r"不 ?对|说 ?错 ?了", tel):
         groups = [w for w in part.split() if w and all(ch in DIGITS for ch in w)]
         readings.append(groups)
     number = readings[0]
@@ -268,6 +269,10 @@ def _said_digits(tel: str) -> str:
                  if sum(len(g) for g in number[:-k]) + digits == 11]
         if digits < 10 and whole:
             number = number[:-whole[0]] + fix
+        elif digits > 11:
+            # 最后两位是三八 完整的是 幺三五…: a full number said again ends the correction
+            tail = [k for k in range(1, len(fix) + 1) if sum(len(g) for g in fix[-k:]) == 11]
+            number = fix[-tail[0]:] if tail else fix
         else:
             number = fix if digits >= 10 or len(fix) >= len(number) else number[:-len(fix)] + fix
     return "".join(DIGITS[ch] for g in number for ch in g)
@@ -293,7 +298,7 @@ def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
             elif not any(re.sub("(街道|地区|镇|乡)$", "", n) in c["text"].replace(" ", "")
                          for n in units[dist][s]):
                 errors.append(f"{cid}: street {s} not said")
-        if dist is not None and dist not in c["text"].replace(" ", ""):
+        if dist is not None and dist.removesuffix("区") not in c["text"].replace(" ", ""):
             errors.append(f"{cid}: district {dist} not said")
         for k in ("category",):
             for v in e[k] if isinstance(e[k], list) else [e[k]]:
@@ -317,7 +322,7 @@ def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
             errors.append(f"{cid}: name {name} does not start with surname {surname}")
         if surname and surname not in c["turns"]["name"]:
             errors.append(f"{cid}: surname {surname} not said")
-        if name and name not in c["turns"]["name"]:
+        if name and name not in c["turns"]["name"].replace(" ", ""):
             errors.append(f"{cid}: name {name} not said")
     return errors
 
@@ -369,7 +374,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "f": ("bench.heldout.sixth_set", "CASES_F"),
            "g": ("bench.heldout.seventh_set", "CASES_G"),
            "h": ("bench.heldout.eighth_set", "CASES_H"),
-           "i": ("bench.heldout.ninth_set", "CASES_I")}
+           "i": ("bench.heldout.ninth_set", "CASES_I"),
+           "j": ("bench.heldout.tenth_set", "CASES_J")}
 
 
 def _source(which: str) -> list[Case]:
@@ -406,6 +412,6 @@ if __name__ == "__main__":
                              "c: the third set H101-H160; d: the fourth, H161-H220; "
                              "e: the fifth, H221-H280; f: the sixth, H281-H340; "
                              "g: the seventh, H341-H400; h: the eighth, H401-H460; "
-                             "i: the ninth, H461-H520")
+                             "i: the ninth, H461-H520; j: the tenth, H521-H580")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))

@@ -398,3 +398,47 @@ def test_a_rhetorical_bushi_denies_nothing_and_feiyao_is_no_feiyi() -> None:
 def test_a_question_asking_for_something_to_be_done(text: str, want: str) -> None:
     found = appeal_type(compact(text), knowledge().taxonomy, urgent=False, has_category=True)
     assert found.value == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a remedy tried that failed, nobody answering for it, money gone: a complaint
+        "给孩子报了英语课 交了两万八 现在门都锁了 钱一分都退不回来",
+        "暖气一直不热 找了热力公司来放了放气 还是不热",
+        "采石场天天放炮 我家墙都震裂了 这房子要是塌了谁负责",
+    ],
+)
+def test_a_grievance_never_called_a_complaint(text: str) -> None:
+    found = appeal_type(compact(text), knowledge().taxonomy, urgent=False, has_category=True)
+    assert found.value == "投诉"
+
+
+@pytest.mark.parametrize(
+    ("text", "cat"),
+    [
+        # 楼上水管: no 上水 (water supply) in it; the flat's pipe burst is the housing's
+        ("楼上水管爆了 水顺着天花板往下流 吊灯里都在滴水", "住房管理"),
+        # a gas cylinder named as a hazard does not make a kindergarten a gas supply matter
+        ("村口有个小院挂着双语幼儿园的牌子 根本没有办学资质 做饭用的液化气罐就堆在院里",
+         "教育培训"),
+        # a child locked in a car in a car park is an emergency, not parking
+        ("超市的露天停车场有辆车里锁着一个小孩 车窗关得严严实实 孩子哭得满头大汗", "公共安全"),
+        # thanks to the hotline's staff: the praise is for them, not the street light
+        ("上回反映村里路灯不亮 现在路灯都亮了 我就想说一声谢谢你们这个热线的工作人员", "其他"),
+    ],
+)
+def test_category_of_set_i_wordings(text: str, cat: str) -> None:
+    assert category(text)[0] == cat
+
+
+def test_asking_for_help_in_other_words() -> None:
+    text = "我想求个帮助 借给老乡五万块钱 他一直拖着不还 听说有免费的法律援助"
+    found = appeal_type(compact(text), knowledge().taxonomy, urgent=False, has_category=True)
+    assert found.value == "求助"
+
+
+def test_a_child_locked_in_a_car_is_urgent() -> None:
+    taxonomy = knowledge().taxonomy
+    text = compact("停车场有辆车里锁着一个小孩 车窗关得严严实实")
+    assert is_urgent(text, taxonomy.urgent, taxonomy).value is True

@@ -426,3 +426,9 @@ def test_a_description_by_a_compound_word_is_no_compound_surname() -> None:
 def test_no_surname_from_a_bare_guixing() -> None:
     for text in ("贵姓", "请问贵姓", "跪性"):
         assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize("text", ["不能办正我姓一一五二一一七零九三", "我姓幺三八零幺二"])
+def test_no_surname_from_the_number_said_after_xing(text: str) -> None:
+    # 我姓尹 … with the surname lost and the number heard at once: 一 is no 易, 幺 no 姚
+    assert find_name(compact(text)).surname.value is None

@@ -174,3 +174,9 @@ def test_sound_index_finds_what_comparing_every_name_finds(text: str) -> None:
 def test_the_name_reported_is_the_form_heard(text: str, street: str) -> None:
     places = find_places(compact(text), knowledge().gazetteer)
     assert places.street.value == street
+
+
+def test_a_district_said_in_full_wins_over_a_bare_one_heard_earlier() -> None:
+    # 耳东陈 heard as 尔东城 holds a bare 东城; the caller then says 西城区 in full.
+    text = compact("我叫陈思远尔东城我是在西城区金融间那边上的车")
+    assert find_places(text, knowledge().gazetteer).district.value == "西城区"
