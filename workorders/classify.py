@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from workorders.draft import FieldValue
-from workorders.knowledge import Taxonomy, UrgentRules
+from workorders.knowledge import AppealRule, Taxonomy, UrgentRules
 from workorders.phone import DIGITS
 from workorders.sound import Hit, SoundIndex, best_hits, char_cost, strict_budget
 from workorders.text import Compact
@@ -144,7 +144,6 @@ _ROUTE_AFTER_DE = "的车"
 _DENIED_BEFORE = ("不是",)
 # 这不是宰人吗: 不是 … 吗 asks, it does not deny.
 _RHETORICAL = ("吗", "嘛")
-_RHETORICAL_REACH = 1
 # The share of its weight that a phrase naming a place, or denied, keeps.
 _ASIDE_WEIGHT = 0.3
 
@@ -159,7 +158,7 @@ def _aside(text: str, at: int, end: int) -> bool:
         after = after[1:]
     return (after.startswith(_PLACE_AFTER) or after.startswith(_ROUTE_AFTER)
             or (text[max(0, at - 2):at] in _DENIED_BEFORE
-                and not text[end:end + _RHETORICAL_REACH].endswith(_RHETORICAL)))
+                and not text.startswith(_RHETORICAL, end)))
 
 
 def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:
@@ -212,11 +211,15 @@ _ASKED_ABOUT_GAP = 2
 _ASKED_ABOUT_WEIGHT = 1.5
 
 
-def _asked_about(text: str, end: int, taxonomy: Taxonomy) -> bool:
-    """Whether a question cue starts within :data:`_ASKED_ABOUT_GAP` characters of ``end``."""
+def _consult(taxonomy: Taxonomy) -> AppealRule | None:
+    return next((rule for rule in taxonomy.appeals if rule.name == _CONSULT), None)
+
+
+def _asked_about(text: str, end: int, cues: tuple[str, ...]) -> bool:
+    """Whether one of ``cues`` starts within :data:`_ASKED_ABOUT_GAP` characters of ``end``
+    (and ends within four more)."""
     after = text[end:end + _ASKED_ABOUT_GAP + 4]
-    return any(after.find(cue, 0, _ASKED_ABOUT_GAP + len(cue)) >= 0
-               for rule in taxonomy.appeals if rule.name == _CONSULT for cue in rule.cues)
+    return any(after.find(cue, 0, _ASKED_ABOUT_GAP + len(cue)) >= 0 for cue in cues)
 
 
 def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, float]]:
@@ -231,6 +234,8 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
     """
     found = _occurrences(text, taxonomy)
     declared = _declared_from(text, taxonomy)
+    consult = _consult(taxonomy)
+    questions = consult.cues if consult is not None else ()
     out: list[tuple[int, int, int, float]] = []
     best: dict[tuple[int, str], int] = {}
     for sub_index, at, end, phrase, weight in found:
@@ -240,7 +245,7 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, end) else 1.0)
         w *= max((weight for p, window, weight in declared if p <= at < p + window),
                  default=1.0)
-        if _asked_about(text, end, taxonomy):
+        if _asked_about(text, end, questions):
             w *= _ASKED_ABOUT_WEIGHT
         key = (sub_index, phrase)
         if key in best:
@@ -350,9 +355,10 @@ def appeal_type(
     said_outright = any(p in text for rule in taxonomy.appeals for p in rule.declared)
     grievances = [(at, at + len(q)) for q in _GRIEVANCE_QUESTIONS
                   for at in [text.find(q)] if at >= 0]
-    consult = [p for r in taxonomy.appeals if r.name == _CONSULT for p in r.declared]
+    consult = _consult(taxonomy)
+    asking = consult.declared if consult is not None else ()
     requests = [(m.start(), m.end()) for m in _REQUEST.finditer(text)
-                if any(p in text[max(0, m.start() - _REQUEST_REACH):m.start()] for p in consult)]
+                if any(p in text[max(0, m.start() - _REQUEST_REACH):m.start()] for p in asking)]
     scored: list[tuple[float, int, str, int, int, bool]] = []
     for order, rule in enumerate(taxonomy.appeals):
         score = 0.0

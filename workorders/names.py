@@ -17,7 +17,7 @@ from config.data import shipped
 from workorders.draft import FieldValue
 from workorders.parts import spelled_by_parts
 from workorders.phone import DIGITS
-from workorders.pinyin import is_word, plain_readings, tones, words
+from workorders.pinyin import plain_readings, tones
 from workorders.sound import SoundIndex, char_cost, heard_cost, substitution_cost, syllable_cost
 from workorders.text import Compact, compact
 
@@ -668,13 +668,16 @@ def _spelling_tail(text: str, at: int) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
 def _words() -> frozenset[str]:
-    return words()
+    from pypinyin.phrases_dict import phrases_dict
+
+    return frozenset(phrases_dict)
 
 
 def _is_word(chars: str) -> bool:
     """Whether ``chars`` is a word of pypinyin's phrase dictionary (信任, 兴奋)."""
-    return is_word(chars)
+    return chars in _words()
 
 
 def _described_surname(text: str) -> _Found | None:

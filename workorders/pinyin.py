@@ -80,15 +80,3 @@ def sounds_alike(a: str, b: str) -> bool:
         x == y or readings(x) & readings(y) for x, y in zip(a, b, strict=True)
     )
 
-
-@lru_cache(maxsize=1)
-def words() -> frozenset[str]:
-    """The words of pypinyin's phrase dictionary (信任, 兴奋, 一共), loaded once."""
-    from pypinyin.phrases_dict import phrases_dict
-
-    return frozenset(phrases_dict)
-
-
-def is_word(chars: str) -> bool:
-    """Whether ``chars`` is a word of pypinyin's phrase dictionary."""
-    return chars in words()
