@@ -331,6 +331,15 @@ def _asked(text: str, at: int) -> bool:
         char_cost(a, b) for a, b in zip(_ASKED, after, strict=True)) <= _ASKED_COST)
 
 
+# The part of a character a caller names when spelling a surname (革字旁加个斤, 木字底).
+_SPELLING_PART = ("字旁", "字头", "字底", "偏旁", "字边", "框")
+
+
+def _spelling_before(text: str, at: int) -> bool:
+    """Whether the cue at ``at`` goes on a surname's spelling (…字旁 加个 斤)."""
+    return text[max(0, at - 3) : at].endswith(_SPELLING_PART)
+
+
 def _preceded_by(text: str, at: int, words: tuple[str, ...], window: int = 3) -> bool:
     before = text[max(0, at - window) : at]
     return any(before.endswith(w) or w in before for w in words)
@@ -393,12 +402,18 @@ def appeal_type(
         if rule.name == _HELP and requests:
             score += 1.0
             span = span or requests[0]
+        counted: list[tuple[int, int]] = []
         for phrase in rule.cues:
             at = text.find(phrase)
             if at >= 0 and rule.name == _CONSULT and any(
                     g_at <= at and at + len(phrase) <= g_end for g_at, g_end in grievances):
                 continue
-            if at >= 0:
+            if at >= 0 and _spelling_before(text, at):
+                continue  # 革字旁加个斤: a surname spelled, not 加个 asked for
+            if at >= 0 and not any(at < c_end and c_at < at + len(phrase)
+                                   for c_at, c_end in counted):
+                # one point per stretch of text: 该找谁 is not also 找谁, 一直拖着 not 拖着
+                counted.append((at, at + len(phrase)))
                 score += 1.0
                 span = span or (at, at + len(phrase))
         if span:

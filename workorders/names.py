@@ -137,7 +137,7 @@ _NUMBER_RUN = 3
 _SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
 _SELF_IS = re.compile("我是|我就是|本人是")
 _TITLE = re.compile("女士|先生|阿姨|大爷|大妈|师傅|老师|大姐|大哥|奶奶|爷爷")
-_NICKNAME = re.compile("(?:叫我|我是|我叫|就叫)(?:小|老)")
+_NICKNAME = re.compile("(?:叫我|我是|我叫|就叫|就写|写我)(?:小|老)")
 _SELF_TITLE = re.compile("(?:我是|我叫|叫我|我|联系人|就是|姓)$")
 _REFUSAL = re.compile(
     "不想留名|不留名|不愿留名|不方便留名|不想透露|不愿透露|不方便透露|匿名|名字就不留|名字就不说|"

@@ -40,7 +40,8 @@ SETS = {"a": (CASES, OUT),
         "g": (HERE / "cases_g.jsonl", REPO / "artifacts" / "calls_heldout_g"),
         "h": (HERE / "cases_h.jsonl", REPO / "artifacts" / "calls_heldout_h"),
         "i": (HERE / "cases_i.jsonl", REPO / "artifacts" / "calls_heldout_i"),
-        "j": (HERE / "cases_j.jsonl", REPO / "artifacts" / "calls_heldout_j")}
+        "j": (HERE / "cases_j.jsonl", REPO / "artifacts" / "calls_heldout_j"),
+        "k": (HERE / "cases_k.jsonl", REPO / "artifacts" / "calls_heldout_k")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -11,7 +11,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``seventh_set.py``, ``cases_g.jsonl``), against all six; ``--set h`` the eighth, H401-H460
 (``eighth_set.py``, ``cases_h.jsonl``), against all seven; ``--set i`` the ninth, H461-H520
 (``ninth_set.py``, ``cases_i.jsonl``), against all eight; ``--set j`` the tenth, H521-H580
-(``tenth_set.py``, ``cases_j.jsonl``), against all nine. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``tenth_set.py``, ``cases_j.jsonl``), against all nine; ``--set k`` the eleventh, H581-H640
+(``eleventh_set.py``, ``cases_k.jsonl``), against all ten. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -48,7 +49,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "c": HERE / "cases_c.jsonl", "d": HERE / "cases_d.jsonl",
         "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl",
         "g": HERE / "cases_g.jsonl", "h": HERE / "cases_h.jsonl",
-        "i": HERE / "cases_i.jsonl", "j": HERE / "cases_j.jsonl"}
+        "i": HERE / "cases_i.jsonl", "j": HERE / "cases_j.jsonl",
+        "k": HERE / "cases_k.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -375,7 +377,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "g": ("bench.heldout.seventh_set", "CASES_G"),
            "h": ("bench.heldout.eighth_set", "CASES_H"),
            "i": ("bench.heldout.ninth_set", "CASES_I"),
-           "j": ("bench.heldout.tenth_set", "CASES_J")}
+           "j": ("bench.heldout.tenth_set", "CASES_J"),
+           "k": ("bench.heldout.eleventh_set", "CASES_K")}
 
 
 def _source(which: str) -> list[Case]:
@@ -412,6 +415,7 @@ if __name__ == "__main__":
                              "c: the third set H101-H160; d: the fourth, H161-H220; "
                              "e: the fifth, H221-H280; f: the sixth, H281-H340; "
                              "g: the seventh, H341-H400; h: the eighth, H401-H460; "
-                             "i: the ninth, H461-H520; j: the tenth, H521-H580")
+                             "i: the ninth, H461-H520; j: the tenth, H521-H580; "
+                             "k: the eleventh, H581-H640")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))

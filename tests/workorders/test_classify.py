@@ -442,3 +442,84 @@ def test_a_child_locked_in_a_car_is_urgent() -> None:
     taxonomy = knowledge().taxonomy
     text = compact("停车场有辆车里锁着一个小孩 车窗关得严严实实")
     assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
+
+
+def _appeal(text: str, *, urgent: bool = False) -> str | None:
+    return appeal_type(compact(text), knowledge().taxonomy, urgent=urgent,
+                       has_category=True).value
+
+
+def test_a_stretch_of_text_is_one_cue_however_many_cues_it_holds() -> None:
+    # 该找谁 holds 找谁: one question, not two, against two signs of distress
+    text = "房东扣着押金 我特别着急 这事该找谁 你们能派人来吗"
+    assert _appeal(text) == "求助"
+
+
+def test_a_surname_spelled_with_jiage_proposes_nothing() -> None:
+    # 革字旁加个斤: the caller spells 靳; 加个 is not a proposal here
+    text = "我们村停了好几回电 每回都没通知 冰箱东西都坏了 我姓靳 革字旁加个斤两的斤"
+    assert _appeal(text) == "投诉"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # asked outright: help me
+        ("我在工地摔伤了老板不给报销 这算不算工伤 该找谁 您帮帮我", "求助"),
+        # a thought offered, or a proposal with its own fallback, is a suggestion
+        ("我说说想法啊 社区图书室晚上七点就关了 上班族根本赶不上", "建议"),
+        ("办证大厅周末不开门 能不能星期天也开半天 哪怕就一个窗口也行", "建议"),
+        ("渣土车路上掉土 能不能让他们盖严实点 再不行就别让白天走了", "建议"),
+        # the call is made to thank: the trouble it tells of was solved
+        ("楼下超市卖的米一直拖着不给退 后来街道的刘干事帮我协调好了 "
+         "我打电话来谢谢他", "表扬"),
+        # told that nobody can stop it, or asked what sort of treatment this is
+        ("楼下饭馆油烟直冲我家窗户 跟老板说了 他说手续齐全谁也管不着", "投诉"),
+        ("半个月停了六回电 每次都不说一声 你说这算怎么回事", "投诉"),
+        # wrongdoing a citizen tells on, and asks the authority to look into
+        ("孩子的班主任周末在家里搞有偿补课 不去的孩子就被冷落", "举报"),
+        ("对面楼好几户从窗户里飞线给电动车充电 电线就在外面吊着", "举报"),
+    ],
+)
+def test_appeal_type_from_what_the_caller_wants(text: str, want: str) -> None:
+    assert _appeal(text) == want
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a person lying out in the cold, or frozen stiff
+        "地铁口台阶上躺着个老太太 今晚零下十几度 她冻得直哆嗦",
+        "路边有个人冻僵了 一动不动",
+    ],
+)
+def test_exposure_to_the_cold_is_urgent(text: str) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a stove that will not light is no fire
+        "家里燃气灶打不着火了 想让燃气公司来看看",
+        # wind, not water, blows into the village yards
+        "废品站天天烧塑料 黑烟顺着风往村里灌 院子里晾的衣服全是味儿",
+    ],
+)
+def test_not_urgent_where_the_words_only_look_like_danger(text: str) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is False
+
+
+@pytest.mark.parametrize(
+    ("text", "cat"),
+    [
+        # a stall's scale checked at the market's fair scale: short weight is the market's
+        ("早市卖肉的那个摊秤有问题 我拿到公平秤上一称少了三两", "市场管理"),
+        # a flooded underpass with a car stuck in it: the road must be closed
+        ("铁路桥底下的涵洞积水一米多深 有辆车熄火了 赶紧封路吧", "交通管理"),
+    ],
+)
+def test_category_of_set_j_wordings(text: str, cat: str) -> None:
+    assert category(text)[0] == cat

@@ -432,3 +432,9 @@ def test_no_surname_from_a_bare_guixing() -> None:
 def test_no_surname_from_the_number_said_after_xing(text: str) -> None:
     # 我姓尹 … with the surname lost and the number heard at once: 一 is no 易, 幺 no 姚
     assert find_name(compact(text)).surname.value is None
+
+
+def test_a_familiar_form_the_caller_asks_to_be_written_down() -> None:
+    # 你就写老薛: how to put the caller down on the order
+    found = find_name(compact("店就在方庄那边 你就写老薛就行 草字头那个薛"))
+    assert found.surname.value == "薛"
