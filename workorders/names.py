@@ -8,6 +8,7 @@ surname given in the same breath (名字就不留了 我姓王) is still kept.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -179,6 +180,61 @@ def plausible_given_name(given: str) -> bool:
     """Whether every character of ``given`` is one that given names use."""
     chars = given_name_chars()
     return bool(given) and all(ch in chars for ch in given)
+
+
+COMMON_GIVEN_FILE = "common_given_names.json"
+
+
+@lru_cache(maxsize=1)
+def _common_given() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """The common given names (config/data/common_given_names.json) by their toneless
+    syllables, the more usual characters first (by the counts of given_name_chars.json)."""
+    data = json.loads(shipped(COMMON_GIVEN_FILE).read_text(encoding="utf-8"))
+    counts = json.loads(shipped(GIVEN_NAME_FILE).read_text(encoding="utf-8"))["chars"]
+    by_sound: dict[tuple[str, ...], list[str]] = {}
+    for line in data["names"]:
+        for name in line.split():
+            if all(plain_readings(ch) for ch in name):
+                key = tuple(plain_readings(ch)[0] for ch in name)
+                by_sound.setdefault(key, []).append(name)
+    return {k: tuple(sorted(v, key=lambda n: -min(counts.get(ch, 0) for ch in n)))
+            for k, v in by_sound.items()}
+
+
+@lru_cache(maxsize=1)
+def _common_names() -> frozenset[str]:
+    return frozenset(n for names in _common_given().values() for n in names)
+
+
+def common_given_name(given: str) -> str:
+    """A given name the ASR wrote as a homophone of a common one (贵英 for 桂英, 小燕 for
+    晓燕, 红眉 for 红梅) → that common one, if one sounds the same in every syllable
+    (tones too where the heard characters are plausible in names; a plausible single
+    character stays). A listed or unmatched name stays as heard."""
+    if not given or given in _common_names():
+        return given
+    options: list[str] = []
+    for key in itertools.product(*(plain_readings(ch) or (ch,) for ch in given)):
+        options.extend(_common_given().get(key, ()))
+    if not plausible_given_name(given):
+        return options[0] if options else given
+    if len(given) == 1:
+        return given  # 嘉, 雨, 瑞: one plausible character is a name as it stands
+    same_tone = [o for o in options
+                 if all({t for _r, t in tones(a)} & {t for _r, t in tones(b)}
+                        for a, b in zip(o, given, strict=True))]
+    return same_tone[0] if same_tone else given
+
+
+def _commonly_spelt(full: _Found | None) -> _Found | None:
+    """``full`` with its given name read as the common name it sounds like."""
+    if full is None:
+        return None
+    surname = _surname_at(full[0], 0) or full[0][0]
+    if full[0][len(surname):].startswith(surname):
+        return full  # 陈 陈志强 read as 陈陈: the surname said twice, no given name
+    given = common_given_name(full[0][len(surname):])
+    return (surname + given, *full[1:]) if given != full[0][len(surname):] else full
 
 
 @dataclass(frozen=True)
@@ -879,7 +935,7 @@ def find_name(compact: Compact) -> CallerName:
         fix = _CORRECTED.search(text, surname[2])
         if fix and _word_ends(compact, fix.end()) and fix.group(1) in SURNAMES:
             surname = (fix.group(1), surname[1], fix.end(), 0.9)
-    full = _full_name(compact, surname)
+    full = _commonly_spelt(_full_name(compact, surname))
     if full is not None and (surname is None or not full[0].startswith(surname[0])):
         compound = _surname_at(full[0], 0) or full[0][0]
         surname = (compound, full[1], full[2], full[3])
@@ -941,14 +997,14 @@ def answer_name(text: str, *, bare: bool = True) -> CallerName:
         if given.startswith(known):  # 我叫陈 陈 陈志强 read as 陈陈
             found = CallerName(FieldValue(), found.surname)
         if found.name.value is None:  # 免贵姓冯 冯卫东: the full name after the surname
-            full = _full_name_after(c, known)
+            full = _commonly_spelt_after(_full_name_after(c, known))
             if full is not None:
                 conf = found.surname.confidence or 0.8
                 return CallerName(FieldValue(full[0], conf, c.span(*full[1:])), found.surname)
         return found
 
     def named(surname: str, start: int, end: int, confidence: float) -> CallerName:
-        full = _full_name_after(c, surname)
+        full = _commonly_spelt_after(_full_name_after(c, surname))
         return CallerName(
             FieldValue(full[0], confidence, c.span(*full[1:])) if full else FieldValue(),
             FieldValue(surname, confidence, c.span(start, end)))
@@ -977,6 +1033,14 @@ def answer_name(text: str, *, bare: bool = True) -> CallerName:
                     and c.span(start, len(t)) == read.name.span):
             return read  # without ``bare``, only an answer that is a full name alone
     return found
+
+
+def _commonly_spelt_after(full: tuple[str, int, int] | None) -> tuple[str, int, int] | None:
+    if full is None:
+        return None
+    found = _commonly_spelt((full[0], full[1], full[2], 1.0))
+    assert found is not None
+    return found[0], found[1], found[2]
 
 
 def _full_name_after(c: Compact, surname: str) -> tuple[str, int, int] | None:

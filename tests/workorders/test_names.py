@@ -246,7 +246,7 @@ def test_no_surname_from_those_words_without_a_description(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "name"), [("我叫边志强 电话", "卞志强"),
-                                            ("我叫花小红 电话", "华小红"),
+                                            ("我叫花晓红 电话", "华晓红"),
                                             ("我叫房立军 方向的方 电话", "方立军")])
 def test_without_a_description_those_names_are_heard_as_before(text: str, name: str) -> None:
     assert find_name(compact(text)).name.value == name
@@ -438,3 +438,37 @@ def test_a_familiar_form_the_caller_asks_to_be_written_down() -> None:
     # 你就写老薛: how to put the caller down on the order
     found = find_name(compact("店就在方庄那边 你就写老薛就行 草字头那个薛"))
     assert found.surname.value == "薛"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # the ASR wrote a homophone of a common given name: the common one is meant
+        ("我叫孙贵英 住在三楼", "孙桂英"),
+        ("我叫何小燕 电话幺三八", "何晓燕"),
+        ("我叫吕红眉 电话幺三九", "吕红梅"),
+        ("我叫钱舒芬 电话幺五八", "钱淑芬"),
+        ("我叫贺立尾 电话幺八六", "贺立伟"),
+    ],
+)
+def test_a_given_name_heard_as_a_homophone_of_a_common_one(text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("我叫王秀英 电话幺三八", "王秀英"),  # listed: as written
+        ("我叫许嘉 电话幺三八", "许嘉"),  # one plausible character stands
+        ("我叫孟凡华 电话幺三八", "孟凡华"),  # no common name sounds like it
+        ("我叫田小军 电话幺三八", "田小军"),  # a man's 小 name of his generation
+    ],
+)
+def test_a_given_name_stays_as_written_unless_a_common_one_sounds_the_same(
+        text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name
+
+
+def test_the_surname_said_twice_is_not_read_as_a_given_name() -> None:
+    found = answer_name("我叫陈 陈 陈志强")
+    assert found.name.value != "陈晨"
