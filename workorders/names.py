@@ -19,7 +19,14 @@ from workorders.draft import FieldValue
 from workorders.parts import spelled_by_parts
 from workorders.phone import DIGITS
 from workorders.pinyin import plain_readings, tones
-from workorders.sound import SoundIndex, char_cost, heard_cost, substitution_cost, syllable_cost
+from workorders.sound import (
+    SoundIndex,
+    char_cost,
+    heard_cost,
+    ime_fold,
+    substitution_cost,
+    syllable_cost,
+)
 from workorders.text import Compact, compact
 
 COMPOUND_SURNAMES = (
@@ -202,6 +209,14 @@ def _common_given() -> dict[tuple[str, ...], tuple[str, ...]]:
 
 
 @lru_cache(maxsize=1)
+def _common_fuzzy() -> dict[tuple[str, ...], tuple[str, ...]]:
+    out: dict[tuple[str, ...], list[str]] = {}
+    for key, names in _common_given().items():
+        out.setdefault(tuple(ime_fold(k) for k in key), []).extend(names)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
 def _common_names() -> frozenset[str]:
     return frozenset(n for names in _common_given().values() for n in names)
 
@@ -216,6 +231,11 @@ def common_given_name(given: str) -> str:
     options: list[str] = []
     for key in itertools.product(*(plain_readings(ch) or (ch,) for ch in given)):
         options.extend(_common_given().get(key, ()))
+    if not options and len(given) > 1:
+        # no homophone: a near one, by the input methods' fuzzy pairs (建新 heard 健兴)
+        for key in itertools.product(*(tuple(ime_fold(r) for r in plain_readings(ch)) or (ch,)
+                                       for ch in given)):
+            options.extend(_common_fuzzy().get(key, ()))
     if not plausible_given_name(given):
         return options[0] if options else given
     if len(given) == 1:

@@ -449,6 +449,9 @@ def test_a_familiar_form_the_caller_asks_to_be_written_down() -> None:
         ("我叫吕红眉 电话幺三九", "吕红梅"),
         ("我叫钱舒芬 电话幺五八", "钱淑芬"),
         ("我叫贺立尾 电话幺八六", "贺立伟"),
+        # no homophone, but one by the input methods' fuzzy pairs (n/l, in/ing)
+        ("我叫秦玉南 电话幺三六", "秦玉兰"),
+        ("我叫邵健兴 电话幺三六", "邵建新"),
     ],
 )
 def test_a_given_name_heard_as_a_homophone_of_a_common_one(text: str, name: str) -> None:
