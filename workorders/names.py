@@ -610,7 +610,11 @@ def _run_on_name(text: str, start: int, end: int) -> bool:
     next words, as unspaced ASR text does (我叫任国庆里就用…): taken when both characters
     are ones given names use and they are not a word of their own (我叫王师傅过来)."""
     given = text[start:end]
-    return len(given) == 2 and plausible_given_name(given) and not _is_word(given)
+    return len(given) == 2 and (
+        (plausible_given_name(given) and not _is_word(given))
+        # a common given name, or one that sounds like it, even where it is also a word
+        # (我叫罗长春门头沟…, 我叫唐叔分通州…)
+        or common_given_name(given) in _common_names())
 
 
 def _nearest_spelling(text: str, at: int) -> re.Match[str] | None:

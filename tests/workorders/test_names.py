@@ -475,3 +475,16 @@ def test_a_given_name_stays_as_written_unless_a_common_one_sounds_the_same(
 def test_the_surname_said_twice_is_not_read_as_a_given_name() -> None:
     found = answer_name("我叫陈 陈 陈志强")
     assert found.name.value != "陈晨"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a common given name runs on into the address, even where it is also a word
+        ("我叫罗长春门头沟城子街道", "罗长春"),
+        # or one that sounds like a common name (淑芬)
+        ("我叫唐叔分通州永顺镇", "唐淑芬"),
+    ],
+)
+def test_a_common_given_name_running_on_into_the_next_words(text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name
