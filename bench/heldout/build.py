@@ -41,7 +41,8 @@ SETS = {"a": (CASES, OUT),
         "h": (HERE / "cases_h.jsonl", REPO / "artifacts" / "calls_heldout_h"),
         "i": (HERE / "cases_i.jsonl", REPO / "artifacts" / "calls_heldout_i"),
         "j": (HERE / "cases_j.jsonl", REPO / "artifacts" / "calls_heldout_j"),
-        "k": (HERE / "cases_k.jsonl", REPO / "artifacts" / "calls_heldout_k")}
+        "k": (HERE / "cases_k.jsonl", REPO / "artifacts" / "calls_heldout_k"),
+        "l": (HERE / "cases_l.jsonl", REPO / "artifacts" / "calls_heldout_l")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
