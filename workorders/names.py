@@ -65,12 +65,16 @@ _SURNAME_ORDER = (
     "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺厉伊仝郜阚"
     "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿"
     "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
+    # Rare ones: taken as written or spelled, never for a character that sounds like them
+    # (我性子急 is no 訾; see _WRITTEN_ONLY).
+    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈"
 )
+_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈")
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
 # 解放的解), never by sound, and never ranked as surnames above.
-DESCRIBED_ONLY = frozenset("房车边解全花")
+DESCRIBED_ONLY = frozenset("房车边解全花那商步拓")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
@@ -366,8 +370,9 @@ def _self_surname(compact: Compact) -> _Found | None:
                 return heard, m.start(), m.end() + 1, 0.6  # 姓菜 电话… → 蔡; 姓风 两点水…
             continue
         end = m.end() + len(found)
-        if _SPELLED_RE.match(text, end) or _describes(text, end, found):
-            return found, m.start(), end, 0.85  # 姓冯 两点水一个马的冯
+        if _SPELLED_RE.match(text, end) or _describes(text, end, found) or _parts_after(
+                text, end):
+            return found, m.start(), end, 0.85  # 姓冯 两点水一个马的冯 / 姓糜 麻字底下一个米
         if text.startswith("的", end) or not _CONTACT_AFTER.match(text, _given_end(compact, end)):
             continue  # 楼上姓刘的: someone else
         return found, m.start(), end, 0.8
@@ -665,6 +670,8 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
     for order, reading in enumerate(readings[:3]):
         tones_of_reading = {t for r, t in heard_tones if r == reading}
         for surname, primary in _PRIMARY.items():
+            if surname in _WRITTEN_ONLY:
+                continue
             cost = syllable_cost(reading, primary) + 0.3 * order
             if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
                 continue  # only a common surname is worth a guess by near sound
@@ -950,7 +957,8 @@ def find_name(compact: Compact) -> CallerName:
         value = SPELLED[spelled.group().replace("的", "")]
         start = surname[1] if surname else spelled.start()
         surname = (value, start, spelled.end(), 0.97)
-    elif surname is not None:
+    elif surname is not None and spelled_by_parts(text, surname[2], surname[2] + 2) is None:
+        # (a spelling by parts is read below: 木字底下一个旦 is 查, not 木子李 by sound)
         heard = _spelling_by_sound(text, surname[2])
         if heard is not None:
             surname = (heard[0], surname[1], heard[1], 0.9)

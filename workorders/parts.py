@@ -70,8 +70,31 @@ COMPOSED: dict[tuple[str, str], str] = {
     ("足", "各"): "路", ("弓", "长"): "张", ("犭", "火"): "狄", ("雨", "田"): "雷",
     ("竹", "付"): "符", ("竹", "间"): "简", ("竹", "官"): "管", ("山", "隹"): "崔",
     ("女", "臣"): "姬", ("木", "可"): "柯", ("木", "亢"): "杭", ("日", "京"): "景",
-    ("日", "安"): "晏",
+    ("日", "安"): "晏", ("亻", "几"): "仉", ("氵", "仆"): "濮",
 }  # fmt: skip
+
+# Surnames spelled as one part over another: 西字头底下一个早 (覃), 上面一个卉底下一个贝
+# (贲), 此字底下一个言 (訾), 麻字底下一个米 or 米字上头一个麻 (糜). (top, bottom) →
+# surname, written for this project from how the characters are built.
+STACKED: dict[tuple[str, str], str] = {
+    ("西", "早"): "覃", ("西", "贝"): "贾", ("西", "木"): "栗", ("西", "米"): "粟",
+    ("四", "夕"): "罗", ("人", "示"): "佘", ("此", "言"): "訾", ("麻", "米"): "糜",
+    ("卉", "贝"): "贲", ("木", "旦"): "查", ("日", "京"): "景", ("雨", "田"): "雷",
+    ("竹", "间"): "简", ("竹", "官"): "管", ("竹", "付"): "符", ("丘", "山"): "岳",
+    ("龙", "共"): "龚", ("黑", "土"): "墨", ("口", "天"): "吴", ("立", "早"): "章",
+    ("山", "今"): "岑", ("山", "隹"): "崔", ("耳", "双"): "聂", ("米", "女"): "娄",
+    ("鱼", "日"): "鲁", ("日", "兆"): "晁", ("加", "贝"): "贺", ("弗", "贝"): "费",
+    ("艹", "句"): "苟", ("公", "羽"): "翁", ("羽", "隹"): "翟", ("艹", "田"): "苗",
+    ("艹", "早"): "草", ("宀", "木"): "宋", ("宀", "女"): "安", ("宀", "必"): "宓",
+}  # fmt: skip
+_TOP_NAMES = {"草": "艹", "宝盖": "宀", "宝": "宀"}
+_PLACE = "(?:字|字头)?"
+_BELOW = "(?:下面|底下|下边|下头)"
+_ABOVE = "(?:上面|上头|上边)"
+_ONE = "(?:是|再)?(?:加个|加一个|一个|个|一)?"
+# 上面一个卉底下一个贝 / 卉字底下一个贝 / 米字上头一个麻 (the bottom named first).
+_TOP_FIRST = re.compile(f"(?:{_ABOVE}{_ONE})?(.){_PLACE}{_BELOW}{_ONE}(.)")
+_BOTTOM_FIRST = re.compile(f"(.){_PLACE}{_ABOVE}{_ONE}(.)")
 # What may come between the radical and the rest (一个, 加个, 右边, 下面一个 …).
 _FILLER = re.compile("(?:就是|再)?(?:加上|加|家|右边|左边|旁边|下面|上面|里面|里头|底下)?"
                      "(?:加|家)?(?:一个|一|个|那个|的)?")  # 加个 is often heard 家个
@@ -106,10 +129,37 @@ def _rest_of(radical: str, heard: str) -> str | None:
     return best[1] if best is not None and best[0] <= _REST_COST else None
 
 
+def _stacked(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
+    """A surname spelled as one part over another, the spelling starting in
+    ``[start, stop)``; a part may be named by a word it is in (句子的句)."""
+    for at in range(max(0, start), min(stop, len(text))):
+        for pattern, top_first in ((_TOP_FIRST, True), (_BOTTOM_FIRST, False)):
+            m = pattern.match(text, at)
+            if m is None:
+                continue
+            first, second, end = m.group(1), m.group(2), m.end()
+            described = _DESCRIBED.match(text, m.start(2))
+            if described and second in described.group(1):
+                second, end = described.group(2), described.end()  # 句子的句
+            top, bottom = (first, second) if top_first else (second, first)
+            found = STACKED.get((_TOP_NAMES.get(top, top), bottom))
+            if found is not None:
+                return found, m.start(), end
+    return None
+
+
 def spelled_by_parts(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     """A surname spelled by its parts, its radical heard starting in ``[start, stop)``:
     the surname, and where the spelling starts and ends."""
     text = text.translate(_DIGIT_WORDS)  # 3点水 is 三点水, character for character
+    by_radical = _by_radical(text, start, stop)
+    stacked = _stacked(text, start, stop)
+    if stacked is not None and (by_radical is None or stacked[1] < by_radical[1]):
+        return stacked
+    return by_radical
+
+
+def _by_radical(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     hits = _radicals().find(text, max(0, start), min(stop, len(text)))
     for name, hit in sorted(hits, key=lambda nh: (nh[1].start, nh[1].cost, -len(nh[0]))):
         radical = RADICALS[name]
@@ -124,6 +174,9 @@ def spelled_by_parts(text: str, start: int, stop: int) -> tuple[str, int, int] |
                            if char_cost(ch, named) <= _REST_COST]
         if after < len(text):
             candidates.append((text[after], after + 1))
+        if (rest_stacked := _stacked(text, after, after + 1)) is not None:
+            # 言字旁 右边上面一个西下面一个早: the rest spelled in its turn (覃 → 谭)
+            candidates.append((rest_stacked[0], rest_stacked[2]))
         for heard, end in candidates:
             rest = _rest_of(radical, heard)
             if rest is not None:

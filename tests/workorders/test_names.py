@@ -488,3 +488,36 @@ def test_the_surname_said_twice_is_not_read_as_a_given_name() -> None:
 )
 def test_a_common_given_name_running_on_into_the_next_words(text: str, name: str) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        # one part over another, top first, bottom first, or the bottom named by a word
+        ("我姓栗 西字头下面一个木 电话幺三八", "栗"),
+        ("姓娄 米字底下一个女 电话幺三八", "娄"),
+        ("我姓翁 羽字上头一个公 电话幺三八", "翁"),
+        ("我姓岑 山字头下面一个今天的今", "岑"),
+        # a radical, then a rest spelled in its turn
+        ("我姓谭 言字旁 右边上面一个西下面一个早", "谭"),
+        # a spelling by parts is not 木子李 heard by sound
+        ("我姓查 木字底下一个旦 念渣", "查"),
+        # rare surnames written, spelled by their radical
+        ("我姓仉 单立人加一个茶几的几", "仉"),
+        ("我姓濮 三点水一个仆人的仆", "濮"),
+    ],
+)
+def test_rare_surnames_spelled_by_their_parts(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(("text", "surname"),
+                         [("我姓拓 开拓的拓 手机幺三八", "拓"), ("我姓步 步行的步", "步"),
+                          ("我姓商 商量的商", "商"), ("我姓那 那个的那 我们是满族", "那")])
+def test_surnames_that_are_everyday_words_when_described(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize("text", ["我那个房子漏水了", "我叫商场的人来看看", "我子女都不在身边"])
+def test_no_surname_from_those_words_said_in_passing(text: str) -> None:
+    assert find_name(compact(text)).surname.value is None
