@@ -26,6 +26,7 @@ _MIN_SCORE = 2.0
 _FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢姓叫电话手机号码是"
 _SELF = ("我要", "我想", "想", "要", "来", "我来")
 _DENY = ("不是", "不想", "不要", "没想", "不用")
+_ASK_FOR_ME = ("帮我", "帮着", "给我")
 # A phrase heard only by sound (物也 for 物业, 警盖 for 井盖) weighs this share of its
 # weight, less its cost per character.
 _SOUND_WEIGHT = 0.7
@@ -331,13 +332,26 @@ def _asked(text: str, at: int) -> bool:
         char_cost(a, b) for a, b in zip(_ASKED, after, strict=True)) <= _ASKED_COST)
 
 
-# The part of a character a caller names when spelling a surname (革字旁加个斤, 木字底).
+# The part of a character a caller names when spelling a surname (革字旁加个斤, 木字底,
+# 乌鸦的乌加个耳朵旁).
 _SPELLING_PART = ("字旁", "字头", "字底", "偏旁", "字边", "框")
+_SPELLING_NEXT = ("耳朵", "耳刀", "字旁", "字头", "字底", "偏旁", "点水", "单立人")
+_SPELLING_REACH = 5
 
 
-def _spelling_before(text: str, at: int) -> bool:
-    """Whether the cue at ``at`` goes on a surname's spelling (…字旁 加个 斤)."""
-    return text[max(0, at - 3) : at].endswith(_SPELLING_PART)
+# A question the caller reports having asked someone (我问过他们有没有许可, 我问什么时候到货).
+_REPORTED = ("我问", "问过", "问他", "问她", "问了")
+_REPORTED_REACH = 6
+
+
+def _reported(text: str, at: int) -> bool:
+    return any(w in text[max(0, at - _REPORTED_REACH) : at] for w in _REPORTED)
+
+
+def _spelling_before(text: str, at: int, end: int) -> bool:
+    """Whether the cue at ``at`` goes on a surname's spelling (…字旁 加个 斤, …加个耳朵旁)."""
+    return text[max(0, at - 3) : at].endswith(_SPELLING_PART) or any(
+        p in text[end : end + _SPELLING_REACH] for p in _SPELLING_NEXT)
 
 
 def _preceded_by(text: str, at: int, words: tuple[str, ...], window: int = 3) -> bool:
@@ -375,8 +389,10 @@ def appeal_type(
         span: tuple[int, int] | None = None
         for phrase in rule.declared:
             at = text.find(phrase)
-            while at >= 0 and _preceded_by(text, at, _DENY):
-                at = text.find(phrase, at + 1)  # 不是投诉 … 就是想咨询: skip the denial
+            while at >= 0 and (_preceded_by(text, at, _DENY) or (
+                    rule.name == _CONSULT and _preceded_by(text, at, _ASK_FOR_ME, window=2))):
+                # 不是投诉 … 就是想咨询: skip the denial; 帮我问问: a favour asked, not a question
+                at = text.find(phrase, at + 1)
             if at < 0:
                 continue
             if (grievances or requests) and rule.name == _CONSULT and phrase != _CONSULT:
@@ -408,7 +424,9 @@ def appeal_type(
             if at >= 0 and rule.name == _CONSULT and any(
                     g_at <= at and at + len(phrase) <= g_end for g_at, g_end in grievances):
                 continue
-            if at >= 0 and _spelling_before(text, at):
+            if at >= 0 and rule.name == _CONSULT and _reported(text, at):
+                continue  # 我问过他们有没有许可: the caller's question to them, not to us
+            if at >= 0 and _spelling_before(text, at, at + len(phrase)):
                 continue  # 革字旁加个斤: a surname spelled, not 加个 asked for
             if at >= 0 and not any(at < c_end and c_at < at + len(phrase)
                                    for c_at, c_end in counted):

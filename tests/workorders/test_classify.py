@@ -523,3 +523,28 @@ def test_not_urgent_where_the_words_only_look_like_danger(text: str) -> None:
 )
 def test_category_of_set_j_wordings(text: str, cat: str) -> None:
     assert category(text)[0] == cat
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # a question the caller reports having asked someone is no question to us
+        ("楼下工地天天夜里施工 吵得睡不着 我问过他们有没有许可 我问他们还要多久 他们也不理",
+         "投诉"),
+        # a favour asked: find out for me
+        ("我在工地摔伤了腿 老板不管了 你们能帮我问问这算不算工伤吗", "求助"),
+        # 加个 on a surname's spelling proposes nothing
+        ("小区停水了也没通知 我姓邬 乌鸦的乌加个耳朵旁", "投诉"),
+        # an account demanded, rudeness, the same failure again
+        ("一个月停了五回电 总得给个说法吧", "投诉"),
+        ("去医院开药 那护士爱理不理的 态度也太差了", "投诉"),
+        ("这趟公交又是过站不停 这都不是第一回了", "投诉"),
+        # a wrong done that the caller tells on
+        ("楼顶那户搭了个彩钢房 这明摆着是违建", "举报"),
+        ("地铁口全是拉黑活的车 一个人要四十", "举报"),
+        # something to be made into something better
+        ("河边那块荒地能不能弄成个小公园 大家也有个遛弯的地方", "建议"),
+    ],
+)
+def test_appeal_type_from_set_k_wordings(text: str, want: str) -> None:
+    assert _appeal(text) == want
