@@ -131,12 +131,19 @@ def _windows(compact: Compact, start: int, end: int) -> list[_Candidate]:
     digits = "".join(DIGITS[ch] for ch in text[start:end])
     # A correction just before the digits (…不对是 零零八…) cues them as a phone number too.
     cued = bool(_CUE.search(text, max(0, start - _CUE_WINDOW), start)
-                or _CORRECTION.search(text, max(0, start - 4), start))
+                or _CORRECTION.search(text, max(0, start - 4), start)
+                or _LANDLINE_CUE.search(text, max(0, start - 4), start))
     unit_after = bool(_UNIT_AFTER.match(text, end))
     found: list[_Candidate] = []
     if len(digits) == 11 and _misheard_area_code(digits):
         # 零幺零 heard as 零零零 / 零七零: the local area code with one digit misheard.
         found.append(_Candidate(_AREA_CODE + digits[3:], start, end, 6.0 if cued else 4.0))
+    if len(digits) == 12 and digits.startswith("000"):
+        # 零幺零 六九八幺… heard as 零零零 六九八一零…: one 零 too many after the misheard
+        # area code; taken when dropping any one 零 of the local part gives one number.
+        local = {digits[3:i] + digits[i + 1:] for i in range(3, 12) if digits[i] == "0"}
+        if len(local) == 1 and LOCAL_LANDLINE.fullmatch(number := local.pop()):
+            found.append(_Candidate(_AREA_CODE + number, start, end, 5.0 if cued else 3.0))
     if (cued and len(digits) == 10 and digits.startswith("00")
             and LOCAL_LANDLINE.fullmatch(digits[2:])):
         # 零幺零 heard as 零零, 幺 lost: after a phone cue, 010 and a local number.

@@ -274,3 +274,17 @@ def test_ya_in_a_name_before_the_number_is_not_a_digit() -> None:
 ])
 def test_eight_digits_after_a_corrected_mobile(text: str, number: str) -> None:
     assert find_phone(compact(text), "13366021984").value == number
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # 零幺零 六二八幺 五三四七 heard with one 零 too many after the misheard area code
+        ("家里座机零零零六二八一零五三四七", "01062815347"),
+        ("座机零零零六二零零一五三四七", "01062015347"),
+        # 家里 turns to a landline as 座机 does: 零幺零 heard as 零零
+        ("留个家里的吧 家里零零六七零二三一五八", "01067023158"),
+    ],
+)
+def test_a_landline_heard_with_a_digit_too_many_or_cued_by_jiali(text: str, want: str) -> None:
+    assert find_phone(compact(text), "13911112222").value == want
