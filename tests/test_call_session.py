@@ -256,3 +256,26 @@ async def test_a_call_whose_draft_failed_is_drafted_by_the_sweep_without_a_resta
     assert all(d["district"] == "朝阳区" for d in drafts)  # from the stored utterances
     # The end reason the call had is kept: it ended normally, only its draft was late.
     assert all(c is not None and c.end_reason == "remote-bye" for c in calls)
+
+
+async def test_a_drafter_fault_still_drafts_the_call(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A transcript the drafter raises on (a bug) must not leave the call undrafted: the
+    # call is drafted from its caller ID, with the transcript kept for the agent.
+    from voice_gateway.calls import drafting
+
+    real = drafting.draft
+
+    def broken(transcript: str, *args: object, **kwargs: object) -> object:
+        if transcript:
+            raise TypeError("ord() expected a character, but string of length 2 found")
+        return real(transcript, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(drafting, "draft", broken)
+    async with open_services(settings, spec=SCRIPT, workers=1) as services:
+        outcome = await call_from_file(services, CALLS_DIR / "D03.ulaw.wav", "13900000000")
+        call = await services.store.get_call(outcome.call_id)
+    assert call is not None and call.status == "drafted"
+    assert outcome.draft["phone"] == "13900000000"  # the caller ID, not the number heard
+    assert outcome_json(outcome)["transcript"] == "电话一三六二二三三四四五五"

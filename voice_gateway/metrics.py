@@ -51,6 +51,9 @@ ASR_DECODE = Histogram("voice_intake_asr_decode_seconds",
                        buckets=_SECONDS, registry=REGISTRY)
 DRAFTS = Counter("voice_intake_drafts_total", "Work-order drafts stored, by category.",
                  ["category"], registry=REGISTRY)
+DRAFTER_FAILURES = Counter("voice_intake_drafter_failures_total",
+                           "Transcripts the drafter raised on (the call was drafted from "
+                           "its caller ID and keypad only).", registry=REGISTRY)
 DRAFT_CONFIDENCE = Histogram("voice_intake_draft_field_confidence",
                              "Confidence of each field of the stored drafts (fields found).",
                              ["field"], buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8,
@@ -138,6 +141,10 @@ def _category(value: object) -> str:
         return "other"
     _categories.add(value)
     return value
+
+
+def drafter_failed() -> None:
+    DRAFTER_FAILURES.inc()
 
 
 def draft_stored(fields: Mapping[str, object]) -> None:

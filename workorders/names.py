@@ -607,7 +607,8 @@ def _description_follows(text: str, at: int, ch: str) -> bool:
     """Whether a description of ``ch`` (or of a homophone of it) starts at ``at``: the name
     before it ends there, however the words run on (我叫武海燕武术的武)."""
     described = _description_near(text, at, at + 1)
-    return described is not None and char_cost(described[0], ch) == 0
+    # ``ch`` may be a compound surname (欧阳海燕 欧洲的欧): a description of either character
+    return described is not None and any(char_cost(described[0], c) == 0 for c in ch)
 
 
 def _run_on_name(text: str, start: int, end: int) -> bool:

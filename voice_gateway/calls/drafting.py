@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +15,8 @@ from voice_gateway.calls.machine import AnswerRow
 from voice_gateway.services import Services
 from workorders import PriorOrder, draft, link_repeats, utterance_alternatives
 from workorders.questions import Answer, draft_with_answers
+
+log = logging.getLogger(__name__)
 
 
 async def draft_and_store(
@@ -40,16 +43,31 @@ async def draft_and_store(
     long for dead)."""
     settings = services.settings.drafting
     now = datetime.now(UTC)
-    alternatives = utterance_alternatives(transcript, readings)
-    drafted = await asyncio.to_thread(
-        draft, transcript, caller_number, now, settings=settings,
-        learned=services.store.learning.current, keypad_phone=keypad_phone,
-        menu_choices=menu_choices, alternatives=alternatives)  # fmt: skip
-    if answers:  # intake answers decoded again for their question feed their fields
+    try:
+        alternatives = utterance_alternatives(transcript, readings)
         drafted = await asyncio.to_thread(
-            draft_with_answers, drafted, transcript, [Answer(*a) for a in answers],
-            caller_number, now, settings=settings, keypad_phone=keypad_phone,
-            menu_choices=menu_choices, learned=services.store.learning.current)  # fmt: skip
+            draft, transcript, caller_number, now, settings=settings,
+            learned=services.store.learning.current, keypad_phone=keypad_phone,
+            menu_choices=menu_choices, alternatives=alternatives)  # fmt: skip
+    except Exception:
+        # A drafter fault on this transcript must not leave the call undrafted (the sweep
+        # would fail on it forever): the agent gets the transcript with the fields the
+        # caller ID, keypad and menus give, and fills in the rest.
+        log.exception("drafter failed on call %s: drafted from the keypad and caller ID only",
+                      call_id)
+        metrics.drafter_failed()
+        drafted = draft("", caller_number, now, settings=settings, keypad_phone=keypad_phone,
+                        menu_choices=menu_choices)
+        answers = ()
+    if answers:  # intake answers decoded again for their question feed their fields
+        try:
+            drafted = await asyncio.to_thread(
+                draft_with_answers, drafted, transcript, [Answer(*a) for a in answers],
+                caller_number, now, settings=settings, keypad_phone=keypad_phone,
+                menu_choices=menu_choices, learned=services.store.learning.current)  # fmt: skip
+        except Exception:
+            log.exception("drafter failed on the intake answers of call %s: not used", call_id)
+            metrics.drafter_failed()
     since = now - timedelta(days=settings.repeat_window_days)
     rows = await services.store.recent_drafts_like(
         drafted.phone.value, drafted.district.value, drafted.street.value, since
