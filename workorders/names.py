@@ -969,6 +969,11 @@ def find_name(compact: Compact) -> CallerName:
         if fix and _word_ends(compact, fix.end()) and fix.group(1) in SURNAMES:
             surname = (fix.group(1), surname[1], fix.end(), 0.9)
     full = _commonly_spelt(_full_name(compact, surname))
+    if (full is not None and surname is not None and surname[3] >= 0.97
+            and len(surname[0]) == 1 and not full[0].startswith(surname[0])
+            and char_cost(full[0][0], surname[0]) == 0):
+        # 我叫张雅琪 立早章: the spelling settles the homophone the name was written with
+        full = (surname[0] + full[0][1:], full[1], full[2], full[3])
     if full is not None and (surname is None or not full[0].startswith(surname[0])):
         compound = _surname_at(full[0], 0) or full[0][0]
         surname = (compound, full[1], full[2], full[3])

@@ -521,3 +521,19 @@ def test_surnames_that_are_everyday_words_when_described(text: str, surname: str
 @pytest.mark.parametrize("text", ["我那个房子漏水了", "我叫商场的人来看看", "我子女都不在身边"])
 def test_no_surname_from_those_words_said_in_passing(text: str) -> None:
     assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "surname"),
+    [
+        # a spelling after the full name settles the homophone it was written with
+        ("我叫张雅琪 立早章 电话幺三八", "章雅琪", "章"),
+        ("我叫章雅琪 弓长张", "张雅琪", "张"),
+        # 门里 names the door radical as 门里面 does
+        ("我叫严秀兰 门里一个三 电话幺三八", "闫秀兰", "闫"),
+    ],
+)
+def test_the_spelling_after_a_full_name_settles_its_surname(
+        text: str, name: str, surname: str) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (name, surname)
