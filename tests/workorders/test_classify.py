@@ -548,3 +548,10 @@ def test_category_of_set_j_wordings(text: str, cat: str) -> None:
 )
 def test_appeal_type_from_set_k_wordings(text: str, want: str) -> None:
     assert _appeal(text) == want
+
+
+@pytest.mark.parametrize("text", ["孩子明年该上小鞋了 户口不在这边 要什么手续",
+                                  "转过来以后协级一直转不过来 两头踢皮球"])
+def test_school_words_as_whisper_writes_them_on_the_phone(text: str) -> None:
+    # 学 heard as 鞋 / 协: what the ASR writes for 上小学, 学籍 on telephone audio
+    assert category(text)[0] == "教育培训"
