@@ -42,7 +42,8 @@ SETS = {"a": (CASES, OUT),
         "i": (HERE / "cases_i.jsonl", REPO / "artifacts" / "calls_heldout_i"),
         "j": (HERE / "cases_j.jsonl", REPO / "artifacts" / "calls_heldout_j"),
         "k": (HERE / "cases_k.jsonl", REPO / "artifacts" / "calls_heldout_k"),
-        "l": (HERE / "cases_l.jsonl", REPO / "artifacts" / "calls_heldout_l")}
+        "l": (HERE / "cases_l.jsonl", REPO / "artifacts" / "calls_heldout_l"),
+        "m": (HERE / "cases_m.jsonl", REPO / "artifacts" / "calls_heldout_m")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

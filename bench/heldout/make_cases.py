@@ -13,7 +13,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``ninth_set.py``, ``cases_i.jsonl``), against all eight; ``--set j`` the tenth, H521-H580
 (``tenth_set.py``, ``cases_j.jsonl``), against all nine; ``--set k`` the eleventh, H581-H640
 (``eleventh_set.py``, ``cases_k.jsonl``), against all ten; ``--set l`` the twelfth, H641-H700
-(``twelfth_set.py``, ``cases_l.jsonl``), against all eleven. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+(``twelfth_set.py``, ``cases_l.jsonl``), against all eleven; ``--set m`` the thirteenth,
+H701-H760 (``thirteenth_set.py``, ``cases_m.jsonl``), against all twelve. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -51,7 +52,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "e": HERE / "cases_e.jsonl", "f": HERE / "cases_f.jsonl",
         "g": HERE / "cases_g.jsonl", "h": HERE / "cases_h.jsonl",
         "i": HERE / "cases_i.jsonl", "j": HERE / "cases_j.jsonl",
-        "k": HERE / "cases_k.jsonl", "l": HERE / "cases_l.jsonl"}
+        "k": HERE / "cases_k.jsonl", "l": HERE / "cases_l.jsonl",
+        "m": HERE / "cases_m.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -380,7 +382,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "i": ("bench.heldout.ninth_set", "CASES_I"),
            "j": ("bench.heldout.tenth_set", "CASES_J"),
            "k": ("bench.heldout.eleventh_set", "CASES_K"),
-           "l": ("bench.heldout.twelfth_set", "CASES_L")}
+           "l": ("bench.heldout.twelfth_set", "CASES_L"),
+           "m": ("bench.heldout.thirteenth_set", "CASES_M")}
 
 
 def _source(which: str) -> list[Case]:
@@ -418,6 +421,7 @@ if __name__ == "__main__":
                              "e: the fifth, H221-H280; f: the sixth, H281-H340; "
                              "g: the seventh, H341-H400; h: the eighth, H401-H460; "
                              "i: the ninth, H461-H520; j: the tenth, H521-H580; "
-                             "k: the eleventh, H581-H640; l: the twelfth, H641-H700")
+                             "k: the eleventh, H581-H640; l: the twelfth, H641-H700; "
+                             "m: the thirteenth, H701-H760")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
