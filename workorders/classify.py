@@ -48,6 +48,7 @@ _CONSULT = "咨询"
 # help, not a question (能不能帮我们催一下, 能不能给我们这建个信号塔), when it follows the
 # consult words within this many characters.
 _HELP = "求助"
+_SUGGEST = "建议"
 _REQUEST = re.compile("(?:能不能|可不可以|能否)(?:帮|请|给|派|找人|安排|上门)")
 _REQUEST_REACH = 15
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase; not 我 as an object
@@ -332,11 +333,21 @@ def _asked(text: str, at: int) -> bool:
         char_cost(a, b) for a, b in zip(_ASKED, after, strict=True)) <= _ASKED_COST)
 
 
+# 哪怕半天也行: a proposal that offers its own fallback.
+_FALLBACK = re.compile("哪怕.{0,10}也(?:行|好|可以)")
+
 # The part of a character a caller names when spelling a surname (革字旁加个斤, 木字底,
 # 乌鸦的乌加个耳朵旁).
 _SPELLING_PART = ("字旁", "字头", "字底", "偏旁", "字边", "框")
 _SPELLING_NEXT = ("耳朵", "耳刀", "字旁", "字头", "字底", "偏旁", "点水", "单立人")
 _SPELLING_REACH = 5
+
+
+def _asked_for_me(text: str, at: int, phrase: str) -> bool:
+    """帮我问问 / 帮着打听打听: a favour asked, the phrase maybe said twice."""
+    if text[max(0, at - len(phrase)) : at] == phrase:
+        at -= len(phrase)
+    return _preceded_by(text, at, _ASK_FOR_ME, window=2)
 
 
 # A question the caller reports having asked someone (我问过他们有没有许可, 我问什么时候到货).
@@ -390,7 +401,7 @@ def appeal_type(
         for phrase in rule.declared:
             at = text.find(phrase)
             while at >= 0 and (_preceded_by(text, at, _DENY) or (
-                    rule.name == _CONSULT and _preceded_by(text, at, _ASK_FOR_ME, window=2))):
+                    rule.name == _CONSULT and _asked_for_me(text, at, phrase))):
                 # 不是投诉 … 就是想咨询: skip the denial; 帮我问问: a favour asked, not a question
                 at = text.find(phrase, at + 1)
             if at < 0:
@@ -418,6 +429,9 @@ def appeal_type(
         if rule.name == _HELP and requests:
             score += 1.0
             span = span or requests[0]
+        if rule.name == _SUGGEST and (fallback := _FALLBACK.search(text)):
+            score += 1.0
+            span = span or (fallback.start(), fallback.end())
         counted: list[tuple[int, int]] = []
         for phrase in rule.cues:
             at = text.find(phrase)

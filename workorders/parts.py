@@ -119,6 +119,15 @@ def _rests() -> dict[str, tuple[str, ...]]:
     return {r: tuple(rests) for r, rests in out.items()}
 
 
+@lru_cache(maxsize=1)
+def _surnames_with() -> dict[str, frozenset[str]]:
+    """Radical → the surnames of the table built with it."""
+    out: dict[str, set[str]] = {}
+    for (radical, _rest), surname in COMPOSED.items():
+        out.setdefault(radical, set()).add(surname)
+    return {r: frozenset(v) for r, v in out.items()}
+
+
 def _rest_of(radical: str, heard: str) -> str | None:
     """The rest the table has for ``radical`` that ``heard`` is, or sounds like."""
     rests = _rests().get(radical, ())
@@ -165,6 +174,8 @@ def _by_radical(text: str, start: int, stop: int) -> tuple[str, int, int] | None
         radical = RADICALS[name]
         at = _FILLER.match(text, hit.end)
         after = at.end() if at else hit.end
+        if after < len(text) and text[after] in _surnames_with().get(radical, ()):
+            return text[after], hit.start, after + 1  # 草字头那个蔡: the surname itself, named
         candidates: list[tuple[str, int]] = []
         described = _DESCRIBED.match(text, after)
         if described:

@@ -555,3 +555,42 @@ def test_appeal_type_from_set_k_wordings(text: str, want: str) -> None:
 def test_school_words_as_whisper_writes_them_on_the_phone(text: str) -> None:
     # 学 heard as 鞋 / 协: what the ASR writes for 上小学, 学籍 on telephone audio
     assert category(text)[0] == "教育培训"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # a proposal with its own fallback is a suggestion; a favour for oneself is not
+        ("图书室周末不开门 能不能周六也开 哪怕开半天也行", "建议"),
+        ("我八十多了做不动饭 能不能给我也安排上送餐 哪怕一天送一顿呢", "求助"),
+        # asked to find someone
+        ("我想找一个失散多年的老战友 你们能不能帮着打听打听", "求助"),
+        # reported again and again to no use
+        ("暖气一直不热 给热力公司报了好几回 来人看一眼就走了 一点用没有", "投诉"),
+        # dirty water into the storm drains; wires let down to charge e-bikes; anonymity
+        ("洗车店天天把脏水往雨水篦子里排", "举报"),
+        ("楼上好几户从窗户往下吊电线给电动车充电", "举报"),
+        ("厂里让十五六岁的孩子扛包 一天干十几个小时 你们别说是我打的电话", "举报"),
+    ],
+)
+def test_appeal_type_from_set_l_wordings(text: str, want: str) -> None:
+    assert _appeal(text) == want
+
+
+def test_traffic_lights_out_with_near_misses_are_urgent() -> None:
+    taxonomy = knowledge().taxonomy
+    text = compact("这个路口的红绿灯全灭了 车全挤在一块 刚才差点撞上一个骑车的")
+    assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
+
+
+@pytest.mark.parametrize(
+    ("text", "cat"),
+    [
+        # a homeless old man at a bus stop: the bus stop only says where
+        ("公交站的长椅上躺着一个老大爷 看着像是流浪的 能不能让救助站来人接走", "民政服务"),
+        # the hotline's own operator praised
+        ("上回接电话的接线员特别耐心 还专门回电话问路灯修好没有", "其他"),
+    ],
+)
+def test_category_of_set_l_wordings(text: str, cat: str) -> None:
+    assert category(text)[0] == cat

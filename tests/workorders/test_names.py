@@ -537,3 +537,9 @@ def test_the_spelling_after_a_full_name_settles_its_surname(
         text: str, name: str, surname: str) -> None:
     found = find_name(compact(text))
     assert (found.name.value, found.surname.value) == (name, surname)
+
+
+def test_a_radical_then_the_surname_itself_names_it() -> None:
+    # 草字头那个蔡: the 蔡 with the grass radical, not a rest to compose with it
+    found = find_name(compact("我叫蔡雨萱 草字头那个蔡 下雨的雨"))
+    assert (found.name.value, found.surname.value) == ("蔡雨萱", "蔡")
