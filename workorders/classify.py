@@ -9,9 +9,12 @@ read and correct.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from config.data import shipped
 from workorders.draft import FieldValue
 from workorders.knowledge import AppealRule, Taxonomy, UrgentRules
 from workorders.phone import DIGITS
@@ -336,6 +339,16 @@ def _asked(text: str, at: int) -> bool:
 # 哪怕半天也行: a proposal that offers its own fallback.
 _FALLBACK = re.compile("哪怕.{0,10}也(?:行|好|可以)")
 
+COMMON_WORDS_FILE = "common_words.json"
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Common two-character words (config/data/common_words.json, from jieba's dictionary)."""
+    data = json.loads(shipped(COMMON_WORDS_FILE).read_text(encoding="utf-8"))
+    return frozenset(w for line in data["words"] for w in line.split())
+
+
 # The part of a character a caller names when spelling a surname (革字旁加个斤, 木字底,
 # 乌鸦的乌加个耳朵旁).
 _SPELLING_PART = ("字旁", "字头", "字底", "偏旁", "字边", "框")
@@ -421,6 +434,10 @@ def appeal_type(
                 if hit is None or not (_SELF_BEFORE.search(text, max(0, hit.start - 5),
                                                            hit.start)
                                        or _asked(text, hit.end)):
+                    continue
+                if hit.cost > 0 and text[hit.end - 1 : hit.end + 1] in common_words():
+                    # 我想申请: 申 starts the word 申请; no 问 was misheard (an exact
+                    # homophone stands: 提个建一天 is 提个建议)
                     continue
                 weight = 4.5 - hit.cost
                 declared = True

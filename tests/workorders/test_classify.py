@@ -594,3 +594,16 @@ def test_traffic_lights_out_with_near_misses_are_urgent() -> None:
 )
 def test_category_of_set_l_wordings(text: str, cat: str) -> None:
     assert category(text)[0] == cat
+
+
+def test_a_word_the_heard_appeal_word_runs_into_is_that_word() -> None:
+    # 想申请: 想申 sounds like 想问, but 申请 is the word said; an exact homophone stands
+    assert _appeal("工地老板不给报销 我想申请工伤认定 不知道该咋办") != "咨询"
+    assert _appeal("我想提个建一天一日的村里路灯") == "建议"
+
+
+def test_the_common_words_are_two_characters_each() -> None:
+    from workorders.classify import common_words
+
+    words = common_words()
+    assert {"申请", "问题", "一天"} <= words and all(len(w) == 2 for w in words)
