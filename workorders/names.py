@@ -250,15 +250,13 @@ def common_given_name(given: str) -> str:
     return same_tone[0] if same_tone else given
 
 
-def _commonly_spelt(full: _Found | None) -> _Found | None:
-    """``full`` with its given name read as the common name it sounds like."""
-    if full is None:
-        return None
-    surname = _surname_at(full[0], 0) or full[0][0]
-    if full[0][len(surname):].startswith(surname):
-        return full  # 陈 陈志强 read as 陈陈: the surname said twice, no given name
-    given = common_given_name(full[0][len(surname):])
-    return (surname + given, *full[1:]) if given != full[0][len(surname):] else full
+def _commonly_spelt(name: str) -> str:
+    """A full name with its given name read as the common name it sounds like."""
+    surname = _surname_at(name, 0) or name[0]
+    given = name[len(surname):]
+    if given.startswith(surname):
+        return name  # 陈 陈志强 read as 陈陈: the surname said twice, no given name
+    return surname + common_given_name(given)
 
 
 @dataclass(frozen=True)
@@ -968,7 +966,9 @@ def find_name(compact: Compact) -> CallerName:
         fix = _CORRECTED.search(text, surname[2])
         if fix and _word_ends(compact, fix.end()) and fix.group(1) in SURNAMES:
             surname = (fix.group(1), surname[1], fix.end(), 0.9)
-    full = _commonly_spelt(_full_name(compact, surname))
+    full = _full_name(compact, surname)
+    if full is not None:
+        full = (_commonly_spelt(full[0]), *full[1:])
     if (full is not None and surname is not None and surname[3] >= 0.97
             and len(surname[0]) == 1 and not full[0].startswith(surname[0])
             and char_cost(full[0][0], surname[0]) == 0):
@@ -1035,14 +1035,14 @@ def answer_name(text: str, *, bare: bool = True) -> CallerName:
         if given.startswith(known):  # 我叫陈 陈 陈志强 read as 陈陈
             found = CallerName(FieldValue(), found.surname)
         if found.name.value is None:  # 免贵姓冯 冯卫东: the full name after the surname
-            full = _commonly_spelt_after(_full_name_after(c, known))
+            full = _full_name_after(c, known)
             if full is not None:
                 conf = found.surname.confidence or 0.8
                 return CallerName(FieldValue(full[0], conf, c.span(*full[1:])), found.surname)
         return found
 
     def named(surname: str, start: int, end: int, confidence: float) -> CallerName:
-        full = _commonly_spelt_after(_full_name_after(c, surname))
+        full = _full_name_after(c, surname)
         return CallerName(
             FieldValue(full[0], confidence, c.span(*full[1:])) if full else FieldValue(),
             FieldValue(surname, confidence, c.span(start, end)))
@@ -1073,14 +1073,6 @@ def answer_name(text: str, *, bare: bool = True) -> CallerName:
     return found
 
 
-def _commonly_spelt_after(full: tuple[str, int, int] | None) -> tuple[str, int, int] | None:
-    if full is None:
-        return None
-    found = _commonly_spelt((full[0], full[1], full[2], 1.0))
-    assert found is not None
-    return found[0], found[1], found[2]
-
-
 def _full_name_after(c: Compact, surname: str) -> tuple[str, int, int] | None:
     """A full name under ``surname`` in a short answer (陈 陈志刚, 宋朝的宋 叫宋敏): the
     surname and a plausible given name of one or two characters, a word of its own (a
@@ -1096,5 +1088,5 @@ def _full_name_after(c: Compact, surname: str) -> tuple[str, int, int] | None:
             if (len(given) == size and plausible_given_name(given) and surname not in given
                     and not _is_word(surname + given)
                     and (stop == len(text) or stop in c.breaks)):
-                return surname + given, m.start(), stop
+                return _commonly_spelt(surname + given), m.start(), stop
     return None
