@@ -356,4 +356,46 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
             out = _bare_name(out, transcript, group)
     if keypad_phone is None:
         out = _phone_from_tails(out, transcript, answers, caller_number)
+        out = _phone_from_biased(out, transcript, answers, caller_number)
     return out
+
+
+# A free decode holding at least this many digits tried to say a number: where no number
+# could be read from it, a biased reading of the same audio may have heard it whole.
+_SAID_DIGITS = 7
+# A number read so that begins as the caller ID does (15001193938 from 15001209938) is the
+# caller's own, misheard: two mobiles picked at random rarely share five leading digits.
+_OWN_PREFIX = 5
+
+
+def _phone_from_biased(out: Draft, transcript: str, answers: Sequence[Answer],
+                       caller_number: str | None) -> Draft:
+    """``out`` with the number a biased reading heard where the free decode of the same
+    utterance heard digits but no number (幺八九 幺零二三 五五六八 decoded 1891235568, a
+    零 lost, and 18910235568 with the name prompt), where the draft had only the caller
+    ID. Digits come from the audio, not from a prompt (a prompt has none), and only from
+    an answer whose free decode has digits too. Its span is that answer's free decode."""
+    if out.phone.span is not None or not answers:
+        return out
+    found: list[tuple[float, FieldValue[str]]] = []
+    for a in answers:
+        if (read_back_prompt(a.free, a.biased)
+                or sum(ch in DIGITS for ch in a.free) < _SAID_DIGITS):
+            continue
+        text, placed = _placed(transcript, [a])
+        if not placed:
+            continue
+        phone = find_phone(compact(text), caller_number)
+        if phone.value is None or phone.span is None or phone.value == out.phone.value:
+            continue
+        if out.phone.value and phone.value[:_OWN_PREFIX] == out.phone.value[:_OWN_PREFIX]:
+            continue  # the caller's own number, misheard in both readings: the caller ID
+        at = placed[0][2]
+        if not at[0] <= phone.span[0] < at[1]:
+            continue  # read elsewhere in the transcript, not in this answer
+        found.append((phone.confidence or 0.5, FieldValue(
+            phone.value, round((phone.confidence or 0.5) * _TAIL_CONFIDENCE, 3),
+            placed[0][1])))
+    if not found or len({f.value for _c, f in found}) > 1:
+        return out  # none, or the readings disagree
+    return dataclasses.replace(out, phone=max(found, key=lambda f: f[0])[1])

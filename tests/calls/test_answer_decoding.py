@@ -321,6 +321,35 @@ def test_a_number_heard_only_in_a_lost_tail_replaces_the_caller_id() -> None:
                               keypad_phone="13700000000").phone.value == "13700000000"
 
 
+def test_a_number_a_biased_reading_heard_whole_replaces_the_caller_id() -> None:
+    # 幺八九 幺零二三 五五六八: the free decode lost a 零 (ten digits, no number), the
+    # reading with the name prompt heard all eleven.
+    free_text = "就是我们小区南门对面电话1891235568信黄草投黄"
+    biased = "就是我们小区南门对面电话18910235568姓黄草头黄"
+    transcript = "我要举报工地半夜打桩" + free_text
+    free = draft(transcript, "15801367729", NOW)
+    assert free.phone.value == "15801367729" and free.phone.span is None
+    merged = draft_with_answers(free, transcript, [Answer("name", free_text, biased)],
+                                "15801367729", NOW)
+    assert merged.phone.value == "18910235568"
+    at = transcript.index(free_text)
+    assert merged.phone.span == (at, at + len(free_text))
+    assert (merged.phone.confidence or 0) < 0.9
+    # The caller's own number misheard in both readings is still the caller ID.
+    own = "电话150011939三八"
+    transcript = "我要举报工地半夜打桩" + own[:-1]
+    merged = draft_with_answers(draft(transcript, "15001209938", NOW), transcript,
+                                [Answer("name", own[:-1], own)], "15001209938", NOW)
+    assert merged.phone.value == "15001209938" and merged.phone.span is None
+    # Two readings that disagree settle nothing.
+    other = biased.replace("18910235568", "18910235569")
+    transcript = "我要举报工地半夜打桩" + free_text
+    merged = draft_with_answers(free, transcript, [Answer("name", free_text, biased),
+                                                   Answer("address", free_text, other)],
+                                "15801367729", NOW)
+    assert merged.phone.value == "15801367729"
+
+
 def test_a_lost_tail_without_digits_changes_nothing_the_question_did_not_ask() -> None:
     answers = [Answer("address", _STOPPED, _STOPPED + "我姓张弓长张立早章")]
     free = draft(_STOPPED, "15810372294", NOW)
