@@ -43,7 +43,8 @@ SETS = {"a": (CASES, OUT),
         "j": (HERE / "cases_j.jsonl", REPO / "artifacts" / "calls_heldout_j"),
         "k": (HERE / "cases_k.jsonl", REPO / "artifacts" / "calls_heldout_k"),
         "l": (HERE / "cases_l.jsonl", REPO / "artifacts" / "calls_heldout_l"),
-        "m": (HERE / "cases_m.jsonl", REPO / "artifacts" / "calls_heldout_m")}
+        "m": (HERE / "cases_m.jsonl", REPO / "artifacts" / "calls_heldout_m"),
+        "n": (HERE / "cases_n.jsonl", REPO / "artifacts" / "calls_heldout_n")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
