@@ -390,6 +390,7 @@ def appeal_type(
     urgent: bool,
     has_category: bool,
     menu_choices: tuple[str, ...] = (),
+    usual: str | None = None,
 ) -> FieldValue[str]:
     """咨询/求助/投诉/举报/建议/表扬: what the caller says they want, else the best hint.
 
@@ -488,7 +489,7 @@ def appeal_type(
         return FieldValue("求助", 0.6)
     if has_category:
         # A problem reported without naming the appeal asks for it to be solved.
-        return FieldValue("求助", 0.4)
+        return FieldValue(usual or "求助", 0.4)
     return FieldValue()
 
 

@@ -78,6 +78,7 @@ def draft(
         urgent=bool(urgent.value),
         has_category=kind.category.value is not None,
         menu_choices=menu_choices,
+        usual=data.taxonomy.usual_appeal(kind.subcategory.value),
     )
     summary = summarise(
         name=caller.name.value,

@@ -36,6 +36,9 @@ class Subcategory:
     name: str
     # (phrase, weight), longest phrase first.
     phrases: tuple[tuple[str, float], ...]
+    # The appeal type of a call of this kind whose caller names none and gives no hint
+    # (噪声 → 投诉, 违法建设 → 举报); None: 求助, a problem to be solved.
+    appeal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,13 @@ class Taxonomy:
     @property
     def categories(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s.category for s in self.subcategories))
+
+    def usual_appeal(self, subcategory: str | None) -> str | None:
+        """The appeal type of a call of this kind that names none (see ``Subcategory``)."""
+        for sub in self.subcategories:
+            if sub.name == subcategory:
+                return sub.appeal
+        return None
 
     @cached_property
     def phrases_by_first_char(self) -> dict[str, tuple[tuple[int, int, str, float], ...]]:
@@ -123,7 +133,10 @@ def load_taxonomy(path: Path) -> Taxonomy:
             for k in strong:
                 weights[k] = STRONG_WEIGHT * len(k)
             phrases = tuple(sorted(weights.items(), key=lambda kv: -len(kv[0])))
-            subs.append(Subcategory(category, name, phrases))
+            appeal = entry.get("appeal")
+            if appeal is not None and not isinstance(appeal, str):
+                raise DataError(f"{where}.appeal: expected an appeal type")
+            subs.append(Subcategory(category, name, phrases, appeal))
     if not subs:
         raise DataError(f"{path}: no categories")
     appeals = tuple(
@@ -144,6 +157,11 @@ def load_taxonomy(path: Path) -> Taxonomy:
         ),
         _strings(urgent_raw.get("past", []), f"{path.name}: urgent.past"),
     )
+    names = {rule.name for rule in appeals}
+    for sub in subs:
+        if sub.appeal is not None and sub.appeal not in names:
+            raise DataError(f"{path.name}: categories.{sub.category}.{sub.name}.appeal: "
+                            f"{sub.appeal!r} is not an appeal type ({', '.join(names)})")
     return Taxonomy(tuple(subs), appeals, urgent)
 
 

@@ -38,7 +38,6 @@ from workorders.gazetteer import (
 from workorders.knowledge import (
     AppealRule,
     Knowledge,
-    Subcategory,
     Taxonomy,
     knowledge,
 )
@@ -237,7 +236,7 @@ def _taxonomy(base: Taxonomy, learned: LearnedAliases) -> Taxonomy:
         known = {p for p, _ in sub.phrases}
         added = [(p, 3.0 * len(p)) for p in extra.get(i, []) if p not in known]
         phrases = tuple(sorted((*sub.phrases, *dict(added).items()), key=lambda kv: -len(kv[0])))
-        subs.append(Subcategory(sub.category, sub.name, phrases))
+        subs.append(replace(sub, phrases=phrases))
     declared = learned.of("appeal_type")
     appeals = tuple(
         AppealRule(rule.name, tuple(dict.fromkeys(

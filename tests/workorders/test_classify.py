@@ -607,3 +607,25 @@ def test_the_common_words_are_two_characters_each() -> None:
 
     words = common_words()
     assert {"申请", "问题", "一天"} <= words and all(len(w) == 2 for w in words)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual"),
+    [
+        # someone else's violation, described, nothing asked for: a report
+        ("楼顶那家搭了一间彩钢房 还砌了墙", "举报"),
+        # a nuisance the caller suffers, nothing asked for: a complaint
+        ("楼上那家天天半夜在家蹦迪 咚咚的", "投诉"),
+    ],
+)
+def test_a_kind_of_problem_gives_its_usual_appeal_type_where_the_caller_names_none(
+        text: str, usual: str) -> None:
+    from datetime import datetime
+
+    from workorders import draft
+
+    found = draft(text, None, datetime(2026, 12, 7, 10, 0)).appeal_type
+    assert (found.value, found.confidence) == (usual, 0.4)
+    # words that name the appeal still win over the kind's usual type
+    assert draft(text + " 你们能派人来帮帮忙吗", None,
+                 datetime(2026, 12, 7, 10, 0)).appeal_type.value == "求助"

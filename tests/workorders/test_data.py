@@ -84,6 +84,16 @@ def test_a_bad_taxonomy_names_the_file(tmp_path: Path) -> None:
         load_dispatch(broken)
 
 
+def test_a_subcategorys_usual_appeal_must_be_an_appeal_type(tmp_path: Path) -> None:
+    bad = tmp_path / "taxonomy.toml"
+    bad.write_text('[categories."环境保护"."噪声污染"]\nkeywords = ["噪音"]\nappeal = "抱怨"\n'
+                   '[appeal."投诉"]\ndeclared = ["投诉"]\n', encoding="utf-8")
+    with pytest.raises(DataError, match="抱怨"):
+        load_taxonomy(bad)
+    bad.write_text(bad.read_text(encoding="utf-8").replace('"抱怨"', '"投诉"'), encoding="utf-8")
+    assert load_taxonomy(bad).usual_appeal("噪声污染") == "投诉"
+
+
 def test_shipped_files_exist() -> None:
     for name in ("beijing_gazetteer.json", "taxonomy.toml", "dispatch.json"):
         assert shipped(name).is_file()
