@@ -383,6 +383,13 @@ def _preceded_by(text: str, at: int, words: tuple[str, ...], window: int = 3) ->
     return any(before.endswith(w) or w in before for w in words)
 
 
+# The usual appeal type of the kind of problem (taxonomy ``appeal``) counts as this many
+# cues of it, where the caller's words hint at it (see :func:`appeal_type`).
+_USUAL_BONUS = 1.0
+# Appeal types that say what the caller wants rather than what is wrong.
+_INTENTS = frozenset({"表扬", "建议"})
+
+
 def appeal_type(
     compact: Compact,
     taxonomy: Taxonomy,
@@ -468,6 +475,12 @@ def appeal_type(
                 span = span or (at, at + len(phrase))
         if span:
             scored.append((score, order, rule.name, span[0], span[1], declared))
+    if usual is not None and not any(s[2] in _INTENTS for s in scored):
+        # A hint of another grievance (管管, 反映) weighs no more than the kind of problem:
+        # a violation described (违建, 消防通道被堵) is reported, a nuisance suffered
+        # complained of. Not against praise or a proposal: the kind does not say those.
+        scored = [(s[0] + _USUAL_BONUS if s[2] == usual and not s[5] else s[0], *s[1:])
+                  for s in scored]
     scored.sort(key=lambda s: (-s[0], s[1]))
     if urgent and scored and not scored[0][5]:
         # An emergency is a call for help: a hint of another type (没人接 of a complaint)

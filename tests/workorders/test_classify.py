@@ -629,3 +629,17 @@ def test_a_kind_of_problem_gives_its_usual_appeal_type_where_the_caller_names_no
     # words that name the appeal still win over the kind's usual type
     assert draft(text + " 你们能派人来帮帮忙吗", None,
                  datetime(2026, 12, 7, 10, 0)).appeal_type.value == "求助"
+
+
+def test_a_hint_of_another_grievance_weighs_no_more_than_the_kind_of_problem() -> None:
+    from datetime import datetime
+
+    from workorders import draft
+
+    when = datetime(2026, 12, 7, 10, 0)
+    # 一到晚上就 hints at a report, 又回来了 at a complaint: the noise suffered decides
+    text = "楼上那家一到晚上就蹦迪 咚咚的 说了他们两天又回来了"
+    assert draft(text, None, when).appeal_type.value == "投诉"
+    # praise is not a kind of problem: the kind's usual type does not outweigh it
+    text = "楼上那家天天半夜在家蹦迪 咚咚的 后来社区的同志为老百姓办实事给解决了"
+    assert draft(text, None, when).appeal_type.value == "表扬"
