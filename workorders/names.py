@@ -280,6 +280,8 @@ def _given_end(compact: Compact, start: int) -> int:
     """
     text = compact.text
     end = start
+    if text.startswith("一", start) and text[start : start + 2] in _common_names():
+        end += 1  # 章一鸣, 李一诺: 一 starts a common given name, not a number
     while end < len(text) and end - start < 2:
         if (
             end > start
@@ -563,6 +565,12 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         spelled = _SPELLED_RE.match(text, after)
         if spelled:
             after = spelled.end()
+        else:
+            # 我姓马 马是骑马的马 叫马富贵 / 我姓穆 禾木旁的那个穆 叫穆秀英: a description
+            # of the character (…的…) before 叫 and the surname again.
+            at = text.find("叫" + surname[0], after, after + _DESCRIPTION_BEFORE_CALLED)
+            if at > after and "的" in text[after:at]:
+                after = at
         if text.startswith("叫", after):
             start = after + 1
             if text.startswith(surname[0], start):
@@ -570,7 +578,20 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             end = _given_end(compact, start)
             if end > start and _word_ends(compact, end):
                 return surname[0] + text[start:end], surname[1], end, 0.85
+        elif (spelled or surname[3] >= _SPELT) and text.startswith(surname[0], after):
+            # 我姓徐 双人徐 徐国强: the full name right after the spelling, a word of its own
+            start = after + len(surname[0])
+            end = _given_end(compact, start)
+            if (end > start and _word_ends(compact, end)
+                    and plausible_given_name(text[start:end])):
+                return surname[0] + text[start:end], surname[1], end, 0.8
     return None
+
+
+# The confidence of a surname the caller spelled (弓长张, 双人徐): find_name's.
+_SPELT = 0.97
+# How far after 我姓X a description of X (…的X) and 叫X may reach.
+_DESCRIPTION_BEFORE_CALLED = 14
 
 
 def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
@@ -955,7 +976,7 @@ def find_name(compact: Compact) -> CallerName:
         # The spelling settles a homophone the ASR may have written (我姓章 弓长张 → 张).
         value = SPELLED[spelled.group().replace("的", "")]
         start = surname[1] if surname else spelled.start()
-        surname = (value, start, spelled.end(), 0.97)
+        surname = (value, start, spelled.end(), _SPELT)
     elif surname is not None and spelled_by_parts(text, surname[2], surname[2] + 2) is None:
         # (a spelling by parts is read below: 木字底下一个旦 is 查, not 木子李 by sound)
         heard = _spelling_by_sound(text, surname[2])
@@ -969,7 +990,7 @@ def find_name(compact: Compact) -> CallerName:
     full = _full_name(compact, surname)
     if full is not None:
         full = (_commonly_spelt(full[0]), *full[1:])
-    if (full is not None and surname is not None and surname[3] >= 0.97
+    if (full is not None and surname is not None and surname[3] >= _SPELT
             and len(surname[0]) == 1 and not full[0].startswith(surname[0])
             and char_cost(full[0][0], surname[0]) == 0):
         # 我叫张雅琪 立早章: the spelling settles the homophone the name was written with
@@ -987,7 +1008,7 @@ def find_name(compact: Compact) -> CallerName:
         surname = _compound_by_sound(text) or _introduction_by_sound(compact)
     if surname is None:
         surname = _described_surname(text)
-    if surname is not None and len(surname[0]) == 1 and surname[3] < 0.97:
+    if surname is not None and len(surname[0]) == 1 and surname[3] < _SPELT:
         # A spelling by parts names its character outright (我姓彭 单立人一个冬天的冬 →
         # 佟); a description only settles a homophone, so a surname-only character
         # written as heard stands (郜 告诉的告).

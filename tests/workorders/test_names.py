@@ -543,3 +543,25 @@ def test_a_radical_then_the_surname_itself_names_it() -> None:
     # 草字头那个蔡: the 蔡 with the grass radical, not a rest to compose with it
     found = find_name(compact("我叫蔡雨萱 草字头那个蔡 下雨的雨"))
     assert (found.name.value, found.surname.value) == ("蔡雨萱", "蔡")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # the surname described, then 叫 and the full name
+        ("我 姓 马 马 是 骑马 的 马 叫 马 富 贵 工地 在 海淀区", "马福贵"),
+        ("我 姓 穆 禾木 旁 的 那个 穆 叫 穆 秀 英 手机 号", "穆秀英"),
+        ("我 姓 佟 单立人 一个 冬天 的 冬 叫 佟振山 我 想 问问", "佟振山"),
+        # the full name right after the spelling
+        ("我 姓 徐 双人 徐 徐国强", "徐国强"),
+        # 一 starting a common given name is no digit
+        ("我 姓 章 立早 章 叫 章 一 鸣 幺八五 零幺 三二", "章一鸣"),
+    ],
+)
+def test_a_full_name_after_the_surname_and_its_description(text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize("text", ["我 姓 徐 双人 徐 徐州 那边 的", "我叫王一三八六二七"])
+def test_no_full_name_from_a_place_or_a_number_after_the_surname(text: str) -> None:
+    assert find_name(compact(text)).name.value is None
