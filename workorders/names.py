@@ -532,12 +532,13 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         found = _surname_at(text, start)
         if found is not None:
             end = _given_end(compact, start + len(found))
-            if end - 1 > start + len(found) and not _word_ends(compact, end) and \
-                    _description_follows(text, end - 1, found):
-                end -= 1  # 我叫李明黎明的黎: a one-character given name
+            if text[start + len(found) : end] == found:
+                continue  # 我叫龙 龙 龙海 嗯 我叫龙海波: a stumble, the surname said again
+            if end - 1 > start + len(found) and _describes_from(text, end - 1, found):
+                end -= 1  # 我叫李明黎明的黎, 我叫魏然 魏是魏国的魏: a one-character given name
             if end > start + len(found) and _word_ends(compact, end):
                 return text[start:end], m.start(), end, 0.9
-            if end > start + len(found) and _description_follows(text, end, found):
+            if end > start + len(found) and _describes_from(text, end, found):
                 # 我叫武海燕武术的武: the description ends the name; the given name ran on
                 # unspaced, so it is less sure than one the ASR set apart.
                 return text[start:end], m.start(), end, 0.7
@@ -628,6 +629,17 @@ def _description_follows(text: str, at: int, ch: str) -> bool:
     described = _description_near(text, at, at + 1)
     # ``ch`` may be a compound surname (欧阳海燕 欧洲的欧): a description of either character
     return described is not None and any(char_cost(described[0], c) == 0 for c in ch)
+
+
+def _describes_from(text: str, at: int, ch: str) -> bool:
+    """Whether the caller describes the surname ``ch`` from ``at`` on: a word with it
+    (黎明的黎), the surname and then its word (魏 是魏国的魏), or its parts (禾字旁的那个程)."""
+    if _description_follows(text, at, ch):
+        return True
+    if text.startswith(ch, at) and (found := _word_description(text, at + len(ch))) is not None:
+        return found[0] == ch
+    parts = spelled_by_parts(text, at, at + 1)
+    return parts is not None and parts[0] == ch
 
 
 def _run_on_name(text: str, start: int, end: int) -> bool:

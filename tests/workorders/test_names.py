@@ -565,3 +565,17 @@ def test_a_full_name_after_the_surname_and_its_description(text: str, name: str)
 @pytest.mark.parametrize("text", ["我 姓 徐 双人 徐 徐州 那边 的", "我叫王一三八六二七"])
 def test_no_full_name_from_a_place_or_a_number_after_the_surname(text: str) -> None:
     assert find_name(compact(text)).name.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # the surname said again, then the word that names it: a one-character given name
+        ("我 叫 魏 然 魏 是 魏国 的 魏", "魏然"),
+        ("我叫魏然魏是魏国的魏", "魏然"),
+        # a stumble on the surname, then the name said whole
+        ("我 叫 龙 龙 龙海 嗯 我 叫 龙海波 电话 幺三五", "龙海波"),
+    ],
+)
+def test_a_name_before_its_surnames_description_or_after_a_stumble(text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name
