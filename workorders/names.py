@@ -799,13 +799,18 @@ def _is_word(chars: str) -> bool:
     return chars in _words()
 
 
+# 姓 as the ASR writes it (性, 信, 幸, 兴 …), just before a described character.
+_SURNAME_CUE_HEARD = frozenset("姓性信幸兴")
+
+
 def _described_surname(text: str) -> _Found | None:
     """我寄武 武术的武 / 我是孟 孟子的孟: a character the caller describes by a word, just
     after 我 and a cue however heard, is their surname (a homophone of it, by sound)."""
     for i in range(1, len(text)):
         end = _described(text, i)
-        if end is None or _SELF not in text[max(0, i - 3) : i]:
-            continue
+        if end is None or not (_SELF in text[max(0, i - 3) : i]
+                               or text[i - 1] in _SURNAME_CUE_HEARD):
+            continue  # 我… or 姓 as heard (二八性方 方言的方: 姓方 said without 我)
         word = text[i + 1 : end - 2]
         named = word_described(word, word.index(text[i]))
         if named is not None and named[1] == 0:

@@ -579,3 +579,10 @@ def test_no_full_name_from_a_place_or_a_number_after_the_surname(text: str) -> N
 )
 def test_a_name_before_its_surnames_description_or_after_a_stumble(text: str, name: str) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+def test_a_described_surname_after_xing_as_heard_without_wo() -> None:
+    # 姓方 方圆的方, said without 我, heard 性方 方言的方
+    assert find_name(compact("电话就打这个二八性方方言的方")).surname.value == "方"
+    # no description, no surname: 性 is a word's end as often as 姓
+    assert find_name(compact("这个安全性方面的问题")).surname.value is None
