@@ -140,7 +140,10 @@ def _sound_weight(weight: float, phrase: str, hit: Hit) -> float:
 # Words after a phrase that make it say where, not what (停车场旁边, 医院门口, 学校的附近):
 # the problem is something else near that place.
 _PLACE_AFTER = ("旁边", "附近", "对面", "门口", "边上", "隔壁", "周边", "周围", "后面",
-                "前面", "那边", "跟前", "外面")
+                "前面", "那边", "跟前", "外面",
+                # directions from a landmark (地铁站往北两百米, 医院北边, 学校西侧)
+                "往东", "往南", "往西", "往北", "东边", "南边", "西边", "北边",
+                "东侧", "南侧", "西侧", "北侧")
 # Words after a phrase that make it the end of a bus route (医院的公交, 学校的班车, 到医院的车):
 # the call is about the bus, the place only says where it goes.
 _ROUTE_AFTER = ("公交", "班车", "线路", "专线", "趟车", "车次")

@@ -643,3 +643,9 @@ def test_a_hint_of_another_grievance_weighs_no_more_than_the_kind_of_problem() -
     # praise is not a kind of problem: the kind's usual type does not outweigh it
     text = "楼上那家天天半夜在家蹦迪 咚咚的 后来社区的同志为老百姓办实事给解决了"
     assert draft(text, None, when).appeal_type.value == "表扬"
+
+
+def test_a_landmark_with_a_direction_after_it_only_says_where() -> None:
+    # 地铁站往北两百米: the subway station says where the missing manhole cover is
+    text = "马路上有个景盖没了就一个大黑窟龙 就在苹果园地铁站往北两百米路东边"
+    assert category(text) == ("城市管理", "市政设施")
