@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from config.data import shipped
+from workorders.classify import common_words
 from workorders.draft import FieldValue
 from workorders.parts import spelled_by_parts
 from workorders.phone import DIGITS
@@ -376,7 +377,23 @@ def _self_surname(compact: Compact) -> _Found | None:
         if text.startswith("的", end) or not _CONTACT_AFTER.match(text, _given_end(compact, end)):
             continue  # 楼上姓刘的: someone else
         return found, m.start(), end, 0.8
+    for m in _BARE_SURNAME_HEARD.finditer(text):
+        # 条路性神 手机…: 姓沈 said without 我, 姓 and the surname both heard as homophones;
+        # only right before contact details, and neither a word (信息, 幸福, 性别 …).
+        at = m.end()
+        if at + 1 >= len(text) or not _CONTACT_AFTER.match(text, at + 1):
+            continue
+        pair = text[m.start() : at + 1]
+        if pair in common_words() or _is_word(pair) or _is_word(text[at : at + 2]):
+            continue
+        heard = surname_by_sound(text[at])
+        if heard is not None and heard[1] == 0:
+            return heard[0], m.start(), at + 1, 0.5
     return None
+
+
+# 姓 as the ASR writes it in place of 姓 said without 我 (see _self_surname).
+_BARE_SURNAME_HEARD = re.compile("(?<![的家个位是叫那这我])[性信幸]")
 
 
 # A character in at least this many words of pypinyin's phrase table is an ordinary one

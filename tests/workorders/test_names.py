@@ -586,3 +586,16 @@ def test_a_described_surname_after_xing_as_heard_without_wo() -> None:
     assert find_name(compact("电话就打这个二八性方方言的方")).surname.value == "方"
     # no description, no surname: 性 is a word's end as often as 姓
     assert find_name(compact("这个安全性方面的问题")).surname.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("房子在这条路性神手机幺八六", "沈"),  # 姓沈 手机…, both heard as homophones
+        ("我收到一条短信息电话打不通", None),  # 信息 is a word
+        ("人家幸好手机没丢", None),  # 幸好 is a word
+    ],
+)
+def test_a_bare_xing_heard_as_a_homophone_before_contact_details(
+        text: str, surname: str | None) -> None:
+    assert find_name(compact(text)).surname.value == surname
