@@ -386,9 +386,9 @@ def _self_surname(compact: Compact) -> _Found | None:
         pair = text[m.start() : at + 1]
         if pair in common_words() or _is_word(pair) or _is_word(text[at : at + 2]):
             continue
-        heard = surname_by_sound(text[at])
-        if heard is not None and heard[1] == 0:
-            return heard[0], m.start(), at + 1, 0.5
+        by_sound = surname_by_sound(text[at])
+        if by_sound is not None and by_sound[1] == 0:
+            return by_sound[0], m.start(), at + 1, 0.5
     return None
 
 
