@@ -649,3 +649,10 @@ def test_a_landmark_with_a_direction_after_it_only_says_where() -> None:
     # 地铁站往北两百米: the subway station says where the missing manhole cover is
     text = "马路上有个景盖没了就一个大黑窟龙 就在苹果园地铁站往北两百米路东边"
     assert category(text) == ("城市管理", "市政设施")
+
+
+def test_not_daring_to_switch_on_a_light_is_a_gas_leak() -> None:
+    taxonomy = knowledge().taxonomy
+    # 燃气味儿 heard as 人气位而, 漏气了 as 漏气冷: what the caller dares not do says it
+    text = compact("楼道里人气位而特别大 不知道是谁家漏气冷 我不敢按电梯也不敢开灯")
+    assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
