@@ -656,3 +656,12 @@ def test_not_daring_to_switch_on_a_light_is_a_gas_leak() -> None:
     # 燃气味儿 heard as 人气位而, 漏气了 as 漏气冷: what the caller dares not do says it
     text = compact("楼道里人气位而特别大 不知道是谁家漏气冷 我不敢按电梯也不敢开灯")
     assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
+
+
+@pytest.mark.parametrize("text", [
+    "对门的老大爷好几天没出门了 敲门没人应",
+    "大风把树刮歪了 整个斜着压在电线上 底下就是幼儿园门口 随时可能砸下来",
+])
+def test_someone_perhaps_fallen_at_home_or_something_about_to_fall_is_urgent(text: str) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is True
