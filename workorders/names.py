@@ -596,8 +596,10 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             end = _given_end(compact, start)
             if end > start and _word_ends(compact, end):
                 return surname[0] + text[start:end], surname[1], end, 0.85
-        elif (spelled or surname[3] >= _SPELT) and text.startswith(surname[0], after):
+        elif ((spelled or surname[3] >= _SPELT) and text.startswith(surname[0], after)
+              and _SELF_SURNAME.match(text, surname[1])):
             # 我姓徐 双人徐 徐国强: the full name right after the spelling, a word of its own
+            # (after 我姓 only: a spelling alone may be of someone else's name)
             start = after + len(surname[0])
             end = _given_end(compact, start)
             if (end > start and _word_ends(compact, end)

@@ -233,7 +233,7 @@ def read_alternatives(
         if p.district_cost == 0:
             districts.append((variant, p.district))
         k = classify(text, data.taxonomy)
-        if k.evidence is not None and _written(text, k, data.taxonomy):
+        if k.evidence is not None and written_phrase(text, k, data.taxonomy):
             kinds.append((variant, k))
     street = better(places.street, streets, lambda v: v.confidence >= STRONG_STREET)
     district = better(places.district, districts,
@@ -264,7 +264,7 @@ def read_alternatives(
     return Reading(out_places, Classification(category, sub, evidence), out_caller)
 
 
-def _written(text: Compact, kind: Classification, taxonomy: Taxonomy) -> bool:
+def written_phrase(text: Compact, kind: Classification, taxonomy: Taxonomy) -> bool:
     """Whether the classification's strongest phrase is a taxonomy phrase written as such."""
     assert kind.evidence is not None
     phrase = text.text[kind.evidence[0] : kind.evidence[1]]

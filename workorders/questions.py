@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from config.settings import DraftingSettings
+from workorders.classify import classify
 from workorders.draft import Draft, FieldValue
 from workorders.drafter import draft
 from workorders.gazetteer import split_suffix
 from workorders.knowledge import Knowledge, knowledge
 from workorders.learned import LearnedAliases
 from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES, answer_name  # by frequency
+from workorders.nbest import STRONG_CATEGORY, written_phrase
 from workorders.phone import DIGITS, find_phone
 from workorders.pinyin import readings
 from workorders.places import find_places
@@ -357,7 +359,50 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
     if keypad_phone is None:
         out = _phone_from_tails(out, transcript, answers, caller_number)
         out = _phone_from_biased(out, transcript, answers, caller_number)
+    out = _category_from_biased(out, transcript, answers, settings)
     return out
+
+
+def _category_from_biased(out: Draft, transcript: str, answers: Sequence[Answer],
+                          settings: DraftingSettings | None) -> Draft:
+    """``out`` with the category a biased reading names where the free decode named none
+    (其他 for want of any phrase): the second pass's readings of the call, biased for the
+    name or the address, still hear the rest of each utterance, and one of them may write
+    a taxonomy phrase the free decode garbled (拖欠工资 where it heard 拖钱公子). Only a
+    phrase written as the taxonomy has it, at the strength the n-best readings need
+    (:data:`workorders.nbest.STRONG_CATEGORY`); its span is that answer's free decode."""
+    if out.category.span is not None or not answers:
+        return out
+    taxonomy = knowledge(settings).taxonomy
+    by_question: dict[str, list[Answer]] = {}
+    for a in answers:
+        by_question.setdefault(a.question, []).append(a)
+    for group in by_question.values():
+        text, placed = _placed(transcript, group)
+        if not placed:
+            continue
+        read = compact(text)
+        kind = classify(read, taxonomy)
+        if (kind.evidence is None or kind.category.value is None
+                or (kind.category.confidence or 0) < STRONG_CATEGORY
+                or not written_phrase(read, kind, taxonomy)):
+            continue
+        span = _answer_span(placed, read.span(*kind.evidence))
+        merged = dataclasses.replace(
+            out,
+            category=FieldValue(kind.category.value, _BIASED_CATEGORY, span),
+            subcategory=FieldValue(kind.subcategory.value, _BIASED_CATEGORY, span))
+        department = dispatch_to(
+            knowledge(settings).dispatch, district=merged.district.value,
+            street=merged.street.value, category=merged.category.value,
+            subcategory=merged.subcategory.value,
+            confidence=min(_BIASED_CATEGORY, merged.street.confidence or 0.5))
+        return dataclasses.replace(merged, dispatch_to=department)
+    return out
+
+
+# A category read only in a biased reading: believed less than one the free decode names.
+_BIASED_CATEGORY = 0.5
 
 
 # A free decode holding at least this many digits tried to say a number: where no number

@@ -350,6 +350,24 @@ def test_a_number_a_biased_reading_heard_whole_replaces_the_caller_id() -> None:
     assert merged.phone.value == "15801367729"
 
 
+def test_a_category_a_biased_reading_writes_where_the_free_decode_named_none() -> None:
+    free_text = "喂你好我想说个事那个东西一直没给我们发下来都仨月了"
+    biased = "喂你好我想说个事那个工资一直没给我们发下来都仨月了"
+    transcript = free_text + "电话幺三八零零零零幺幺幺幺"
+    free = draft(transcript, None, NOW)
+    assert free.category.value == "其他" and free.category.span is None
+    merged = draft_with_answers(free, transcript, [Answer("name", free_text, biased)], None, NOW)
+    assert (merged.category.value, merged.subcategory.value) == ("劳动社保", "拖欠工资")
+    assert merged.category.span == (0, len(free_text))  # what the agent hears it in
+    assert (merged.category.confidence or 0) < 0.7
+    assert merged.dispatch_to.value != free.dispatch_to.value
+    # A category the free decode names stands.
+    said = "我们小区停水两天了" + free_text
+    kept = draft(said, None, NOW)
+    assert draft_with_answers(kept, said, [Answer("name", free_text, biased)], None,
+                              NOW).category == kept.category
+
+
 def test_a_lost_tail_without_digits_changes_nothing_the_question_did_not_ask() -> None:
     answers = [Answer("address", _STOPPED, _STOPPED + "我姓张弓长张立早章")]
     free = draft(_STOPPED, "15810372294", NOW)
