@@ -50,7 +50,7 @@ def main() -> int:
     data = {
         "about": f"Two-character words counted at least {args.min_count} times in jieba's "
                  "dictionary, one string of words per line. Rebuilt by "
-                 "scripts/build_common_words.py; read by workorders/classify.py.",
+                 "scripts/build_common_words.py; read by workorders/knowledge.py.",
         "source": "jieba 0.42.1 dict.txt",
         "licence": "MIT (jieba, Copyright (c) 2013 Sun Junyi)",
         "words": [" ".join(words[i : i + PER_LINE]) for i in range(0, len(words), PER_LINE)],

@@ -9,14 +9,11 @@ read and correct.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from config.data import shipped
 from workorders.draft import FieldValue
-from workorders.knowledge import AppealRule, Taxonomy, UrgentRules
+from workorders.knowledge import AppealRule, Taxonomy, UrgentRules, common_words
 from workorders.phone import DIGITS
 from workorders.sound import Hit, SoundIndex, best_hits, char_cost, strict_budget
 from workorders.text import Compact
@@ -341,16 +338,6 @@ def _asked(text: str, at: int) -> bool:
 
 # 哪怕半天也行: a proposal that offers its own fallback.
 _FALLBACK = re.compile("哪怕.{0,10}也(?:行|好|可以)")
-
-COMMON_WORDS_FILE = "common_words.json"
-
-
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    """Common two-character words (config/data/common_words.json, from jieba's dictionary)."""
-    data = json.loads(shipped(COMMON_WORDS_FILE).read_text(encoding="utf-8"))
-    return frozenset(w for line in data["words"] for w in line.split())
-
 
 # The part of a character a caller names when spelling a surname (革字旁加个斤, 木字底,
 # 乌鸦的乌加个耳朵旁).

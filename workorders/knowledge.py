@@ -190,6 +190,16 @@ def place_names(gazetteer: Gazetteer) -> frozenset[str]:
     return frozenset(n for n in names if len(n) >= 2)
 
 
+COMMON_WORDS_FILE = "common_words.json"
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """Common two-character words (config/data/common_words.json, from jieba's dictionary)."""
+    data = json.loads(shipped(COMMON_WORDS_FILE).read_text(encoding="utf-8"))
+    return frozenset(w for line in data["words"] for w in line.split())
+
+
 @lru_cache(maxsize=8)
 def _load(gazetteer: Path, taxonomy: Path, dispatch: Path) -> Knowledge:
     places = load_gazetteer(gazetteer)

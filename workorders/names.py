@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from config.data import shipped
-from workorders.classify import common_words
 from workorders.draft import FieldValue
+from workorders.knowledge import common_words
 from workorders.parts import spelled_by_parts
 from workorders.phone import DIGITS
 from workorders.pinyin import plain_readings, tones

@@ -233,7 +233,8 @@ def read_alternatives(
         if p.district_cost == 0:
             districts.append((variant, p.district))
         k = classify(text, data.taxonomy)
-        if k.evidence is not None and written_phrase(text, k, data.taxonomy):
+        if k.evidence is not None and written_phrase(text.text[k.evidence[0] : k.evidence[1]],
+                                                     data.taxonomy):
             kinds.append((variant, k))
     street = better(places.street, streets, lambda v: v.confidence >= STRONG_STREET)
     district = better(places.district, districts,
@@ -264,8 +265,6 @@ def read_alternatives(
     return Reading(out_places, Classification(category, sub, evidence), out_caller)
 
 
-def written_phrase(text: Compact, kind: Classification, taxonomy: Taxonomy) -> bool:
-    """Whether the classification's strongest phrase is a taxonomy phrase written as such."""
-    assert kind.evidence is not None
-    phrase = text.text[kind.evidence[0] : kind.evidence[1]]
+def written_phrase(phrase: str, taxonomy: Taxonomy) -> bool:
+    """Whether ``phrase`` (a classification's strongest, as written) is a taxonomy phrase."""
     return any(p == phrase for sub in taxonomy.subcategories for p, _ in sub.phrases)

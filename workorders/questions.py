@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from config.settings import DraftingSettings
-from workorders.classify import classify
 from workorders.draft import Draft, FieldValue
 from workorders.drafter import draft
 from workorders.gazetteer import split_suffix
@@ -234,7 +233,11 @@ def merge_answers(free: Draft, biased: Draft, transcript: str, answers: Sequence
         del changes["name"]  # 吴春生 biased where 穆 stood: a name must agree with the surname
     if not changes:
         return free
-    merged = dataclasses.replace(free, **changes)  # type: ignore[arg-type]
+    return _redispatched(dataclasses.replace(free, **changes), data)  # type: ignore[arg-type]
+
+
+def _redispatched(merged: Draft, data: Knowledge) -> Draft:
+    """``merged`` with its department chosen again from its place and category."""
     department = dispatch_to(
         data.dispatch, district=merged.district.value, street=merged.street.value,
         category=merged.category.value, subcategory=merged.subcategory.value,
@@ -346,12 +349,14 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
     for a in answers:
         by_question.setdefault(a.question, []).append(a)
     out = free
+    readings: list[tuple[str, list[Answer], Draft]] = []  # each group's biased draft
     for group in by_question.values():
         text = biased_transcript(transcript, group)
         if text != transcript:
             biased = draft(text, caller_number, now, settings=settings,
                            keypad_phone=keypad_phone, menu_choices=menu_choices,
                            learned=learned)
+            readings.append((text, group, biased))
             out = merge_answers(out, biased, transcript, group, knowledge(settings))
         if group[0].question == "name" and (out.surname.value is None
                                             or out.name.value is None):
@@ -359,45 +364,33 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
     if keypad_phone is None:
         out = _phone_from_tails(out, transcript, answers, caller_number)
         out = _phone_from_biased(out, transcript, answers, caller_number)
-    out = _category_from_biased(out, transcript, answers, settings)
+    out = _category_from_biased(out, transcript, readings, knowledge(settings))
     return out
 
 
-def _category_from_biased(out: Draft, transcript: str, answers: Sequence[Answer],
-                          settings: DraftingSettings | None) -> Draft:
+def _category_from_biased(out: Draft, transcript: str,
+                          readings: Sequence[tuple[str, list[Answer], Draft]],
+                          data: Knowledge) -> Draft:
     """``out`` with the category a biased reading names where the free decode named none
     (其他 for want of any phrase): the second pass's readings of the call, biased for the
     name or the address, still hear the rest of each utterance, and one of them may write
     a taxonomy phrase the free decode garbled (拖欠工资 where it heard 拖钱公子). Only a
     phrase written as the taxonomy has it, at the strength the n-best readings need
-    (:data:`workorders.nbest.STRONG_CATEGORY`); its span is that answer's free decode."""
-    if out.category.span is not None or not answers:
+    (:data:`workorders.nbest.STRONG_CATEGORY`); its span is that answer's free decode.
+    ``readings`` are each question's biased transcript, its answers and its draft."""
+    if out.category.span is not None:
         return out
-    taxonomy = knowledge(settings).taxonomy
-    by_question: dict[str, list[Answer]] = {}
-    for a in answers:
-        by_question.setdefault(a.question, []).append(a)
-    for group in by_question.values():
-        text, placed = _placed(transcript, group)
-        if not placed:
+    for text, group, biased in readings:
+        category, at = biased.category, biased.category.span
+        if (category.value is None or at is None
+                or (category.confidence or 0) < STRONG_CATEGORY
+                or not written_phrase(compact(text[at[0] : at[1]]).text, data.taxonomy)):
             continue
-        read = compact(text)
-        kind = classify(read, taxonomy)
-        if (kind.evidence is None or kind.category.value is None
-                or (kind.category.confidence or 0) < STRONG_CATEGORY
-                or not written_phrase(read, kind, taxonomy)):
-            continue
-        span = _answer_span(placed, read.span(*kind.evidence))
-        merged = dataclasses.replace(
+        span = _answer_span(_placed(transcript, group)[1], at)
+        return _redispatched(dataclasses.replace(
             out,
-            category=FieldValue(kind.category.value, _BIASED_CATEGORY, span),
-            subcategory=FieldValue(kind.subcategory.value, _BIASED_CATEGORY, span))
-        department = dispatch_to(
-            knowledge(settings).dispatch, district=merged.district.value,
-            street=merged.street.value, category=merged.category.value,
-            subcategory=merged.subcategory.value,
-            confidence=min(_BIASED_CATEGORY, merged.street.confidence or 0.5))
-        return dataclasses.replace(merged, dispatch_to=department)
+            category=FieldValue(category.value, _BIASED_CATEGORY, span),
+            subcategory=FieldValue(biased.subcategory.value, _BIASED_CATEGORY, span)), data)
     return out
 
 
