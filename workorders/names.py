@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from config.data import shipped
 from workorders.draft import FieldValue
-from workorders.knowledge import common_words
+from workorders.knowledge import common_words, knowledge
 from workorders.parts import spelled_by_parts
 from workorders.phone import DIGITS
 from workorders.pinyin import plain_readings, tones
@@ -74,8 +74,8 @@ _WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈")
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
-# 解放的解), never by sound, and never ranked as surnames above.
-DESCRIBED_ONLY = frozenset("房车边解全花那商步拓")
+# 解放的解, 马路的路), never by sound, and never ranked as surnames above.
+DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
@@ -581,6 +581,7 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         # 我姓张 弓长张 叫张建华 / 我姓张 叫建华.
         after = surname[2]
         spelled = _SPELLED_RE.match(text, after)
+        described = None
         if spelled:
             after = spelled.end()
         else:
@@ -589,6 +590,12 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             at = text.find("叫" + surname[0], after, after + _DESCRIPTION_BEFORE_CALLED)
             if at > after and "的" in text[after:at]:
                 after = at
+            elif (described := _description_near(text, after, after + 1)) is not None \
+                    and (described[0] in surname[0] or (
+                        len(surname[0]) == 1 and char_cost(described[0], surname[0]) == 0)):
+                after = described[2]  # 我姓宋 宋朝的宋 宋海燕
+            else:
+                described = None
         if text.startswith("叫", after):
             start = after + 1
             if text.startswith(surname[0], start):
@@ -596,16 +603,28 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             end = _given_end(compact, start)
             if end > start and _word_ends(compact, end):
                 return surname[0] + text[start:end], surname[1], end, 0.85
-        elif ((spelled or surname[3] >= _SPELT) and text.startswith(surname[0], after)
+        elif ((spelled or described or surname[3] >= _SPELT)
+              and (text.startswith(surname[0], after)
+                   or (described and after < len(text) and len(surname[0]) == 1
+                       and char_cost(text[after], surname[0]) == 0))
               and _SELF_SURNAME.match(text, surname[1])):
-            # 我姓徐 双人徐 徐国强: the full name right after the spelling, a word of its own
-            # (after 我姓 only: a spelling alone may be of someone else's name)
+            # 我姓徐 双人徐 徐国强 / 我姓宋 宋朝的宋 宋海燕: the full name right after the
+            # spelling or the description, a word of its own (after 我姓 only: a spelling
+            # alone may be of someone else's name); after a description the surname may be
+            # heard as a homophone (我性苗 和描的描 描桂兰).
             start = after + len(surname[0])
             end = _given_end(compact, start)
             if (end > start and _word_ends(compact, end)
-                    and plausible_given_name(text[start:end])):
+                    and plausible_given_name(text[start:end])
+                    and not _place_starts(text, after)):
                 return surname[0] + text[start:end], surname[1], end, 0.8
     return None
+
+
+def _place_starts(text: str, at: int) -> bool:
+    """Whether a gazetteer name starts at ``at`` (我姓宋 宋朝的宋 宋庄镇那边 names a town)."""
+    places = knowledge().taxonomy.places
+    return any(text[at : at + size] in places for size in range(2, 6))
 
 
 # The confidence of a surname the caller spelled (弓长张, 双人徐): find_name's.
@@ -780,6 +799,11 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
         ):
             continue  # 我信任物业, 我行为…: a word, unless contact details follow (我兴奋 电话,
             # 我叫好归之电话 → 郝; but 我叫好几次电话…: 好几 is a word)
+        if text[at] in SURNAMES and (c := _CONFIRMED.match(text, at + 1)) \
+                and text.startswith(text[at], c.end()):
+            # 我星季 季季的季: the character heard is the one the caller describes, whatever
+            # the word was heard as; not its commoner homophone.
+            return text[at], i, at + 1, 0.7
         heard = surname_by_sound(text[at])
         if heard is None:
             continue

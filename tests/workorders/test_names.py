@@ -109,6 +109,11 @@ def test_spans_point_at_the_introduction() -> None:
         ("我性观", "关"),
         ("我信张公长张", "张"),  # the spelling heard as homophones
         ("我姓陈 耳冬陈", "陈"),
+        # the character heard, then described with it (the word itself misheard): as heard,
+        # not its commoner homophone
+        ("我星季季季的季 电话", "季"),
+        # 路 is a surname only when described: 马路的路, not 马鹿的鹿
+        ("我信路马路的路 电话", "路"),
     ],
 )
 def test_surname_heard_as_a_homophone(text: str, surname: str) -> None:
@@ -554,6 +559,11 @@ def test_a_radical_then_the_surname_itself_names_it() -> None:
         ("我 姓 佟 单立人 一个 冬天 的 冬 叫 佟振山 我 想 问问", "佟振山"),
         # the full name right after the spelling
         ("我 姓 徐 双人 徐 徐国强", "徐国强"),
+        # the full name right after a word that names the surname's character
+        ("我 姓 宋 宋朝 的 宋 宋海燕 家 在 通州区", "宋海燕"),
+        ("我姓柳 柳树的柳 柳明远 手机幺三九", "柳明远"),
+        # heard as a homophone after the description: the surname as said
+        ("我 性 苗 和描 的 描 描 桂兰 电话", "苗桂兰"),
         # 一 starting a common given name is no digit
         ("我 姓 章 立早 章 叫 章 一 鸣 幺八五 零幺 三二", "章一鸣"),
     ],
@@ -562,7 +572,8 @@ def test_a_full_name_after_the_surname_and_its_description(text: str, name: str)
     assert find_name(compact(text)).name.value == name
 
 
-@pytest.mark.parametrize("text", ["我 姓 徐 双人 徐 徐州 那边 的", "我叫王一三八六二七"])
+@pytest.mark.parametrize("text", ["我 姓 徐 双人 徐 徐州 那边 的", "我叫王一三八六二七",
+                                  "我 姓 宋 宋朝 的 宋 宋庄镇 那边"])
 def test_no_full_name_from_a_place_or_a_number_after_the_surname(text: str) -> None:
     assert find_name(compact(text)).name.value is None
 
