@@ -44,7 +44,8 @@ SETS = {"a": (CASES, OUT),
         "k": (HERE / "cases_k.jsonl", REPO / "artifacts" / "calls_heldout_k"),
         "l": (HERE / "cases_l.jsonl", REPO / "artifacts" / "calls_heldout_l"),
         "m": (HERE / "cases_m.jsonl", REPO / "artifacts" / "calls_heldout_m"),
-        "n": (HERE / "cases_n.jsonl", REPO / "artifacts" / "calls_heldout_n")}
+        "n": (HERE / "cases_n.jsonl", REPO / "artifacts" / "calls_heldout_n"),
+        "o": (HERE / "cases_o.jsonl", REPO / "artifacts" / "calls_heldout_o")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
