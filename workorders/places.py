@@ -190,8 +190,10 @@ def _places(compact: Compact, heard: list[Mention]) -> Places:
             units = [u for u in units if any(f.kind == m.suffix_kind for f in u.forms)] or units
         if named:
             agreeing = [u for u in units if u.district in named]
-            if not agreeing and not m.has_suffix:
-                continue  # a bare stem from another district is an ordinary word here
+            if not agreeing and (not m.has_suffix or m.cost > 0):
+                # a bare stem from another district is an ordinary word here, and a name
+                # that only sounds like one (沾汤镇 → 天坛, in 门头沟区) was misheard
+                continue
             units = agreeing or units
             score -= 0.0 if agreeing else 0.25
         if len(units) > 1:

@@ -180,3 +180,19 @@ def test_a_district_said_in_full_wins_over_a_bare_one_heard_earlier() -> None:
     # 耳东陈 heard as 尔东城 holds a bare 东城; the caller then says 西城区 in full.
     text = compact("我叫陈思远尔东城我是在西城区金融间那边上的车")
     assert find_places(text, knowledge().gazetteer).district.value == "西城区"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # 斋堂镇 heard 沾汤镇: it only sounds like 天坛 (东城), which is not in 门头沟
+        "门头沟区沾汤镇就是沾汤往西",
+        # 拱辰街道 heard 鸡城街道: 首都机场 is nowhere near 房山
+        "我们是房山区鸡城街道的电话",
+    ],
+)
+def test_a_street_heard_only_by_sound_must_lie_in_the_district_named(text: str) -> None:
+    district, street, _ = places(text)
+    assert district is not None
+    assert street is None or street in {
+        f.full for u in knowledge().gazetteer.units if u.district == district for f in u.forms}
