@@ -356,10 +356,15 @@ def _asked_for_me(text: str, at: int, phrase: str) -> bool:
 # A question the caller reports having asked someone (我问过他们有没有许可, 我问什么时候到货).
 _REPORTED = ("我问", "问过", "问他", "问她", "问了")
 _REPORTED_REACH = 6
+# …and one the caller was never answered (也没说什么时候来, 没告诉我们多少钱): a grievance
+# told, not a question asked, when right before the cue.
+_NOT_TOLD = ("没说", "不说", "没告诉", "不告诉", "没讲", "没通知")
+_NOT_TOLD_REACH = 3
 
 
 def _reported(text: str, at: int) -> bool:
-    return any(w in text[max(0, at - _REPORTED_REACH) : at] for w in _REPORTED)
+    return any(w in text[max(0, at - _REPORTED_REACH) : at] for w in _REPORTED) or any(
+        text[max(0, at - _NOT_TOLD_REACH) : at].endswith(w) for w in _NOT_TOLD)
 
 
 def _spelling_before(text: str, at: int, end: int) -> bool:

@@ -665,3 +665,35 @@ def test_not_daring_to_switch_on_a_light_is_a_gas_leak() -> None:
 def test_someone_perhaps_fallen_at_home_or_something_about_to_fall_is_urgent(text: str) -> None:
     taxonomy = knowledge().taxonomy
     assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is True
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # never told when: a grievance, not a question (什么时候 after 没说)
+        ("小区突然停电了 一点儿通知都没有 也没说什么时候来电", "投诉"),
+        # a fee charged on top, against the contract: 什么手续 there asks nothing
+        ("健身卡说好随时能退 现在只给退一半 还扣什么手续费 合同上写的根本不是这样", "投诉"),
+        # who could bear it: a nuisance complained of
+        ("楼下的垃圾桶好几天没人清了 臭得不行 这谁受得了", "投诉"),
+        # still a question when the caller asks it
+        ("我想问一下社保卡丢了什么时候能补好", "咨询"),
+    ],
+)
+def test_appeal_type_from_set_n_wordings(text: str, want: str) -> None:
+    assert _appeal(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "cat"),
+    [
+        # conscription: government services, though it mentions a medical check
+        ("我孙子想去参军 征兵体检在哪儿做 报名怎么报", "其他"),
+        # beauty injections by someone who is no doctor: medicine without a licence
+        ("隔壁开了个美容店 给人打玻尿酸 打瘦脸针 也没有营业执照 那人也不是医生", "卫生健康"),
+        # flood water rising into the yard, old people inside
+        ("雨下了一宿 河沟里的水漫上来了 已经进院子了 老两口出不来", "公共安全"),
+    ],
+)
+def test_category_of_set_n_wordings(text: str, cat: str) -> None:
+    assert category(text)[0] == cat
