@@ -697,3 +697,19 @@ def test_appeal_type_from_set_n_wordings(text: str, want: str) -> None:
 )
 def test_category_of_set_n_wordings(text: str, cat: str) -> None:
     assert category(text)[0] == cat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # not daring to switch on the light, said the other way round
+        "楼道里一股味儿 我们窗户都打开了 灯都不敢开",
+        # an old woman living alone does not open to knocking
+        "对门独居的老大爷 好几天没见了 敲门也不开",
+        # a wire hanging down to the ground, as Whisper writes 耷拉
+        "村口的电线让风刮断了 电线搭拉到地上了",
+    ],
+)
+def test_set_n_dangers_are_urgent(text: str) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is True
