@@ -1072,8 +1072,12 @@ def find_name(compact: Compact) -> CallerName:
         # A spelling by parts names its character outright (我姓彭 单立人一个冬天的冬 →
         # 佟); a description only settles a homophone, so a surname-only character
         # written as heard stands (郜 告诉的告).
-        surname, full = _settled_by_parts(text, surname, full)
-        if not _written_as_heard(text, surname, full):
+        parted = _settled_by_parts(text, surname, full)
+        if parted[0] is not surname:
+            # composed from its parts (将军的将 加个草字头 → 蒋): the description inside
+            # the spelling names a part, not the surname
+            surname, full = parted
+        elif not _written_as_heard(text, surname, full):
             surname, full = _settled_by_description(text, surname, full)
     elif surname is None:
         surname = _introduced_by_parts(text)

@@ -157,15 +157,42 @@ def _stacked(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     return None
 
 
+# 将军的将 加个草字头 / 将 上面加个草字头: the rest named first (maybe by a word it is in),
+# then the radical added to it.
+_REST_FIRST = re.compile(
+    f"(?:(.{{1,3}})的)?(.)(?:{_ABOVE}|右边|左边|旁边)?再?(?:加个|加一个|加上|家个)")
+
+
+def _rest_first(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
+    for at in range(max(0, start), min(stop, len(text))):
+        m = _REST_FIRST.match(text, at)
+        if m is None:
+            continue
+        heard = [m.group(2)]
+        if m.group(1):
+            word = [ch for ch in m.group(1) if char_cost(ch, m.group(2)) <= _REST_COST]
+            if len(m.group(1)) == 3 and len(word) > (m.group(1)[0] in word):
+                continue  # 邱美玲 丘陵的丘: the word is 丘陵, starting one on
+            heard += word
+        for name, hit in _radicals().find(text, m.end(), m.end() + 1):
+            if hit.start != m.end():
+                continue
+            radical = RADICALS[name]
+            for ch in heard:
+                rest = _rest_of(radical, ch)
+                if rest is not None:
+                    return COMPOSED[(radical, rest)], at, hit.end
+    return None
+
+
 def spelled_by_parts(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
-    """A surname spelled by its parts, its radical heard starting in ``[start, stop)``:
-    the surname, and where the spelling starts and ends."""
+    """A surname spelled by its parts, its radical heard starting in ``[start, stop)``
+    (or the rest, where the radical is added after it): the surname, and where the
+    spelling starts and ends."""
     text = text.translate(_DIGIT_WORDS)  # 3点水 is 三点水, character for character
-    by_radical = _by_radical(text, start, stop)
-    stacked = _stacked(text, start, stop)
-    if stacked is not None and (by_radical is None or stacked[1] < by_radical[1]):
-        return stacked
-    return by_radical
+    found = [f for f in (_by_radical(text, start, stop), _stacked(text, start, stop),
+                         _rest_first(text, start, stop)) if f is not None]
+    return min(found, key=lambda f: f[1]) if found else None
 
 
 def _by_radical(text: str, start: int, stop: int) -> tuple[str, int, int] | None:

@@ -28,6 +28,9 @@ from workorders.text import compact
         ("竹字头下面一个官", "管"),
         ("雨字头下面一个田", "雷"),
         ("走字旁一个肖", "赵"),
+        # the rest first, then the radical added to it
+        ("将加个草字头", "蒋"),
+        ("将军的将上面加个草字头", "蒋"),
     ],
 )
 def test_a_spelling_by_parts(text: str, surname: str) -> None:
@@ -35,7 +38,8 @@ def test_a_spelling_by_parts(text: str, surname: str) -> None:
     assert found is not None and found[0] == surname
 
 
-@pytest.mark.parametrize("text", ["我要投诉楼上漏水", "我家门口草地上", "三点水的那个"])
+@pytest.mark.parametrize("text", ["我要投诉楼上漏水", "我家门口草地上", "三点水的那个",
+                                  "门口再加个草坪"])
 def test_no_spelling_by_parts_in_other_words(text: str) -> None:
     assert spelled_by_parts(text, 0, len(text)) is None
 
@@ -50,6 +54,12 @@ def test_no_spelling_by_parts_in_other_words(text: str) -> None:
         ("我 姓 郜 告诉 的 告 右边 加 个 耳刀 电话 幺三八", None, "郜"),
         ("我 姓 褚 衣 字旁 一个 者 的 褚 电话 幺三八", None, "褚"),
         ("我是李女士我要投诉楼上漏水", None, "李"),
+        # 蒋 heard 讲 (江 by sound), then spelled rest first: 将军的将 加个草字头
+        ("我信讲 将军的将加个草字头 电话幺三八", None, "蒋"),
+        # …and run on, the word misheard: the parts compose, the description names a part
+        ("我信讲将今的将加个草字头我电话幺三八", None, "蒋"),
+        # the spelling starts at the word, not in the name before it
+        ("我叫邱美玲丘陵的丘加个耳朵", "邱美玲", "邱"),
     ],
 )
 def test_a_spelling_by_parts_settles_the_surname(
