@@ -618,6 +618,35 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
                     and plausible_given_name(text[start:end])
                     and not _place_starts(text, after)):
                 return surname[0] + text[start:end], surname[1], end, 0.8
+        if _SELF_SURNAME.match(text, surname[1]) or text.startswith("姓", surname[1]):
+            return _full_name_after_description(compact, surname)
+    return None
+
+
+# How far after 我姓X the full name may come, the surname described at length before it.
+_DESCRIPTION_BEFORE_FULL = 20
+
+
+def _full_name_after_description(compact: Compact, surname: _Found) -> _Found | None:
+    """我姓邸 左边一个氐 右边一个耳刀的那个邸 邸卫东 / 我姓单 单位的单 念善 单丽娟 / 姓郝 赤耳郝
+    郝建国: the surname described at length (a word with 的, or a spelling ending with the
+    surname), then said again starting a word of its own, with a given name that ends
+    there. Only where words are marked (spaces): run-on text has no word to start."""
+    text = compact.text
+    after = surname[2]
+    for at in sorted(b for b in compact.breaks if after < b < after + _DESCRIPTION_BEFORE_FULL):
+        if not text.startswith(surname[0], at):
+            continue
+        between = text[after:at]
+        if not ("的" in between or between.endswith(surname[0])
+                or spelled_by_parts(text, after, after + 2) is not None):
+            return None
+        start = at + len(surname[0])
+        end = _given_end(compact, start)
+        if (end > start and _word_ends(compact, end) and plausible_given_name(text[start:end])
+                and not _place_starts(text, at)):
+            return surname[0] + text[start:end], surname[1], end, 0.75
+        return None
     return None
 
 

@@ -564,6 +564,11 @@ def test_a_radical_then_the_surname_itself_names_it() -> None:
         ("我姓柳 柳树的柳 柳明远 手机幺三九", "柳明远"),
         # heard as a homophone after the description: the surname as said
         ("我 性 苗 和描 的 描 描 桂兰 电话", "苗桂兰"),
+        # the surname described at length, then said again starting the full name
+        ("我姓邸 就是左边一个氐 右边一个耳刀的那个邸 邸国强 手机号", "邸国强"),
+        ("我姓单 单位的单 念善 单明华 电话", "单明华"),
+        ("我姓郝 赤耳郝 郝春生 电话打我这个就行", "郝春生"),
+        ("我姓靳 革字旁一个斤两的斤 靳海波", "靳海波"),
         # 一 starting a common given name is no digit
         ("我 姓 章 立早 章 叫 章 一 鸣 幺八五 零幺 三二", "章一鸣"),
     ],
