@@ -45,7 +45,8 @@ SETS = {"a": (CASES, OUT),
         "l": (HERE / "cases_l.jsonl", REPO / "artifacts" / "calls_heldout_l"),
         "m": (HERE / "cases_m.jsonl", REPO / "artifacts" / "calls_heldout_m"),
         "n": (HERE / "cases_n.jsonl", REPO / "artifacts" / "calls_heldout_n"),
-        "o": (HERE / "cases_o.jsonl", REPO / "artifacts" / "calls_heldout_o")}
+        "o": (HERE / "cases_o.jsonl", REPO / "artifacts" / "calls_heldout_o"),
+        "p": (HERE / "cases_p.jsonl", REPO / "artifacts" / "calls_heldout_p")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -16,7 +16,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 (``twelfth_set.py``, ``cases_l.jsonl``), against all eleven; ``--set m`` the thirteenth,
 H701-H760 (``thirteenth_set.py``, ``cases_m.jsonl``), against all twelve; ``--set n`` the
 fourteenth, H761-H820 (``fourteenth_set.py``, ``cases_n.jsonl``), against all thirteen; ``--set o``
-the fifteenth, H821-H880 (``fifteenth_set.py``, ``cases_o.jsonl``), against all fourteen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the fifteenth, H821-H880 (``fifteenth_set.py``, ``cases_o.jsonl``), against all fourteen; ``--set p``
+the sixteenth, H881-H940 (``sixteenth_set.py``, ``cases_p.jsonl``), against all fifteen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -56,7 +57,7 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "i": HERE / "cases_i.jsonl", "j": HERE / "cases_j.jsonl",
         "k": HERE / "cases_k.jsonl", "l": HERE / "cases_l.jsonl",
         "m": HERE / "cases_m.jsonl", "n": HERE / "cases_n.jsonl",
-        "o": HERE / "cases_o.jsonl"}
+        "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -388,7 +389,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "l": ("bench.heldout.twelfth_set", "CASES_L"),
            "m": ("bench.heldout.thirteenth_set", "CASES_M"),
            "n": ("bench.heldout.fourteenth_set", "CASES_N"),
-           "o": ("bench.heldout.fifteenth_set", "CASES_O")}
+           "o": ("bench.heldout.fifteenth_set", "CASES_O"),
+           "p": ("bench.heldout.sixteenth_set", "CASES_P")}
 
 
 def _source(which: str) -> list[Case]:
@@ -428,6 +430,6 @@ if __name__ == "__main__":
                              "i: the ninth, H461-H520; j: the tenth, H521-H580; "
                              "k: the eleventh, H581-H640; l: the twelfth, H641-H700; "
                              "m: the thirteenth, H701-H760; n: the fourteenth, H761-H820; "
-                             "o: the fifteenth, H821-H880")
+                             "o: the fifteenth, H821-H880; p: the sixteenth, H881-H940")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
