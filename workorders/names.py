@@ -381,8 +381,9 @@ def _self_surname(compact: Compact) -> _Found | None:
         # 条路性神 手机…: 姓沈 said without 我, 姓 and the surname both heard as homophones;
         # only right before contact details, and neither a word (信息, 幸福, 性别 …).
         at = m.end()
-        if at + 1 >= len(text) or not _CONTACT_AFTER.match(text, at + 1):
-            continue
+        if at + 1 >= len(text) or not (_CONTACT_AFTER.match(text, at + 1)
+                                       or _parts_after(text, at + 1)):
+            continue  # (性工 上面一个龙下面一个供: the parts settle it)
         pair = text[m.start() : at + 1]
         if pair in common_words() or _is_word(pair) or _is_word(text[at : at + 2]):
             continue

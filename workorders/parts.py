@@ -78,6 +78,7 @@ COMPOSED: dict[tuple[str, str], str] = {
 # surname, written for this project from how the characters are built.
 STACKED: dict[tuple[str, str], str] = {
     ("西", "早"): "覃", ("西", "贝"): "贾", ("西", "木"): "栗", ("西", "米"): "粟",
+    ("卜", "户"): "卢",
     ("四", "夕"): "罗", ("人", "示"): "佘", ("此", "言"): "訾", ("麻", "米"): "糜",
     ("卉", "贝"): "贲", ("木", "旦"): "查", ("日", "京"): "景", ("雨", "田"): "雷",
     ("竹", "间"): "简", ("竹", "官"): "管", ("竹", "付"): "符", ("丘", "山"): "岳",
@@ -99,10 +100,12 @@ _BOTTOM_FIRST = re.compile(f"(.){_PLACE}{_ABOVE}{_ONE}(.)")
 _FILLER = re.compile("(?:就是|再)?(?:加上|加|家|右边|左边|旁边|下面|上面|里面|里头|底下)?"
                      "(?:加|家)?(?:一个|一|个|那个|的)?")  # 加个 is often heard 家个
 # A rest described by a word it is in: 冬天的冬, 必须的必, 勇敢的敢.
-_DESCRIBED = re.compile("(.{1,3})的(.)")
+_DESCRIBED = re.compile("(.{2,3})的(.)")
 _DIGIT_WORDS = str.maketrans("0123456789", "零一二三四五六七八九")
 _RADICAL_COST = 0.8
 _REST_COST = 0.45
+# A part of a stacked spelling may be heard as a homophone of another tone (不 for 卜).
+_STACKED_COST = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +141,17 @@ def _rest_of(radical: str, heard: str) -> str | None:
     return best[1] if best is not None and best[0] <= _REST_COST else None
 
 
+def _stacked_of(top: str, bottom: str) -> str | None:
+    """The surname of the table with ``top`` over ``bottom``, or whose parts these sound
+    like, one at most a near homophone (上面一个龙 下面一个供 → 龚, 不 over 户 → 卢)."""
+    found = STACKED.get((top, bottom))
+    if found is not None:
+        return found
+    near = sorted((cost, surname) for (t, b), surname in STACKED.items()
+                  if (cost := char_cost(t, top) + char_cost(b, bottom)) <= _STACKED_COST)
+    return near[0][1] if near else None
+
+
 def _stacked(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
     """A surname spelled as one part over another, the spelling starting in
     ``[start, stop)``; a part may be named by a word it is in (句子的句)."""
@@ -151,7 +165,7 @@ def _stacked(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
             if described and second in described.group(1):
                 second, end = described.group(2), described.end()  # 句子的句
             top, bottom = (first, second) if top_first else (second, first)
-            found = STACKED.get((_TOP_NAMES.get(top, top), bottom))
+            found = _stacked_of(_TOP_NAMES.get(top, top), bottom)
             if found is not None:
                 return found, m.start(), end
     return None

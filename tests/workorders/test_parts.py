@@ -28,6 +28,9 @@ from workorders.text import compact
         ("竹字头下面一个官", "管"),
         ("雨字头下面一个田", "雷"),
         ("走字旁一个肖", "赵"),
+        # parts heard as homophones of the table's
+        ("上面一个龙下面一个供", "龚"),
+        ("上面一个不下面一个户", "卢"),
         # the rest first, then the radical added to it
         ("将加个草字头", "蒋"),
         ("将军的将上面加个草字头", "蒋"),
@@ -58,6 +61,9 @@ def test_no_spelling_by_parts_in_other_words(text: str) -> None:
         ("我信讲 将军的将加个草字头 电话幺三八", None, "蒋"),
         # …and run on, the word misheard: the parts compose, the description names a part
         ("我信讲将今的将加个草字头我电话幺三八", None, "蒋"),
+        # parts heard as homophones, and 户的那个 is no description of a part
+        ("我信路上面一个不下面一个户的那个卢 我要举报", None, "卢"),
+        ("他们太扰民了 性工 上面一个龙下面一个供 电话幺五零", None, "龚"),
         # the spelling starts at the word, not in the name before it
         ("我叫邱美玲丘陵的丘加个耳朵", "邱美玲", "邱"),
     ],
