@@ -719,3 +719,14 @@ def test_the_market_regulator_named_makes_it_a_market_matter() -> None:
     # the caller turned to the market regulator over a deposit a decorator kept
     text = "之前那个公司不退钱 后来是市场监管所的同志帮我们调解 都退回来了 我想表扬一下"
     assert category(text)[0] == "市场管理"
+
+
+def test_an_old_person_living_alone_is_a_matter_for_civil_affairs() -> None:
+    text = "对门一个人住的老大爷 八十多了 好几天没见着了 我们怕他出事"
+    assert category(text)[0] == "民政服务"
+
+
+def test_traffic_lights_out_and_a_near_miss_said_with_er_is_urgent() -> None:
+    taxonomy = knowledge().taxonomy
+    text = compact("路口红绿灯全灭了 车全堵在路口 刚才差点儿撞一个骑车的")
+    assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
