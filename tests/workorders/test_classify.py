@@ -730,3 +730,17 @@ def test_traffic_lights_out_and_a_near_miss_said_with_er_is_urgent() -> None:
     taxonomy = knowledge().taxonomy
     text = compact("路口红绿灯全灭了 车全堵在路口 刚才差点儿撞一个骑车的")
     assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a smell so bad one can hardly breathe: a nuisance, not someone choking
+        "天天有人烧垃圾 黑烟滚滚的 味儿呛得人喘不上气",
+        # the water mains to be renewed: 管道 was said, not 管爆 misheard
+        "我们小期贴了个通知说要改造自来水管道要停水",
+    ],
+)
+def test_not_urgent_where_only_the_words_are_strong(text: str) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is False
