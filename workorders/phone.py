@@ -45,8 +45,9 @@ _SOFT = frozenset("要腰妖耀雅一两")
 MOBILE = re.compile(r"1[3-9]\d{9}")
 BEIJING_LANDLINE = re.compile(r"010[2-9]\d{7}")
 LOCAL_LANDLINE = re.compile(r"[2-9]\d{7}")
-# 座机 as the ASR also writes it (左机, 做机, 坐机, 作机: zuò jī with another zuo).
-_LANDLINE = "座机|左机|做机|坐机|作机"
+# 座机 as the ASR also writes it: zuò jī with another zuo and another ji (左机, 做机, 坐机,
+# 作机, 左击, 左极, 做几).
+_LANDLINE = "[座左做坐作][机击极几鸡基积级]"
 _CUE = re.compile(f"电话|手机|号码|号是|联系|{_LANDLINE}|打这个|打我|拨打|回电|手机号")
 # 不对 as speech recognition also writes it (部队 bù duì, 布对 …) counts only before 是.
 _CORRECTION = re.compile(
