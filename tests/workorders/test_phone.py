@@ -257,7 +257,7 @@ def test_no_number_from_two_short_readings(text: str) -> None:
     # 幺 written 雅 (yā for yāo) inside a number
     ("家里电话零雅零八七七三四零二腰", "01087734021"),
     # 座机 heard with another ji too (左击, 做几): a local number after it
-    ("我家里左击零一零八九五二六一双三七", "01089526137"),
+    ("你打我们这左击零零八九五二六一三七", "01089526137"),
     ("家做几把六三二七八八腰五我想问一下", "63278815"),
 ])
 def test_a_landline_heard_with_its_cue_or_its_one_misheard(text: str, number: str) -> None:
