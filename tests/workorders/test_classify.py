@@ -744,3 +744,15 @@ def test_traffic_lights_out_and_a_near_miss_said_with_er_is_urgent() -> None:
 def test_not_urgent_where_only_the_words_are_strong(text: str) -> None:
     taxonomy = knowledge().taxonomy
     assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is False
+
+
+@pytest.mark.parametrize(("text", "urgent"), [
+    ("楼道里有辆电动车 电瓶在冒烟 我已经喊邻居往下跑了", True),
+    # 电瓶 heard 电品, 冒 heard 茂: by sound
+    ("快点 我们楼道里有辆电动车电品在茂烟 你们赶紧叫消防来", True),
+    # a chimney smoking is pollution, not a fire about to start
+    ("工厂烟囱天天冒烟", False),
+])
+def test_an_e_bike_battery_smoking_is_urgent(text: str, urgent: bool) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is urgent
