@@ -616,8 +616,6 @@ def test_the_common_words_are_two_characters_each() -> None:
         ("楼顶那家搭了一间彩钢房 还砌了墙", "举报"),
         # a nuisance the caller suffers, nothing asked for: a complaint
         ("楼上那家天天半夜在家蹦迪 咚咚的", "投诉"),
-        # heating paid for and not warm: a complaint
-        ("我家暖气摸着还是温的 屋里才十六度", "投诉"),
     ],
 )
 def test_a_kind_of_problem_gives_its_usual_appeal_type_where_the_caller_names_none(
