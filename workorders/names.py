@@ -74,8 +74,8 @@ _WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈")
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
-# 解放的解, 马路的路), never by sound, and never ranked as surnames above.
-DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路")
+# 解放的解, 马路的路, 满意的满), never by sound, and never ranked as surnames above.
+DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
@@ -131,6 +131,9 @@ SPELLED = {
     "山丘岳": "岳",
     "小月肖": "肖",
     "西贝贾": "贾",
+    "言身寸谢": "谢",
+    "木土杜": "杜",
+    "赤耳郝": "郝",
 }
 SPELLED = {k: v for k, v in SPELLED.items() if v in SURNAMES}
 _SPELLED_BY_LENGTH = sorted(SPELLED.items(), key=lambda kv: -len(kv[0]))

@@ -678,6 +678,8 @@ def test_someone_perhaps_fallen_at_home_or_something_about_to_fall_is_urgent(tex
         ("楼下的垃圾桶好几天没人清了 臭得不行 这谁受得了", "投诉"),
         # still a question when the caller asks it
         ("我想问一下社保卡丢了什么时候能补好", "咨询"),
+        # asking for help in so many words, though the rest asks questions
+        ("我想求个助 家里看病把钱都花光了 听说能申请低保 也不知道该找谁", "求助"),
     ],
 )
 def test_appeal_type_from_set_n_wordings(text: str, want: str) -> None:

@@ -114,6 +114,7 @@ def test_spans_point_at_the_introduction() -> None:
         ("我星季季季的季 电话", "季"),
         # 路 is a surname only when described: 马路的路, not 马鹿的鹿
         ("我信路马路的路 电话", "路"),
+        ("我 姓 满 满意 的 满 我 手机 幺三九", "满"),
     ],
 )
 def test_surname_heard_as_a_homophone(text: str, surname: str) -> None:
@@ -569,6 +570,9 @@ def test_a_radical_then_the_surname_itself_names_it() -> None:
         ("我姓单 单位的单 念善 单明华 电话", "单明华"),
         ("我姓郝 赤耳郝 郝春生 电话打我这个就行", "郝春生"),
         ("我姓靳 革字旁一个斤两的斤 靳海波", "靳海波"),
+        # the usual spellings of 谢 and 杜, then the name
+        ("我 姓 谢 言 身 寸 谢 谢 丽华 电话 幺三六", "谢丽华"),
+        ("我 姓 杜 木 土 杜 叫 杜 建军 我 的 电话", "杜建军"),
         # 一 starting a common given name is no digit
         ("我 姓 章 立早 章 叫 章 一 鸣 幺八五 零幺 三二", "章一鸣"),
     ],
