@@ -46,7 +46,8 @@ SETS = {"a": (CASES, OUT),
         "m": (HERE / "cases_m.jsonl", REPO / "artifacts" / "calls_heldout_m"),
         "n": (HERE / "cases_n.jsonl", REPO / "artifacts" / "calls_heldout_n"),
         "o": (HERE / "cases_o.jsonl", REPO / "artifacts" / "calls_heldout_o"),
-        "p": (HERE / "cases_p.jsonl", REPO / "artifacts" / "calls_heldout_p")}
+        "p": (HERE / "cases_p.jsonl", REPO / "artifacts" / "calls_heldout_p"),
+        "q": (HERE / "cases_q.jsonl", REPO / "artifacts" / "calls_heldout_q")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -17,7 +17,8 @@ same coverage against both earlier sets; ``--set d`` the fourth, H161-H220
 H701-H760 (``thirteenth_set.py``, ``cases_m.jsonl``), against all twelve; ``--set n`` the
 fourteenth, H761-H820 (``fourteenth_set.py``, ``cases_n.jsonl``), against all thirteen; ``--set o``
 the fifteenth, H821-H880 (``fifteenth_set.py``, ``cases_o.jsonl``), against all fourteen; ``--set p``
-the sixteenth, H881-H940 (``sixteenth_set.py``, ``cases_p.jsonl``), against all fifteen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the sixteenth, H881-H940 (``sixteenth_set.py``, ``cases_p.jsonl``), against all fifteen; ``--set q``
+the seventeenth, H941-H1000 (``seventeenth_set.py``, ``cases_q.jsonl``), against all sixteen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -57,7 +58,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "i": HERE / "cases_i.jsonl", "j": HERE / "cases_j.jsonl",
         "k": HERE / "cases_k.jsonl", "l": HERE / "cases_l.jsonl",
         "m": HERE / "cases_m.jsonl", "n": HERE / "cases_n.jsonl",
-        "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl"}
+        "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl",
+        "q": HERE / "cases_q.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -390,7 +392,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "m": ("bench.heldout.thirteenth_set", "CASES_M"),
            "n": ("bench.heldout.fourteenth_set", "CASES_N"),
            "o": ("bench.heldout.fifteenth_set", "CASES_O"),
-           "p": ("bench.heldout.sixteenth_set", "CASES_P")}
+           "p": ("bench.heldout.sixteenth_set", "CASES_P"),
+           "q": ("bench.heldout.seventeenth_set", "CASES_Q")}
 
 
 def _source(which: str) -> list[Case]:
@@ -430,6 +433,7 @@ if __name__ == "__main__":
                              "i: the ninth, H461-H520; j: the tenth, H521-H580; "
                              "k: the eleventh, H581-H640; l: the twelfth, H641-H700; "
                              "m: the thirteenth, H701-H760; n: the fourteenth, H761-H820; "
-                             "o: the fifteenth, H821-H880; p: the sixteenth, H881-H940")
+                             "o: the fifteenth, H821-H880; p: the sixteenth, H881-H940; "
+                             "q: the seventeenth, H941-H1000")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
