@@ -758,3 +758,9 @@ def test_not_urgent_where_only_the_words_are_strong(text: str) -> None:
 def test_an_e_bike_battery_smoking_is_urgent(text: str, urgent: bool) -> None:
     taxonomy = knowledge().taxonomy
     assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is urgent
+
+
+def test_a_power_cut_where_someone_depends_on_a_machine_is_urgent() -> None:
+    taxonomy = knowledge().taxonomy
+    text = compact("家里突然停电了 我父亲离不开那个机器 现在机器停了 喘得厉害")
+    assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
