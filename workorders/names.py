@@ -594,12 +594,8 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             at = text.find("叫" + surname[0], after, after + _DESCRIPTION_BEFORE_CALLED)
             if at > after and "的" in text[after:at]:
                 after = at
-            elif (described := _description_near(text, after, after + 1)) is not None \
-                    and (described[0] in surname[0] or (
-                        len(surname[0]) == 1 and char_cost(described[0], surname[0]) == 0)):
-                after = described[2]  # 我姓宋 宋朝的宋 宋海燕
-            else:
-                described = None
+            elif (described := _description_end(text, after, surname[0])) is not None:
+                after = described  # 我姓宋 宋朝的宋 宋海燕
         if text.startswith("叫", after):
             start = after + 1
             if text.startswith(surname[0], start):
@@ -607,9 +603,9 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             end = _given_end(compact, start)
             if end > start and _word_ends(compact, end):
                 return surname[0] + text[start:end], surname[1], end, 0.85
-        elif ((spelled or described or surname[3] >= _SPELT)
+        elif ((spelled or described is not None or surname[3] >= _SPELT)
               and (text.startswith(surname[0], after)
-                   or (described and after < len(text) and len(surname[0]) == 1
+                   or (described is not None and after < len(text) and len(surname[0]) == 1
                        and char_cost(text[after], surname[0]) == 0))
               and _SELF_SURNAME.match(text, surname[1])):
             # 我姓徐 双人徐 徐国强 / 我姓宋 宋朝的宋 宋海燕: the full name right after the
@@ -625,6 +621,16 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         if _SELF_SURNAME.match(text, surname[1]) or text.startswith("姓", surname[1]):
             return _full_name_after_description(compact, surname)
     return None
+
+
+def _description_end(text: str, at: int, surname: str) -> int | None:
+    """Where a description of ``surname`` starting at ``at`` ends (宋朝的宋; the character
+    it names may be a homophone of a one-character surname, 和描的描 for 苗), else None."""
+    found = _description_near(text, at, at + 1)
+    if found is None or not (found[0] in surname or (
+            len(surname) == 1 and char_cost(found[0], surname) == 0)):
+        return None
+    return found[2]
 
 
 # How far after 我姓X the full name may come, the surname described at length before it.
@@ -1015,12 +1021,12 @@ def _renamed(surname: _Found, full: _Found | None, char: str, end: int
 
 
 def _settled_by_parts(text: str, surname: _Found, full: _Found | None
-                      ) -> tuple[_Found, _Found | None]:
+                      ) -> tuple[_Found, _Found | None] | None:
     """我姓童 单立人一个冬天的冬 → 佟: a spelling by parts (:mod:`workorders.parts`) right
-    after the surname says which character it is, as 弓长张 does."""
+    after the surname says which character it is, as 弓长张 does; None where there is none."""
     spelled = spelled_by_parts(text, *_after_name(surname, full, _PARTS_REACH))
     if spelled is None:
-        return surname, full
+        return None
     if spelled[0] == surname[0]:  # 我叫中秀兰 金字旁一个中 → 钟: the spelling confirms it
         return (surname[0], surname[1], surname[2], max(surname[3], 0.9)), full
     return _renamed(surname, full, spelled[0], spelled[2])
@@ -1106,7 +1112,7 @@ def find_name(compact: Compact) -> CallerName:
         # 佟); a description only settles a homophone, so a surname-only character
         # written as heard stands (郜 告诉的告).
         parted = _settled_by_parts(text, surname, full)
-        if parted[0] is not surname:
+        if parted is not None:
             # composed from its parts (将军的将 加个草字头 → 蒋): the description inside
             # the spelling names a part, not the surname
             surname, full = parted

@@ -147,9 +147,10 @@ def _stacked_of(top: str, bottom: str) -> str | None:
     found = STACKED.get((top, bottom))
     if found is not None:
         return found
-    near = sorted((cost, surname) for (t, b), surname in STACKED.items()
-                  if (cost := char_cost(t, top) + char_cost(b, bottom)) <= _STACKED_COST)
-    return near[0][1] if near else None
+    near = min(((cost, surname) for (t, b), surname in STACKED.items()
+                if (cost := char_cost(t, top) + char_cost(b, bottom)) <= _STACKED_COST),
+               default=None)
+    return near[1] if near is not None else None
 
 
 def _stacked(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
@@ -182,12 +183,10 @@ def _rest_first(text: str, start: int, stop: int) -> tuple[str, int, int] | None
         m = _REST_FIRST.match(text, at)
         if m is None:
             continue
-        heard = [m.group(2)]
-        if m.group(1):
-            word = [ch for ch in m.group(1) if char_cost(ch, m.group(2)) <= _REST_COST]
-            if len(m.group(1)) == 3 and len(word) > (m.group(1)[0] in word):
-                continue  # 邱美玲 丘陵的丘: the word is 丘陵, starting one on
-            heard += word
+        word, named = m.group(1) or "", m.group(2)
+        if len(word) == 3 and any(char_cost(ch, named) <= _REST_COST for ch in word[1:]):
+            continue  # 邱美玲 丘陵的丘: the word is 丘陵, starting one on
+        heard = [named, *(ch for ch in word if char_cost(ch, named) <= _REST_COST)]
         for name, hit in _radicals().find(text, m.end(), m.end() + 1):
             if hit.start != m.end():
                 continue
