@@ -47,7 +47,8 @@ SETS = {"a": (CASES, OUT),
         "n": (HERE / "cases_n.jsonl", REPO / "artifacts" / "calls_heldout_n"),
         "o": (HERE / "cases_o.jsonl", REPO / "artifacts" / "calls_heldout_o"),
         "p": (HERE / "cases_p.jsonl", REPO / "artifacts" / "calls_heldout_p"),
-        "q": (HERE / "cases_q.jsonl", REPO / "artifacts" / "calls_heldout_q")}
+        "q": (HERE / "cases_q.jsonl", REPO / "artifacts" / "calls_heldout_q"),
+        "r": (HERE / "cases_r.jsonl", REPO / "artifacts" / "calls_heldout_r")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
