@@ -96,7 +96,7 @@ _CUE_WORDS = ("电话", "手机", "号码", "联系", "街道", "小区", "我�
 # Digits as callers say and Whisper writes them; a run of three or more is a number (a
 # phone, a house number), and a phrase heard by sound never takes its characters (霸凌 is
 # not 八零, 咬伤 not 幺三).
-_NUMBER_CHARS = frozenset("0123456789零〇洞一幺二两三四五六七拐八九")
+_NUMBER_CHARS = frozenset("0123456789零〇洞一幺二两三四五六七拐八九十百千万")
 _NUMBER_RUN = 3
 
 

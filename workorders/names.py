@@ -64,13 +64,13 @@ _SURNAME_ORDER = (
     "靳柴蒙鲍华喻祁蒲滕屈饶牟艾尤阳穆农司卓古吉缪简芦麦褚娄窦戚岑景党宫费卜"
     "冷晏席卫米柏宗瞿桂佟臧闵苟邬卞姬仇栾隋刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查"
     "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺厉伊仝郜阚"
-    "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿"
+    "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿项"
     "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
     # Rare ones: taken as written or spelled, never for a character that sounds like them
     # (我性子急 is no 訾; see _WRITTEN_ONLY).
-    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈"
+    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝"
 )
-_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈")
+_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝")
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
@@ -134,6 +134,9 @@ SPELLED = {
     "言身寸谢": "谢",
     "木土杜": "杜",
     "赤耳郝": "郝",
+    "西早覃": "覃",
+    "草头蔡": "蔡",
+    "草字头蔡": "蔡",
 }
 SPELLED = {k: v for k, v in SPELLED.items() if v in SURNAMES}
 _SPELLED_BY_LENGTH = sorted(SPELLED.items(), key=lambda kv: -len(kv[0]))
@@ -592,7 +595,8 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             # 我姓马 马是骑马的马 叫马富贵 / 我姓穆 禾木旁的那个穆 叫穆秀英: a description
             # of the character (…的…) before 叫 and the surname again.
             at = text.find("叫" + surname[0], after, after + _DESCRIPTION_BEFORE_CALLED)
-            if at > after and "的" in text[after:at]:
+            if at > after and ("的" in text[after:at] or text[after:at].endswith(surname[0])):
+                # (or a spelling of it that ends with it: 我姓覃 西早覃 叫覃海燕)
                 after = at
             elif (described := _description_end(text, after, surname[0])) is not None:
                 after = described  # 我姓宋 宋朝的宋 宋海燕
@@ -645,8 +649,8 @@ def _full_name_after_description(compact: Compact, surname: _Found) -> _Found | 
     text = compact.text
     after = surname[2]
     for at in sorted(b for b in compact.breaks if after < b < after + _DESCRIPTION_BEFORE_FULL):
-        if not text.startswith(surname[0], at):
-            continue
+        if not text.startswith(surname[0], at) or text[at - 1] == "的":
+            continue  # (诸葛亮的诸葛: the description's end, not the name said again)
         between = text[after:at]
         if not ("的" in between or between.endswith(surname[0])
                 or spelled_by_parts(text, after, after + 2) is not None):
@@ -1000,6 +1004,23 @@ def _written_as_heard(text: str, surname: _Found, full: _Found | None) -> bool:
             and not _ordinary_character(surname[0]))
 
 
+def _describes_homophone(text: str, surname: _Found, full: _Found | None) -> bool:
+    """我姓项 方向的向: the caller names, by a word written as such, another surname that
+    sounds the same as the one written; that settles it even where the written one is a
+    surname character only (a word that names no surname, 郜 告诉的告, only confirms)."""
+    described = _description_near(text, *_after_name(surname, full, _DESCRIPTION_REACH))
+    if described is None:
+        return False
+    char, start, end = described
+    return (char != surname[0] and char in SURNAMES and char not in _WRITTEN_ONLY
+            and char in text[start:end] and char_cost(char, surname[0]) == 0
+            # (鲍 是包子的包 加个鱼字旁: the word names a part the surname is built on)
+            and not text.startswith(_PART_ADDED, end))
+
+
+_PART_ADDED = ("加", "再加", "旁", "边", "字", "左边", "右边", "上面", "下面", "底下")
+
+
 # A spelling by parts starting this close after the surname (or the full name) spells it.
 _PARTS_REACH = 4
 
@@ -1116,7 +1137,8 @@ def find_name(compact: Compact) -> CallerName:
             # composed from its parts (将军的将 加个草字头 → 蒋): the description inside
             # the spelling names a part, not the surname
             surname, full = parted
-        elif not _written_as_heard(text, surname, full):
+        elif not _written_as_heard(text, surname, full) or _describes_homophone(
+                text, surname, full):
             surname, full = _settled_by_description(text, surname, full)
     elif surname is None:
         surname = _introduced_by_parts(text)

@@ -45,6 +45,19 @@ CASES = [
 ]
 
 # 我是 + surname + a plausible given name that ends the clause.
+# Set Q's callers: a spelling before 叫 and the full name, surnames added (项, 贝), a
+# compound surname described by a word that starts with it, a surname after 村里的.
+CASES += [
+    ("我 姓 覃 西 早 覃 叫 覃 海 燕 我 要 投诉", "覃海燕", "覃"),
+    ("我 姓 项 项羽 的 项 电话", None, "项"),
+    ("我姓项 方向的向 电话幺三", None, "向"),
+    ("我 姓 贝 宝贝 的 贝 贝 晓 东 破晓 的 晓 东方 的 东", "贝晓东", "贝"),
+    ("我 姓 诸葛 诸葛亮 的 诸葛 诸葛 明 远 明天 的 明 远方 的 远", "诸葛明远", "诸葛"),
+    ("我 是 村里 的 姓 蔡 草头 蔡 电话", None, "蔡"),
+    # a description of another surname that builds the written one: 鲍 stands
+    ("我 姓 鲍 鲍 是 包子 的 包 加 个 鱼 字 旁 叫 鲍 桂琴 电话", "鲍桂琴", "鲍"),
+]
+
 SELF_IS = [
     ("我是王小明 电话一三八", "王小明", "王"),
     ("你好我是张建国我想反映个事", "张建国", "张"),

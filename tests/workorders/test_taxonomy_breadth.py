@@ -300,6 +300,8 @@ def urgent(text: str) -> bool:
 
 
 URGENT = [
+    "电梯把人困里头了 孩子在里面一直哭",
+    "山上往下掉石头 滚到路中间了 后面车开过来看不见",
     "孩子被锁在车里了 车在太阳底下晒着",
     "停电了 我爸在家一直靠制氧机吸氧",
     "家里没电了 我妈每天要用呼吸机",
@@ -524,6 +526,12 @@ def test_broader_appeal_phrases_do_not_overreach(text: str, want: str) -> None:
 
 # More ways each kind of problem is put; (transcript, category) through the whole draft.
 CATEGORY_WORDINGS = [
+    # A price said as numbers is no phrase heard by sound (一晚五 is no 易燃物); a village
+    # clinic; a seller's guarantee; a shop that keeps tourists until they buy.
+    ("一晚五百八包早餐 退房的时候加价另收钱", "市场管理"),
+    ("村卫生室就一个大夫 好多人发烧", "卫生健康"),
+    ("说是和田玉的镯子 老板说假一赔十 一鉴定是玻璃的", "市场管理"),
+    ("停车场旁边有拉客的 把我们拉到一个店里 不买东西不让走", "市场管理"),
     # A bus route or more buses, even where the bus goes to a hospital or a school.
     ("去区医院的公交车太少了 老人看病得等一个钟头 能不能多开几趟", "交通管理"),
     ("我们村到镇卫生院没有直达的车 希望能开通一趟班车", "交通管理"),
