@@ -45,11 +45,12 @@ _GRIEVANCE_QUESTIONS = ("合法吗", "合理吗", "合规吗", "违法吗", "正
                         "钱还能要", "还能不能把钱")
 _CONSULT = "咨询"
 # 想问问能不能请社区医生上门: a question that asks for something to be done is a request for
-# help, not a question (能不能帮我们催一下, 能不能给我们这建个信号塔), when it follows the
-# consult words within this many characters.
+# help, not a question (能不能帮我们催一下, 能不能给我们这建个信号塔, 有没有办法能帮协调), when it
+# follows the consult words within this many characters; it weighs two cues. Said without
+# them (你们能帮我协调一下吗) it is one cue of 求助.
 _HELP = "求助"
 _SUGGEST = "建议"
-_REQUEST = re.compile("(?:能不能|可不可以|能否)(?:帮|请|给|派|找人|安排|上门)")
+_REQUEST = re.compile("(?:能不能|可不可以|能否|(?<![不只才])能)(?:帮|请|给|派|找人|安排|上门)")
 _REQUEST_REACH = 15
 # 我 (not 我们), maybe a modal and 实名, right before the heard phrase; not 我 as an object
 # (冲我, 给我, 对我: 还冲我央一样 is no 倡议).
@@ -447,8 +448,11 @@ def appeal_type(
                 if weight > score:
                     score, span = weight, (hit.start, hit.end)
         if rule.name == _HELP and requests:
-            score += 1.0
+            score += 2.0
             span = span or requests[0]
+        elif rule.name == _HELP and (m := _REQUEST.search(text)):
+            score += 1.0
+            span = span or (m.start(), m.end())
         if rule.name == _SUGGEST and (fallback := _FALLBACK.search(text)):
             score += 1.0
             span = span or (fallback.start(), fallback.end())

@@ -454,6 +454,11 @@ def drafted(text: str) -> tuple[str | None, str | None]:
 
 
 UNNAMED_APPEALS = [
+    # Asked what can be done, then asked to do it: help, not a question; asked without
+    # the question words too.
+    ("孩子该上幼儿园了 没摇上 想问问有没有什么办法能帮协调一个学位", "求助"),
+    ("在网上买了一台净化器 到手就是坏的 找商家退货 他们一直拖 说是我人为损坏 不给退 "
+     "客服也就会说帮您催促 我真没办法了 你们能帮我协调一下吗", "求助"),
     # A complaint that never says 投诉: worn down, a party that does as it likes.
     ("对面工地天天连轴转 实在受不了了 昨天后半夜还在干", "投诉"),
     ("楼下那家饭馆的排风机吵得人没法休息 天天如此", "投诉"),
