@@ -17,7 +17,7 @@ from workorders.classify import appeal_type, classify, is_urgent
 from workorders.draft import Draft, FieldValue
 from workorders.knowledge import knowledge
 from workorders.learned import LearnedAliases, learned_surname, with_aliases
-from workorders.names import find_name
+from workorders.names import CallerName, find_name
 from workorders.nbest import (
     Reading,
     UtteranceAlternatives,
@@ -26,7 +26,7 @@ from workorders.nbest import (
     with_utterance_breaks,
 )
 from workorders.phone import find_phone
-from workorders.places import find_places
+from workorders.places import Places, find_places
 from workorders.summary import dispatch_to, due_at, problem_clause, summarise
 from workorders.text import compact
 
@@ -71,6 +71,7 @@ def draft(
         read = read_alternatives(transcript, alternatives, data,
                                  Reading(places, kind, caller))
         places, kind, caller = read.places, read.kind, read.caller
+    caller = _name_before_place(transcript, caller, places)
     urgent = is_urgent(text, data.taxonomy.urgent, data.taxonomy)
     appeal = appeal_type(
         text,
@@ -122,6 +123,29 @@ def draft(
         dispatch_to=dispatch,
         due_at=due_at(now, bool(urgent.value), settings),
     )
+
+
+def _name_before_place(transcript: str, caller: CallerName, places: Places) -> CallerName:
+    """The caller's full name cut where the district or street heard after it starts: a
+    name run on into the place (我叫刘洋锋台汽 …: 刘洋, then 丰台区 heard by sound) ends
+    there. Only where a given name of one character or more is left."""
+    name, span = caller.name, caller.name.span
+    if name.value is None or span is None:
+        return caller
+    starts = [s[0] for s in (places.district.span, places.street.span)
+              if s is not None and span[0] < s[0] < span[1]]
+    if not starts:
+        return caller
+    cut = sum(1 for ch in transcript[min(starts) : span[1]] if not ch.isspace())
+    surname = caller.surname.value or name.value[0]
+    if len(name.value) - cut <= len(surname) or not name.value.startswith(surname):
+        return caller
+    return replace(caller, name=FieldValue(name.value[:-cut], round(
+        (name.confidence or 0.5) * _CUT_NAME, 3), (span[0], min(starts))))
+
+
+# A name cut before a place is believed this much less.
+_CUT_NAME = 0.9
 
 
 __all__ = ["Draft", "FieldValue", "draft"]

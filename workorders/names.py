@@ -600,7 +600,12 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
                 after = at
             elif (described := _description_end(text, after, surname[0])) is not None:
                 after = described  # 我姓宋 宋朝的宋 宋海燕
-        if text.startswith("叫", after):
+        called = text.startswith("叫", after) or (
+            # 弓长张 教张健华: 叫 heard as a homophone, the surname said again after it
+            text.startswith(_CALLED_HEARD, after)
+            and text.startswith(surname[0], after + 1)
+            and (spelled or described is not None or _spelt_before(text, after, surname[0])))
+        if called:
             start = after + 1
             if text.startswith(surname[0], start):
                 start += len(surname[0])
@@ -672,6 +677,16 @@ def _place_starts(text: str, at: int) -> bool:
 
 # The confidence of a surname the caller spelled (弓长张, 双人徐): find_name's.
 _SPELT = 0.97
+# 叫 as the ASR writes it (jiào): only right after a spelling and before the surname again.
+_CALLED_HEARD = ("教", "较", "轿")
+
+
+def _spelt_before(text: str, at: int, surname: str) -> bool:
+    """Whether a spelling of ``surname`` (弓长张, or as heard: 宫长张) ends at ``at``."""
+    return any(value == surname and at >= len(key) and sum(
+        char_cost(a, b) for a, b in zip(text[at - len(key) : at], key, strict=True)) <= 0.5
+        for key, value in SPELLED.items())
+
 # How far after 我姓X a description of X (…的X) and 叫X may reach.
 _DESCRIPTION_BEFORE_CALLED = 14
 
@@ -714,9 +729,13 @@ def _description_follows(text: str, at: int, ch: str) -> bool:
 
 def _describes_from(text: str, at: int, ch: str) -> bool:
     """Whether the caller describes the surname ``ch`` from ``at`` on: a word with it
-    (黎明的黎), the surname and then its word (魏 是魏国的魏), or its parts (禾字旁的那个程)."""
+    (黎明的黎), its spelling (口天吴), the surname and then its word (魏 是魏国的魏), or its
+    parts (禾字旁的那个程)."""
     if _description_follows(text, at, ch):
         return True
+    spelt = _SPELLED_RE.match(text, at)
+    if spelt is not None and SPELLED[spelt.group().replace("的", "")] == ch:
+        return True  # 我叫吴敏口天吴: its spelling
     if text.startswith(ch, at) and (found := _word_description(text, at + len(ch))) is not None:
         return found[0] == ch
     parts = spelled_by_parts(text, at, at + 1)

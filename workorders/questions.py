@@ -29,7 +29,13 @@ from workorders.drafter import draft
 from workorders.gazetteer import split_suffix
 from workorders.knowledge import Knowledge, knowledge
 from workorders.learned import LearnedAliases
-from workorders.names import _SURNAME_ORDER, SPELLED, SURNAMES, answer_name  # by frequency
+from workorders.names import (  # by frequency
+    _SURNAME_ORDER,
+    IMPLAUSIBLE_NAME_CONFIDENCE,
+    SPELLED,
+    SURNAMES,
+    answer_name,
+)
 from workorders.nbest import STRONG_CATEGORY, written_phrase
 from workorders.phone import DIGITS, find_phone
 from workorders.pinyin import readings
@@ -365,6 +371,38 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
         out = _phone_from_tails(out, transcript, answers, caller_number)
         out = _phone_from_biased(out, transcript, answers, caller_number)
     out = _category_from_biased(out, transcript, readings, knowledge(settings))
+    out = _name_from_other_readings(out, transcript, readings)
+    return out
+
+
+# A name read only in a reading biased for another question: believed less.
+_OTHER_READING_NAME = 0.9
+
+
+def _name_from_other_readings(out: Draft, transcript: str,
+                              readings: Sequence[tuple[str, list[Answer], Draft]]) -> Draft:
+    """``out`` with the full name a reading biased for another question heard where the
+    draft has none (我叫凤叔分 free, 彤叔分 biased for the name, 冯叔分 biased for the
+    address: 冯淑芬). Every biased reading is of the same audio; the name prompt does not
+    always win. Only a full name whose given name is plausible, and that agrees with the
+    draft's surname where it has one; its span is that answer's free decode."""
+    if out.name.value is not None:
+        return out
+    for _text, group, biased in readings:
+        if group[0].question == "name" or biased.name.value is None:
+            continue
+        if (out.surname.value is not None and out.surname.value != biased.surname.value) or (
+                (biased.name.confidence or 0) <= IMPLAUSIBLE_NAME_CONFIDENCE):
+            continue
+        span = _answer_span(_placed(transcript, group)[1], biased.name.span)
+        changes: dict[str, FieldValue[object]] = {"name": FieldValue(
+            biased.name.value, round((biased.name.confidence or 0.5) * _OTHER_READING_NAME, 3),
+            span)}
+        if out.surname.value is None:
+            changes["surname"] = FieldValue(
+                biased.surname.value,
+                round((biased.surname.confidence or 0.5) * _OTHER_READING_NAME, 3), span)
+        return dataclasses.replace(out, **changes)  # type: ignore[arg-type]
     return out
 
 

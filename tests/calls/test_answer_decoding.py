@@ -457,3 +457,23 @@ def test_a_surname_alone_names_the_caller_only_where_the_ivr_asked_for_it() -> N
     read_for = draft_with_answers(free, transcript, [Answer("name", "王", "王")],
                                   "13900000001", NOW)
     assert read_for.surname.value is None
+
+
+def test_a_full_name_only_the_address_reading_heard_fills_the_name() -> None:
+    # D42: free 凤叔分, biased for the name 彤叔分, biased for the address 冯叔分.
+    free_text = "特别感谢我叫凤叔分明营区果颜接等于电话"
+    for_name = "特别感谢我叫彤叔分命营区果元接等音电话"
+    for_address = "特别感谢我叫冯叔分命云区果园街等于电话"
+    transcript = "表扬一下我们社区的民警小刘" + free_text + "幺五幺零幺二六三三四八"
+    free = draft(transcript, None, NOW)
+    assert free.name.value is None
+    answers = [Answer("address", free_text, for_address), Answer("name", free_text, for_name)]
+    merged = draft_with_answers(free, transcript, answers, None, NOW)
+    assert (merged.surname.value, merged.name.value) == ("冯", "冯淑芬")
+    start = transcript.index(free_text)
+    assert merged.name.span == (start, start + len(free_text))
+    assert (merged.name.confidence or 0) < 0.85
+    # A name the draft has stands; a name under another surname than the draft's is not taken.
+    named = "我叫王建国" + transcript
+    kept = draft(named, None, NOW)
+    assert draft_with_answers(kept, named, answers, None, NOW).name.value == "王建国"

@@ -112,3 +112,12 @@ def test_caller_id_that_is_not_a_number_gives_no_phone() -> None:
         out = draft("楼下太吵了 我 姓 黄", caller, NOW).to_dict("X")
         assert out["phone"] is None
     assert draft("楼下太吵了", "+86 138 1122 3344", NOW).phone.value == "13811223344"
+
+
+def test_a_name_run_on_into_the_district_heard_by_sound_ends_there() -> None:
+    # D19: 我叫刘洋 丰台区 heard as 我叫刘洋锋台汽炉勾桥街道.
+    text = "去哪儿办我叫刘洋锋台汽炉勾桥街道小景村电话幺五八幺二二七三三零九"
+    out = draft(text, None, NOW)
+    assert out.district.value == "丰台区"
+    assert out.name.value == "刘洋"
+    assert out.name.span is not None and text[out.name.span[1]] == "锋"

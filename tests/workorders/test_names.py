@@ -632,3 +632,17 @@ def test_a_described_surname_after_xing_as_heard_without_wo() -> None:
 def test_a_bare_xing_heard_as_a_homophone_before_contact_details(
         text: str, surname: str | None) -> None:
     assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # 叫 heard as 教 after a spelling, the surname said again (D11)
+    ("我信张宫长张教张健华我们楼顶一下", "张建华"),
+    # the surname's spelling right after a run-on name ends it (D17)
+    ("我叫吴敏口天吴敏杰的名后海边声音", "吴敏"),
+])
+def test_a_full_name_heard_around_a_spelling(text: str, name: str) -> None:
+    assert find_name(compact(text)).name.value == name
+
+
+def test_jiao_is_no_cue_without_a_spelling() -> None:
+    assert find_name(compact("我姓张 教张老师的课")).name.value is None
