@@ -372,7 +372,42 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
         out = _phone_from_biased(out, transcript, answers, caller_number)
     out = _category_from_biased(out, transcript, readings, knowledge(settings))
     out = _name_from_other_readings(out, transcript, readings)
+    out = _appeal_from_biased(out, transcript, readings, knowledge(settings))
     return out
+
+
+# An appeal type said outright is read at this confidence (classify.appeal_type); the
+# free decode's own reading below it was only hinted.
+_SAID_OUTRIGHT = 0.9
+
+
+def _appeal_from_biased(out: Draft, transcript: str,
+                        readings: Sequence[tuple[str, list[Answer], Draft]],
+                        data: Knowledge) -> Draft:
+    """``out`` with the appeal type the biased readings say outright (建议, written as the
+    taxonomy has it) where the free decode heard it garbled (建于) and only hinted at
+    one: every biased reading that says one outright must say the same. Its span is that
+    answer's free decode."""
+    if (out.appeal_type.confidence or 0) >= _SAID_OUTRIGHT:
+        return out
+    said: list[tuple[str, tuple[int, int] | None]] = []
+    for text, group, biased in readings:
+        value, at = biased.appeal_type.value, biased.appeal_type.span
+        if value is None or at is None or (biased.appeal_type.confidence or 0) < _SAID_OUTRIGHT:
+            continue
+        words = compact(text[at[0] : at[1]]).text
+        if not any(words == phrase for rule in data.taxonomy.appeals if rule.name == value
+                   for phrase in rule.declared):
+            continue
+        said.append((value, _answer_span(_placed(transcript, group)[1], at)))
+    if not said or len({value for value, _span in said}) > 1 or said[0][0] == out.appeal_type.value:
+        return out
+    value, span = said[0]
+    return dataclasses.replace(out, appeal_type=FieldValue(value, _BIASED_APPEAL, span))
+
+
+# An appeal type read only in a biased reading: believed less than one said in the free decode.
+_BIASED_APPEAL = 0.7
 
 
 # A name read only in a reading biased for another question: believed less.

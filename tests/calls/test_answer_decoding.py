@@ -477,3 +477,24 @@ def test_a_full_name_only_the_address_reading_heard_fills_the_name() -> None:
     named = "我叫王建国" + transcript
     kept = draft(named, None, NOW)
     assert draft_with_answers(kept, named, answers, None, NOW).name.value == "王建国"
+
+
+def test_an_appeal_type_the_biased_readings_say_outright_replaces_a_hinted_one() -> None:
+    # D12: 建议 heard as 建于 in the free decode, written 建议 in both biased readings.
+    free_text = "建于九百一十路公交晚上能延长一下运营时间下班回不了家我住怀柔区龙山街道"
+    biased = "建议九百一十路公交晚上能延长一下运营时间下班回不了家我住怀柔区龙山街道"
+    transcript = free_text + "我姓侯电话幺五零幺二三四五六七八"
+    free = draft(transcript, None, NOW)
+    assert free.appeal_type.value != "建议"
+    answers = [Answer("name", free_text, biased), Answer("address", free_text, biased)]
+    merged = draft_with_answers(free, transcript, answers, None, NOW)
+    assert merged.appeal_type.value == "建议"
+    assert merged.appeal_type.span == (0, len(free_text))
+    # Readings that disagree change nothing; nor does one where the free decode said it.
+    other = biased.replace("建议", "投诉")
+    split = [Answer("name", free_text, biased), Answer("address", free_text, other)]
+    assert draft_with_answers(free, transcript, split, None, NOW).appeal_type == \
+        free.appeal_type
+    said = "我要投诉" + transcript
+    kept = draft(said, None, NOW)
+    assert draft_with_answers(kept, said, answers, None, NOW).appeal_type.value == "投诉"
