@@ -920,6 +920,8 @@ def _described_surname(text: str) -> _Found | None:
         named = word_described(word, word.index(text[i]))
         if named is not None and named[1] == 0:
             return named[0], i, end, 0.7  # 我先车 起车的车 → 汽车的车
+        if text[i] in SURNAMES or text[i] in DESCRIBED_ONLY:
+            return text[i], i, end, 0.7  # 我现商 商量的商: a surname, described as itself
         heard = surname_by_sound(text[i])
         if heard is not None and heard[1] == 0:
             return heard[0], i, end, 0.7
@@ -932,6 +934,22 @@ def _described_surname(text: str) -> _Found | None:
         if (described is not None and char_cost(described[0], text[i]) == 0
                 and char_cost(text[described[2] - 1], text[i]) == 0):
             return described[0], i, described[2], 0.7
+    for i in range(1, len(text) - 3):
+        # 来信和 祝贺的恨: 姓 heard as a homophone right before a homophone of the surname
+        # that a word written right describes.
+        if text[i - 1] not in _SURNAME_CUE_HEARD:
+            continue
+        described = _description_near(text, i + 1, i + 2)
+        if (described is not None and described[0] in SURNAMES
+                and char_cost(described[0], text[i]) == 0):
+            return described[0], i, described[2], 0.6
+    for i in range(len(text) - 3):
+        # 我不说名字了 究竟包 包子的包 电话…: no cue heard, but a surname described as itself
+        # by a word it is in, right before the contact details.
+        end = _described(text, i)
+        if (end is not None and (text[i] in SURNAMES or text[i] in DESCRIBED_ONLY)
+                and text[i] not in _WRITTEN_ONLY and _CONTACT_AFTER.match(text, end)):
+            return text[i], i, end, 0.6
     return None
 
 

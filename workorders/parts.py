@@ -89,7 +89,7 @@ STACKED: dict[tuple[str, str], str] = {
     ("艹", "早"): "草", ("宀", "木"): "宋", ("宀", "女"): "安", ("宀", "必"): "宓",
 }  # fmt: skip
 _TOP_NAMES = {"草": "艹", "宝盖": "宀", "宝": "宀"}
-_PLACE = "(?:字|字头)?"
+_PLACE = "(?:[字自]头?)?"  # 字 heard as 自 (米自底下一个女)
 _BELOW = "(?:下面|底下|下边|下头)"
 _ABOVE = "(?:上面|上头|上边)"
 _ONE = "(?:是|再)?(?:加个|加一个|一个|个|一)?"
@@ -175,7 +175,7 @@ def _stacked(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
 # 将军的将 加个草字头 / 将 上面加个草字头: the rest named first (maybe by a word it is in),
 # then the radical added to it.
 _REST_FIRST = re.compile(
-    f"(?:(.{{1,3}})的)?(.)(?:{_ABOVE}|右边|左边|旁边)?再?(?:加个|加一个|加上|家个)")
+    f"(?:(.{{1,3}})的)?(.)[字自]?(?:{_ABOVE}|右边|左边|旁边)?再?(?:加个|加一个|加上|家个|一个)")
 
 
 def _rest_first(text: str, start: int, stop: int) -> tuple[str, int, int] | None:

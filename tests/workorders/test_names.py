@@ -646,3 +646,20 @@ def test_a_full_name_heard_around_a_spelling(text: str, name: str) -> None:
 
 def test_jiao_is_no_cue_without_a_spelling() -> None:
     assert find_name(compact("我姓张 教张老师的课")).name.value is None
+
+
+@pytest.mark.parametrize(("text", "surname"), [
+    # a surname described as itself, the cue misheard (商 is described only, never by sound)
+    ("问问到底什么时候能接上我现商商量的商电话幺五九零", "商"),
+    # no cue heard at all, the description right before the contact details
+    ("我不说名字了究竟包包子的包电话用这个就行", "包"),
+    # 字 heard as 自 in a stacked spelling; the rest named first, then 一个 and the radical
+    ("我姓龙米自底下一个女电话要三九", "娄"),
+    ("小区我信上照字旁边一个耳刀电话就打这个", "邵"),
+])
+def test_surnames_as_set_q_was_heard(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+def test_a_described_word_before_the_contact_details_needs_a_surname() -> None:
+    assert find_name(compact("楼下卖包子的包子铺 电话幺三八")).surname.value is None
