@@ -531,6 +531,8 @@ def test_broader_appeal_phrases_do_not_overreach(text: str, want: str) -> None:
 
 # More ways each kind of problem is put; (transcript, category) through the whole draft.
 CATEGORY_WORDINGS = [
+    # Where to get a licence to trade: the market regulator's.
+    ("我想在镇上开个小面馆 营业执照跟食品经营许可证要去哪儿办", "市场管理"),
     # A price said as numbers is no phrase heard by sound (一晚五 is no 易燃物); a village
     # clinic; a seller's guarantee; a shop that keeps tourists until they buy.
     ("一晚五百八包早餐 退房的时候加价另收钱", "市场管理"),
