@@ -553,6 +553,14 @@ def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:
     return at
 
 
+def _negated(text: str, at: int, negations: tuple[str, ...]) -> bool:
+    """Whether a negation comes just before ``at`` (没有人 被困, 不是 着火): a
+    one-character one (没, 怕) right before it; a longer one within two characters. 奶也没拿
+    敲门没人应: the 没 denies 拿, not the knocking."""
+    before = text[max(0, at - 2) : at]
+    return any(before.endswith(w) or (len(w) > 1 and w in before) for w in negations)
+
+
 def is_urgent(compact: Compact, rules: UrgentRules,
               taxonomy: Taxonomy | None = None) -> FieldValue[bool]:
     """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …). With ``taxonomy``
@@ -563,7 +571,7 @@ def is_urgent(compact: Compact, rules: UrgentRules,
     for phrase in rules.phrases:
         at = text.find(phrase)
         while at >= 0:
-            if not _preceded_by(text, at, rules.negations, window=2):
+            if not _negated(text, at, rules.negations):
                 return FieldValue(True, 0.9, compact.span(at, at + len(phrase)))
             at = text.find(phrase, at + 1)
     for lists in rules.all_of:
