@@ -68,9 +68,9 @@ _SURNAME_ORDER = (
     "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
     # Rare ones: taken as written or spelled, never for a character that sounds like them
     # (我性子急 is no 訾; see _WRITTEN_ONLY).
-    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝"
+    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓"
 )
-_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝")
+_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓")
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
@@ -146,14 +146,14 @@ _SPELLED_RE = re.compile(
 
 # 姓 is often heard as 信/性/幸/兴; 免贵 and 本人 mark a self-introduction as well as 我
 # (免贵 itself is sometimes heard as 脸跪, 连贵: its 贵 is enough). 复姓: 欧阳 follows.
-_SELF_SURNAME = re.compile("(?:我|免贵|[贵跪]|本人|我的)复?(姓|信|性|幸|兴)(?:是)?")
+_SELF_SURNAME = re.compile("(?:我|俺|免贵|[贵跪]|本人|我的)复?(姓|信|性|幸|兴)(?:是)?")
 # 复姓 (a compound surname follows) as heard: 复 or a homophone, then 姓 or one (复兴, 附近).
 _COMPOUND_CUE = re.compile("我|免贵|本人")
 _COMPOUND_REACH = 3
-_BARE_SURNAME = re.compile("(?<![的家个位是叫那这])姓(?!名)")
+_BARE_SURNAME = re.compile("(?<![家个位是叫那这])姓(?!名)")
 # Digits in a row after 姓 are a number, not a surname that sounds like one (一 → 易).
 _NUMBER_RUN = 3
-_SELF_NAME = re.compile("我叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
+_SELF_NAME = re.compile("我叫|俺叫|我名叫|我的名字叫|我的名字是|我名字叫|名字叫|名字是|本人叫")
 _SELF_IS = re.compile("我是|我就是|本人是")
 _TITLE = re.compile("女士|先生|阿姨|大爷|大妈|师傅|老师|大姐|大哥|奶奶|爷爷")
 _NICKNAME = re.compile("(?:叫我|我是|我叫|就叫|就写|写我)(?:小|老)")
@@ -370,6 +370,13 @@ def _self_surname(compact: Compact) -> _Found | None:
         return said[0]
     for m in _BARE_SURNAME.finditer(text):
         found = _surname_at(text, m.end())
+        if m.start() > 0 and text[m.start() - 1] == "的":
+            # 楼上姓刘的: someone else; 我是外地来旅游的 姓岳 岳飞的岳: the caller, who
+            # goes on to describe or spell it
+            if found and (_SPELLED_RE.match(text, m.end() + len(found))
+                          or _describes(text, m.end() + len(found), found)):
+                return found, m.start(), m.end() + len(found), 0.8
+            continue
         if not found:
             heard = _heard_surname(compact, m.end())
             if heard and ((_CONTACT_AFTER.match(text, m.end() + 1) and m.end() + 1 < len(text))
@@ -556,10 +563,17 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         found = _surname_at(text, start)
         if found is not None:
             end = _given_end(compact, start + len(found))
+            if text.startswith(found, start + len(found)) and (
+                    again := _stumble(compact, start + len(found), found)) is not None:
+                return text[start + len(found) : again], m.start(), again, 0.8  # 戴戴红旗
             if text[start + len(found) : end] == found:
                 continue  # 我叫龙 龙 龙海 嗯 我叫龙海波: a stumble, the surname said again
             if end - 1 > start + len(found) and _describes_from(text, end - 1, found):
                 end -= 1  # 我叫李明黎明的黎, 我叫魏然 魏是魏国的魏: a one-character given name
+            if (end - 1 > start + len(found) and _place_starts(text, end - 1)
+                    and plausible_given_name(text[start + len(found) : end - 1])):
+                # 我叫刘洋丰台区: the place starts inside the run-on given name
+                return text[start : end - 1], m.start(), end - 1, 0.8
             if end > start + len(found) and _word_ends(compact, end):
                 return text[start:end], m.start(), end, 0.9
             if end > start + len(found) and _describes_from(text, end, found):
@@ -629,6 +643,20 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
                 return surname[0] + text[start:end], surname[1], end, 0.8
         if _SELF_SURNAME.match(text, surname[1]) or text.startswith("姓", surname[1]):
             return _full_name_after_description(compact, surname)
+    return None
+
+
+def _stumble(compact: Compact, at: int, surname: str) -> int | None:
+    """我叫戴戴红旗 电话…: the surname said twice, then a plausible given name that ends
+    there; where it ends, else None."""
+    text = compact.text
+    start = at + len(surname)
+    if text.startswith(surname, start):
+        return None  # 龙 龙 龙海: more stumbling
+    end = _given_end(compact, start)
+    if end > start and plausible_given_name(text[start:end]) and (
+            _word_ends(compact, end) or _CONTACT_AFTER.match(text, end)):
+        return end
     return None
 
 

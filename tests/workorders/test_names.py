@@ -663,3 +663,18 @@ def test_surnames_as_set_q_was_heard(text: str, surname: str) -> None:
 
 def test_a_described_word_before_the_contact_details_needs_a_surname() -> None:
     assert find_name(compact("楼下卖包子的包子铺 电话幺三八")).surname.value is None
+
+
+@pytest.mark.parametrize(("text", "name", "surname"), [
+    ("俺叫牛保国 我们八个工友", "牛保国", "牛"),  # 俺 for 我
+    ("我是外地来旅游的 姓岳 岳飞的岳 岳振东 我手机 幺八二", "岳振东", "岳"),  # 的 姓岳, described
+    ("我姓倪 单立人加一个儿童的儿 电话", None, "倪"),
+    ("我姓弓 弓箭的弓 家里座机", None, "弓"),
+    ("我叫王王建国 电话幺三八", "王建国", "王"),  # a stumble, then the name
+    ("去哪儿办我叫刘洋丰台区卢沟桥街道", "刘洋", "刘"),  # a place starts in the run-on name
+    ("楼上姓刘的那家 天天吵", None, None),
+])
+def test_names_as_the_read_sets_said_them(text: str, name: str | None,
+                                          surname: str | None) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (name, surname)
