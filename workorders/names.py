@@ -75,7 +75,7 @@ SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
 # 解放的解, 马路的路, 满意的满), never by sound, and never ranked as surnames above.
-DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满")
+DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满门")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
@@ -322,7 +322,8 @@ def _self_surname(compact: Compact) -> _Found | None:
             continue  # 我姓一一五二…: the number said (or heard) where the surname was
         found = _surname_at(text, m.end())
         if not found:
-            described = _word_description(text, m.end() + 1)
+            filler = 2 if text.startswith("就是", m.end() + 1) else 0  # 我姓那 就是那个的那
+            described = _word_description(text, m.end() + 1 + filler)
             if described is not None and (described[0] in SURNAMES
                                           or described[0] in DESCRIBED_ONLY):
                 # 我姓所 左右的左: the character the caller describes, not the one heard.
@@ -609,8 +610,10 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             # 我姓马 马是骑马的马 叫马富贵 / 我姓穆 禾木旁的那个穆 叫穆秀英: a description
             # of the character (…的…) before 叫 and the surname again.
             at = text.find("叫" + surname[0], after, after + _DESCRIPTION_BEFORE_CALLED)
-            if at > after and ("的" in text[after:at] or text[after:at].endswith(surname[0])):
-                # (or a spelling of it that ends with it: 我姓覃 西早覃 叫覃海燕)
+            if at > after and ("的" in text[after:at] or text[after:at].endswith(surname[0])
+                               or _PARTS_WORDS.search(text, after, at)):
+                # (or a spelling of it that ends with it: 我姓覃 西早覃 叫覃海燕; or its
+                # parts: 我姓牟 牛上面一个私字边 叫牟晓丽)
                 after = at
             elif (described := _description_end(text, after, surname[0])) is not None:
                 after = described  # 我姓宋 宋朝的宋 宋海燕
@@ -670,6 +673,8 @@ def _description_end(text: str, at: int, surname: str) -> int | None:
     return found[2]
 
 
+# Words of a spelling by parts (牛上面一个私字边, 门字里面一个敢).
+_PARTS_WORDS = re.compile("上面|下面|底下|上头|下头|里面|里头|旁边|字旁|字边|字头|字底|加个|加一个")
 # How far after 我姓X the full name may come, the surname described at length before it.
 _DESCRIPTION_BEFORE_FULL = 20
 
@@ -681,11 +686,15 @@ def _full_name_after_description(compact: Compact, surname: _Found) -> _Found | 
     there. Only where words are marked (spaces): run-on text has no word to start."""
     text = compact.text
     after = surname[2]
-    for at in sorted(b for b in compact.breaks if after < b < after + _DESCRIPTION_BEFORE_FULL):
+    described_in_span = "的" in text[surname[1] : after]  # 我姓车 汽车的车 | 车振华
+    for at in sorted(b for b in compact.breaks
+                     if after <= b < after + _DESCRIPTION_BEFORE_FULL):
         if not text.startswith(surname[0], at) or text[at - 1] == "的":
             continue  # (诸葛亮的诸葛: the description's end, not the name said again)
         between = text[after:at]
-        if not ("的" in between or between.endswith(surname[0])
+        if at == after and not described_in_span:
+            continue
+        if not ("的" in between or between.endswith(surname[0]) or described_in_span
                 or spelled_by_parts(text, after, after + 2) is not None):
             return None
         start = at + len(surname[0])

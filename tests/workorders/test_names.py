@@ -678,3 +678,17 @@ def test_names_as_the_read_sets_said_them(text: str, name: str | None,
                                           surname: str | None) -> None:
     found = find_name(compact(text))
     assert (found.name.value, found.surname.value) == (name, surname)
+
+
+@pytest.mark.parametrize(("text", "name", "surname"), [
+    # set R: 叫 and the full name after a spelling by parts, or a description in the span
+    ("我 姓 阚 门 字 里面 一个 勇敢 的 敢 叫 阚建军 我们", "阚建军", "阚"),
+    ("我 姓 牟 牛 上面 一个 私 字 边 叫 牟晓丽 我 想", "牟晓丽", "牟"),
+    ("我 姓 车 汽车 的 车 车振华 电话 幺五二", "车振华", "车"),
+    ("我 姓 那 就是 那个 的 那 叫 那英杰", "那英杰", "那"),
+    ("我 姓 门 大门 的 门 叫 门杰 我 要 举报", "门杰", "门"),  # 门, described only
+    ("我叫门卫来开的门 电话幺三八", None, None),
+])
+def test_names_as_set_r_said_them(text: str, name: str | None, surname: str | None) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (name, surname)
