@@ -48,7 +48,8 @@ SETS = {"a": (CASES, OUT),
         "o": (HERE / "cases_o.jsonl", REPO / "artifacts" / "calls_heldout_o"),
         "p": (HERE / "cases_p.jsonl", REPO / "artifacts" / "calls_heldout_p"),
         "q": (HERE / "cases_q.jsonl", REPO / "artifacts" / "calls_heldout_q"),
-        "r": (HERE / "cases_r.jsonl", REPO / "artifacts" / "calls_heldout_r")}
+        "r": (HERE / "cases_r.jsonl", REPO / "artifacts" / "calls_heldout_r"),
+        "s": (HERE / "cases_s.jsonl", REPO / "artifacts" / "calls_heldout_s")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

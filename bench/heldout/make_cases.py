@@ -19,7 +19,8 @@ fourteenth, H761-H820 (``fourteenth_set.py``, ``cases_n.jsonl``), against all th
 the fifteenth, H821-H880 (``fifteenth_set.py``, ``cases_o.jsonl``), against all fourteen; ``--set p``
 the sixteenth, H881-H940 (``sixteenth_set.py``, ``cases_p.jsonl``), against all fifteen; ``--set q``
 the seventeenth, H941-H1000 (``seventeenth_set.py``, ``cases_q.jsonl``), against all sixteen; ``--set r``
-the eighteenth, H1001-H1060 (``eighteenth_set.py``, ``cases_r.jsonl``), against all seventeen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the eighteenth, H1001-H1060 (``eighteenth_set.py``, ``cases_r.jsonl``), against all seventeen; ``--set s``
+the nineteenth, H1061-H1120 (``nineteenth_set.py``, ``cases_s.jsonl``), against all eighteen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -60,7 +61,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "k": HERE / "cases_k.jsonl", "l": HERE / "cases_l.jsonl",
         "m": HERE / "cases_m.jsonl", "n": HERE / "cases_n.jsonl",
         "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl",
-        "q": HERE / "cases_q.jsonl", "r": HERE / "cases_r.jsonl"}
+        "q": HERE / "cases_q.jsonl", "r": HERE / "cases_r.jsonl",
+        "s": HERE / "cases_s.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -395,7 +397,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "o": ("bench.heldout.fifteenth_set", "CASES_O"),
            "p": ("bench.heldout.sixteenth_set", "CASES_P"),
            "q": ("bench.heldout.seventeenth_set", "CASES_Q"),
-           "r": ("bench.heldout.eighteenth_set", "CASES_R")}
+           "r": ("bench.heldout.eighteenth_set", "CASES_R"),
+           "s": ("bench.heldout.nineteenth_set", "CASES_S")}
 
 
 def _source(which: str) -> list[Case]:
@@ -437,6 +440,7 @@ if __name__ == "__main__":
                              "m: the thirteenth, H701-H760; n: the fourteenth, H761-H820; "
                              "o: the fifteenth, H821-H880; p: the sixteenth, H881-H940; "
                              "q: the seventeenth, H941-H1000; "
-                             "r: the eighteenth, H1001-H1060")
+                             "r: the eighteenth, H1001-H1060; "
+                             "s: the nineteenth, H1061-H1120")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
