@@ -610,7 +610,15 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             # 我姓马 马是骑马的马 叫马富贵 / 我姓穆 禾木旁的那个穆 叫穆秀英: a description
             # of the character (…的…) before 叫 and the surname again.
             at = text.find("叫" + surname[0], after, after + _DESCRIPTION_BEFORE_CALLED)
-            if at > after and ("的" in text[after:at] or text[after:at].endswith(surname[0])
+            if at < 0 and len(surname[0]) == 1:
+                # 我新上 高上的上 叫上国强: the surname said again as a homophone
+                at = next((i for i in range(after, min(len(text) - 1,
+                                                      after + _DESCRIPTION_BEFORE_CALLED))
+                           if text[i] == "叫" and char_cost(text[i + 1], surname[0]) == 0
+                           and "的" in text[surname[1]:i]), -1)
+            if at == after and "的" in text[surname[1]:after]:
+                after = at  # the description inside the surname's span: 叫 right after it
+            elif at > after and ("的" in text[after:at] or text[after:at].endswith(surname[0])
                                or _PARTS_WORDS.search(text, after, at)):
                 # (or a spelling of it that ends with it: 我姓覃 西早覃 叫覃海燕; or its
                 # parts: 我姓牟 牛上面一个私字边 叫牟晓丽)
@@ -624,10 +632,14 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             and (spelled or described is not None or _spelt_before(text, after, surname[0])))
         if called:
             start = after + 1
-            if text.startswith(surname[0], start):
+            if text.startswith(surname[0], start) or (
+                    len(surname[0]) == 1 and start < len(text)
+                    and char_cost(text[start], surname[0]) == 0):
                 start += len(surname[0])
             end = _given_end(compact, start)
-            if end > start and _word_ends(compact, end):
+            if end > start and (_word_ends(compact, end) or (
+                    _CONTACT_AFTER.match(text, end) and end < len(text)
+                    and plausible_given_name(text[start:end]))):
                 return surname[0] + text[start:end], surname[1], end, 0.85
         elif ((spelled or described is not None or surname[3] >= _SPELT)
               and (text.startswith(surname[0], after)
@@ -1196,6 +1208,7 @@ def find_name(compact: Compact) -> CallerName:
         given = full[0][len(_surname_at(full[0], 0) or full[0][0]):]
         if not plausible_given_name(given):
             full = (full[0], full[1], full[2], min(full[3], IMPLAUSIBLE_NAME_CONFIDENCE))
+    late = surname is None
     if surname is None:
         surname = _called_surname(compact) or _titled(text) or _nickname(compact)
     if surname is None:
@@ -1217,6 +1230,14 @@ def find_name(compact: Compact) -> CallerName:
     elif surname is None:
         surname = _introduced_by_parts(text)
 
+    if late and surname is not None and full is None:
+        # 我新上 高上的上 叫上国强: the name after the description of a surname found
+        # only once the introduction was read by sound
+        full = _full_name(compact, surname)
+        if full is not None and full[0].startswith(surname[0]):
+            full = (_commonly_spelt(full[0]), *full[1:])
+        else:
+            full = None
     if surname is not None and full is None:
         surname = _compound_written(text, surname)
 

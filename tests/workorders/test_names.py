@@ -692,3 +692,14 @@ def test_names_as_the_read_sets_said_them(text: str, name: str | None,
 def test_names_as_set_r_said_them(text: str, name: str | None, surname: str | None) -> None:
     found = find_name(compact(text))
     assert (found.name.value, found.surname.value) == (name, surname)
+
+
+@pytest.mark.parametrize(("text", "name", "surname"), [
+    # set R as heard: the cue misheard, the surname described, 叫 and a homophone of it
+    ("雨水往我们这边流我新上高上的上叫上国强电话幺八五零", "尚国强", "尚"),
+    ("我现摇时则庞一个摇手机要五八幺零", None, "饶"),  # 食字旁一个尧
+    ("性猛牛上面一个丝丝边教猛小弟我想咨询一下", None, "牟"),  # 厶 over 牛
+])
+def test_names_as_set_r_was_heard(text: str, name: str | None, surname: str | None) -> None:
+    found = find_name(compact(text))
+    assert (found.name.value, found.surname.value) == (name, surname)
