@@ -312,6 +312,14 @@ def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
             elif not any(re.sub("(街道|地区|镇|乡)$", "", n) in c["text"].replace(" ", "")
                          for n in units[dist][s]):
                 errors.append(f"{cid}: street {s} not said")
+        if isinstance(streets, str) and dist in units and streets in units[dist]:
+            # 黄村镇 said for 黄村地区: both names accepted (see the docstring); a short form
+            # (永外街道) is the full name's
+            said = [n for n in sorted(units[dist][streets]) if n != streets
+                    and n.endswith(("镇", "乡")) and streets.endswith(("地区", "街道"))
+                    and n in c["text"].replace(" ", "") and streets not in c["text"]]
+            if said:
+                errors.append(f"{cid}: street {streets} said as {said[0]}: give both names")
         if dist is not None and dist.removesuffix("区") not in c["text"].replace(" ", ""):
             errors.append(f"{cid}: district {dist} not said")
         for k in ("category",):
