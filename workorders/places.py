@@ -74,6 +74,8 @@ def _believe_unit(m: Mention, before: Mention | None) -> float:
         return 0.95 if m.exact else 0.8
     if m.exact and stem_len >= 3:
         return 0.75
+    if stem_len >= 3:
+        return 0.6  # 西翁装 for 溪翁庄: three syllables heard as the name's homophones
     if in_before:
         return 0.7 if m.exact else 0.6
     return 0.0

@@ -196,3 +196,15 @@ def test_a_street_heard_only_by_sound_must_lie_in_the_district_named(text: str) 
     assert district is not None
     assert street is None or street in {
         f.full for u in knowledge().gazetteer.units if u.district == district for f in u.forms}
+
+
+def test_a_three_syllable_stem_heard_as_homophones_is_a_town_without_a_district() -> None:
+    # 溪翁庄镇 heard as 西翁装承 (镇 lost as 承) and 密云区 lost: the three syllables alone.
+    from workorders.knowledge import knowledge
+    from workorders.places import find_places
+    from workorders.text import compact
+
+    found = find_places(compact("我姓逃逃慈的逃命银漆西翁装承西翁中村救这个手机好"),
+                        knowledge().gazetteer)
+    assert (found.district.value, found.street.value) == ("密云区", "溪翁庄镇")
+    assert (found.street.confidence or 0) <= 0.6
