@@ -58,6 +58,28 @@ CASES += [
     ("我 姓 鲍 鲍 是 包子 的 包 加 个 鱼 字 旁 叫 鲍 桂琴 电话", "鲍桂琴", "鲍"),
 ]
 
+# The read sets' callers (G, O, dev, R), as written and as heard.
+CASES += [
+    ("俺叫牛保国 我们八个工友", "牛保国", "牛"),  # 俺 for 我
+    ("我是外地来旅游的 姓岳 岳飞的岳 岳振东 我手机 幺八二", "岳振东", "岳"),  # 的 姓岳, described
+    ("我姓倪 单立人加一个儿童的儿 电话", None, "倪"),
+    ("我姓弓 弓箭的弓 家里座机", None, "弓"),
+    ("我叫王王建国 电话幺三八", "王建国", "王"),  # a stumble, then the name
+    ("去哪儿办我叫刘洋丰台区卢沟桥街道", "刘洋", "刘"),  # a place starts in the run-on name
+    ("楼上姓刘的那家 天天吵", None, None),
+    # set R: 叫 and the full name after a spelling by parts, or a description in the span
+    ("我 姓 阚 门 字 里面 一个 勇敢 的 敢 叫 阚建军 我们", "阚建军", "阚"),
+    ("我 姓 牟 牛 上面 一个 私 字 边 叫 牟晓丽 我 想", "牟晓丽", "牟"),
+    ("我 姓 车 汽车 的 车 车振华 电话 幺五二", "车振华", "车"),
+    ("我 姓 那 就是 那个 的 那 叫 那英杰", "那英杰", "那"),
+    ("我 姓 门 大门 的 门 叫 门杰 我 要 举报", "门杰", "门"),  # 门, described only
+    ("我叫门卫来开的门 电话幺三八", None, None),
+    # set R as heard: the cue misheard, the surname described, 叫 and a homophone of it
+    ("雨水往我们这边流我新上高上的上叫上国强电话幺八五零", "尚国强", "尚"),
+    ("我现摇时则庞一个摇手机要五八幺零", None, "饶"),  # 食字旁一个尧
+    ("性猛牛上面一个丝丝边教猛小弟我想咨询一下", None, "牟"),  # 厶 over 牛
+]
+
 SELF_IS = [
     ("我是王小明 电话一三八", "王小明", "王"),
     ("你好我是张建国我想反映个事", "张建国", "张"),
@@ -663,43 +685,3 @@ def test_surnames_as_set_q_was_heard(text: str, surname: str) -> None:
 
 def test_a_described_word_before_the_contact_details_needs_a_surname() -> None:
     assert find_name(compact("楼下卖包子的包子铺 电话幺三八")).surname.value is None
-
-
-@pytest.mark.parametrize(("text", "name", "surname"), [
-    ("俺叫牛保国 我们八个工友", "牛保国", "牛"),  # 俺 for 我
-    ("我是外地来旅游的 姓岳 岳飞的岳 岳振东 我手机 幺八二", "岳振东", "岳"),  # 的 姓岳, described
-    ("我姓倪 单立人加一个儿童的儿 电话", None, "倪"),
-    ("我姓弓 弓箭的弓 家里座机", None, "弓"),
-    ("我叫王王建国 电话幺三八", "王建国", "王"),  # a stumble, then the name
-    ("去哪儿办我叫刘洋丰台区卢沟桥街道", "刘洋", "刘"),  # a place starts in the run-on name
-    ("楼上姓刘的那家 天天吵", None, None),
-])
-def test_names_as_the_read_sets_said_them(text: str, name: str | None,
-                                          surname: str | None) -> None:
-    found = find_name(compact(text))
-    assert (found.name.value, found.surname.value) == (name, surname)
-
-
-@pytest.mark.parametrize(("text", "name", "surname"), [
-    # set R: 叫 and the full name after a spelling by parts, or a description in the span
-    ("我 姓 阚 门 字 里面 一个 勇敢 的 敢 叫 阚建军 我们", "阚建军", "阚"),
-    ("我 姓 牟 牛 上面 一个 私 字 边 叫 牟晓丽 我 想", "牟晓丽", "牟"),
-    ("我 姓 车 汽车 的 车 车振华 电话 幺五二", "车振华", "车"),
-    ("我 姓 那 就是 那个 的 那 叫 那英杰", "那英杰", "那"),
-    ("我 姓 门 大门 的 门 叫 门杰 我 要 举报", "门杰", "门"),  # 门, described only
-    ("我叫门卫来开的门 电话幺三八", None, None),
-])
-def test_names_as_set_r_said_them(text: str, name: str | None, surname: str | None) -> None:
-    found = find_name(compact(text))
-    assert (found.name.value, found.surname.value) == (name, surname)
-
-
-@pytest.mark.parametrize(("text", "name", "surname"), [
-    # set R as heard: the cue misheard, the surname described, 叫 and a homophone of it
-    ("雨水往我们这边流我新上高上的上叫上国强电话幺八五零", "尚国强", "尚"),
-    ("我现摇时则庞一个摇手机要五八幺零", None, "饶"),  # 食字旁一个尧
-    ("性猛牛上面一个丝丝边教猛小弟我想咨询一下", None, "牟"),  # 厶 over 牛
-])
-def test_names_as_set_r_was_heard(text: str, name: str | None, surname: str | None) -> None:
-    found = find_name(compact(text))
-    assert (found.name.value, found.surname.value) == (name, surname)
