@@ -219,6 +219,14 @@ def _near_caller(heard: str, caller: str) -> bool:
     return _one_digit_changed(heard, caller)
 
 
+def _own_landline(caller: str) -> str | None:
+    """Calling from 010 69712048, a Beijing caller says their landline without the area
+    code: 69712048 is the caller ID as said."""
+    if BEIJING_LANDLINE.fullmatch(caller):
+        return caller[3:]
+    return None
+
+
 def _misheard_caller_id(compact: Compact, runs: list[tuple[int, int]],
                         caller: str) -> tuple[int, int] | None:
     """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit).
@@ -302,6 +310,13 @@ def find_phone(
     candidates = [c for c in candidates if c.score > 0]
     caller = normalise_number(caller_number)
     misheard = _misheard_caller_id(compact, runs, caller) if caller else None
+    local = _own_landline(caller) if caller else None
+    if local and not misheard:
+        # The caller's own landline said without its area code, a digit gained or lost:
+        # the caller ID misheard, given as the caller said it.
+        misheard = _misheard_caller_id(compact, runs, local)
+        if misheard:
+            caller = local
     corrections = [m.end() for m in _CORRECTION.finditer(text)]
     if not candidates and corrections:
         candidates = _tail_corrected(text, runs, corrections[-1], [])
@@ -337,6 +352,8 @@ def find_phone(
             # 13122284405 heard, 13122684405 calling: a caller giving another number does
             # not give one a digit or two away from their own; the ASR misheard.
             return FieldValue(caller, 0.8, compact.span(best.start, best.end))
+        if local and _near_caller(best.digits, local):
+            return FieldValue(local, 0.8, compact.span(best.start, best.end))
         confidence = min(0.97, 0.55 + best.score * 0.05)
         if caller and best.digits == caller:
             confidence = 0.99

@@ -134,7 +134,7 @@ CASES_H: list[Case] = [
         "我 是 老 程",
         "电话 幺五零 幺零五 二八 八三九",
         "15010528839#",
-        dict(surname="程", phone="15010528839", district="平谷区", street="金海湖镇", category="城市管理", appeal_type="求助", urgent=False),
+        dict(surname="程", phone="15010528839", district="平谷区", street=["金海湖地区", "金海湖镇"], category="城市管理", appeal_type="求助", urgent=False),
     ),
     (
         "H415", "13366218840", "PANT",

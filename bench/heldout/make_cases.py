@@ -31,7 +31,8 @@ monologue ``text`` joins them in ``order`` (P = problem, A = address, N = name, 
 and ``turns`` holds the same parts as answers to the dialogue prompts. Text is ASR-style:
 words separated by spaces, no punctuation, numbers spoken as Chinese characters (幺 for 1 in
 phone numbers). Written without reading the drafter (see README.md). Where a caller uses
-the 镇/乡 alias of a 地区 unit, both names are accepted, as in the dev cases.
+an alias of a unit (the 镇/乡 of a 地区, 喇叭沟门乡 for 喇叭沟门满族乡), both names are
+accepted, as in the dev cases.
 
 Every district and street is checked against ``config/data/beijing_gazetteer.json``, every
 category against the taxonomy's top-level names, every phone against its caller number or
@@ -259,6 +260,13 @@ def _gazetteer() -> dict[str, dict[str, set[str]]]:
     return units
 
 
+def _aliases() -> dict[str, set[str]]:
+    """District -> the other names (aka) of its units."""
+    data = json.loads((REPO / "config/data/beijing_gazetteer.json").read_text(encoding="utf-8"))
+    return {d["name"]: {a for u in d["units"] if not isinstance(u, str) for a in u.get("aka", [])}
+            for d in data["districts"]}
+
+
 def _categories() -> set[str]:
     """The taxonomy's top-level category names (its table keys only)."""
     with open(REPO / "config/data/taxonomy.toml", "rb") as f:
@@ -312,6 +320,8 @@ def check(cases: list[dict[str, Any]], source: list[Case] = CASES) -> list[str]:
             elif not any(re.sub("(街道|地区|镇|乡)$", "", n) in c["text"].replace(" ", "")
                          for n in units[dist][s]):
                 errors.append(f"{cid}: street {s} not said")
+        if isinstance(streets, str) and streets in _aliases().get(dist or "", set()):
+            errors.append(f"{cid}: street {streets} is an alias: give the unit's name too")
         if isinstance(streets, str) and dist in units and streets in units[dist]:
             # 黄村镇 said for 黄村地区: both names accepted (see the docstring); a short form
             # (永外街道) is the full name's

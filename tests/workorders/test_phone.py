@@ -173,6 +173,24 @@ def test_misheard_caller_id(text: str, caller: str, want: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "caller", "want"),
+    [
+        # Calling from 010 69712048, the caller gives the landline as Beijing callers do,
+        # without the area code, and Whisper gains a digit (六九七一一二零四八) or changes
+        # one: the caller ID misheard, given as the caller said it.
+        ("我姓闫 座机 六九七一一二零四八", "01069712048", "69712048"),
+        ("座机 六九七二二零四八", "01069712048", "69712048"),
+        # Said whole, area code and all, a digit gained: the caller ID as it is.
+        ("座机 零幺零 六九七一一二零四八", "01069712048", "01069712048"),
+        # Another landline, far from the caller's own, is that landline.
+        ("座机 六二三四五六七八", "01069712048", "62345678"),
+    ],
+)
+def test_own_landline_said_without_the_area_code(text: str, caller: str, want: str) -> None:
+    assert find_phone(compact(text), caller).value == want
+
+
+@pytest.mark.parametrize(
     ("text", "want"),
     [
         # 零幺零 heard as 零零零 / 零七零: the area code with one digit misheard, then a
