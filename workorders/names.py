@@ -65,12 +65,12 @@ _SURNAME_ORDER = (
     "冷晏席卫米柏宗瞿桂佟臧闵苟邬卞姬仇栾隋刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查"
     "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺厉伊仝郜阚"
     "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿项"
-    "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡"
+    "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡鄂"
     # Rare ones: taken as written or spelled, never for a character that sounds like them
     # (我性子急 is no 訾; see _WRITTEN_ONLY).
-    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓"
+    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓宓"
 )
-_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓")
+_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓宓")
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
@@ -761,7 +761,13 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
         return None
     end = _given_end(compact, start + 1)
     given = text[start + 1 : end]
-    if not given or not plausible_given_name(given) or not (
+    if not given:
+        return None
+    if _describes_from(text, end, heard[0]):
+        # 叫前书针 前是金字旁的钱: the caller spells the surname after the name, which
+        # settles it however the given name was heard
+        return heard[0] + given, end
+    if not plausible_given_name(given) or not (
             _word_ends(compact, end) or _run_on_name(text, start + 1, end)
             or _description_follows(text, end, text[start])):
         return None
@@ -788,7 +794,13 @@ def _describes_from(text: str, at: int, ch: str) -> bool:
     if text.startswith(ch, at) and (found := _word_description(text, at + len(ch))) is not None:
         return found[0] == ch
     parts = spelled_by_parts(text, at, at + 1)
-    return parts is not None and parts[0] == ch
+    if parts is not None and parts[0] == ch:
+        return True
+    if len(ch) == 1 and at < len(text) and char_cost(text[at], ch) == 0:
+        # 叫前书针 前是金字旁的钱: the surname said again as heard, then its parts
+        parts = spelled_by_parts(text, at + 1, at + 3)
+        return parts is not None and parts[0] == ch
+    return False
 
 
 def _run_on_name(text: str, start: int, end: int) -> bool:
@@ -1132,11 +1144,20 @@ def _settled_by_parts(text: str, surname: _Found, full: _Found | None
     """我姓童 单立人一个冬天的冬 → 佟: a spelling by parts (:mod:`workorders.parts`) right
     after the surname says which character it is, as 弓长张 does; None where there is none."""
     spelled = spelled_by_parts(text, *_after_name(surname, full, _PARTS_REACH))
-    if spelled is None:
+    if spelled is None or _inside_own_word(text, surname, spelled[1]):
         return None
     if spelled[0] == surname[0]:  # 我叫中秀兰 金字旁一个中 → 钟: the spelling confirms it
         return (surname[0], surname[1], surname[2], max(surname[3], 0.9)), full
     return _renamed(surname, full, spelled[0], spelled[2])
+
+
+def _inside_own_word(text: str, surname: _Found, at: int) -> bool:
+    """我姓鄂 鄂尔多斯的鄂: what starts at ``at`` goes on a word that starts with the surname
+    as written and is followed by 的 and the surname, a description of it (尔多 is no
+    耳朵旁)."""
+    char = surname[0]
+    return (len(char) == 1 and surname[2] <= at - 1 < len(text) and text[at - 1] == char
+            and 0 <= text.find("的" + char, at) <= at + _DESCRIPTION_REACH)
 
 
 def _introduced_by_parts(text: str) -> _Found | None:

@@ -99,9 +99,10 @@ _ONE = "(?:是|再)?(?:加个|加一个|一个|个|一)?"
 # 上面一个卉底下一个贝 / 卉字底下一个贝 / 米字上头一个麻 (the bottom named first).
 _TOP_FIRST = re.compile(f"(?:{_ABOVE}{_ONE})?(.){_PLACE}{_BELOW}{_ONE}(.)")
 _BOTTOM_FIRST = re.compile(f"(.){_PLACE}{_ABOVE}{_ONE}(.)")
-# What may come between the radical and the rest (一个, 加个, 右边, 下面一个 …).
-_FILLER = re.compile("(?:就是|再)?(?:加上|加|家|右边|左边|旁边|下面|上面|里面|里头|底下)?"
-                     "(?:加|家)?(?:一个|一|个|那个|的)?")  # 加个 is often heard 家个
+# What may come between the radical and the rest (一个, 加个, 右边, 下面一个 …; 加个 is
+# often heard 家个).
+_FILLER = re.compile("(?:就是|再)?(?:加上|加|家|右边|左边|旁边|下面|上面|里面|里头|底下"
+                     "|下边|上边|里边|右面|左面)?(?:加|家)?(?:一个|一|个|那个|的)?")
 # A rest described by a word it is in: 冬天的冬, 必须的必, 勇敢的敢.
 _DESCRIBED = re.compile("(.{2,3})的(.)")
 _DIGIT_WORDS = str.maketrans("0123456789", "零一二三四五六七八九")

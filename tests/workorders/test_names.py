@@ -78,6 +78,11 @@ CASES += [
     ("雨水往我们这边流我新上高上的上叫上国强电话幺八五零", "尚国强", "尚"),
     ("我现摇时则庞一个摇手机要五八幺零", None, "饶"),  # 食字旁一个尧
     ("性猛牛上面一个丝丝边教猛小弟我想咨询一下", None, "牟"),  # 厶 over 牛
+    # set S: rarer surnames, written, spelled by parts and described
+    ("我 姓 宓 宝盖 下边 一个 必须 的 必", None, "宓"),
+    ("姓密宝盖下边一个必须的必要50", None, "宓"),  # as heard: 宀 over 必
+    ("我 姓 鄂 鄂尔多斯 的 鄂", None, "鄂"),
+    ("我叫前书针前是金字旁的钱我向表扬", "钱淑珍", "钱"),  # the name, then its parts
 ]
 
 SELF_IS = [
