@@ -49,7 +49,8 @@ SETS = {"a": (CASES, OUT),
         "p": (HERE / "cases_p.jsonl", REPO / "artifacts" / "calls_heldout_p"),
         "q": (HERE / "cases_q.jsonl", REPO / "artifacts" / "calls_heldout_q"),
         "r": (HERE / "cases_r.jsonl", REPO / "artifacts" / "calls_heldout_r"),
-        "s": (HERE / "cases_s.jsonl", REPO / "artifacts" / "calls_heldout_s")}
+        "s": (HERE / "cases_s.jsonl", REPO / "artifacts" / "calls_heldout_s"),
+        "t": (HERE / "cases_t.jsonl", REPO / "artifacts" / "calls_heldout_t")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
