@@ -17,6 +17,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -176,12 +177,16 @@ def render_text(text: str, settings: IvrSettings) -> bytes:
 
 
 def render_missing(menu: Menu, prompt_dir: Path, settings: IvrSettings,
-                   only: Iterable[str] | None = None) -> list[str]:
+                   only: Iterable[str] | None = None,
+                   stop: threading.Event | None = None) -> list[str]:
     """Render the catalogue text of every prompt with no audio yet; return their ids.
-    Prompts with no text in the catalogue are left alone (validation reports them)."""
+    Prompts with no text in the catalogue are left alone (validation reports them). Once
+    ``stop`` is set (a shutdown), no further prompt is started."""
     wanted = set(only) if only is not None else None
     done: list[str] = []
     for pid in missing_prompts(menu, prompt_dir):
+        if stop is not None and stop.is_set():
+            break
         text = menu.prompts.get(pid)
         if not text or (wanted is not None and pid not in wanted):
             continue

@@ -53,3 +53,39 @@ async def test_a_missing_or_broken_prompt_is_skipped_not_cached(tmp_path: Path) 
     assert await library.pcm("broken") is None
     write_wav(tmp_path / "broken.wav", 80)
     assert await library.pcm("broken") == PcmAudio(b"d\x00" * 80, 8000).pcm
+
+
+async def test_a_shutdown_stops_rendering_prompts_after_the_one_being_spoken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service stopped while it speaks its menu's missing prompts (the first start, with
+    espeak-ng) does not wait for the whole menu: the thread ends after its current prompt."""
+    import asyncio
+
+    from config import load_settings
+    from ivr import default_menu
+    from ivr import prompts as ivr_prompts
+    from voice_gateway.calls.lifecycle import render_prompts
+
+    started = threading.Event()
+    release = threading.Event()
+    spoken: list[str] = []
+
+    def slow_render(text: str, _settings: object) -> bytes:
+        spoken.append(text)
+        started.set()
+        release.wait(5)
+        return b"RIFF"
+
+    monkeypatch.setattr(ivr_prompts, "render_text", slow_render)
+    monkeypatch.setattr(ivr_prompts, "save_raw", lambda *_a: None)
+    settings = load_settings(environ={"VOICE_INTAKE_DATA_DIR": str(tmp_path)})
+    menu = default_menu()
+    task = asyncio.ensure_future(render_prompts(settings, menu))
+    assert await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.2)  # the thread sees the stop before its next prompt
+    assert len(spoken) == 1 < len(ivr_prompts.missing_prompts(menu, settings.prompt_dir))

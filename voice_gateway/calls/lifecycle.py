@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterable
 
 from config import Settings
@@ -21,8 +22,15 @@ async def render_prompts(settings: Settings, menu: Menu) -> None:
     from ivr.errors import PromptError
     from ivr.prompts import render_missing
 
+    stop = threading.Event()
     try:
-        done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir, settings.ivr)
+        done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir, settings.ivr,
+                                       None, stop)
+    except asyncio.CancelledError:
+        # A shutdown: the thread ends after the prompt it is speaking, so that stopping
+        # the service (and its event loop's executor) does not wait for the whole menu.
+        stop.set()
+        raise
     except (PromptError, OSError) as exc:
         log.warning("prompts not rendered (%s): calls skip prompts without audio", exc)
         return
