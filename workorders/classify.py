@@ -188,7 +188,7 @@ def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str
 _PRAISE = "表扬"
 _PRAISE_MORE = ("感谢", "谢谢")
 _PRAISED_WINDOW = 12
-_PRAISED_WEIGHT = 3.0
+_PRAISED_WEIGHT = 6.0
 _DECLARED_WINDOW = 10
 _DECLARED_WEIGHT = 1.5
 
