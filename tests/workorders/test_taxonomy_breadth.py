@@ -632,6 +632,8 @@ NOT_THESE_CATEGORIES = [
     ("有人冒充物业上门收费", "公共安全"),  # the swindle, not the property company
     ("我们楼是八十年代的老楼 六层没电梯 大家想加装个电梯 找谁申请 政府给不给补贴", "住房管理"),
     ("院里有间出租房 天天晚上一帮人打牌赌钱", "公共安全"),  # gambling, not the rental
+    # someone sleeping rough in the cold: social assistance (救助), not health or heating
+    ("桥底下有个老大爷就穿一件单褂子 身上冰凉冰凉的 你们赶紧派救助的人来", "民政服务"),
 ]
 
 
