@@ -969,6 +969,23 @@ def _is_word(chars: str) -> bool:
 _SURNAME_CUE_HEARD = frozenset("姓性信幸兴")
 
 
+# Surnames that are a province's one-character name, which callers name it by: 河北简称那个冀
+# (简称 as Whisper may write it: 检称, 剪称 …).
+_PROVINCE_NAMES = {"河北": "冀", "山东": "鲁", "山西": "晋", "湖北": "鄂", "广西": "桂",
+                   "江苏": "苏", "吉林": "吉", "内蒙": "蒙", "宁夏": "宁", "甘肃": "甘"}
+_PROVINCE_RE = re.compile(f"({'|'.join(_PROVINCE_NAMES)})(?:省|古)?的?[简检剪减见建][称成城程]")
+# How far after the surname (or the name) the province may be named.
+_PROVINCE_REACH = 6
+
+
+def _province_named(text: str, start: int = 0) -> _Found | None:
+    """河北简称那个冀: the surname a caller names by the province it abbreviates."""
+    m = _PROVINCE_RE.search(text, start)
+    if m is None:
+        return None
+    return _PROVINCE_NAMES[m.group(1)], m.start(), m.end(), 0.8
+
+
 def _described_surname(text: str) -> _Found | None:
     """我寄武 武术的武 / 我是孟 孟子的孟: a character the caller describes by a word, just
     after 我 and a cue however heard, is their surname (a homophone of it, by sound)."""
@@ -1235,7 +1252,7 @@ def find_name(compact: Compact) -> CallerName:
     if surname is None:
         surname = _compound_by_sound(text) or _introduction_by_sound(compact)
     if surname is None:
-        surname = _described_surname(text)
+        surname = _described_surname(text) or _province_named(text)
     if surname is not None and len(surname[0]) == 1 and surname[3] < _SPELT:
         # A spelling by parts names its character outright (我姓彭 单立人一个冬天的冬 →
         # 佟); a description only settles a homophone, so a surname-only character
@@ -1261,6 +1278,14 @@ def find_name(compact: Compact) -> CallerName:
             full = None
     if surname is not None and full is None:
         surname = _compound_written(text, surname)
+
+    if surname is not None and len(surname[0]) == 1:
+        # 我叫纪长河 河北简称那个冀: the province settles the homophone
+        province = _province_named(text, surname[1])
+        reach = max(surname[2], full[2] if full is not None else 0) + _PROVINCE_REACH
+        if (province is not None and province[0] != surname[0] and province[1] <= reach
+                and char_cost(province[0], surname[0]) == 0):
+            surname, full = _renamed(surname, full, province[0], province[2])
 
     refused = _REFUSAL.search(text)
     if refused:

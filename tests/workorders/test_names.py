@@ -83,6 +83,10 @@ CASES += [
     ("姓密宝盖下边一个必须的必要50", None, "宓"),  # as heard: 宀 over 必
     ("我 姓 鄂 鄂尔多斯 的 鄂", None, "鄂"),
     ("我叫前书针前是金字旁的钱我向表扬", "钱淑珍", "钱"),  # the name, then its parts
+    # a surname that is a province's one-character name, described by it (河北简称 → 冀)
+    ("我 叫 冀长河 河北 简称 那个 冀", "冀长河", "冀"),
+    ("期派人上来一趟我交机长河河北检称那个计谣310168", None, "冀"),  # as heard
+    ("我姓纪 纪念的纪 河北人", None, "纪"),
 ]
 
 SELF_IS = [
