@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from config import Settings
 from tests.conftest import CALLS_DIR, SHARED
-from voice_gateway.calls.file_call import call_from_file
-from voice_gateway.services import open_services
 
 EXPECTED = {
     json.loads(line)["id"]: json.loads(line)
@@ -67,24 +64,6 @@ def test_calls_from_files_store_drafts_that_drafts_lists(cli_env: dict[str, str]
 
     proc = run_cli(cli_env, "drafts")
     assert proc.returncode == 0 and len(proc.stdout.strip().splitlines()) == 4
-
-
-@pytest.mark.slow
-async def test_every_dev_call_goes_through_the_pipeline(settings: Settings) -> None:
-    # Every call once, in μ-law and 16-bit PCM by turns (both encodings of each call hold
-    # the same speech; decoding both doubled the suite's slowest test for nothing more).
-    files = sorted(CALLS_DIR.glob("*.wav"))
-    assert len(files) == 30
-    cases = sorted({path.name.split(".")[0] for path in files})
-    chosen = [CALLS_DIR / f"{case}.{('ulaw', 'pcm8k')[i % 2]}.wav" for i, case in enumerate(cases)]
-    async with open_services(settings) as services:
-        for path in chosen:
-            case = path.name.split(".")[0]
-            outcome = await call_from_file(services, path, EXPECTED[case]["caller_number"])
-            assert outcome.transcript, path.name
-            assert outcome.draft["id"] and outcome.draft["call_id"] == outcome.call_id
-        drafts = await services.store.list_drafts(limit=100)
-    assert len(drafts) == len(cases) == 15
 
 
 @pytest.mark.parametrize(
