@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,14 @@ from config import Settings, load_settings
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("VOICE_INTAKE_SHARED", REPO.parent / "shared"))
 CALLS_DIR = SHARED / "audio" / "calls" / "dev"
+
+
+def dev_cases() -> dict[str, dict[str, Any]]:
+    """The shared dev cases (``samples/drafting_dev.jsonl``) by id."""
+    lines = (SHARED / "samples" / "drafting_dev.jsonl").read_text("utf-8").splitlines()
+    return {case["id"]: case for case in map(json.loads, filter(str.strip, lines))}
+
+
 MODEL_DIR = Path(os.environ.get("VOICE_INTAKE_MODEL_DIR", SHARED / "models"))
 
 # Switches of the test harness (scripts/test sets VOICE_INTAKE_REQUIRE_POSTGRES=1 and so

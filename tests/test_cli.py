@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CALLS_DIR, SHARED
+from tests.conftest import CALLS_DIR, dev_cases
 
-EXPECTED = {
-    json.loads(line)["id"]: json.loads(line)
-    for line in (SHARED / "samples" / "drafting_dev.jsonl").read_text("utf-8").splitlines()
-    if line.strip()
-}
+EXPECTED = dev_cases()
 
 
 def run_cli(

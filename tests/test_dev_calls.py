@@ -4,20 +4,14 @@ that the test runner's two workers (whole files each) share the slowest tests of
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from config import Settings
-from tests.conftest import CALLS_DIR, SHARED
+from tests.conftest import CALLS_DIR, dev_cases
 from voice_gateway.calls.file_call import call_from_file
 from voice_gateway.services import open_services
 
-EXPECTED = {
-    json.loads(line)["id"]: json.loads(line)
-    for line in (SHARED / "samples" / "drafting_dev.jsonl").read_text("utf-8").splitlines()
-    if line.strip()
-}
+EXPECTED = dev_cases()
 
 
 @pytest.mark.slow

@@ -311,12 +311,10 @@ def find_phone(
     caller = normalise_number(caller_number)
     misheard = _misheard_caller_id(compact, runs, caller) if caller else None
     local = _own_landline(caller) if caller else None
-    if local and not misheard:
+    if local and not misheard and (heard := _misheard_caller_id(compact, runs, local)):
         # The caller's own landline said without its area code, a digit gained or lost:
         # the caller ID misheard, given as the caller said it.
-        misheard = _misheard_caller_id(compact, runs, local)
-        if misheard:
-            caller = local
+        caller, misheard = local, heard
     corrections = [m.end() for m in _CORRECTION.finditer(text)]
     if not candidates and corrections:
         candidates = _tail_corrected(text, runs, corrections[-1], [])
@@ -348,12 +346,12 @@ def find_phone(
             # The best reading comes from a run that is the caller ID with a digit too
             # many: the ASR stuttered, the caller ID is right.
             return FieldValue(caller, 0.85, compact.span(*misheard))
-        if caller and _near_caller(best.digits, caller):
-            # 13122284405 heard, 13122684405 calling: a caller giving another number does
-            # not give one a digit or two away from their own; the ASR misheard.
-            return FieldValue(caller, 0.8, compact.span(best.start, best.end))
-        if local and _near_caller(best.digits, local):
-            return FieldValue(local, 0.8, compact.span(best.start, best.end))
+        # 13122284405 heard, 13122684405 calling: a caller giving another number does not
+        # give one a digit or two away from their own (or from its local part, 69712048
+        # of 01069712048); the ASR misheard.
+        own = next((n for n in (caller, local) if n and _near_caller(best.digits, n)), None)
+        if own is not None:
+            return FieldValue(own, 0.8, compact.span(best.start, best.end))
         confidence = min(0.97, 0.55 + best.score * 0.05)
         if caller and best.digits == caller:
             confidence = 0.99

@@ -25,7 +25,7 @@ async def render_prompts(settings: Settings, menu: Menu) -> None:
     stop = threading.Event()
     try:
         done = await asyncio.to_thread(render_missing, menu, settings.prompt_dir, settings.ivr,
-                                       None, stop)
+                                       stop=stop)
     except asyncio.CancelledError:
         # A shutdown: the thread ends after the prompt it is speaking, so that stopping
         # the service (and its event loop's executor) does not wait for the whole menu.
