@@ -303,8 +303,9 @@ async def test_background_work_goes_to_a_worker_one_at_a_time() -> None:
         live = asyncio.create_task(p.decode(UTTERANCE))
         start = asyncio.get_running_loop().time()
         await live
-        # Behind one background decode at most, not a batch of four.
-        assert asyncio.get_running_loop().time() - start < 0.45
+        # Behind one background decode at most (about 0.35 s), not four (about 0.95 s); the
+        # bound leaves room for a loaded machine.
+        assert asyncio.get_running_loop().time() - start < 0.7
         await asyncio.gather(*tasks)
         assert p.batches == 5
     finally:
