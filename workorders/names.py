@@ -54,8 +54,12 @@ COMPOUND_SURNAMES = (
     "轩辕",
     "澹台",
 )
-# Common single-character surnames. Characters that are far more often words after 我叫 or
-# 我姓 (叫师傅来, 叫房东, 我信任) are left out even where they are also rare surnames.
+# Rare surnames: taken as written or spelled, never for a character that sounds like them
+# (我性子急 is no 訾).
+_RARE = "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓宓郦庹酆钮荀於羿汲邴蓟韶莘璩暨庾殳夔蒯竺桓乜邗"
+# Common single-character surnames, then the rare ones. Characters that are far more often
+# words after 我叫 or 我姓 (叫师傅来, 叫房东, 我信任) are left out even where they are also
+# rare surnames.
 _SURNAME_ORDER = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余"
     "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙"
@@ -66,16 +70,15 @@ _SURNAME_ORDER = (
     "麻苑迟邝官封谈匡鞠惠荆乐冀郁胥班储栗燕楚鄢劳谌奚皮粟冼蔺厉伊仝郜阚"
     "权帅屠豆朴盖练廉禹井祖漆巴丰支卿狄计索宣晋芮扈晁阙浦戈鹿项"
     "薄邸雍辜裘亓修邰赫杭宿鲜逯茹诸慕亢嵇湛戎茅尉冶斯束檀昝奉衡鄂"
-    # Rare ones: taken as written or spelled, never for a character that sounds like them
-    # (我性子急 is no 訾; see _WRITTEN_ONLY).
-    "濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓宓"
+    + _RARE
 )
-_WRITTEN_ONLY = frozenset("濮仉糜贲訾郗逄蹇隗郏佴厍钭缑禚芈贝弓宓")
+_WRITTEN_ONLY = frozenset(_RARE)
 SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
 # 解放的解, 马路的路, 满意的满), never by sound, and never ranked as surnames above.
-DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满门")
+DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满门续寿水云和明时元强危干应"
+                           "富山秋幸双从连习鱼容居国东师相红凤昌伏松印怀闻通弘")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}
@@ -324,8 +327,8 @@ def _self_surname(compact: Compact) -> _Found | None:
         if not found:
             filler = 2 if text.startswith("就是", m.end() + 1) else 0  # 我姓那 就是那个的那
             described = _word_description(text, m.end() + 1 + filler)
-            if described is not None and (described[0] in SURNAMES
-                                          or described[0] in DESCRIBED_ONLY):
+            if described is not None and _names_a_surname(text, m.end() + 1 + filler,
+                                                          described):
                 # 我姓所 左右的左: the character the caller describes, not the one heard.
                 said.append((described[0], m.start(), described[1], 0.9))
                 continue
@@ -450,6 +453,22 @@ def _word_description(text: str, at: int) -> tuple[str, int] | None:
             if ch in text[at:word_end]:
                 return ch, word_end + 2
     return None
+
+
+def _names_a_surname(text: str, at: int, described: tuple[str, int]) -> bool:
+    """Whether a description found by :func:`_word_description` at ``at`` names a surname:
+    a listed one, or one of :data:`DESCRIBED_ONLY` named by a real word (继续的续, 寿命的寿;
+    not 干心的干, the ASR's 甘心的甘 with the surname misheard in both places)."""
+    ch, end = described
+    if ch in SURNAMES:
+        return True
+    word = text[at : end - 2]
+    return ch in DESCRIBED_ONLY and (word in common_words() or word in _description_set())
+
+
+@lru_cache(maxsize=1)
+def _description_set() -> frozenset[str]:
+    return frozenset(w for words in _description_words().values() for w, _c, _r in words)
 
 
 def _described(text: str, at: int) -> int | None:
@@ -752,7 +771,8 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
         end = _given_end(compact, start + 1)
         given = text[start + 1 : end]
         described = _word_description(text, end)
-        if given and described is not None and described[0] == text[start]:
+        if (given and described is not None and described[0] == text[start]
+                and _names_a_surname(text, end, described)):
             return text[start : end], end
     if _is_word(text[start : start + 2]):
         return None
@@ -1343,8 +1363,7 @@ def answer_name(text: str, *, bare: bool = True) -> CallerName:
         return named(parts[0], parts[1], parts[2], 0.8)
     for i in range(len(t)):
         described = _word_description(t, i)
-        if described is not None and (described[0] in SURNAMES
-                                      or described[0] in DESCRIBED_ONLY):
+        if described is not None and _names_a_surname(t, i, described):
             return named(described[0], i, described[1], 0.8)
     titled = _titled(t, of_oneself=False) if bare else None  # else maybe someone else's
     if titled is not None:

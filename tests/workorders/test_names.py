@@ -279,6 +279,10 @@ def test_a_surname_only_character_is_kept_as_written(text: str, surname: str) ->
         ("我 叫 边建国 边疆 的 边 电话 幺三九", "边建国", "边"),
         # A rarer surname described so is not its commoner homophone either.
         ("我 姓 甘 甘甜 的 甘 电话 幺三九", None, "甘"),
+        # 续 and 寿 are words as often as surnames; named by a word they are surnames.
+        ("我 姓 续 继续 的 续 幺三三", None, "续"),
+        ("我 叫 寿海涛 寿命 的 寿 电话 幺五二", "寿海涛", "寿"),
+        ("我 姓 水 山水 的 水 电话 幺三九", None, "水"),
     ],
 )
 def test_a_surname_described_by_a_word_stands_as_written(
@@ -292,6 +296,22 @@ def test_a_surname_described_by_a_word_stands_as_written(
 def test_no_surname_from_those_words_without_a_description(text: str) -> None:
     got = find_name(compact(text))
     assert got.surname.value is None
+
+
+@pytest.mark.parametrize(("text", "surname"), [
+    # The caller said 甘 甘心的甘 and the ASR wrote 干 both times: 干心 is no word, so 干 is
+    # not taken as described; it is heard as the surname it sounds like.
+    ("我姓干干心的干电话", "甘"),
+    ("我姓从从零的从电话打这个就可以", "丛"),
+])
+def test_a_description_by_no_real_word_names_no_word_surname(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize(("text", "surname"), [("我 姓 郦 郦道元 的 郦 电话", "郦"),
+                                               ("我 姓 庹 西城区", "庹")])
+def test_rare_surnames_written_stand(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
 
 
 
