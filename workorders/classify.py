@@ -545,12 +545,34 @@ def _misheard_into_word(text: str, phrase: str, hit: Hit) -> bool:
     return False
 
 
+# What a caller is without (没电, 没水, 没暖气): 没 denies that, not what comes after it
+# (再没电要冻坏了 is someone freezing; 没有人被困 is no one trapped).
+_LACKED = ("电", "水", "暖气", "气", "车", "钱", "信号", "网")
+
+
 def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:
     """First occurrence of ``phrase`` not just after a negation (没有人被困), or -1."""
     at = text.find(phrase)
-    while at >= 0 and _preceded_by(text, at, negations, window=4):
+    while at >= 0 and _preceded_by(_without_lacks(text, at), at, negations, window=4):
         at = text.find(phrase, at + 1)
     return at
+
+
+def _without_lacks(text: str, at: int) -> str:
+    """``text`` with each 没 / 没有 + a thing lacked that ends before ``at`` blanked out."""
+    start = max(0, at - 4)
+    before = text[start:at]
+    if "没" not in before:
+        return text
+    chars = list(text)
+    for i in range(start, at):
+        if text[i] != "没":
+            continue
+        j = i + 2 if text.startswith("没有", i) else i + 1
+        lacked = next((w for w in _LACKED if text.startswith(w, j)), None)
+        if lacked is not None and j + len(lacked) < at:
+            chars[i:j] = " " * (j - i)
+    return "".join(chars)
 
 
 def _negated(text: str, at: int, negations: tuple[str, ...]) -> bool:

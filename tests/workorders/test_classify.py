@@ -767,3 +767,25 @@ def test_a_power_cut_where_someone_depends_on_a_machine_is_urgent() -> None:
     taxonomy = knowledge().taxonomy
     text = compact("家里突然停电了 我父亲离不开那个机器 现在机器停了 喘得厉害")
     assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
+
+
+@pytest.mark.parametrize(("text", "urgent"), [
+    # 没 denies the power, not the freezing after it
+    ("村里停电了 家家都是电采暖 好多七八十岁的老人 再没电要冻坏了", True),
+    # 没有 before the danger itself still denies it
+    ("电梯停了 还好没有人被困在里面", False),
+])
+def test_a_thing_lacked_ends_the_negation(text: str, urgent: bool) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is urgent
+
+
+@pytest.mark.parametrize(("text", "urgent"), [
+    ("我父亲从昨天晚上开始发高烧 烧到四十度了 现在人都有点迷糊了", True),
+    ("孩子前两天发高烧 现在退了 想问问社区医院几点开门", False),
+    # an ambulance that once could not get in is a parking complaint, not an emergency
+    ("消防通道天天被车堵着 有一回救护车来接人都进不来", False),
+])
+def test_a_high_fever_with_confusion_is_urgent(text: str, urgent: bool) -> None:
+    taxonomy = knowledge().taxonomy
+    assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is urgent
