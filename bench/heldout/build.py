@@ -50,7 +50,8 @@ SETS = {"a": (CASES, OUT),
         "q": (HERE / "cases_q.jsonl", REPO / "artifacts" / "calls_heldout_q"),
         "r": (HERE / "cases_r.jsonl", REPO / "artifacts" / "calls_heldout_r"),
         "s": (HERE / "cases_s.jsonl", REPO / "artifacts" / "calls_heldout_s"),
-        "t": (HERE / "cases_t.jsonl", REPO / "artifacts" / "calls_heldout_t")}
+        "t": (HERE / "cases_t.jsonl", REPO / "artifacts" / "calls_heldout_t"),
+        "u": (HERE / "cases_u.jsonl", REPO / "artifacts" / "calls_heldout_u")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -21,7 +21,8 @@ the sixteenth, H881-H940 (``sixteenth_set.py``, ``cases_p.jsonl``), against all 
 the seventeenth, H941-H1000 (``seventeenth_set.py``, ``cases_q.jsonl``), against all sixteen; ``--set r``
 the eighteenth, H1001-H1060 (``eighteenth_set.py``, ``cases_r.jsonl``), against all seventeen; ``--set s``
 the nineteenth, H1061-H1120 (``nineteenth_set.py``, ``cases_s.jsonl``), against all eighteen; ``--set t``
-the twentieth, H1121-H1180 (``twentieth_set.py``, ``cases_t.jsonl``), against all nineteen. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the twentieth, H1121-H1180 (``twentieth_set.py``, ``cases_t.jsonl``), against all nineteen; ``--set u``
+the twenty-first, H1181-H1240 (``twenty_first_set.py``, ``cases_u.jsonl``), against all twenty. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -64,7 +65,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "m": HERE / "cases_m.jsonl", "n": HERE / "cases_n.jsonl",
         "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl",
         "q": HERE / "cases_q.jsonl", "r": HERE / "cases_r.jsonl",
-        "s": HERE / "cases_s.jsonl", "t": HERE / "cases_t.jsonl"}
+        "s": HERE / "cases_s.jsonl", "t": HERE / "cases_t.jsonl",
+        "u": HERE / "cases_u.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -418,7 +420,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "q": ("bench.heldout.seventeenth_set", "CASES_Q"),
            "r": ("bench.heldout.eighteenth_set", "CASES_R"),
            "s": ("bench.heldout.nineteenth_set", "CASES_S"),
-           "t": ("bench.heldout.twentieth_set", "CASES_T")}
+           "t": ("bench.heldout.twentieth_set", "CASES_T"),
+           "u": ("bench.heldout.twenty_first_set", "CASES_U")}
 
 
 def _source(which: str) -> list[Case]:
@@ -462,6 +465,7 @@ if __name__ == "__main__":
                              "q: the seventeenth, H941-H1000; "
                              "r: the eighteenth, H1001-H1060; "
                              "s: the nineteenth, H1061-H1120; "
-                             "t: the twentieth, H1121-H1180")
+                             "t: the twentieth, H1121-H1180; "
+                             "u: the twenty-first, H1181-H1240")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
