@@ -789,3 +789,12 @@ def test_a_thing_lacked_ends_the_negation(text: str, urgent: bool) -> None:
 def test_a_high_fever_with_confusion_is_urgent(text: str, urgent: bool) -> None:
     taxonomy = knowledge().taxonomy
     assert is_urgent(compact(text), taxonomy.urgent, taxonomy).value is urgent
+
+
+@pytest.mark.parametrize(("text", "cat"), [
+    ("镇上往北那段山路有好几个急弯 晚上特别黑 护栏上也没有反光的东西 上个月就有个车冲出去了",
+     "交通管理"),
+    ("村北边修车的小作坊天天把换下来的废机油往排水沟里倒 沟里的水都是黑的", "环境保护"),
+])
+def test_a_dangerous_bend_and_waste_oil(text: str, cat: str) -> None:
+    assert classify(compact(text), knowledge().taxonomy).category.value == cat
