@@ -77,8 +77,7 @@ SURNAMES = frozenset(_SURNAME_ORDER)
 # Surnames that are everyday words after 我叫 / 我姓 (叫车, 叫房东, 解 read jiě): taken only
 # when the caller describes the character by a word it is in (汽车的车, 房子的房, 边疆的边,
 # 解放的解, 马路的路, 满意的满), never by sound, and never ranked as surnames above.
-DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满门续寿水云和明时元强危干应"
-                           "富山秋幸双从连习鱼容居国东师相红凤昌伏松印怀闻通弘")
+DESCRIBED_ONLY = frozenset("房车边解全花那商步拓路满门续寿水云明强应山双怀")
 
 
 _RANK = {surname: rank for rank, surname in enumerate(_SURNAME_ORDER)}

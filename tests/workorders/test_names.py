@@ -283,6 +283,8 @@ def test_a_surname_only_character_is_kept_as_written(text: str, surname: str) ->
         ("我 姓 续 继续 的 续 幺三三", None, "续"),
         ("我 叫 寿海涛 寿命 的 寿 电话 幺五二", "寿海涛", "寿"),
         ("我 姓 水 山水 的 水 电话 幺三九", None, "水"),
+        # as heard: the surname and the character after 的 both misheard, the word right
+        ("镇西口外村我叫瘦海桃寿命的手电话15210938765", None, "寿"),
     ],
 )
 def test_a_surname_described_by_a_word_stands_as_written(
