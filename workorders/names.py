@@ -526,6 +526,9 @@ def word_described(heard: str, at: int) -> tuple[str, float] | None:
 _MISHEARD_WORD_COST = 0.3
 _MISHEARD_WORD_SIZE = 3
 _MISHEARD_CHAR_COST = 0.6
+# The character after 的 of a description word heard exactly may be this far from the one
+# it names (one fuzzy-pinyin pair: 安宁的您).
+_FUZZY_CHAR_COST = 0.35
 
 
 def _description_near(text: str, start: int, stop: int) -> tuple[str, int, int] | None:
@@ -541,6 +544,14 @@ def _description_near(text: str, start: int, stop: int) -> tuple[str, int, int] 
             at = heard.find(ch)
             if at < 0:
                 at = next((i for i, h in enumerate(heard) if char_cost(h, ch) == 0), -1)
+            if at < 0 and heard in _description_set():
+                # 安宁的您: the word heard as itself, the character after 的 one fuzzy
+                # pair from one of its surnames (ning → nin)
+                near_chars = [(char_cost(h, ch), i) for i, h in enumerate(heard)
+                              if (h in SURNAMES or h in DESCRIBED_ONLY)
+                              and char_cost(h, ch) <= _FUZZY_CHAR_COST]
+                if near_chars:
+                    return heard[min(near_chars)[1]], p, end + 2
             if at < 0:
                 if size != _MISHEARD_WORD_SIZE:
                     continue
@@ -1223,9 +1234,10 @@ def _settled_by_description(text: str, surname: _Found, full: _Found | None
         return (surname[0], surname[1], surname[2], max(surname[3], 0.9)), full
     char, start, end = described
     at = _heard_at(surname, full)
-    heard_here = 0 <= at < len(text) and char_cost(char, text[at]) <= _SURNAME_COST
-    if not (heard_here or char_cost(char, surname[0]) <= _SURNAME_COST
-            or (start - surname[2] <= _DESCRIPTION_NEXT and char_cost(char, surname[0]) < 1)):
+    heard_cost = char_cost(char, text[at]) if 0 <= at < len(text) else 1.0
+    if not (heard_cost <= _SURNAME_COST or char_cost(char, surname[0]) <= _SURNAME_COST
+            or (start - surname[2] <= _DESCRIPTION_NEXT
+                and min(heard_cost, char_cost(char, surname[0])) < 1)):
         return surname, full
     return _renamed(surname, full, char, end)
 

@@ -716,3 +716,10 @@ def test_surnames_as_set_q_was_heard(text: str, surname: str) -> None:
 
 def test_a_described_word_before_the_contact_details_needs_a_surname() -> None:
     assert find_name(compact("楼下卖包子的包子铺 电话幺三八")).surname.value is None
+
+
+def test_a_description_word_heard_exactly_names_a_surname_one_fuzzy_pair_away() -> None:
+    # 我姓宁 安宁的宁 as heard: the surname as 营, the character after 的 as 您 (nin, not
+    # ning); 安宁 itself was heard right and comes straight after the surname.
+    found = find_name(compact("我是跑运输的我姓营安宁的您想提各建议"))
+    assert found.surname.value == "宁"
