@@ -797,7 +797,12 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
         # 叫前书针 前是金字旁的钱: the caller spells the surname after the name, which
         # settles it however the given name was heard
         return heard[0] + given, end
-    if not plausible_given_name(given) or not (
+    # 隔离评 / 行跪放: characters no given name uses, but every one a homophone of a
+    # common given name's (丽萍, 桂芳)
+    # (not where the surname and the next character are a word: 我叫师傅来修 is no 石福来)
+    sounds_common = (len(given) > 1 and common_given_name(given) in _common_names()
+                     and text[start : start + 2] not in common_words())
+    if not (plausible_given_name(given) or sounds_common) or not (
             _word_ends(compact, end) or _run_on_name(text, start + 1, end)
             or _description_follows(text, end, text[start])):
         return None

@@ -371,6 +371,7 @@ def draft_with_answers(free: Draft, transcript: str, answers: Sequence[Answer],
         out = _phone_from_tails(out, transcript, answers, caller_number)
         out = _phone_from_biased(out, transcript, answers, caller_number)
     out = _category_from_biased(out, transcript, readings, knowledge(settings))
+    out = _surname_by_majority(out, free, readings)
     out = _name_from_other_readings(out, transcript, readings)
     out = _appeal_from_biased(out, transcript, readings, knowledge(settings))
     return out
@@ -408,6 +409,30 @@ def _appeal_from_biased(out: Draft, transcript: str,
 
 # An appeal type read only in a biased reading: believed less than one said in the free decode.
 _BIASED_APPEAL = 0.7
+
+
+# A surname a biased reading found at least this sure (described, spelled) is not outvoted.
+_SETTLED_SURNAME = 0.85
+
+
+def _surname_by_majority(out: Draft, free: Draft,
+                         readings: Sequence[tuple[str, list[Answer], Draft]]) -> Draft:
+    """``out`` with the free decode's surname (and its name) back where a biased reading
+    heard the same audio as another homophone but more of the readings agree with the free
+    one (凤叔分 free, 冯叔分 biased for the address → 冯; 彤叔分 biased for the name → 童
+    is outvoted). A surname the caller described or spelled is not outvoted."""
+    mine, theirs = free.surname.value, out.surname.value
+    if mine is None or theirs is None or mine == theirs:
+        return out
+    if (out.surname.confidence or 0) >= _SETTLED_SURNAME:
+        return out
+    for_mine = 1 + sum(1 for _t, _g, biased in readings if biased.surname.value == mine)
+    for_theirs = sum(1 for _t, _g, biased in readings if biased.surname.value == theirs)
+    if for_mine <= for_theirs:
+        return out
+    name = free.name if isinstance(free.name.value, str) and free.name.value.startswith(mine) \
+        else FieldValue()
+    return dataclasses.replace(out, surname=free.surname, name=name)
 
 
 # A name read only in a reading biased for another question: believed less.

@@ -460,9 +460,10 @@ def test_a_surname_alone_names_the_caller_only_where_the_ivr_asked_for_it() -> N
 
 
 def test_a_full_name_only_the_address_reading_heard_fills_the_name() -> None:
-    # D42: free 凤叔分, biased for the name 彤叔分, biased for the address 冯叔分.
-    free_text = "特别感谢我叫凤叔分明营区果颜接等于电话"
-    for_name = "特别感谢我叫彤叔分命营区果元接等音电话"
+    # D42 heard worse: free 凤书门, biased for the name 彤书门, biased for the address
+    # 冯叔分.
+    free_text = "特别感谢我叫凤书门明营区果颜接等于电话"
+    for_name = "特别感谢我叫彤书门命营区果元接等音电话"
     for_address = "特别感谢我叫冯叔分命云区果园街等于电话"
     transcript = "表扬一下我们社区的民警小刘" + free_text + "幺五幺零幺二六三三四八"
     free = draft(transcript, None, NOW)
@@ -498,3 +499,20 @@ def test_an_appeal_type_the_biased_readings_say_outright_replaces_a_hinted_one()
     said = "我要投诉" + transcript
     kept = draft(said, None, NOW)
     assert draft_with_answers(kept, said, answers, None, NOW).appeal_type.value == "投诉"
+
+
+def test_a_surname_more_readings_agree_on_outvotes_the_name_reading() -> None:
+    # D42 as decoded: free 凤叔分 (冯淑芬), biased for the address 冯叔分 (冯淑芬), biased
+    # for the name 彤叔分 (童淑芬): two readings of the same audio against one.
+    free_text = "特别感谢我叫凤叔分明营区果颜接等于电话"
+    for_name = "特别感谢我叫彤叔分命营区果元接等音电话"
+    for_address = "特别感谢我叫冯叔分命云区果园街等于电话"
+    transcript = "表扬一下我们社区的民警小刘" + free_text + "幺五幺零幺二六三三四八"
+    free = draft(transcript, None, NOW)
+    answers = [Answer("address", free_text, for_address), Answer("name", free_text, for_name)]
+    merged = draft_with_answers(free, transcript, answers, None, NOW)
+    assert (merged.surname.value, merged.name.value) == ("冯", "冯淑芬")
+    # Alone against the name reading, the free decode's homophone gives way.
+    only_name = draft_with_answers(free, transcript, [Answer("name", free_text, for_name)],
+                                   None, NOW)
+    assert only_name.surname.value == "童"

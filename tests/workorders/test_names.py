@@ -723,3 +723,15 @@ def test_a_description_word_heard_exactly_names_a_surname_one_fuzzy_pair_away() 
     # ning); 安宁 itself was heard right and comes straight after the surname.
     found = find_name(compact("我是跑运输的我姓营安宁的您想提各建议"))
     assert found.surname.value == "宁"
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # as heard: the surname an exact homophone, the given name in characters no name uses
+    # but each a homophone of a common given name's
+    ("我七十多岁的人跑一趟容易吗我叫行跪放你打我儿子手机", "邢桂芳"),
+    ("容易吗我叫刑贵方你打网儿子手机", "邢桂芳"),
+    # not where the surname and what follows are a word (师傅来 is no 石福来)
+    ("我叫师傅来修 电话幺三九", None),
+])
+def test_a_heard_name_that_sounds_like_a_common_one(text: str, name: str | None) -> None:
+    assert find_name(compact(text)).name.value == name
