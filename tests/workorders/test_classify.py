@@ -798,3 +798,18 @@ def test_a_high_fever_with_confusion_is_urgent(text: str, urgent: bool) -> None:
 ])
 def test_a_dangerous_bend_and_waste_oil(text: str, cat: str) -> None:
     assert classify(compact(text), knowledge().taxonomy).category.value == cat
+
+
+@pytest.mark.parametrize(("text", "cat"), [
+    ("我是个透析病人 一个礼拜得透三次 现在他们透析室要装修三个月", "卫生健康"),
+    ("小区地库出口那个防火卷帘门坏了 掉下来一半卡在那儿", "公共安全"),
+    ("我是村里文艺队的 我们唱戏用的音响设备坏了 想问问能不能申请点文化器材的支持", "其他"),
+])
+def test_set_u_kinds_of_call(text: str, cat: str) -> None:
+    assert classify(compact(text), knowledge().taxonomy).category.value == cat
+
+
+def test_someone_lying_under_a_bridge_in_the_frost_is_urgent() -> None:
+    taxonomy = knowledge().taxonomy
+    text = compact("我在桥底下看见一个老人 躺在那儿不怎么动 今天晚上说是零下十来度")
+    assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
