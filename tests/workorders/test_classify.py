@@ -809,6 +809,12 @@ def test_set_u_kinds_of_call(text: str, cat: str) -> None:
     assert classify(compact(text), knowledge().taxonomy).category.value == cat
 
 
+def test_a_lift_that_traps_a_dialysis_patient_is_about_the_lift() -> None:
+    # category_probe R019: the patient's dialysis says who was trapped, not what is wrong
+    text = compact("单元这台梯这个月已经困了三次人了 上周我爸去医院透析回来被关在里面快四十分钟")
+    assert classify(text, knowledge().taxonomy).category.value == "住房管理"
+
+
 def test_someone_lying_under_a_bridge_in_the_frost_is_urgent() -> None:
     taxonomy = knowledge().taxonomy
     text = compact("我在桥底下看见一个老人 躺在那儿不怎么动 今天晚上说是零下十来度")
