@@ -51,7 +51,8 @@ SETS = {"a": (CASES, OUT),
         "r": (HERE / "cases_r.jsonl", REPO / "artifacts" / "calls_heldout_r"),
         "s": (HERE / "cases_s.jsonl", REPO / "artifacts" / "calls_heldout_s"),
         "t": (HERE / "cases_t.jsonl", REPO / "artifacts" / "calls_heldout_t"),
-        "u": (HERE / "cases_u.jsonl", REPO / "artifacts" / "calls_heldout_u")}
+        "u": (HERE / "cases_u.jsonl", REPO / "artifacts" / "calls_heldout_u"),
+        "v": (HERE / "cases_v.jsonl", REPO / "artifacts" / "calls_heldout_v")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -22,7 +22,8 @@ the seventeenth, H941-H1000 (``seventeenth_set.py``, ``cases_q.jsonl``), against
 the eighteenth, H1001-H1060 (``eighteenth_set.py``, ``cases_r.jsonl``), against all seventeen; ``--set s``
 the nineteenth, H1061-H1120 (``nineteenth_set.py``, ``cases_s.jsonl``), against all eighteen; ``--set t``
 the twentieth, H1121-H1180 (``twentieth_set.py``, ``cases_t.jsonl``), against all nineteen; ``--set u``
-the twenty-first, H1181-H1240 (``twenty_first_set.py``, ``cases_u.jsonl``), against all twenty. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the twenty-first, H1181-H1240 (``twenty_first_set.py``, ``cases_u.jsonl``), against all twenty; ``--set v``
+the twenty-second, H1241-H1300 (``twenty_second_set.py``, ``cases_v.jsonl``), against all twenty-one. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -66,7 +67,7 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl",
         "q": HERE / "cases_q.jsonl", "r": HERE / "cases_r.jsonl",
         "s": HERE / "cases_s.jsonl", "t": HERE / "cases_t.jsonl",
-        "u": HERE / "cases_u.jsonl"}
+        "u": HERE / "cases_u.jsonl", "v": HERE / "cases_v.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -421,7 +422,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "r": ("bench.heldout.eighteenth_set", "CASES_R"),
            "s": ("bench.heldout.nineteenth_set", "CASES_S"),
            "t": ("bench.heldout.twentieth_set", "CASES_T"),
-           "u": ("bench.heldout.twenty_first_set", "CASES_U")}
+           "u": ("bench.heldout.twenty_first_set", "CASES_U"),
+           "v": ("bench.heldout.twenty_second_set", "CASES_V")}
 
 
 def _source(which: str) -> list[Case]:
@@ -466,6 +468,7 @@ if __name__ == "__main__":
                              "r: the eighteenth, H1001-H1060; "
                              "s: the nineteenth, H1061-H1120; "
                              "t: the twentieth, H1121-H1180; "
-                             "u: the twenty-first, H1181-H1240")
+                             "u: the twenty-first, H1181-H1240; "
+                             "v: the twenty-second, H1241-H1300")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
