@@ -811,7 +811,9 @@ def test_set_u_kinds_of_call(text: str, cat: str) -> None:
 
 def test_a_lift_that_traps_a_dialysis_patient_is_about_the_lift() -> None:
     # category_probe R019: the patient's dialysis says who was trapped, not what is wrong
-    text = compact("单元这台梯这个月已经困了三次人了 上周我爸去医院透析回来被关在里面快四十分钟")
+    text = compact("我家住十八楼，单元这台梯这个月已经困了三次人了，"
+                   "上周我爸去医院透析回来被关在里面快四十分钟，打物业电话半天才有人来，维保公司来了也就重启一下，"
+                   "求你们派人查查这台梯到底有没有毛病。")
     assert classify(text, knowledge().taxonomy).category.value == "住房管理"
 
 
