@@ -304,6 +304,23 @@ def _given_end(compact: Compact, start: int) -> int:
     return end
 
 
+def _name_after_surname(compact: Compact, surname: _Found) -> _Found | None:
+    """我姓马 马秀英: the full name said straight after the surname, starting with it, its
+    given name plausible and ending where a name may end (a space, a number, the end)."""
+    text = compact.text
+    char, at = surname[0], surname[2]
+    if not text.startswith(char, at):
+        return None
+    start = at + len(char)
+    end = _given_end(compact, start)
+    given = text[start:end]
+    if not given or not plausible_given_name(given) or _place_starts(text, at):
+        return None
+    if not (_word_ends(compact, end) or _number_starts(text, end)):
+        return None
+    return text[at:end], surname[1], end, min(surname[3], 0.8)
+
+
 def _word_ends(compact: Compact, at: int) -> bool:
     """Whether a name may end at ``at``: a space, the end, or the next clause."""
     text = compact.text
@@ -1268,6 +1285,8 @@ def find_name(compact: Compact) -> CallerName:
         if fix and _word_ends(compact, fix.end()) and fix.group(1) in SURNAMES:
             surname = (fix.group(1), surname[1], fix.end(), 0.9)
     full = _full_name(compact, surname)
+    if full is None and surname is not None:
+        full = _name_after_surname(compact, surname)
     if full is not None:
         full = (_commonly_spelt(full[0]), *full[1:])
     if (full is not None and surname is not None and surname[3] >= _SPELT

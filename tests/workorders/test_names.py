@@ -735,3 +735,14 @@ def test_a_description_word_heard_exactly_names_a_surname_one_fuzzy_pair_away() 
 ])
 def test_a_heard_name_that_sounds_like_a_common_one(text: str, name: str | None) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("电话就打我这个手机就行我姓刘 刘建军", "刘建军"),
+    ("我 姓 马 马秀英 幺三零五 幺幺七七", "马秀英"),
+    # a place or a description that starts with the surname is no name
+    ("我姓王 王府井那边", None),
+    ("我姓张 张家口的张", None),
+])
+def test_the_full_name_said_straight_after_the_surname(text: str, name: str | None) -> None:
+    assert find_name(compact(text)).name.value == name
