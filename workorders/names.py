@@ -316,8 +316,9 @@ def _name_after_surname(compact: Compact, surname: _Found) -> _Found | None:
     given = text[start:end]
     if not given or not plausible_given_name(given) or _place_starts(text, at):
         return None
-    if not (_word_ends(compact, end) or _number_starts(text, end)):
-        return None
+    if not (_word_ends(compact, end) or _number_starts(text, end)) or text.startswith(
+            "的", end):
+        return None  # 我姓项 项羽的项: a description
     return text[at:end], surname[1], end, min(surname[3], 0.8)
 
 
