@@ -10,6 +10,7 @@ read and correct.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from workorders.draft import FieldValue
@@ -272,12 +273,15 @@ class Classification:
     evidence: tuple[int, int] | None = None
 
 
-def classify(compact: Compact, taxonomy: Taxonomy) -> Classification:
-    """Pick the subcategory whose phrases weigh most in the transcript."""
+def classify(compact: Compact, taxonomy: Taxonomy,
+             names: Sequence[tuple[int, int]] = ()) -> Classification:
+    """Pick the subcategory whose phrases weigh most in the transcript. ``names`` are the
+    spans (in ``compact.text``) where the caller said their name: no phrase is heard by
+    sound there (我姓宫 宫殿的宫 叫宫德全 holds no 公交)."""
     text = compact.text
     scores: dict[int, float] = {}
     evidence: dict[int, tuple[int, int, float]] = {}
-    taken = taken_spans(text, taxonomy)
+    taken = taken_spans(text, taxonomy) + list(names)
     for sub_index, at, end, w in written_phrases(text, taxonomy):
         scores[sub_index] = scores.get(sub_index, 0.0) + w
         if sub_index not in evidence or w > evidence[sub_index][2]:

@@ -8,6 +8,7 @@ personal data.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -28,7 +29,16 @@ from workorders.nbest import (
 from workorders.phone import find_phone
 from workorders.places import Places, find_places
 from workorders.summary import dispatch_to, due_at, problem_clause, summarise
-from workorders.text import compact
+from workorders.text import Compact, compact
+
+
+def name_spans(text: Compact, caller: CallerName) -> list[tuple[int, int]]:
+    """Where the caller's name and surname were found, in ``text``'s own positions."""
+    out = []
+    for span in (caller.surname.span, caller.name.span):
+        if span is not None:
+            out.append((bisect_left(text.origin, span[0]), bisect_left(text.origin, span[1])))
+    return out
 
 
 def draft(
@@ -66,7 +76,7 @@ def draft(
     if learned is not None:
         caller = replace(caller, surname=learned_surname(text, learned, caller.surname))
     places = find_places(text, data.gazetteer)
-    kind = classify(text, data.taxonomy)
+    kind = classify(text, data.taxonomy, name_spans(text, caller))
     if alternatives:
         read = read_alternatives(transcript, alternatives, data,
                                  Reading(places, kind, caller))

@@ -821,3 +821,21 @@ def test_someone_lying_under_a_bridge_in_the_frost_is_urgent() -> None:
     taxonomy = knowledge().taxonomy
     text = compact("我在桥底下看见一个老人 躺在那儿不怎么动 今天晚上说是零下十来度")
     assert is_urgent(text, taxonomy.urgent, taxonomy).value is True
+
+
+def test_no_phrase_is_heard_by_sound_in_the_callers_name() -> None:
+    # 宫宫 sounds like 供 …, 宫叫 like 公交: the name is no evidence of the kind of problem.
+    text = compact("你好我姓宫宫殿的宫叫宫德全我提个建议")
+    taxonomy = knowledge().taxonomy
+    assert classify(text, taxonomy).category.value != "其他"
+    assert classify(text, taxonomy, [(4, 13)]).category.value == "其他"
+
+
+def test_the_draft_reads_no_category_into_the_callers_name() -> None:
+    from datetime import datetime
+
+    from workorders import draft
+
+    got = draft("你好我姓宫宫殿的宫叫宫德全我提个建议 电话幺五六零幺零九三八幺五", None,
+                datetime(2024, 5, 1, 9))
+    assert got.category.value == "其他"
