@@ -839,3 +839,9 @@ def test_the_draft_reads_no_category_into_the_callers_name() -> None:
     got = draft("你好我姓宫宫殿的宫叫宫德全我提个建议 电话幺五六零幺零九三八幺五", None,
                 datetime(2024, 5, 1, 9))
     assert got.category.value == "其他"
+
+
+def test_short_weight_found_on_the_callers_own_scale_is_a_market_matter() -> None:
+    text = compact("我今天在菜市场买了二斤排骨回家用我自己的秤一称才一斤半多一点 差了小半斤呢 "
+                   "你们要回电话就打我闺女的吧")
+    assert classify(text, knowledge().taxonomy).category.value == "市场管理"
