@@ -1230,6 +1230,25 @@ def _inside_own_word(text: str, surname: _Found, at: int) -> bool:
             and 0 <= text.find("的" + char, at) <= at + _DESCRIPTION_REACH)
 
 
+def _name_spelled_after(compact: Compact) -> tuple[_Found, _Found] | None:
+    """A full name said without 我叫 (after the number, at the end of the call) and spelled
+    by parts right after it: 汪建新 三点水一个王. Its given name must be plausible."""
+    text = compact.text
+    spelled = spelled_by_parts(text, 0, len(text))
+    if spelled is None:
+        return None
+    char, start, end = spelled
+    for size in (3, 2):
+        at = start - size
+        if at < 0 or text[at] != char:
+            continue
+        given = text[at + 1 : start]
+        if plausible_given_name(given) and (at == 0 or at in compact.breaks
+                                            or text[at - 1] in DIGITS):
+            return (char, at, end, 0.8), (text[at:start], at, end, 0.8)
+    return None
+
+
 def _introduced_by_parts(text: str) -> _Found | None:
     """我心 门里面一个勇敢的敢: a spelling by parts just after 我 and a cue, however heard."""
     for m in re.finditer(_SELF, text):
@@ -1323,6 +1342,11 @@ def find_name(compact: Compact) -> CallerName:
             surname, full = _settled_by_description(text, surname, full)
     elif surname is None:
         surname = _introduced_by_parts(text)
+    if surname is None and full is None:
+        # 汪建新 三点水一个王: a name said bare, then its surname spelled by its parts
+        bare = _name_spelled_after(compact)
+        if bare is not None:
+            surname, full = bare
 
     if late and surname is not None and full is None:
         # 我新上 高上的上 叫上国强: the name after the description of a surname found

@@ -746,3 +746,13 @@ def test_a_heard_name_that_sounds_like_a_common_one(text: str, name: str | None)
 ])
 def test_the_full_name_said_straight_after_the_surname(text: str, name: str | None) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("地下室还住着人呢 赶紧派人来 幺三五二零八四三幺七六汪建新三点水一个王", "汪建新"),
+    ("幺三五二零八四三幺七六 汪建新 三点水一个王", "汪建新"),
+    # a spelling with no name said before it names no one here
+    ("我们那条河三点水一个王", None),
+])
+def test_a_bare_name_spelled_by_its_parts(text: str, name: str | None) -> None:
+    assert find_name(compact(text)).name.value == name
