@@ -13,6 +13,7 @@ from tests.calls.test_machine_ivr import AUDIO, Call
 from voice_gateway.calls import machine as m
 from voice_gateway.calls.answers import answer_request
 from workorders import draft
+from workorders.draft import Draft
 from workorders.knowledge import knowledge
 from workorders.questions import Answer, draft_with_answers, lost_tail, question_bias
 
@@ -459,17 +460,23 @@ def test_a_surname_alone_names_the_caller_only_where_the_ivr_asked_for_it() -> N
     assert read_for.surname.value is None
 
 
+def _d42(free_text: str, for_name: str) -> tuple[str, list[Answer], Draft, Draft]:
+    """D42's call with the free decode and the name-biased reading given, the address-biased
+    reading as decoded (冯叔分): the transcript, the answers, and the free and merged
+    drafts."""
+    for_address = "特别感谢我叫冯叔分命云区果园街等于电话"
+    transcript = "表扬一下我们社区的民警小刘" + free_text + "幺五幺零幺二六三三四八"
+    free = draft(transcript, None, NOW)
+    answers = [Answer("address", free_text, for_address), Answer("name", free_text, for_name)]
+    return transcript, answers, free, draft_with_answers(free, transcript, answers, None, NOW)
+
+
 def test_a_full_name_only_the_address_reading_heard_fills_the_name() -> None:
     # D42 heard worse: free 凤书门, biased for the name 彤书门, biased for the address
     # 冯叔分.
     free_text = "特别感谢我叫凤书门明营区果颜接等于电话"
-    for_name = "特别感谢我叫彤书门命营区果元接等音电话"
-    for_address = "特别感谢我叫冯叔分命云区果园街等于电话"
-    transcript = "表扬一下我们社区的民警小刘" + free_text + "幺五幺零幺二六三三四八"
-    free = draft(transcript, None, NOW)
+    transcript, answers, free, merged = _d42(free_text, "特别感谢我叫彤书门命营区果元接等音电话")
     assert free.name.value is None
-    answers = [Answer("address", free_text, for_address), Answer("name", free_text, for_name)]
-    merged = draft_with_answers(free, transcript, answers, None, NOW)
     assert (merged.surname.value, merged.name.value) == ("冯", "冯淑芬")
     start = transcript.index(free_text)
     assert merged.name.span == (start, start + len(free_text))
@@ -504,13 +511,9 @@ def test_an_appeal_type_the_biased_readings_say_outright_replaces_a_hinted_one()
 def test_a_surname_more_readings_agree_on_outvotes_the_name_reading() -> None:
     # D42 as decoded: free 凤叔分 (冯淑芬), biased for the address 冯叔分 (冯淑芬), biased
     # for the name 彤叔分 (童淑芬): two readings of the same audio against one.
-    free_text = "特别感谢我叫凤叔分明营区果颜接等于电话"
     for_name = "特别感谢我叫彤叔分命营区果元接等音电话"
-    for_address = "特别感谢我叫冯叔分命云区果园街等于电话"
-    transcript = "表扬一下我们社区的民警小刘" + free_text + "幺五幺零幺二六三三四八"
-    free = draft(transcript, None, NOW)
-    answers = [Answer("address", free_text, for_address), Answer("name", free_text, for_name)]
-    merged = draft_with_answers(free, transcript, answers, None, NOW)
+    free_text = "特别感谢我叫凤叔分明营区果颜接等于电话"
+    transcript, _answers, free, merged = _d42(free_text, for_name)
     assert (merged.surname.value, merged.name.value) == ("冯", "冯淑芬")
     # Alone against the name reading, the free decode's homophone gives way.
     only_name = draft_with_answers(free, transcript, [Answer("name", free_text, for_name)],
