@@ -807,6 +807,9 @@ def test_a_dangerous_bend_and_waste_oil(text: str, cat: str) -> None:
     ("我是个透析病人 一个礼拜得透三次 现在他们透析室要装修三个月", "卫生健康"),
     ("小区地库出口那个防火卷帘门坏了 掉下来一半卡在那儿", "公共安全"),
     ("我是村里文艺队的 我们唱戏用的音响设备坏了 想问问能不能申请点文化器材的支持", "其他"),
+    ("今年什刹海那个冰场什么时候开 我孙子放寒假想带他去滑冰 票是网上买还是到那儿现场买",
+     "其他"),
+    ("我要举报一家小卖店专门卖电子烟给中学生 老板根本不看年龄", "市场管理"),
 ])
 def test_set_u_kinds_of_call(text: str, cat: str) -> None:
     assert classify(compact(text), knowledge().taxonomy).category.value == cat
