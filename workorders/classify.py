@@ -27,7 +27,7 @@ _MIN_SCORE = 2.0
 _FILLER = "喂你好我想问一下那个嗯啊呃就是然后算了没事谢谢姓叫电话手机号码是"
 _SELF = ("我要", "我想", "想", "要", "来", "我来")
 _DENY = ("不是", "不想", "不要", "没想", "不用")
-_ASK_FOR_ME = ("帮我", "帮着", "给我")
+_ASK_FOR_ME = ("帮我", "帮着", "给我", "帮我们", "给我们")
 # A phrase heard only by sound (物也 for 物业, 警盖 for 井盖) weighs this share of its
 # weight, less its cost per character.
 _SOUND_WEIGHT = 0.7
@@ -355,7 +355,7 @@ def _asked_for_me(text: str, at: int, phrase: str) -> bool:
     """帮我问问 / 帮着打听打听: a favour asked, the phrase maybe said twice."""
     if text[max(0, at - len(phrase)) : at] == phrase:
         at -= len(phrase)
-    return _preceded_by(text, at, _ASK_FOR_ME, window=2)
+    return _preceded_by(text, at, _ASK_FOR_ME, window=3)
 
 
 # A question the caller reports having asked someone (我问过他们有没有许可, 我问什么时候到货).

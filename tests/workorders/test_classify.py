@@ -120,6 +120,8 @@ APPEALS = [
     # 打听了 tells what the caller did; 打听一下 asks
     ("透析室要装修三个月 我打听了三家都说排满了 您帮我想想办法", "求助"),
     ("我想打听一下公租房排到哪儿了", "咨询"),
+    # a favour asked for us as for me: 帮我们问问
+    ("公司去年的租金到现在也没给 你们帮我们问问", "求助"),
 ]
 
 
