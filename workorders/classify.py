@@ -557,26 +557,24 @@ _LACKED = ("电", "水", "暖气", "气", "车", "钱", "信号", "网")
 def _unnegated(text: str, phrase: str, negations: tuple[str, ...]) -> int:
     """First occurrence of ``phrase`` not just after a negation (没有人被困), or -1."""
     at = text.find(phrase)
-    while at >= 0 and _preceded_by(_without_lacks(text, at), at, negations, window=4):
+    while at >= 0 and any(w in _before_unlacked(text, at) for w in negations):
         at = text.find(phrase, at + 1)
     return at
 
 
-def _without_lacks(text: str, at: int) -> str:
-    """``text`` with each 没 / 没有 + a thing lacked that ends before ``at`` blanked out."""
-    start = max(0, at - 4)
-    before = text[start:at]
-    if "没" not in before:
-        return text
-    chars = list(text)
+def _before_unlacked(text: str, at: int, window: int = 4) -> str:
+    """The ``window`` characters before ``at``, each 没 / 没有 + a thing lacked that ends
+    before ``at`` blanked out."""
+    start = max(0, at - window)
+    before = list(text[start:at])
     for i in range(start, at):
         if text[i] != "没":
             continue
         j = i + 2 if text.startswith("没有", i) else i + 1
         lacked = next((w for w in _LACKED if text.startswith(w, j)), None)
         if lacked is not None and j + len(lacked) < at:
-            chars[i:j] = " " * (j - i)
-    return "".join(chars)
+            before[i - start : j - start] = " " * (j - i)
+    return "".join(before)
 
 
 def _negated(text: str, at: int, negations: tuple[str, ...]) -> bool:

@@ -8,7 +8,6 @@ personal data.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -34,11 +33,8 @@ from workorders.text import Compact, compact
 
 def name_spans(text: Compact, caller: CallerName) -> list[tuple[int, int]]:
     """Where the caller's name and surname were found, in ``text``'s own positions."""
-    out = []
-    for span in (caller.surname.span, caller.name.span):
-        if span is not None:
-            out.append((bisect_left(text.origin, span[0]), bisect_left(text.origin, span[1])))
-    return out
+    return [text.own(span) for span in (caller.surname.span, caller.name.span)
+            if span is not None]
 
 
 def draft(

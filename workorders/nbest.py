@@ -258,10 +258,7 @@ def read_alternatives(
     variant, chosen = next((v, k) for v, k in kinds if k.category.value == category.value
                            and from_variant(v, k.category) == category)
     sub = from_variant(variant, chosen.subcategory)
-    evidence = None
-    if category.span is not None:
-        evidence = (bisect_left(shown.origin, category.span[0]),
-                    bisect_left(shown.origin, category.span[1]))
+    evidence = shown.own(category.span) if category.span is not None else None
     return Reading(out_places, Classification(category, sub, evidence), out_caller)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from datetime import datetime, timedelta
 
 from config.settings import DraftingSettings
@@ -36,8 +35,7 @@ def problem_clause(
     bounds = {0, len(text)}
     for span in cuts:
         if span is not None:
-            bounds.add(bisect_left(compact.origin, span[0]))
-            bounds.add(bisect_left(compact.origin, span[1]))
+            bounds.update(compact.own(span))
     bounds.update(m.start() for m in _CLAUSE_END.finditer(text))
     start = max(b for b in bounds if b <= evidence[0])
     end = min(b for b in bounds if b >= evidence[1])

@@ -10,6 +10,7 @@ which helps to cut names and digit groups.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
 # Separators: whitespace, ASCII and CJK punctuation, and the hyphen Whisper puts in numbers.
@@ -42,6 +43,11 @@ class Compact:
         if start >= end or end > len(self.origin):
             return None
         return (self.origin[start], self.origin[end - 1] + 1)
+
+    def own(self, span: tuple[int, int]) -> tuple[int, int]:
+        """The span of ``text`` that an original-transcript span covers (the inverse of
+        :meth:`span`)."""
+        return bisect_left(self.origin, span[0]), bisect_left(self.origin, span[1])
 
 
 def compact(transcript: str) -> Compact:
