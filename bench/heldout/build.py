@@ -52,7 +52,8 @@ SETS = {"a": (CASES, OUT),
         "s": (HERE / "cases_s.jsonl", REPO / "artifacts" / "calls_heldout_s"),
         "t": (HERE / "cases_t.jsonl", REPO / "artifacts" / "calls_heldout_t"),
         "u": (HERE / "cases_u.jsonl", REPO / "artifacts" / "calls_heldout_u"),
-        "v": (HERE / "cases_v.jsonl", REPO / "artifacts" / "calls_heldout_v")}
+        "v": (HERE / "cases_v.jsonl", REPO / "artifacts" / "calls_heldout_v"),
+        "w": (HERE / "cases_w.jsonl", REPO / "artifacts" / "calls_heldout_w")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

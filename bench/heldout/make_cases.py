@@ -23,7 +23,8 @@ the eighteenth, H1001-H1060 (``eighteenth_set.py``, ``cases_r.jsonl``), against 
 the nineteenth, H1061-H1120 (``nineteenth_set.py``, ``cases_s.jsonl``), against all eighteen; ``--set t``
 the twentieth, H1121-H1180 (``twentieth_set.py``, ``cases_t.jsonl``), against all nineteen; ``--set u``
 the twenty-first, H1181-H1240 (``twenty_first_set.py``, ``cases_u.jsonl``), against all twenty; ``--set v``
-the twenty-second, H1241-H1300 (``twenty_second_set.py``, ``cases_v.jsonl``), against all twenty-one. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the twenty-second, H1241-H1300 (``twenty_second_set.py``, ``cases_v.jsonl``), against all twenty-one; ``--set w``
+the twenty-third, H1301-H1360 (``twenty_third_set.py``, ``cases_w.jsonl``), against all twenty-two. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -67,7 +68,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "o": HERE / "cases_o.jsonl", "p": HERE / "cases_p.jsonl",
         "q": HERE / "cases_q.jsonl", "r": HERE / "cases_r.jsonl",
         "s": HERE / "cases_s.jsonl", "t": HERE / "cases_t.jsonl",
-        "u": HERE / "cases_u.jsonl", "v": HERE / "cases_v.jsonl"}
+        "u": HERE / "cases_u.jsonl", "v": HERE / "cases_v.jsonl",
+        "w": HERE / "cases_w.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -423,7 +425,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "s": ("bench.heldout.nineteenth_set", "CASES_S"),
            "t": ("bench.heldout.twentieth_set", "CASES_T"),
            "u": ("bench.heldout.twenty_first_set", "CASES_U"),
-           "v": ("bench.heldout.twenty_second_set", "CASES_V")}
+           "v": ("bench.heldout.twenty_second_set", "CASES_V"),
+           "w": ("bench.heldout.twenty_third_set", "CASES_W")}
 
 
 def _source(which: str) -> list[Case]:
@@ -469,6 +472,7 @@ if __name__ == "__main__":
                              "s: the nineteenth, H1061-H1120; "
                              "t: the twentieth, H1121-H1180; "
                              "u: the twenty-first, H1181-H1240; "
-                             "v: the twenty-second, H1241-H1300")
+                             "v: the twenty-second, H1241-H1300; "
+                             "w: the twenty-third, H1301-H1360")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))
