@@ -1249,6 +1249,44 @@ def _name_spelled_after(compact: Compact) -> tuple[_Found, _Found] | None:
     return None
 
 
+# A name said bare (孙德旺 at the end of the call, 高建军 before the number): taken only
+# where nothing else names the caller, for a common surname and a common given name (or a
+# plausible one whose surname the caller then describes: 黄志远 黄色的黄), a word of its own.
+_BARE_CONFIDENCE = 0.6
+
+
+def _word_edge(compact: Compact, at: int) -> bool:
+    text = compact.text
+    return (at <= 0 or at >= len(text) or at in compact.breaks
+            or text[at - 1] in DIGITS or text[at] in DIGITS)
+
+
+def _bare_name(compact: Compact) -> tuple[_Found, _Found] | None:
+    text = compact.text
+    found: list[tuple[_Found, _Found]] = []
+    placed = {i for m in knowledge().gazetteer.mentions(text) for i in range(m.start, m.end)}
+    for at, ch in enumerate(text[:-2]):
+        if ch not in _RANK or ch in DESCRIBED_ONLY or ch in _NEVER_SURNAME or at in placed:
+            continue
+        end = at + 3
+        given = text[at + 1 : end]
+        if (_is_word(text[at:end]) or _is_word(text[at:at + 2])
+                or {at + 1, at + 2} & compact.breaks or not plausible_given_name(given)):
+            continue
+        described = _word_description(text, end)
+        if described is not None and described[0] == ch:
+            # the description says where the name starts, with or without a pause before it
+            name = (_commonly_spelt(text[at:end]), at, described[1], 0.8)
+            return (ch, at, described[1], 0.8), name
+        if (_RANK[ch] < _COMMON and _word_edge(compact, at) and _word_edge(compact, end)
+                and common_given_name(given) in _common_names()):
+            name = (ch + common_given_name(given), at, end, _BARE_CONFIDENCE)
+            found.append(((ch, at, end, _BARE_CONFIDENCE), name))
+    if len({name[0] for _s, name in found}) == 1:
+        return found[0]
+    return None
+
+
 def _introduced_by_parts(text: str) -> _Found | None:
     """我心 门里面一个勇敢的敢: a spelling by parts just after 我 and a cue, however heard."""
     for m in re.finditer(_SELF, text):
@@ -1344,7 +1382,7 @@ def find_name(compact: Compact) -> CallerName:
         surname = _introduced_by_parts(text)
     if surname is None and full is None:
         # 汪建新 三点水一个王: a name said bare, then its surname spelled by its parts
-        bare = _name_spelled_after(compact)
+        bare = _name_spelled_after(compact) or _bare_name(compact)
         if bare is not None:
             surname, full = bare
 

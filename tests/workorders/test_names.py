@@ -756,3 +756,21 @@ def test_the_full_name_said_straight_after_the_surname(text: str, name: str | No
 ])
 def test_a_bare_name_spelled_by_its_parts(text: str, name: str | None) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a common surname and a common given name, a word of its own, nothing else naming anyone
+    ("村里的坑塘冰化了 孩子在上面跑 电话 幺五幺 六二零三 九七八八 孙德旺", "孙德旺"),
+    ("能赶紧派人来锯了吗 高建军 幺三七 幺七二零 六零四八", "高建军"),
+    ("房山区 拱辰街道 赵桂英 您打家里这个电话就行", "赵桂英"),
+    # the surname described right after: the name starts there, heard with no pause
+    ("小区南边隔着一条马路黄志远黄色的黄幺八八", "黄志远"),
+    # a place that starts like a name, a word, or particles are no one's name
+    ("丰台区 马家堡 那个公交站", None),
+    ("输 了 钱 的 还 在 门口 打架", None),
+    ("我们 这 有 个 王府井 的 店", None),
+    # two different bare names: no telling which is the caller's
+    ("刘建军 说 找 王秀英 去", None),
+])
+def test_a_bare_name(text: str, name: str | None) -> None:
+    assert find_name(compact(text)).name.value == name
