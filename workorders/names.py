@@ -136,6 +136,8 @@ SPELLED = {
     "言身寸谢": "谢",
     "木土杜": "杜",
     "赤耳郝": "郝",
+    "干钩于": "于",
+    "干勾于": "于",
     "西早覃": "覃",
     "草头蔡": "蔡",
     "草字头蔡": "蔡",
@@ -639,6 +641,13 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         # (我是业主, 我是马路对面的, 我是万达的员工 are no names).
         start = m.end()
         found = _surname_at(text, start)
+        if found is None and start < len(text) and text[start] in DESCRIBED_ONLY:
+            # 我是满桂芬 满是满意的满: a surname that is an everyday word, described after
+            end = _given_end(compact, start + 1)
+            if (end > start + 1 and plausible_given_name(text[start + 1 : end])
+                    and not _is_word(text[start:end]) and text[start:end] not in common_words()
+                    and _word_described_after(text, end, text[start])):
+                return text[start:end], m.start(), end, 0.8
         if found is None:
             continue
         end = _given_end(compact, start + len(found))
@@ -754,7 +763,8 @@ def _full_name_after_description(compact: Compact, surname: _Found) -> _Found | 
         if at == after and not described_in_span:
             continue
         if not ("的" in between or between.endswith(surname[0]) or described_in_span
-                or spelled_by_parts(text, after, after + 2) is not None):
+                or spelled_by_parts(text, after, after + 2) is not None
+                or _PARTS_WORDS.search(between)):  # 亦字下面一个木: parts we cannot compose
             return None
         start = at + len(surname[0])
         end = _given_end(compact, start)
@@ -825,6 +835,19 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
             or _description_follows(text, end, text[start])):
         return None
     return heard[0] + given, end
+
+
+def _word_described_after(text: str, at: int, ch: str) -> bool:
+    """Whether ``ch`` is described by a real word right after ``at`` (满意的满, 满 是满意的满)."""
+    starts = [at]
+    if text.startswith(ch, at):
+        starts += [at + 1, at + 2] if text.startswith("是", at + 1) else [at + 1]
+    for start in starts:
+        described = _word_description(text, start)
+        if (described is not None and described[0] == ch
+                and _names_a_surname(text, start, described)):
+            return True
+    return False
 
 
 def _description_follows(text: str, at: int, ch: str) -> bool:

@@ -774,3 +774,19 @@ def test_a_bare_name_spelled_by_its_parts(text: str, name: str | None) -> None:
 ])
 def test_a_bare_name(text: str, name: str | None) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # a spelling by parts we cannot compose still says the name follows
+    ("我 姓栾 亦 字 下面 一个 木 栾淑华 我 这 是 座机", "栾淑华"),
+    # 干钩于 is how callers spell 于
+    ("我 姓于 干钩 于 于洪波 旁边 那 几家 酒吧", "于洪波"),
+    # 我是 with a surname that is an everyday word, described by a real word after it
+    ("喂 我 是 满桂芬 满 是 满意 的 满 我 在 怀柔区", "满桂芬"),
+    ("我是满桂芬满是满意的满我在怀柔", "满桂芬"),
+    # …but a word (房东) is no name, described or not
+    ("我是房东 房子的房", None),
+    ("我是满桂芬 我在", None),
+])
+def test_a_name_with_its_surname_described(text: str, name: str | None) -> None:
+    assert find_name(compact(text)).name.value == name
