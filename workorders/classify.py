@@ -142,7 +142,9 @@ _PLACE_AFTER = ("旁边", "附近", "对面", "门口", "边上", "隔壁", "周
                 "前面", "那边", "跟前", "外面",
                 # directions from a landmark (地铁站往北两百米, 医院北边, 学校西侧)
                 "往东", "往南", "往西", "往北", "东边", "南边", "西边", "北边",
-                "东侧", "南侧", "西侧", "北侧")
+                "东侧", "南侧", "西侧", "北侧", "那儿",
+                # an exit of a station (地铁站东南口那儿, 地铁站B口)
+                "东口", "西口", "南口", "北口", "东南口", "东北口", "西南口", "西北口", "出口")
 # Words after a phrase that make it the end of a bus route (医院的公交, 学校的班车, 到医院的车):
 # the call is about the bus, the place only says where it goes.
 _ROUTE_AFTER = ("公交", "班车", "线路", "专线", "趟车", "车次")
@@ -249,7 +251,9 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
         if any(other != sub_index and o_at <= at and end <= o_end and o_end - o_at > end - at
                for other, o_at, o_end, _p, _w in found):
             continue
-        w = weight * (_ASIDE_WEIGHT if _aside(text, at, end) else 1.0)
+        # (地铁 in 地铁站旁边: where the longest phrase around it ends says whether it is aside)
+        outer = max(o_end for _o, o_at, o_end, _p, _w in found if o_at <= at and end <= o_end)
+        w = weight * (_ASIDE_WEIGHT if _aside(text, at, outer) else 1.0)
         w *= max((weight for p, window, weight in declared if p <= at < p + window),
                  default=1.0)
         if _asked_about(text, end, questions):

@@ -853,3 +853,15 @@ def test_short_weight_found_on_the_callers_own_scale_is_a_market_matter() -> Non
     text = compact("我今天在菜市场买了二斤排骨回家用我自己的秤一称才一斤半多一点 差了小半斤呢 "
                    "你们要回电话就打我闺女的吧")
     assert classify(text, knowledge().taxonomy).category.value == "市场管理"
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    # a station named to say where: 地铁 inside 地铁站边上 is as much aside as 地铁站
+    ("我在健身房办了年卡 上周突然关门了 钱还能要回来吗 昌平区 霍营 那个 地铁站 边上 的 商场 三层",
+     "市场管理"),
+    ("健身房办的年卡 突然关门了 就在 崇文门 地铁站 东南口 那儿", "市场管理"),
+    # the station itself is what the call is about
+    ("地铁站的扶梯坏了好几天了 也没人修", "交通管理"),
+])
+def test_a_station_named_only_to_say_where(text: str, wanted: str) -> None:
+    assert category(text)[0] == wanted
