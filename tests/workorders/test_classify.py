@@ -865,3 +865,16 @@ def test_short_weight_found_on_the_callers_own_scale_is_a_market_matter() -> Non
 ])
 def test_a_station_named_only_to_say_where(text: str, wanted: str) -> None:
     assert category(text)[0] == wanted
+
+
+@pytest.mark.parametrize(("text", "urgent"), [
+    # children on a pond whose ice is melting
+    ("村南边那个大坑塘 冰都化了一半了 现在有四五个小孩在上面跑 太危险了", True),
+    # someone lying on a bench at a bus stop on a freezing night
+    ("公交站的长椅上躺着个老头 穿得特别单薄 今天晚上零下好几度", True),
+    # the ice melting with nobody on it, or a bench in summer, is no emergency
+    ("冰都化了 冰场什么时候关", False),
+    ("公交站的长椅坏了 坐不了人", False),
+])
+def test_danger_out_in_the_cold(text: str, urgent: bool) -> None:
+    assert bool(is_urgent(compact(text), knowledge().taxonomy.urgent).value) is urgent
