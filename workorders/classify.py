@@ -231,6 +231,25 @@ def _asked_about(text: str, end: int, cues: tuple[str, ...]) -> bool:
     return any(after.find(cue, 0, _ASKED_ABOUT_GAP + len(cue)) >= 0 for cue in cues)
 
 
+# 表扬一下你们 … 上个月我反映我们院门口下水道堵的事: thanks to the hotline itself; the matter
+# it once took is recounted, not what this call is about.
+_HOTLINE_PRAISED = re.compile("(?:表扬|感谢|谢谢)(?:一下)?你们")
+_RECOUNTED = re.compile("(?:上个月|上个礼拜|上礼拜|上个星期|上星期|上周|上次|上回|前段时间|前些天|"
+                        "前几天|去年)我?(?:打电话|打过电话|来电话)?(?:反映|说|问|报|打过)")
+_RECOUNTED_REACH = 16
+
+
+def _recounted(text: str) -> list[tuple[int, int]]:
+    """Where a caller thanking the hotline recounts the matter it once took."""
+    if not _HOTLINE_PRAISED.search(text):
+        return []
+    spans = []
+    for m in _RECOUNTED.finditer(text):
+        told = text.find("事", m.end(), m.end() + _RECOUNTED_REACH)  # …堵的事儿: it ends there
+        spans.append((m.end(), told if told >= 0 else m.end() + _RECOUNTED_REACH))
+    return spans
+
+
 def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, float]]:
     """The taxonomy phrases written in ``text``, each once, as (subcategory index, start,
     end, weight), in taxonomy order.
@@ -245,6 +264,7 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
     declared = _declared_from(text, taxonomy)
     consult = _consult(taxonomy)
     questions = consult.cues if consult is not None else ()
+    recounted = _recounted(text)
     out: list[tuple[int, int, int, float]] = []
     best: dict[tuple[int, str], int] = {}
     for sub_index, at, end, phrase, weight in found:
@@ -254,8 +274,11 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
         # (地铁 in 地铁站旁边: where the longest phrase around it ends says whether it is aside)
         outer = max(o_end for _o, o_at, o_end, _p, _w in found if o_at <= at and end <= o_end)
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, outer) else 1.0)
-        w *= max((weight for p, window, weight in declared if p <= at < p + window),
-                 default=1.0)
+        if any(r_at <= at < r_end for r_at, r_end in recounted):
+            w *= _ASIDE_WEIGHT
+        else:
+            w *= max((weight for p, window, weight in declared if p <= at < p + window),
+                     default=1.0)
         if _asked_about(text, end, questions):
             w *= _ASKED_ABOUT_WEIGHT
         key = (sub_index, phrase)

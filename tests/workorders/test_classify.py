@@ -878,3 +878,14 @@ def test_a_station_named_only_to_say_where(text: str, wanted: str) -> None:
 ])
 def test_danger_out_in_the_cold(text: str, urgent: bool) -> None:
     assert bool(is_urgent(compact(text), knowledge().taxonomy.urgent).value) is urgent
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    # thanks to the hotline: the matter it once took is only recounted
+    ("我就是想打个电话谢谢你们 上个月我反映我们楼下那个井盖松了的事 "
+     "你们这个热线的人还回访了 服务真好", "其他"),
+    # a complaint about a matter reported before is about that matter
+    ("上个月我反映我们楼下那个井盖松了 到现在也没人来修", "城市管理"),
+])
+def test_a_matter_recounted_in_thanks_to_the_hotline(text: str, wanted: str) -> None:
+    assert category(text)[0] == wanted
