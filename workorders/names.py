@@ -204,6 +204,14 @@ def plausible_given_name(given: str) -> bool:
     return bool(given) and all(ch in chars for ch in given)
 
 
+def _given_heard(given: str) -> bool:
+    """A given name plausible as written, or two characters the ASR wrote for a common
+    given name they sound like (白袖枝 for 白秀芝), right after the surname was settled."""
+    return plausible_given_name(given) or (
+        len(given) == 2 and given not in common_words()
+        and common_given_name(given) in _common_names())
+
+
 COMMON_GIVEN_FILE = "common_given_names.json"
 
 
@@ -316,7 +324,7 @@ def _name_after_surname(compact: Compact, surname: _Found) -> _Found | None:
     start = at + len(char)
     end = _given_end(compact, start)
     given = text[start:end]
-    if not given or not plausible_given_name(given) or _place_starts(text, at):
+    if not given or not _given_heard(given) or _place_starts(text, at):
         return None
     if not (_word_ends(compact, end) or _number_starts(text, end)) or text.startswith(
             "的", end):
@@ -709,7 +717,7 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
             start = after + len(surname[0])
             end = _given_end(compact, start)
             if (end > start and _word_ends(compact, end)
-                    and plausible_given_name(text[start:end])
+                    and _given_heard(text[start:end])
                     and not _place_starts(text, after)):
                 return surname[0] + text[start:end], surname[1], end, 0.8
         if _SELF_SURNAME.match(text, surname[1]) or text.startswith("姓", surname[1]):
@@ -768,7 +776,7 @@ def _full_name_after_description(compact: Compact, surname: _Found) -> _Found | 
             return None
         start = at + len(surname[0])
         end = _given_end(compact, start)
-        if (end > start and _word_ends(compact, end) and plausible_given_name(text[start:end])
+        if (end > start and _word_ends(compact, end) and _given_heard(text[start:end])
                 and not _place_starts(text, at)):
             return surname[0] + text[start:end], surname[1], end, 0.75
         return None

@@ -790,3 +790,16 @@ def test_a_bare_name(text: str, name: str | None) -> None:
 ])
 def test_a_name_with_its_surname_described(text: str, name: str | None) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    # after the surname and its description, a given name heard as a homophone of a common
+    # one (袖枝 for 秀芝, 奉银 for 凤英) is that common one
+    ("爱您好我姓白白天的白白袖枝我上礼拜在家门口一个小", "白秀芝"),
+    ("我姓苗和苗的苗苗奉银我就是打个电话", "苗凤英"),
+    # a word is not a name however it sounds
+    ("我姓马 马路的马 马上就到", None),
+])
+def test_a_given_name_heard_as_a_homophone_after_the_described_surname(
+        text: str, name: str | None) -> None:
+    assert find_name(compact(text)).name.value == name
