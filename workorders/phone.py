@@ -11,6 +11,7 @@ After a self-correction (不对/错了/重说 …) only what follows counts.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -240,6 +241,16 @@ def _misheard_caller_id(compact: Compact, runs: list[tuple[int, int]],
             continue
         if _one_digit_apart("".join(DIGITS[ch] for ch in text[start:end]), caller):
             return start, end
+    for (start, end), (after, stop) in itertools.pairwise(runs):
+        # 要三算二六零五七七八腰: one digit heard as a word (四 → 算) splits the caller ID
+        # in two; the two runs and one character between are the caller ID exactly.
+        if after != end + 1 or not _CUE.search(text, max(0, start - _CUE_WINDOW), start):
+            continue
+        head = "".join(DIGITS[ch] for ch in text[start:end])
+        tail = "".join(DIGITS[ch] for ch in text[after:stop])
+        if (len(head) + 1 + len(tail) == len(caller) and caller.startswith(head)
+                and caller.endswith(tail)):
+            return start, stop
     return None
 
 

@@ -309,3 +309,13 @@ def test_eight_digits_after_a_corrected_mobile(text: str, number: str) -> None:
 )
 def test_a_landline_heard_with_a_digit_too_many_or_cued_by_jiali(text: str, want: str) -> None:
     assert find_phone(compact(text), "13911112222").value == want
+
+
+@pytest.mark.parametrize(("text", "caller", "phone"), [
+    # one digit heard as a word (四 → 算) splits the caller ID in two
+    ("单位来看看电话要三算二六零五七七八腰", "13426057781", "13426057781"),
+    # two runs that are not the caller ID around a word are no number of theirs
+    ("单位来看看电话要三算二六零五七七八腰", "13811112222", "26057781"),
+])
+def test_the_caller_id_split_by_a_misheard_digit(text: str, caller: str, phone: str) -> None:
+    assert find_phone(compact(text), caller).value == phone
