@@ -889,3 +889,13 @@ def test_danger_out_in_the_cold(text: str, urgent: bool) -> None:
 ])
 def test_a_matter_recounted_in_thanks_to_the_hotline(text: str, wanted: str) -> None:
     assert category(text)[0] == wanted
+
+
+@pytest.mark.parametrize(("text", "urgent"), [
+    ("快来人啊 救救我们 我家老人倒在地上了", True),
+    # 救救 as the ASR writes other words (九价 → 救救架, 就走人 → 救救人)
+    ("我闺女今年十四想打那个攻击来一秒救救架的在社区卫生服务中心能打吗", False),
+    ("天天加班到晚上十点钟末还得来加班费没有谁提谁救救人公司", False),
+])
+def test_救救_asks_for_someone(text: str, urgent: bool) -> None:
+    assert bool(is_urgent(compact(text), knowledge().taxonomy.urgent).value) is urgent
