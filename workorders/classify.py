@@ -559,6 +559,10 @@ def _contradicts(text: str, phrase: str, hit: Hit, at: int, end: int, written: s
                for i in range(max(at, hit.start), min(end, hit.end)))
 
 
+# An urgent phrase this long heard as its exact homophone (tones aside) is the phrase.
+_LONG_HOMOPHONE = 5
+
+
 def _misheard_into_word(text: str, phrase: str, hit: Hit) -> bool:
     """Whether a character the hit heard differently from ``phrase`` makes a common word
     with its neighbour in the hit that the phrase does not hold (管道 in 自来水管道 heard
@@ -642,8 +646,11 @@ def is_urgent(compact: Compact, rules: UrgentRules,
                 continue  # written as the phrase: the exact look-up above decided it
             if any(_contradicts(text, phrase, hit, at, end, p) for _s, at, end, p, _w in written):
                 continue  # 燃气费 is written there, not 燃气味 misheard
-            if _misheard_into_word(text, phrase, hit):
-                continue  # 自来水管道 is the word said, not 自来水管爆 misheard
+            if _misheard_into_word(text, phrase, hit) and not (
+                    hit.cost == 0 and len(phrase) >= _LONG_HOMOPHONE):
+                # 自来水管道 is the word said, not 自来水管爆 misheard; a long phrase heard
+                # as its exact homophone was said (摔倒了起步来 is 摔倒了起不来)
+                continue
             if not _preceded_by(text, hit.start, rules.negations, window=2):
                 confidence = round(0.8 - 0.3 * hit.cost / len(phrase), 3)
                 return FieldValue(True, confidence, compact.span(hit.start, hit.end))

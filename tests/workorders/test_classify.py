@@ -899,3 +899,14 @@ def test_a_matter_recounted_in_thanks_to_the_hotline(text: str, wanted: str) -> 
 ])
 def test_救救_asks_for_someone(text: str, urgent: bool) -> None:
     assert bool(is_urgent(compact(text), knowledge().taxonomy.urgent).value) is urgent
+
+
+@pytest.mark.parametrize(("text", "urgent"), [
+    # a long urgent phrase heard as its exact homophone (起步 for 起不), a word or not
+    ("打电话一直没人接 屋里好像有人哼哼 就是不开门 我怕她是摔倒了起步来了", True),
+    # a short one is not: 自来水管道 is said, not 自来水管爆
+    ("我想问一下自来水管道改造的事", False),
+])
+def test_a_long_urgent_phrase_heard_as_its_homophone(text: str, urgent: bool) -> None:
+    tax = knowledge().taxonomy
+    assert bool(is_urgent(compact(text), tax.urgent, tax).value) is urgent
