@@ -360,6 +360,8 @@ def _self_surname(compact: Compact) -> _Found | None:
                 said.append((described[0], m.start(), described[1], 0.9))
                 continue
             heard = _heard_surname(compact, m.end())
+            if heard and m.group(1) != "姓" and text[m.end() - 1 : m.end() + 1] in common_words():
+                continue  # 别透露我信息: the cue misheard is a word with what follows
             if heard:
                 said.append((heard, m.start(), m.end() + 1, 0.6))
             elif m.group(1) == "姓" and m.end() < len(text) \
@@ -816,9 +818,7 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
         # 我叫房立军 房子的房: the caller says which character they mean.
         end = _given_end(compact, start + 1)
         given = text[start + 1 : end]
-        described = _word_description(text, end)
-        if (given and described is not None and described[0] == text[start]
-                and _names_a_surname(text, end, described)):
+        if given and _word_described_after(text, end, text[start]):
             return text[start : end], end
     if _is_word(text[start : start + 2]):
         return None
@@ -849,7 +849,8 @@ def _word_described_after(text: str, at: int, ch: str) -> bool:
     """Whether ``ch`` is described by a real word right after ``at`` (满意的满, 满 是满意的满)."""
     starts = [at]
     if text.startswith(ch, at):
-        starts += [at + 1, at + 2] if text.startswith("是", at + 1) else [at + 1]
+        starts.append(at + 1)
+        starts += [at + 1 + len(lead) for lead in ("是", "就是") if text.startswith(lead, at + 1)]
     for start in starts:
         described = _word_description(text, start)
         if (described is not None and described[0] == ch
@@ -875,8 +876,13 @@ def _describes_from(text: str, at: int, ch: str) -> bool:
     spelt = _SPELLED_RE.match(text, at)
     if spelt is not None and SPELLED[spelt.group().replace("的", "")] == ch:
         return True  # 我叫吴敏口天吴: its spelling
-    if text.startswith(ch, at) and (found := _word_description(text, at + len(ch))) is not None:
-        return found[0] == ch
+    if text.startswith(ch, at):
+        # 魏 是魏国的魏 / 那 就是那个的那: the surname again, then its word
+        after = at + len(ch)
+        for lead in ("就是", "是", ""):
+            if text.startswith(lead, after) and (
+                    found := _word_description(text, after + len(lead))) is not None:
+                return found[0] == ch
     parts = spelled_by_parts(text, at, at + 1)
     if parts is not None and parts[0] == ch:
         return True

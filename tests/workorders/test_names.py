@@ -803,3 +803,14 @@ def test_a_name_with_its_surname_described(text: str, name: str | None) -> None:
 def test_a_given_name_heard_as_a_homophone_after_the_described_surname(
         text: str, name: str | None) -> None:
     assert find_name(compact(text)).name.value == name
+
+
+@pytest.mark.parametrize(("text", "surname"), [
+    # 我信息 is no 我姓奚: the misheard cue makes a word with what follows
+    ("我就不说名字了 你们别透露我信息就行 我举报一下", None),
+    ("我信王 电话", "王"),
+    # a described surname that is an everyday word, said again with 就是 before its word
+    ("我 叫 那文斌 那 就是 那个 的 那 满族 的 姓 延庆", "那"),
+])
+def test_a_surname_cue_and_its_description(text: str, surname: str | None) -> None:
+    assert find_name(compact(text)).surname.value == surname
