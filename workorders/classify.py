@@ -167,7 +167,8 @@ def _aside(text: str, at: int, end: int) -> bool:
         after = after[1:]
     return (after.startswith(_PLACE_AFTER) or after.startswith(_ROUTE_AFTER)
             or (text[max(0, at - 2):at] in _DENIED_BEFORE
-                and not text.startswith(_RHETORICAL, end)))
+                and not text.startswith(_RHETORICAL, end)
+                and text[max(0, at - 3):at] != "是不是"))  # 这是不是骗子: asked, not denied
 
 
 def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:

@@ -910,3 +910,15 @@ def test_救救_asks_for_someone(text: str, urgent: bool) -> None:
 def test_a_long_urgent_phrase_heard_as_its_homophone(text: str, urgent: bool) -> None:
     tax = knowledge().taxonomy
     assert bool(is_urgent(compact(text), tax.urgent, tax).value) is urgent
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    # 是不是骗子 asks, it does not deny: a call about a swindle dressed up as the health
+    # insurance office
+    ("刚才有个电话说是什么医保局的 说我医保卡在外地有违规消费 要冻结 让我加一个什么警官的微信"
+     "配合调查 我觉得不太对劲 这是不是骗子啊", "公共安全"),
+    # 不是 before it still denies
+    ("不是骗子的事 我就想问问医保卡怎么在外地用", "卫生健康"),
+])
+def test_a_swindle_asked_about(text: str, wanted: str) -> None:
+    assert category(text)[0] == wanted
