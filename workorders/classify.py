@@ -142,9 +142,9 @@ _PLACE_AFTER = ("旁边", "附近", "对面", "门口", "边上", "隔壁", "周
                 "前面", "那边", "跟前", "外面",
                 # directions from a landmark (地铁站往北两百米, 医院北边, 学校西侧)
                 "往东", "往南", "往西", "往北", "东边", "南边", "西边", "北边",
-                "东侧", "南侧", "西侧", "北侧", "那儿",
-                # an exit of a station (地铁站东南口那儿, 地铁站B口)
-                "东口", "西口", "南口", "北口", "东南口", "东北口", "西南口", "西北口", "出口")
+                "东侧", "南侧", "西侧", "北侧",
+                # an exit of a station (地铁站东南口那儿)
+                "东口", "西口", "南口", "北口", "东南口", "东北口", "西南口", "西北口")
 # Words after a phrase that make it the end of a bus route (医院的公交, 学校的班车, 到医院的车):
 # the call is about the bus, the place only says where it goes.
 _ROUTE_AFTER = ("公交", "班车", "线路", "专线", "趟车", "车次")
@@ -241,11 +241,13 @@ _RECOUNTED_REACH = 16
 
 
 def _recounted(text: str) -> list[tuple[int, int]]:
-    """Where a caller thanking the hotline recounts the matter it once took."""
-    if not _HOTLINE_PRAISED.search(text):
+    """Where a caller thanking the hotline recounts the matter it once took: after the
+    thanks (谢谢你们 at the end of a complaint is a courtesy, not the reason for the call)."""
+    praised = _HOTLINE_PRAISED.search(text)
+    if praised is None:
         return []
-    spans = []
-    for m in _RECOUNTED.finditer(text):
+    spans: list[tuple[int, int]] = []
+    for m in _RECOUNTED.finditer(text, praised.end()):
         told = text.find("事", m.end(), m.end() + _RECOUNTED_REACH)  # …堵的事儿: it ends there
         spans.append((m.end(), told if told >= 0 else m.end() + _RECOUNTED_REACH))
     return spans

@@ -360,7 +360,8 @@ def _self_surname(compact: Compact) -> _Found | None:
                 said.append((described[0], m.start(), described[1], 0.9))
                 continue
             heard = _heard_surname(compact, m.end())
-            if heard and m.group(1) != "姓" and text[m.end() - 1 : m.end() + 1] in common_words():
+            if (heard and m.group(1) != "姓"
+                    and text[m.end(1) - 1 : m.end(1) + 1] in common_words()):
                 continue  # 别透露我信息: the cue misheard is a word with what follows
             if heard:
                 said.append((heard, m.start(), m.end() + 1, 0.6))
@@ -1287,18 +1288,34 @@ def _name_spelled_after(compact: Compact) -> tuple[_Found, _Found] | None:
 
 
 # A name said bare (孙德旺 at the end of the call, 高建军 before the number): taken only
-# where nothing else names the caller, for a common surname and a common given name (or a
-# plausible one whose surname the caller then describes: 黄志远 黄色的黄), a word of its own.
+# where nothing else names the caller, for a common surname and a common given name, a
+# word of its own (or any surname and a plausible given name the caller then describes:
+# 黄志远 黄色的黄, at the confidence of a described name).
 _BARE_CONFIDENCE = 0.6
+# Before a bare name, words that make it someone else's (村支书 李建国, 物业的 王建军); after
+# it, words that go on about that someone (李建国 他贪污).
+_OTHER_BEFORE = ("书记", "支书", "主任", "经理", "老板", "师傅", "队长", "站长", "局长", "所长",
+                 "村长", "组长", "班长", "老师", "医生", "大夫", "物业", "保安", "司机", "民警",
+                 "警官", "的", "找", "叫", "和", "跟", "给")
+_OTHER_AFTER = ("他", "她", "说", "这个人", "那个人", "这人", "那人")
 
 
-def _word_edge(compact: Compact, at: int) -> bool:
+def _bare_start(compact: Compact, at: int) -> bool:
+    """Whether a bare name may start at ``at``: the start, a pause, or just after a number
+    (three digits at least: 要 or 一 alone are as often words)."""
     text = compact.text
-    return (at <= 0 or at >= len(text) or at in compact.breaks
-            or text[at - 1] in DIGITS or text[at] in DIGITS)
+    return (at == 0 or at in compact.breaks
+            or (at >= _NUMBER_RUN and all(ch in DIGITS for ch in text[at - _NUMBER_RUN : at])))
+
+
+def _bare_end(compact: Compact, at: int) -> bool:
+    """Whether a bare name may end at ``at``: the end, a pause, or a number starting."""
+    return at >= len(compact.text) or at in compact.breaks or _number_starts(compact.text, at)
 
 
 def _bare_name(compact: Compact) -> tuple[_Found, _Found] | None:
+    """The caller's name said bare (see :data:`_BARE_CONFIDENCE`): the surname and the name,
+    or None when there is none, or more than one that differ."""
     text = compact.text
     found: list[tuple[_Found, _Found]] = []
     placed = {i for m in knowledge().gazetteer.mentions(text) for i in range(m.start, m.end)}
@@ -1315,8 +1332,10 @@ def _bare_name(compact: Compact) -> tuple[_Found, _Found] | None:
             # the description says where the name starts, with or without a pause before it
             name = (_commonly_spelt(text[at:end]), at, described[1], 0.8)
             return (ch, at, described[1], 0.8), name
-        if (_RANK[ch] < _COMMON and _word_edge(compact, at) and _word_edge(compact, end)
-                and common_given_name(given) in _common_names()):
+        if (_RANK[ch] < _COMMON and _bare_start(compact, at) and _bare_end(compact, end)
+                and common_given_name(given) in _common_names()
+                and not text[:at].endswith(_OTHER_BEFORE)
+                and not text.startswith(_OTHER_AFTER, end)):
             name = (ch + common_given_name(given), at, end, _BARE_CONFIDENCE)
             found.append(((ch, at, end, _BARE_CONFIDENCE), name))
     if len({name[0] for _s, name in found}) == 1:

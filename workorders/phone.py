@@ -230,7 +230,9 @@ def _own_landline(caller: str) -> str | None:
 
 def _misheard_caller_id(compact: Compact, runs: list[tuple[int, int]],
                         caller: str) -> tuple[int, int] | None:
-    """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit).
+    """A cued run one digit off the caller ID (Whisper gains or drops a repeated digit), or
+    two cued runs with one character between that are the caller ID with that character
+    as one of its digits (四 heard as 算).
 
     Only a run that is not itself a well-formed number counts: a caller who gives a
     different, valid number means that number.

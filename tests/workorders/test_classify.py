@@ -922,3 +922,18 @@ def test_a_long_urgent_phrase_heard_as_its_homophone(text: str, urgent: bool) ->
 ])
 def test_a_swindle_asked_about(text: str, wanted: str) -> None:
     assert category(text)[0] == wanted
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    # thanks at the end of a complaint about a matter reported before is a courtesy
+    ("上个月我反映我们院门口下水道堵了 到现在还没人来修 麻烦你们了 谢谢你们", "公用事业"),
+    # a subject said as "X那儿" is still the subject
+    ("我们楼下路灯那儿黑乎乎的 灯不亮好几天了", "城市管理"),
+])
+def test_courtesy_and_there_are_no_asides(text: str, wanted: str) -> None:
+    assert category(text)[0] == wanted
+
+
+def test_waiting_at_a_bus_stop_in_the_cold_is_no_emergency() -> None:
+    text = "我坐在公交站等了一个小时 冻得直哆嗦 这个公交车怎么老不来"
+    assert is_urgent(compact(text), knowledge().taxonomy.urgent).value is False

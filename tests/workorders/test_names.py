@@ -814,3 +814,14 @@ def test_a_given_name_heard_as_a_homophone_after_the_described_surname(
 ])
 def test_a_surname_cue_and_its_description(text: str, surname: str | None) -> None:
     assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize("text", [
+    # someone else named bare: after a title or a role, or talked about after
+    "物业 王建军要收我们钱",
+    "村支书 李建国 他贪污",
+    # 要 alone is no number to stand beside
+    "我们这儿 王建军要 来",
+])
+def test_a_bare_name_of_someone_else_is_not_the_callers(text: str) -> None:
+    assert find_name(compact(text)).name.value is None
