@@ -271,11 +271,12 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
     out: list[tuple[int, int, int, float]] = []
     best: dict[tuple[int, str], int] = {}
     for sub_index, at, end, phrase, weight in found:
-        if any(other != sub_index and o_at <= at and end <= o_end and o_end - o_at > end - at
-               for other, o_at, o_end, _p, _w in found):
+        around = [(other, o_at, o_end) for other, o_at, o_end, _p, _w in found
+                  if o_at <= at and end <= o_end]
+        if any(other != sub_index and o_end - o_at > end - at for other, o_at, o_end in around):
             continue
         # (地铁 in 地铁站旁边: where the longest phrase around it ends says whether it is aside)
-        outer = max(o_end for _o, o_at, o_end, _p, _w in found if o_at <= at and end <= o_end)
+        outer = max(o_end for _o, _a, o_end in around)
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, outer) else 1.0)
         if any(r_at <= at < r_end for r_at, r_end in recounted):
             w *= _ASIDE_WEIGHT

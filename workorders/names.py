@@ -207,9 +207,12 @@ def plausible_given_name(given: str) -> bool:
 def _given_heard(given: str) -> bool:
     """A given name plausible as written, or two characters the ASR wrote for a common
     given name they sound like (白袖枝 for 白秀芝), right after the surname was settled."""
-    return plausible_given_name(given) or (
-        len(given) == 2 and given not in common_words()
-        and common_given_name(given) in _common_names())
+    return plausible_given_name(given) or (given not in common_words() and _sounds_common(given))
+
+
+def _sounds_common(given: str) -> bool:
+    """Whether ``given`` (two characters or more) sounds like a common given name."""
+    return len(given) > 1 and common_given_name(given) in _common_names()
 
 
 COMMON_GIVEN_FILE = "common_given_names.json"
@@ -652,13 +655,10 @@ def _full_name(compact: Compact, surname: _Found | None) -> _Found | None:
         # (我是业主, 我是马路对面的, 我是万达的员工 are no names).
         start = m.end()
         found = _surname_at(text, start)
-        if found is None and start < len(text) and text[start] in DESCRIBED_ONLY:
-            # 我是满桂芬 满是满意的满: a surname that is an everyday word, described after
-            end = _given_end(compact, start + 1)
-            if (end > start + 1 and plausible_given_name(text[start + 1 : end])
-                    and not _is_word(text[start:end]) and text[start:end] not in common_words()
-                    and _word_described_after(text, end, text[start])):
-                return text[start:end], m.start(), end, 0.8
+        if found is None and (stop := _everyday_surname_name(compact, start)) is not None and (
+                plausible_given_name(text[start + 1 : stop]) and not _is_word(text[start:stop])
+                and text[start:stop] not in common_words()):
+            return text[start:stop], m.start(), stop, 0.8  # 我是满桂芬 满是满意的满
         if found is None:
             continue
         end = _given_end(compact, start + len(found))
@@ -815,12 +815,8 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
     text = compact.text
     if start + 1 >= len(text):
         return None
-    if text[start] in DESCRIBED_ONLY:
-        # 我叫房立军 房子的房: the caller says which character they mean.
-        end = _given_end(compact, start + 1)
-        given = text[start + 1 : end]
-        if given and _word_described_after(text, end, text[start]):
-            return text[start : end], end
+    if (end := _everyday_surname_name(compact, start)) is not None:
+        return text[start : end], end  # 我叫房立军 房子的房: the caller says which one
     if _is_word(text[start : start + 2]):
         return None
     heard = surname_by_sound(text[start])
@@ -837,8 +833,7 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
     # 隔离评 / 行跪放: characters no given name uses, but every one a homophone of a
     # common given name's (丽萍, 桂芳)
     # (not where the surname and the next character are a word: 我叫师傅来修 is no 石福来)
-    sounds_common = (len(given) > 1 and common_given_name(given) in _common_names()
-                     and text[start : start + 2] not in common_words())
+    sounds_common = _sounds_common(given) and text[start : start + 2] not in common_words()
     if not (plausible_given_name(given) or sounds_common) or not (
             _word_ends(compact, end) or _run_on_name(text, start + 1, end)
             or _description_follows(text, end, text[start])):
@@ -846,13 +841,29 @@ def _heard_full_name(compact: Compact, start: int) -> tuple[str, int] | None:
     return heard[0] + given, end
 
 
+def _everyday_surname_name(compact: Compact, start: int) -> int | None:
+    """我叫房立军 房子的房 / 我是满桂芬 满是满意的满: a surname that is an everyday word
+    (:data:`DESCRIBED_ONLY`) at ``start``, a given name after it and a real word describing
+    the surname right after that; where the name ends, else None."""
+    text = compact.text
+    if start >= len(text) or text[start] not in DESCRIBED_ONLY:
+        return None
+    end = _given_end(compact, start + 1)
+    return end if end > start + 1 and _word_described_after(text, end, text[start]) else None
+
+
+def _said_again(text: str, at: int, ch: str) -> list[int]:
+    """Where a description may start once ``ch`` is said again at ``at`` (魏 是魏国的魏,
+    那 就是那个的那): after it, after 就是 or 是; none when ``ch`` is not at ``at``."""
+    if not text.startswith(ch, at):
+        return []
+    after = at + len(ch)
+    return [after + len(lead) for lead in ("就是", "是", "") if text.startswith(lead, after)]
+
+
 def _word_described_after(text: str, at: int, ch: str) -> bool:
     """Whether ``ch`` is described by a real word right after ``at`` (满意的满, 满 是满意的满)."""
-    starts = [at]
-    if text.startswith(ch, at):
-        starts.append(at + 1)
-        starts += [at + 1 + len(lead) for lead in ("是", "就是") if text.startswith(lead, at + 1)]
-    for start in starts:
+    for start in [at, *_said_again(text, at, ch)]:
         described = _word_description(text, start)
         if (described is not None and described[0] == ch
                 and _names_a_surname(text, start, described)):
@@ -877,13 +888,9 @@ def _describes_from(text: str, at: int, ch: str) -> bool:
     spelt = _SPELLED_RE.match(text, at)
     if spelt is not None and SPELLED[spelt.group().replace("的", "")] == ch:
         return True  # 我叫吴敏口天吴: its spelling
-    if text.startswith(ch, at):
-        # 魏 是魏国的魏 / 那 就是那个的那: the surname again, then its word
-        after = at + len(ch)
-        for lead in ("就是", "是", ""):
-            if text.startswith(lead, after) and (
-                    found := _word_description(text, after + len(lead))) is not None:
-                return found[0] == ch
+    for start in _said_again(text, at, ch):  # the surname again, then its word
+        if (found := _word_description(text, start)) is not None:
+            return found[0] == ch
     parts = spelled_by_parts(text, at, at + 1)
     if parts is not None and parts[0] == ch:
         return True
