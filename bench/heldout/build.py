@@ -53,7 +53,8 @@ SETS = {"a": (CASES, OUT),
         "t": (HERE / "cases_t.jsonl", REPO / "artifacts" / "calls_heldout_t"),
         "u": (HERE / "cases_u.jsonl", REPO / "artifacts" / "calls_heldout_u"),
         "v": (HERE / "cases_v.jsonl", REPO / "artifacts" / "calls_heldout_v"),
-        "w": (HERE / "cases_w.jsonl", REPO / "artifacts" / "calls_heldout_w")}
+        "w": (HERE / "cases_w.jsonl", REPO / "artifacts" / "calls_heldout_w"),
+        "x": (HERE / "cases_x.jsonl", REPO / "artifacts" / "calls_heldout_x")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:
