@@ -26,7 +26,8 @@ RADICALS: dict[str, str] = {
     "耳朵": "阝", "耳刀": "阝", "双耳": "阝", "耳朵旁": "阝", "耳刀旁": "阝",
     "门里": "门", "门字里": "门", "门字里面": "门", "门字里头": "门",
     "言字旁": "讠", "食字旁": "饣", "木字旁": "木", "金字旁": "钅", "女字旁": "女", "禾字旁": "禾",
-    "门字框": "门", "门里面": "门", "革字旁": "革", "广字旁": "广", "广字头": "广",
+    "门字框": "门", "门里面": "门", "门里头": "门", "革字旁": "革", "广字旁": "广", "广字头": "广",
+    "广字里面": "广", "广字里头": "广",
     "示字旁": "礻", "衣字旁": "衤", "绞丝旁": "纟", "又字旁": "又", "双人旁": "彳", "提土旁": "土",
     "土字旁": "土", "王字旁": "王", "日字旁": "日", "口字旁": "口", "火字旁": "火",
     "竹字头": "竹", "雨字头": "雨", "山字头": "山", "月字旁": "月", "耳字旁": "耳",
@@ -61,7 +62,7 @@ COMPOSED: dict[tuple[str, str], str] = {
     ("木", "白"): "柏", ("木", "易"): "杨", ("木", "木"): "林",
     ("钅", "中"): "钟", ("钅", "戋"): "钱",
     ("女", "兆"): "姚", ("禾", "呈"): "程", ("禾", "火"): "秋",
-    ("门", "三"): "闫", ("门", "文"): "闵", ("门", "敢"): "阚",
+    ("门", "三"): "闫", ("门", "文"): "闵", ("门", "敢"): "阚", ("门", "臽"): "阎",
     ("革", "斤"): "靳", ("革", "匊"): "鞠", ("广", "龙"): "庞", ("广", "翏"): "廖",
     ("礻", "兄"): "祝", ("衤", "者"): "褚", ("纟", "己"): "纪", ("纟", "东"): "练",
     ("彳", "余"): "徐",
@@ -89,10 +90,11 @@ STACKED: dict[tuple[str, str], str] = {
     ("鱼", "日"): "鲁", ("日", "兆"): "晁", ("加", "贝"): "贺", ("弗", "贝"): "费",
     ("艹", "句"): "苟", ("公", "羽"): "翁", ("羽", "隹"): "翟", ("艹", "田"): "苗",
     ("艹", "早"): "草", ("宀", "木"): "宋", ("宀", "女"): "安", ("宀", "必"): "宓",
-    ("厶", "牛"): "牟", ("私", "牛"): "牟",
+    ("厶", "牛"): "牟", ("私", "牛"): "牟", ("非", "衣"): "裴", ("羊", "女"): "姜",
+    ("艹", "办"): "苏", ("雨", "隹"): "霍", ("日", "勿"): "易", ("艹", "曷"): "葛",
 }  # fmt: skip
 _TOP_NAMES = {"草": "艹", "宝盖": "宀", "宝": "宀"}
-_PLACE = "(?:[字自]头?)?"  # 字 heard as 自 (米自底下一个女)
+_PLACE = "(?:[字自子]头?)?"  # 字 heard as 自 or 子 (米自底下一个女, 西子头底下一个早)
 _BELOW = "(?:下面|底下|下边|下头)"
 _ABOVE = "(?:上面|上头|上边)"
 _ONE = "(?:是|再)?(?:加个|加一个|一个|个|一)?"
@@ -133,6 +135,17 @@ def _surnames_with() -> dict[str, frozenset[str]]:
     for (radical, _rest), surname in COMPOSED.items():
         out.setdefault(radical, set()).add(surname)
     return {r: frozenset(v) for r, v in out.items()}
+
+
+def _surname_named(radical: str, heard: str) -> str | None:
+    """The surname of the table built with ``radical`` that ``heard`` is, or is an exact
+    homophone of (广字头的料 → 廖): a caller who names the radical then says the surname
+    itself, which the ASR writes as a commoner character."""
+    surnames = _surnames_with().get(radical, frozenset())
+    if heard in surnames:
+        return heard
+    same = [s for s in surnames if char_cost(s, heard) == 0]
+    return same[0] if len(same) == 1 else None
 
 
 def _rest_of(radical: str, heard: str) -> str | None:
@@ -218,8 +231,8 @@ def _by_radical(text: str, start: int, stop: int) -> tuple[str, int, int] | None
         radical = RADICALS[name]
         at = _FILLER.match(text, hit.end)
         after = at.end() if at else hit.end
-        if after < len(text) and text[after] in _surnames_with().get(radical, ()):
-            return text[after], hit.start, after + 1  # 草字头那个蔡: the surname itself, named
+        if after < len(text) and (named := _surname_named(radical, text[after])) is not None:
+            return named, hit.start, after + 1  # 草字头那个蔡: the surname itself, named
         candidates: list[tuple[str, int]] = []
         described = _DESCRIBED.match(text, after)
         if described:

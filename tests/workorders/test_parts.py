@@ -34,6 +34,16 @@ from workorders.text import compact
         # the rest first, then the radical added to it
         ("将加个草字头", "蒋"),
         ("将军的将上面加个草字头", "蒋"),
+        # 门里头, 广字里面 and 字 heard 子 name a radical or a place too
+        ("门里头一个勇敢的感", "阚"),
+        ("广字里面一个龙", "庞"),
+        ("西子头底下一个早", "覃"),
+        ("上面一个飞底下一个一", "裴"),  # 非 over 衣, heard as homophones
+        ("草字头底下一个办", "苏"),
+        ("羊字底下一个女", "姜"),
+        # the radical, then the surname itself, written as its exact homophone
+        ("广自头的料", "廖"),
+        ("门里头那个阎", "阎"),  # …but a surname heard as itself stays
     ],
 )
 def test_a_spelling_by_parts(text: str, surname: str) -> None:
@@ -66,6 +76,9 @@ def test_no_spelling_by_parts_in_other_words(text: str) -> None:
         ("他们太扰民了 性工 上面一个龙下面一个供 电话幺五零", None, "龚"),
         # the spelling starts at the word, not in the name before it
         ("我叫邱美玲丘陵的丘加个耳朵", "邱美玲", "邱"),
+        # 姓 heard 细, the surname heard as its homophone, then named after its radical
+        ("老楼12号楼我细料广自头的料", None, "廖"),
+        ("我叫培育街上面一个飞底下一个一的陪我建议管一管", "裴玉洁", "裴"),
     ],
 )
 def test_a_spelling_by_parts_settles_the_surname(
