@@ -25,6 +25,7 @@ from workorders.sound import (
     char_cost,
     heard_cost,
     ime_fold,
+    split_syllable,
     substitution_cost,
     syllable_cost,
 )
@@ -542,7 +543,8 @@ def word_described(heard: str, at: int) -> tuple[str, float] | None:
     best: tuple[float, int, str] | None = None
     for word, count, reading in _description_words().get(len(heard), ()):
         ch = word[at]
-        if char_cost(ch, target) > _SURNAME_COST:
+        if char_cost(ch, target) > _SURNAME_COST and not (
+                target not in SURNAMES and _u_heard_i(target, reading[at])):
             continue
         if ch not in SURNAMES and ch not in DESCRIBED_ONLY:
             continue
@@ -553,6 +555,19 @@ def word_described(heard: str, at: int) -> tuple[str, float] | None:
         if cost <= _DESCRIPTION_COST and (best is None or (cost, -count) < (best[0], -best[1])):
             best = (cost, count, ch)
     return (best[2], best[0]) if best is not None else None
+
+
+def _u_heard_i(heard: str, said: str) -> bool:
+    """Whether ``heard``'s usual reading is the syllable ``said`` with its ü written i (机 ji
+    for the ju of 鞠躬, 里 li for lü): a vowel Whisper often writes so. A character that is
+    no surname may be heard for one this way (机工的机 → 鞠躬的鞠)."""
+    readings = plain_readings(heard)
+    if not readings:
+        return False
+    initial, final = split_syllable(said)
+    if initial in ("j", "q", "x", "y") and final.startswith("u"):
+        final = "v" + final[1:]
+    return "v" in final and readings[0] == initial + final.replace("v", "i")
 
 
 # A description word heard this close to itself names its character even when the

@@ -339,6 +339,9 @@ def test_without_a_description_those_names_are_heard_as_before(text: str, name: 
         ("我姓英英秦的英 电话幺三九", None, "殷"),  # 殷勤, though 英 alone reads 杨
         ("我线七七级光的七 电话幺三九", None, "戚"),  # 戚继光, after 我姓 heard 我线
         ("我先车起车的车 电话幺三九", None, "车"),  # 汽车, with no cue heard at all
+        # 鞠躬 heard 机工: ü written i, and 机 is no surname
+        ("在那烧铜线我性机机工的机子", None, "鞠"),
+        ("我姓机机工的机 电话幺三九", None, "鞠"),
         # A spelling the caller denies names nothing.
         ("我姓李李明的李不是木子李 电话幺三九", None, "黎"),
     ],
