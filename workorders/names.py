@@ -1025,7 +1025,10 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
             # follows the name at once (我较中伟我手机…), or the name is spelled and the
             # spelling ends with the surname again, then the number (我叫正国动 官买正 电话).
             heard = surname_by_sound(text[at])
-            if heard is not None and heard[1] == 0 and _spelling_tail(text, at):
+            if heard is not None and heard[1] == 0 and (
+                    _spelling_tail(text, at)
+                    or (_sounds_common(text[at + 1 : at + 3]) and not _a_word(text[at : at + 2]))):
+                # …or a common given name follows, however written (我叫旁雪梅 → 庞)
                 return heard[0], i, at + 1, 0.6
             continue
         if _is_word(text[i + 1 : at + 1]) and not (
@@ -1365,6 +1368,22 @@ def _bare_name(compact: Compact) -> tuple[_Found, _Found] | None:
     return None
 
 
+def _a_word(chars: str) -> bool:
+    """Whether ``chars`` is a word of the phrase dictionary or a title (我叫师傅来修)."""
+    return _is_word(chars) or _TITLE.fullmatch(chars) is not None
+
+
+def _given_after_homophone(text: str, surname: _Found) -> _Found | None:
+    """我叫隔离评: a surname read by sound from the character before ``surname``'s end, then
+    two characters that sound like a common given name: the name (葛丽萍)."""
+    at = surname[2]
+    given = text[at : at + 2]
+    if (len(surname[0]) != 1 or at < 1 or char_cost(text[at - 1], surname[0]) > 0
+            or not _sounds_common(given) or _a_word(text[at - 1 : at + 1])):
+        return None
+    return surname[0] + common_given_name(given), at - 1, at + 2, min(surname[3], 0.6)
+
+
 def _introduced_by_parts(text: str) -> _Found | None:
     """我心 门里面一个勇敢的敢: a spelling by parts just after 我 and a cue, however heard."""
     for m in re.finditer(_SELF, text):
@@ -1471,7 +1490,7 @@ def find_name(compact: Compact) -> CallerName:
         if full is not None and full[0].startswith(surname[0]):
             full = (_commonly_spelt(full[0]), *full[1:])
         else:
-            full = None
+            full = _given_after_homophone(text, surname)
     if surname is not None and full is None:
         surname = _compound_written(text, surname)
 

@@ -218,6 +218,9 @@ def test_an_alternative_with_a_plausible_given_name_wins() -> None:
         ("我较中伟我手机是一三八", None, "钟"),
         # 姓 without 我, a homophone, then the number.
         ("姓菜 电话一五六", None, "蔡"),
+        # 我叫 and an exact homophone, then two characters that sound like a common given
+        # name, whatever follows: the surname, and the name with the common spelling.
+        ("医保能报吗我叫隔离评我们住丰台区", "葛丽萍", "葛"),
     ],
 )
 def test_a_surname_heard_as_a_homophone_that_is_no_surname(
@@ -225,6 +228,13 @@ def test_a_surname_heard_as_a_homophone_that_is_no_surname(
     found = find_name(compact(text))
     assert (found.name.value, found.surname.value) == (name, surname)
     assert found.surname.confidence < 0.8  # heard by sound: for the agent to check
+
+
+def test_a_homophone_and_a_common_given_name_heard_after_a_loose_cue() -> None:
+    # 我叫 heard 我交, 阮 as 软, 晓峰 as 小风; the spelling after it is heard too badly to count
+    found = find_name(compact("救护车来才走我交软小风二度旁一个远旦的原东城区前门"))
+    assert (found.name.value, found.surname.value) == ("阮晓峰", "阮")
+    assert found.name.confidence <= 0.6
 
 
 @pytest.mark.parametrize(
