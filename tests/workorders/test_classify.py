@@ -343,6 +343,8 @@ def test_variant_characters_the_asr_writes_are_read_as_the_usual_ones() -> None:
         "暖气停了 屋里才十度 家里有个刚满月的孩子冻得直哭",
         "对方说是公安局的 让我爸把钱转到安全账户 他已经转了五万 现在还在跟人打电话",
         "刚下完雨 山上塌下来一大堆石头 把路堵了",
+        # someone vulnerable not seen for days, no sound behind the door
+        "对门老太太一个人住 这都三天没见着她了 敲了半天门里头一点动静都没有",
         # a crack from long ago, and the danger now
         "这墙去年就裂了 现在楼道里电线冒烟了",
     ],
