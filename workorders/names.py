@@ -1172,6 +1172,12 @@ def _compound_written(text: str, surname: _Found) -> _Found:
         at = window.find(compound) if compound[0] == value else -1
         if at >= 0 and not text.startswith("的", start + at + 2):  # 东方的东 describes 东
             return compound, start, max(end, start + at + 2), confidence
+    heard = window[end - start - 1 : end - start + 1]  # the surname and the one after it
+    for compound in COMPOUND_SURNAMES:
+        if (len(heard) == 2 and substitution_cost(compound, heard) == 0
+                and not text.startswith("的", end + 1)):
+            # 我姓斯徒 复姓斯徒: the compound heard as its exact homophone
+            return compound, start, end + 1, confidence
     return surname
 
 

@@ -383,6 +383,8 @@ def test_a_description_of_the_heard_surname_keeps_it(text: str, surname: str) ->
         ("我 复姓 上官 幺三六六", "上官"),
         ("你好我复兴欧阳我想咨询一下", "欧阳"),  # 复姓 heard 复兴
         ("免贵附近诸葛要七八零", "诸葛"),  # 复姓 heard 附近
+        # the compound heard as its exact homophone right after 我姓: 斯 alone is no answer
+        ("我姓斯徒复姓斯徒司令的斯徒弟的徒密云区", "司徒"),
     ],
 )
 def test_a_compound_surname_after_fuxing(text: str, surname: str) -> None:
