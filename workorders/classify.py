@@ -620,18 +620,6 @@ def _negated(text: str, at: int, negations: tuple[str, ...]) -> bool:
     return any(before.endswith(w) or (len(w) > 1 and w in before) for w in negations)
 
 
-# How far before a combination's first word a word of a time long past puts it then.
-_EARLIER_REACH = 12
-
-
-def _told_as_background(text: str, at: int, earlier: tuple[str, ...]) -> bool:
-    """Whether a word of a time long past (去年, 前阵子) comes within :data:`_EARLIER_REACH`
-    characters before ``at``, in the same sentence as heard (no 现在 or 今天 between)."""
-    before = text[max(0, at - _EARLIER_REACH) : at]
-    found = [before.rfind(w) for w in earlier if w in before]
-    return bool(found) and not any(w in before[max(found):] for w in ("现在", "今天", "刚才"))
-
-
 def is_urgent(compact: Compact, rules: UrgentRules,
               taxonomy: Taxonomy | None = None) -> FieldValue[bool]:
     """Danger to life or property now (电梯困人, 燃气泄漏, 井盖缺失 …). With ``taxonomy``
@@ -653,8 +641,7 @@ def is_urgent(compact: Compact, rules: UrgentRules,
                 break
             spans.append(min(found))
         else:
-            if not _told_as_background(text, min(spans), rules.earlier):
-                return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
+            return FieldValue(True, 0.75, compact.span(min(spans), max(spans) + 1))
     if taxonomy is not None and taxonomy.urgent is rules:
         heard = best_hits(_indexes(taxonomy)[2], text, taken_spans(text, taxonomy))
         written = _occurrences(text, taxonomy)

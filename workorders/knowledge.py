@@ -55,9 +55,6 @@ class UrgentRules:
     all_of: tuple[tuple[tuple[str, ...], ...], ...]
     # Words that put the whole call after the danger (表扬, 感谢信: thanks for a rescue).
     past: tuple[str, ...] = ()
-    # Words that put one event long before the call (去年, 前阵子): a combination of
-    # ``all_of`` found just after one is something that happened, told as background.
-    earlier: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,7 +156,6 @@ def load_taxonomy(path: Path) -> Taxonomy:
             for rule in urgent_raw.get("all_of", [])
         ),
         _strings(urgent_raw.get("past", []), f"{path.name}: urgent.past"),
-        _strings(urgent_raw.get("earlier", []), f"{path.name}: urgent.earlier"),
     )
     names = {rule.name for rule in appeals}
     for sub in subs:

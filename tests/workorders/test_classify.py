@@ -345,8 +345,6 @@ def test_variant_characters_the_asr_writes_are_read_as_the_usual_ones() -> None:
         "刚下完雨 山上塌下来一大堆石头 把路堵了",
         # someone vulnerable not seen for days, no sound behind the door
         "对门老太太一个人住 这都三天没见着她了 敲了半天门里头一点动静都没有",
-        # a crack from long ago, and the danger now
-        "这墙去年就裂了 现在楼道里电线冒烟了",
     ],
 )
 def test_urgent_danger_put_in_everyday_words(text: str) -> None:
@@ -362,9 +360,6 @@ def test_urgent_danger_put_in_everyday_words(text: str) -> None:
         # a scam the caller reports, no money moving now
         "有人搞健康讲座卖保健品 我爸已经被骗进去两万多了 拦都拦不住",
         "烟囱天天冒黑烟 呛得人睡不着",
-        # an event long before the call, told as the background to a dispute or a suggestion
-        "楼上那家去年装修砸墙 把我家客厅的墙给震裂了一道缝 我想找人调解一下",
-        "我想提个建议 前阵子院里有人家电线冒烟 消防车进不来 能不能划个消防通道",
     ],
 )
 def test_not_urgent_where_the_danger_is_past_or_no_danger(text: str) -> None:
