@@ -1027,7 +1027,7 @@ def _introduction_by_sound(compact: Compact) -> _Found | None:
             heard = surname_by_sound(text[at])
             if heard is not None and heard[1] == 0 and (
                     _spelling_tail(text, at)
-                    or (_sounds_common(text[at + 1 : at + 3]) and not _a_word(text[at : at + 2]))):
+                    or _common_given_after(text, at)):
                 # …or a common given name follows, however written (我叫旁雪梅 → 庞)
                 return heard[0], i, at + 1, 0.6
             continue
@@ -1163,7 +1163,8 @@ _COMPOUND_AFTER = 3
 
 def _compound_written(text: str, surname: _Found) -> _Found:
     """A one-character surname that starts a compound surname written at it (我先欧阳, heard
-    by sound as 欧; 诸葛亮的诸 葛 …): the compound."""
+    by sound as 欧; 诸葛亮的诸 葛 …), or that with the character after it is a compound's
+    exact homophone, the second character as written (斯徒 → 司徒): the compound."""
     value, start, end, confidence = surname
     if len(value) != 1:
         return surname
@@ -1172,11 +1173,12 @@ def _compound_written(text: str, surname: _Found) -> _Found:
         at = window.find(compound) if compound[0] == value else -1
         if at >= 0 and not text.startswith("的", start + at + 2):  # 东方的东 describes 东
             return compound, start, max(end, start + at + 2), confidence
-    heard = window[end - start - 1 : end - start + 1]  # the surname and the one after it
+    heard = text[end - 1 : end + 1]  # the surname and the one after it
+    if len(heard) < 2 or text.startswith("的", end + 1) or _a_word(text[end : end + 2]):
+        return surname  # 我姓于 文化路: the next character starts a word of its own
     for compound in COMPOUND_SURNAMES:
-        if (len(heard) == 2 and substitution_cost(compound, heard) == 0
-                and not text.startswith("的", end + 1)):
-            # 我姓斯徒 复姓斯徒: the compound heard as its exact homophone
+        if heard[1] == compound[1] and substitution_cost(compound, heard) == 0:
+            # 我姓斯徒 / 朱葛亮: the compound, its first character heard as an exact homophone
             return compound, start, end + 1, confidence
     return surname
 
@@ -1379,15 +1381,22 @@ def _a_word(chars: str) -> bool:
     return _is_word(chars) or _TITLE.fullmatch(chars) is not None
 
 
+def _common_given_after(text: str, at: int) -> bool:
+    """Whether the two characters after ``at`` sound like a common given name (一名 too:
+    甄一鸣), and the character at ``at`` makes no word with the first (我叫师傅来修)."""
+    return _sounds_common(text[at + 1 : at + 3]) and not _a_word(text[at : at + 2])
+
+
 def _given_after_homophone(text: str, surname: _Found) -> _Found | None:
-    """我叫隔离评: a surname read by sound from the character before ``surname``'s end, then
-    two characters that sound like a common given name: the name (葛丽萍)."""
+    """我叫隔离评 / 我教单历历: the surname just before ``surname``'s end, as written or as
+    an exact homophone, then two characters that sound like a common given name: the name
+    (葛丽萍, 单丽丽). Not after a nickname (小王 丽华小区, 老张 建国路)."""
     at = surname[2]
-    given = text[at : at + 2]
-    if (len(surname[0]) != 1 or at < 1 or char_cost(text[at - 1], surname[0]) > 0
-            or not _sounds_common(given) or _a_word(text[at - 1 : at + 1])):
+    if (len(surname[0]) != 1 or at < 1 or text[at - 2 : at - 1] in ("小", "老")
+            or char_cost(text[at - 1], surname[0]) > 0 or not _common_given_after(text, at - 1)):
         return None
-    return surname[0] + common_given_name(given), at - 1, at + 2, min(surname[3], 0.6)
+    return (surname[0] + common_given_name(text[at : at + 2]), at - 1, at + 2,
+            min(surname[3], 0.6))
 
 
 def _introduced_by_parts(text: str) -> _Found | None:

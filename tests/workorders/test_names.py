@@ -385,6 +385,7 @@ def test_a_description_of_the_heard_surname_keeps_it(text: str, surname: str) ->
         ("免贵附近诸葛要七八零", "诸葛"),  # 复姓 heard 附近
         # the compound heard as its exact homophone right after 我姓: 斯 alone is no answer
         ("我姓斯徒复姓斯徒司令的斯徒弟的徒密云区", "司徒"),
+        ("你好我叫朱葛文君我想表扬一下", "诸葛"),  # 诸 heard 朱, 葛 as said
     ],
 )
 def test_a_compound_surname_after_fuxing(text: str, surname: str) -> None:
@@ -394,6 +395,19 @@ def test_a_compound_surname_after_fuxing(text: str, surname: str) -> None:
 @pytest.mark.parametrize("text", ["我附近有个超市 电话幺三九", "我复习上官网 电话幺三九"])
 def test_no_compound_surname_without_fuxing(text: str) -> None:
     assert find_name(compact(text)).surname.value is None
+
+
+@pytest.mark.parametrize(("text", "surname"),
+                         [("我姓朱 哥哥在外地", "朱"), ("我姓黄 父亲住院了", "黄"),
+                          ("我姓夏 后天再来", "夏"), ("我姓于 文化路", "于"),
+                          ("我姓司 图书馆", "司"), ("我姓尚 关门了", "尚")])
+def test_no_compound_surname_from_a_surname_and_the_next_word(text: str, surname: str) -> None:
+    assert find_name(compact(text)).surname.value == surname
+
+
+@pytest.mark.parametrize("text", ["我是小王 丽华小区的", "叫我老张 建国路那边"])
+def test_no_given_name_after_a_surname_written_as_itself(text: str) -> None:
+    assert find_name(compact(text)).name.value is None
 
 
 @pytest.mark.parametrize(
