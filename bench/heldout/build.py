@@ -54,7 +54,8 @@ SETS = {"a": (CASES, OUT),
         "u": (HERE / "cases_u.jsonl", REPO / "artifacts" / "calls_heldout_u"),
         "v": (HERE / "cases_v.jsonl", REPO / "artifacts" / "calls_heldout_v"),
         "w": (HERE / "cases_w.jsonl", REPO / "artifacts" / "calls_heldout_w"),
-        "x": (HERE / "cases_x.jsonl", REPO / "artifacts" / "calls_heldout_x")}
+        "x": (HERE / "cases_x.jsonl", REPO / "artifacts" / "calls_heldout_x"),
+        "y": (HERE / "cases_y.jsonl", REPO / "artifacts" / "calls_heldout_y")}
 
 
 def build(tts_python: Path, out: Path, cases: Path = CASES) -> int:

@@ -25,7 +25,8 @@ the twentieth, H1121-H1180 (``twentieth_set.py``, ``cases_t.jsonl``), against al
 the twenty-first, H1181-H1240 (``twenty_first_set.py``, ``cases_u.jsonl``), against all twenty; ``--set v``
 the twenty-second, H1241-H1300 (``twenty_second_set.py``, ``cases_v.jsonl``), against all twenty-one; ``--set w``
 the twenty-third, H1301-H1360 (``twenty_third_set.py``, ``cases_w.jsonl``), against all twenty-two; ``--set x``
-the twenty-fourth, H1361-H1420 (``twenty_fourth_set.py``, ``cases_x.jsonl``), against all twenty-three. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
+the twenty-fourth, H1361-H1420 (``twenty_fourth_set.py``, ``cases_x.jsonl``), against all twenty-three; ``--set y``
+the twenty-fifth, H1421-H1480 (``twenty_fifth_set.py``, ``cases_y.jsonl``), against all twenty-four. ``--set b`` writes the second blind set, H41-H100 (``second_set.py``), to
 ``bench/heldout/cases_b.jsonl`` with the same checks, plus its coverage: all 16 districts,
 every top-level category at least 4 times, every appeal type at least 6 times, 8-10 urgent
 cases, and no id shared with the first set.
@@ -70,7 +71,8 @@ OUTS = {"a": HERE / "cases.jsonl", "b": HERE / "cases_b.jsonl",  # set -> defaul
         "q": HERE / "cases_q.jsonl", "r": HERE / "cases_r.jsonl",
         "s": HERE / "cases_s.jsonl", "t": HERE / "cases_t.jsonl",
         "u": HERE / "cases_u.jsonl", "v": HERE / "cases_v.jsonl",
-        "w": HERE / "cases_w.jsonl", "x": HERE / "cases_x.jsonl"}
+        "w": HERE / "cases_w.jsonl", "x": HERE / "cases_x.jsonl",
+        "y": HERE / "cases_y.jsonl"}
 
 # (id, caller_number, order, problem, address, name, phone_said, phone_keys, expect)
 Case = tuple[str, str, str, str, str, str, str, str, dict[str, Any]]
@@ -428,7 +430,8 @@ SOURCES = {"a": ("bench.heldout.make_cases", "CASES"),
            "u": ("bench.heldout.twenty_first_set", "CASES_U"),
            "v": ("bench.heldout.twenty_second_set", "CASES_V"),
            "w": ("bench.heldout.twenty_third_set", "CASES_W"),
-           "x": ("bench.heldout.twenty_fourth_set", "CASES_X")}
+           "x": ("bench.heldout.twenty_fourth_set", "CASES_X"),
+           "y": ("bench.heldout.twenty_fifth_set", "CASES_Y")}
 
 
 def _source(which: str) -> list[Case]:
@@ -476,6 +479,7 @@ if __name__ == "__main__":
                              "u: the twenty-first, H1181-H1240; "
                              "v: the twenty-second, H1241-H1300; "
                              "w: the twenty-third, H1301-H1360; "
-                             "x: the twenty-fourth, H1361-H1420")
+                             "x: the twenty-fourth, H1361-H1420; "
+                             "y: the twenty-fifth, H1421-H1480")
     args = parser.parse_args()
     sys.exit(main(args.out or OUTS[args.set], args.set))

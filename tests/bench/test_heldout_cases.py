@@ -49,7 +49,7 @@ def test_build_sets_pick_the_cases_and_the_folder() -> None:
 def test_each_later_set_is_its_committed_file_and_checked_against_all_before(
         tmp_path: Path) -> None:
     for which in ("b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
-                  "o", "p", "q", "r", "s", "t", "u", "v", "w", "x"):
+                  "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y"):
         out = tmp_path / f"{which}.jsonl"
         assert make_cases.main(out, which) == 0, which
         assert out.read_bytes() == make_cases.OUTS[which].read_bytes(), which
