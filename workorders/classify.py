@@ -173,11 +173,15 @@ def _aside(text: str, at: int, end: int) -> bool:
 
 def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:
     """Every occurrence of every taxonomy phrase in ``text``, as (subcategory index, start,
-    end, phrase, weight), in taxonomy order (subcategory, then phrase)."""
+    end, phrase, weight), in taxonomy order (subcategory, then phrase); a praise-only
+    subcategory's only where the call praises."""
     by_char = taxonomy.phrases_by_first_char
     candidates = sorted(e for ch in set(text) for e in by_char.get(ch, ()))
+    counted = _counted(taxonomy, text)
     found: list[tuple[int, int, int, str, float]] = []
     for sub_index, _pos, phrase, weight in candidates:
+        if not counted[sub_index]:
+            continue
         at = text.find(phrase)
         while at >= 0:
             found.append((sub_index, at, at + len(phrase), phrase, weight))
@@ -219,6 +223,24 @@ def _declared_from(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, float]
 # question cues (咨询's cues: 怎么申请, 去哪办, 需要什么 …) weighs this many times more.
 _ASKED_ABOUT_GAP = 2
 _ASKED_ABOUT_WEIGHT = 1.5
+
+
+def _praises(text: str, taxonomy: Taxonomy) -> bool:
+    """Whether the call praises or thanks: a word declaring praise, or 感谢/谢谢, is written."""
+    words = [w for rule in taxonomy.appeals if rule.name == _PRAISE for w in rule.declared]
+    return any(word in text for word in (*words, *_PRAISE_MORE))
+
+
+def _counted(taxonomy: Taxonomy, text: str) -> list[bool]:
+    """Per subcategory, whether its phrases count in ``text``: a praise-only one (a good
+    deed done by a passer-by) only in a call that praises (see :func:`_praises`)."""
+    praises: bool | None = None
+    out: list[bool] = []
+    for sub in taxonomy.subcategories:
+        if sub.praise_only and praises is None:
+            praises = _praises(text, taxonomy)
+        out.append(not sub.praise_only or bool(praises))
+    return out
 
 
 def _consult(taxonomy: Taxonomy) -> AppealRule | None:
@@ -322,7 +344,10 @@ def classify(compact: Compact, taxonomy: Taxonomy,
     # written there takes its characters (红绿灯 holds no 路灯).
     heard = best_hits(_indexes(taxonomy)[0], text, taken)
     written = [(sub_index, at, end) for sub_index, at, end, _p, _w in _occurrences(text, taxonomy)]
+    counted = _counted(taxonomy, text)
     for sub_index, sub in enumerate(taxonomy.subcategories):
+        if not counted[sub_index]:
+            continue
         for phrase, weight in sub.phrases:
             hit = heard.get(phrase)
             if hit is None or phrase in text:

@@ -39,6 +39,9 @@ class Subcategory:
     # The appeal type of a call of this kind whose caller names none and gives no hint
     # (噪声 → 投诉, 违法建设 → 举报); None: 求助, a problem to be solved.
     appeal: str | None = None
+    # Its phrases count only in a call that praises or thanks (路过的小伙子 把我扶起来 is a
+    # good deed to praise there; in a call about an accident it is part of the story).
+    praise_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,10 @@ def load_taxonomy(path: Path) -> Taxonomy:
             appeal = entry.get("appeal")
             if appeal is not None and not isinstance(appeal, str):
                 raise DataError(f"{where}.appeal: expected an appeal type")
-            subs.append(Subcategory(category, name, phrases, appeal))
+            praise_only = entry.get("praise_only", False)
+            if not isinstance(praise_only, bool):
+                raise DataError(f"{where}.praise_only: expected true or false")
+            subs.append(Subcategory(category, name, phrases, appeal, praise_only))
     if not subs:
         raise DataError(f"{path}: no categories")
     appeals = tuple(

@@ -94,6 +94,14 @@ def test_a_subcategorys_usual_appeal_must_be_an_appeal_type(tmp_path: Path) -> N
     assert load_taxonomy(bad).usual_appeal("噪声污染") == "投诉"
 
 
+def test_praise_only_must_be_true_or_false(tmp_path: Path) -> None:
+    bad = tmp_path / "taxonomy.toml"
+    bad.write_text('[categories."其他"."好人好事"]\nkeywords = ["好心人"]\npraise_only = "yes"\n',
+                   encoding="utf-8")
+    with pytest.raises(DataError, match="praise_only"):
+        load_taxonomy(bad)
+
+
 def test_shipped_files_exist() -> None:
     for name in ("beijing_gazetteer.json", "taxonomy.toml", "dispatch.json"):
         assert shipped(name).is_file()

@@ -640,3 +640,34 @@ NOT_THESE_CATEGORIES = [
 @pytest.mark.parametrize(("text", "cat"), NOT_THESE_CATEGORIES)
 def test_broader_category_phrases_do_not_overreach(text: str, cat: str) -> None:
     assert drafted(text)[0] == cat
+
+
+# A good deed done by a member of the public, praised: no service's department is asked to
+# do anything, so the call is 其他 (好人好事), not the scene of the deed (a bus stop, a fall).
+GOOD_DEEDS = [
+    "我想表扬一个路过的小伙子 昨天我在公交站摔了 他把我扶起来还给我叫了车 连名字都没留",
+    "打电话谢谢一个送外卖的小伙子 我妈在菜市场门口晕了 他一直陪着等救护车来",
+    "我要表扬一个快递小哥 我的钱包掉在小区门口 他捡到以后原封不动给我送回来了",
+    "想夸夸一位好心人 前天我家孩子在公园跟我走散了 是她领着孩子找到我的 连名字都没留",
+]
+# The same words in calls that praise no one are part of another story.
+NOT_GOOD_DEEDS = [
+    ("快递小哥天天把快递扔在楼下 丢了好几个也没人管", "市场管理"),
+    ("小区门口有个老人摔倒了 路过的小伙子把他扶起来 可老人头上一直流血 叫也叫不醒", "公共安全"),
+]
+
+
+@pytest.mark.parametrize("text", GOOD_DEEDS)
+def test_a_passers_good_deed_praised_is_for_no_department(text: str) -> None:
+    assert category(text) == ("其他", "好人好事")
+
+
+@pytest.mark.parametrize(("text", "cat"), NOT_GOOD_DEEDS)
+def test_a_good_deeds_words_count_only_in_praise(text: str, cat: str) -> None:
+    assert category(text)[0] == cat
+
+
+def test_a_praised_service_is_still_its_department() -> None:
+    assert category("我想表扬一位公交司机 我妈下车的时候差点摔了 司机师傅把她扶起来送到路边")[0] \
+        == "交通管理"
+    assert category("表扬一下派出所的民警 我家老人走丢了 一个小伙子民警找了一宿")[0] == "公共安全"
