@@ -536,6 +536,10 @@ def test_broader_appeal_phrases_do_not_overreach(text: str, want: str) -> None:
 
 # More ways each kind of problem is put; (transcript, category) through the whole draft.
 CATEGORY_WORDINGS = [
+    # The social-security office's hall by its short name (人社) is that office's, not the
+    # general government-service hall.
+    ("我想表扬一下人社服务大厅的工作人员 帮我把老档案找出来了", "劳动社保"),
+    ("我去人社大厅办失业登记 排了一上午队 窗口就开了一个", "劳动社保"),
     # Where to get a licence to trade: the market regulator's.
     ("我想在镇上开个小面馆 营业执照跟食品经营许可证要去哪儿办", "市场管理"),
     # A price said as numbers is no phrase heard by sound (一晚五 is no 易燃物); a village
