@@ -540,6 +540,11 @@ CATEGORY_WORDINGS = [
     # general government-service hall.
     ("我想表扬一下人社服务大厅的工作人员 帮我把老档案找出来了", "劳动社保"),
     ("我去人社大厅办失业登记 排了一上午队 窗口就开了一个", "劳动社保"),
+    # Lost property found: where to hand it in, whoever is named as a place to take it.
+    ("我在公交站捡了一个钱包 里面有卡有现金 该交给派出所还是居委会", "其他"),
+    ("早上遛弯捡着一个钱包 想还给人家 不知道交到哪", "其他"),
+    # A bank's counter: the banking regulator's, through the general desk.
+    ("那个银行网点只开一个窗口 老人取钱排一上午 柜台还让去机器上自己弄", "其他"),
     # Where to get a licence to trade: the market regulator's.
     ("我想在镇上开个小面馆 营业执照跟食品经营许可证要去哪儿办", "市场管理"),
     # A price said as numbers is no phrase heard by sound (一晚五 is no 易燃物); a village
