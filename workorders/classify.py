@@ -171,9 +171,27 @@ def _aside(text: str, at: int, end: int) -> bool:
                 and text[max(0, at - 3):at] != "是不是"))  # 这是不是骗子: asked, not denied
 
 
+# 停了三天水, 停了两个礼拜的电: an outage with its length said between the verb and the
+# utility is that utility's outage phrase (停水, 停电 …) over the whole span.
+_SPLIT_OUTAGE = re.compile("停了?[一二两三四五六七八九十几好半]+"
+                           "(?:天|个?礼拜|个?星期|个?月|个?小时|个?钟头)的?([水电气暖])")
+
+
+def _split_outages(text: str, taxonomy: Taxonomy,
+                   counted: list[bool]) -> list[tuple[int, int, int, str, float]]:
+    found: list[tuple[int, int, int, str, float]] = []
+    for m in _SPLIT_OUTAGE.finditer(text):
+        said = "停" + m.group(1)
+        for sub_index, _pos, phrase, weight in taxonomy.phrases_by_first_char.get("停", ()):
+            if phrase == said and counted[sub_index]:
+                found.append((sub_index, m.start(), m.end(), phrase, weight))
+    return found
+
+
 def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str, float]]:
     """Every occurrence of every taxonomy phrase in ``text``, as (subcategory index, start,
-    end, phrase, weight), in taxonomy order (subcategory, then phrase); a praise-only
+    end, phrase, weight), in taxonomy order (subcategory, then phrase), then the outages
+    said with their length in between (see :data:`_SPLIT_OUTAGE`); a praise-only
     subcategory's only where the call praises."""
     by_char = taxonomy.phrases_by_first_char
     candidates = sorted(e for ch in set(text) for e in by_char.get(ch, ()))
@@ -186,7 +204,7 @@ def _occurrences(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, str
         while at >= 0:
             found.append((sub_index, at, at + len(phrase), phrase, weight))
             at = text.find(phrase, at + 1)
-    return found
+    return found + _split_outages(text, taxonomy, counted)
 
 
 # What a caller says they want names what the call is about just after the word: praise

@@ -187,10 +187,16 @@ def load_gazetteer(path: Path) -> Gazetteer:
         raise DataError(f"{path}: {exc}") from exc
 
 
+# 来北京工作 holds no 北京通 (the city's services app) heard by sound.
+CITY_NAMES = ("北京", "北京市")
+
+
 def place_names(gazetteer: Gazetteer) -> frozenset[str]:
-    """Every district's name and stem and every township's names, with their suffix."""
+    """The city's name, every district's name and stem and every township's names, with
+    their suffix."""
     names = {n for district in gazetteer.districts.values()
              for n in (district.name, *district.stems)}
+    names.update(CITY_NAMES)
     names.update(form.full for unit in gazetteer.units for form in unit.forms)
     names.update(unit.name for unit in gazetteer.units)
     return frozenset(n for n in names if len(n) >= 2)

@@ -543,6 +543,16 @@ CATEGORY_WORDINGS = [
     # Lost property found: where to hand it in, whoever is named as a place to take it.
     ("我在公交站捡了一个钱包 里面有卡有现金 该交给派出所还是居委会", "其他"),
     ("早上遛弯捡着一个钱包 想还给人家 不知道交到哪", "其他"),
+    # An outage with its length said in between (停了三天水) is the utility's outage.
+    ("我们村已经停了三天水了 事先一点通知都没有 问村委会说在等配件", "公用事业"),
+    ("这个月停了两个礼拜的电 冰箱里东西都坏了", "公用事业"),
+    # The city's services app and a street office's hall are the general desk's.
+    ("现在好多事都得在北京通上办 我注册了一晚上也没弄成 能不能出个老年版", "其他"),
+    ("我投诉办事处大厅的一个工作人员 让我开个证明跑了三趟都没给开", "其他"),
+    # …but the city's name is no part of the app's name heard by sound (来北京工作).
+    ("我刚来北京工作 想问问社保的事 是在网上办还是得跑窗口", "劳动社保"),
+    # A restaurant's flue pointed at the windows.
+    ("楼底下烤肉店的排烟管直接对着我家窗户 一到饭点烟就往屋里灌", "环境保护"),
     # A bank's counter: the banking regulator's, through the general desk.
     ("那个银行网点只开一个窗口 老人取钱排一上午 柜台还让去机器上自己弄", "其他"),
     # Where to get a licence to trade: the market regulator's.
