@@ -395,7 +395,9 @@ def _self_surname(compact: Compact) -> _Found | None:
             # 章 → 张), unless a spelling says otherwise (立早章, 喝汤的汤): the
             # frequency prior. Only for a character that is an ordinary one too: a
             # surname-only character (佟, 逯) was written because it was heard.
-            prior = (surname_by_sound(found) or (found, 0.0))[0]
+            # (信封: the cue and the surname heard as one word have the word's tones)
+            in_word = text[m.end(1) - 1 : m.end(1) + 1] in common_words()
+            prior = (surname_by_sound(found, by_tone=not in_word) or (found, 0.0))[0]
             if prior != found and (misheard or (_same_tone(found, prior)
                                                 and _RANK[prior] < _COMMON)):
                 said.append((prior, m.start(), end, 0.8))
@@ -951,7 +953,7 @@ def _spelling_by_sound(text: str, after: int, reach: int = 3) -> tuple[str, int]
     return SPELLED[spelled], hit.end
 
 
-def surname_by_sound(ch: str) -> tuple[str, float] | None:
+def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
     """The surname a heard character most likely stands for, and the cost of hearing it so.
 
     A character that is a common surname stands for itself. Otherwise the candidates are
@@ -959,7 +961,9 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
     fuzzy-pinyin and measured confusions cost what :mod:`workorders.sound` says), and among
     equally close ones the more frequent surname wins: the homophone prior. A rarer
     surname heard as itself (章) gives way to a commoner homophone (张) only when it ranks
-    below ``_COMMON``; a spelling (立早章) said nearby settles it either way."""
+    below ``_COMMON``; a spelling (立早章) said nearby settles it either way. A surname with
+    the character's usual syllable and tone comes before the others, rare or not, unless
+    ``by_tone`` is false (the character was heard as part of a word, whose tones it has)."""
     if ch in SURNAMES and _RANK[ch] < _COMMON:
         return ch, 0.0
     if ch in _NEVER_SURNAME:
@@ -968,11 +972,15 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
     if not readings:
         return None
     heard_tones = tones(ch)
-    # (cost, rare, tone differs, rank, surname): among the common surnames that sound
-    # alike, one with the tone the ASR heard comes first (路 lu4 → 陆 lu4, not 卢 lu2; 使
-    # shi3 → 史, not 石), then the more frequent; a rare surname only after them (封 →
-    # 冯). The tone only breaks ties: it never makes a match.
-    best: tuple[float, bool, bool, int, str] | None = None
+    usual = heard_tones[0] if heard_tones else None
+    # (cost, not the usual syllable and tone, rare, tone differs, rank, surname): a
+    # surname with the heard character's usual syllable and tone comes first, rare or not
+    # (繁 fan2 → 樊 fan2, not 范 fan4; 燕 yan4 → 晏, not 闫 yan2): the ASR wrote the tone
+    # it heard. Among the rest the common surnames come first, one with a tone of any
+    # reading of the character before the others (路 lu4 → 陆 lu4, not 卢 lu2; 使 shi3 →
+    # 史, not 石), then the more frequent; a rare surname only after them (神 shen2 → 沈).
+    # The tone only breaks ties: it never makes a match.
+    best: tuple[float, bool, bool, bool, int, str] | None = None
     for order, reading in enumerate(readings[:3]):
         tones_of_reading = {t for r, t in heard_tones if r == reading}
         for surname, primary in _PRIMARY.items():
@@ -981,7 +989,8 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
             cost = syllable_cost(reading, primary) + 0.3 * order
             if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
                 continue  # only a common surname is worth a guess by near sound
-            key = (cost, _RANK[surname] >= _COMMON,
+            as_usual = by_tone and usual == (primary, _PRIMARY_TONE[surname])
+            key = (cost, not as_usual, _RANK[surname] >= _COMMON,
                    _PRIMARY_TONE[surname] not in tones_of_reading, _RANK[surname], surname)
             if best is None or key < best:
                 best = key
@@ -989,7 +998,7 @@ def surname_by_sound(ch: str) -> tuple[str, float] | None:
         return (ch, 0.0) if ch in SURNAMES else None
     if ch in SURNAMES and best[0] > 0:
         return ch, 0.0  # a rarer surname with no commoner homophone: as heard
-    return best[4], best[0]
+    return best[-1], best[0]
 
 
 _SELF = "我"

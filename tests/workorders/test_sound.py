@@ -196,7 +196,13 @@ def test_exact_phrases_still_decide() -> None:
         ("我姓汤 喝汤的汤", "汤"),  # named by a word it is in: as said
         ("我姓谈 电话", "谭"),  # a rare surname, a commoner one of the same tone
         ("我姓封 电话", "封"),  # exact 姓, and 冯 has another tone: as written
-        ("我信封 电话", "冯"),  # heard loosely: the commoner homophone, whatever the tone
+        ("我信封 电话", "冯"),  # heard loosely as one word (信封): the word's tone, not hers
+        # No surname as written: the one with the character's tone, rare or not, before a
+        # commoner one of another tone (繁 fan2 is 樊, not 范 fan4; 宴 yan4 is 晏, not 闫).
+        ("我姓繁 电话", "樊"),
+        ("我姓宴 电话幺三八", "晏"),
+        # …and the commoner one where none has the tone (神 shen2: 沈 shen3, not 申 shen1).
+        ("我姓神 电话", "沈"),
         ("我信章立早章", "章"),  # the spelling settles it
         ("我姓张 立早章", "章"),
     ],
