@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from config.data import shipped
@@ -1443,8 +1443,30 @@ def _settled_by_description(text: str, surname: _Found, full: _Found | None
     return _renamed(surname, full, char, end)
 
 
+# 应该得应, 岳飞地岳: 的 in a description written as a homophone (得, 地).
+_DE_HEARD = "得地"
+_DE = "的"
+
+
+def _de_as_heard(compact: Compact) -> Compact:
+    """``compact`` with 的 for a homophone written where a caller describes a surname by a
+    word it is in (应该得应 is 应该的应): a word of two or three characters, the homophone,
+    and a surname of that word right after it."""
+    text = compact.text
+    chars = list(text)
+    for at, ch in enumerate(text):
+        if ch not in _DE_HEARD or at + 1 >= len(text) or (text[at + 1] not in SURNAMES
+                                                          and text[at + 1] not in DESCRIBED_ONLY):
+            continue
+        if any(at - size >= 0 and text[at + 1] in text[at - size : at] for size in (2, 3)):
+            chars[at] = _DE
+    fixed = "".join(chars)
+    return compact if fixed == text else replace(compact, text=fixed)
+
+
 def find_name(compact: Compact) -> CallerName:
     """The caller's name and surname; fields are empty when the caller gave none."""
+    compact = _de_as_heard(compact)
     text = compact.text
     surname = _self_surname(compact)
     spelled = _nearest_spelling(text, surname[2] if surname else 0)

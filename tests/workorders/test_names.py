@@ -854,3 +854,15 @@ def test_a_surname_cue_and_its_description(text: str, surname: str | None) -> No
 ])
 def test_a_bare_name_of_someone_else_is_not_the_callers(text: str) -> None:
     assert find_name(compact(text)).name.value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "surname"),
+    [
+        ("我叫英国华 应该得应 电话幺三五", "应"),  # 应该的应, 的 written as 得
+        ("我信宁 安宁地宁 手机幺三八", "宁"),  # …and as 地
+        ("我觉得得找人来修一下 电话幺三五", None),  # 得得 describes nothing
+    ],
+)
+def test_a_description_with_de_written_as_a_homophone(text: str, surname: str | None) -> None:
+    assert find_name(compact(text)).surname.value == surname
