@@ -953,6 +953,11 @@ def _spelling_by_sound(text: str, after: int, reach: int = 3) -> tuple[str, int]
     return SPELLED[spelled], hit.end
 
 
+# The ASR's tone slips too (冯 feng2 written 凤 feng4): for the rarest surnames, past this
+# rank, the frequency prior outweighs the tone (凤 → 冯, not 奉).
+_TONE_OVER_PRIOR = 300
+
+
 def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
     """The surname a heard character most likely stands for, and the cost of hearing it so.
 
@@ -962,8 +967,9 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
     equally close ones the more frequent surname wins: the homophone prior. A rarer
     surname heard as itself (章) gives way to a commoner homophone (张) only when it ranks
     below ``_COMMON``; a spelling (立早章) said nearby settles it either way. A surname with
-    the character's usual syllable and tone comes before the others, rare or not, unless
-    ``by_tone`` is false (the character was heard as part of a word, whose tones it has)."""
+    the character's usual syllable and tone comes before the others, rare or not (but not
+    one of the rarest, see :data:`_TONE_OVER_PRIOR`), unless ``by_tone`` is false (the
+    character was heard as part of a word, whose tones it has)."""
     if ch in SURNAMES and _RANK[ch] < _COMMON:
         return ch, 0.0
     if ch in _NEVER_SURNAME:
@@ -989,7 +995,8 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
             cost = syllable_cost(reading, primary) + 0.3 * order
             if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
                 continue  # only a common surname is worth a guess by near sound
-            as_usual = by_tone and usual == (primary, _PRIMARY_TONE[surname])
+            as_usual = (by_tone and usual == (primary, _PRIMARY_TONE[surname])
+                        and _RANK[surname] < _TONE_OVER_PRIOR)
             key = (cost, not as_usual, _RANK[surname] >= _COMMON,
                    _PRIMARY_TONE[surname] not in tones_of_reading, _RANK[surname], surname)
             if best is None or key < best:

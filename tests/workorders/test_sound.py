@@ -203,6 +203,8 @@ def test_exact_phrases_still_decide() -> None:
         ("我姓宴 电话幺三八", "晏"),
         # …and the commoner one where none has the tone (神 shen2: 沈 shen3, not 申 shen1).
         ("我姓神 电话", "沈"),
+        # …and the commoner one over one of the rarest (凤 feng4: 冯, not 奉 feng4).
+        ("我叫凤淑芬 电话幺五幺", "冯"),
         ("我信章立早章", "章"),  # the spelling settles it
         ("我姓张 立早章", "章"),
     ],
