@@ -174,7 +174,9 @@ def _aside(text: str, at: int, end: int) -> bool:
 # 停了三天水, 停了两个礼拜的电: an outage with its length said between the verb and the
 # utility is that utility's outage phrase (停水, 停电 …) over the whole span.
 _SPLIT_OUTAGE = re.compile("停了?[一二两三四五六七八九十几好半]+"
-                           "(?:天|个?礼拜|个?星期|个?月|个?小时|个?钟头)的?([水电气暖])")
+                           "(?:天|个?礼拜|个?星期|个?月|个?小时|个?钟头)的?([水电气暖])"
+                           # …not a word the character starts (电梯, 电视, 气味, 暖和)
+                           "(?![梯视动脑话器味温候费表线厂站车和])")
 
 
 def _split_outages(text: str, taxonomy: Taxonomy,
@@ -243,10 +245,15 @@ _ASKED_ABOUT_GAP = 2
 _ASKED_ABOUT_WEIGHT = 1.5
 
 
+# 感谢一个小伙子, 谢谢那位大姐: thanks to someone, not the 谢谢 that ends a call.
+_THANKS_TO_SOMEONE = re.compile("(?:感谢|谢谢)(?:一下)?(?:一个|一位|那个|那位|这个|这位)")
+
+
 def _praises(text: str, taxonomy: Taxonomy) -> bool:
-    """Whether the call praises or thanks: a word declaring praise, or 感谢/谢谢, is written."""
+    """Whether the call praises: a word declaring praise (表扬, 夸夸, 打电话谢谢 …) or thanks
+    to someone (感谢一个小伙子) is written; a courtesy 谢谢 or 谢谢你们 is not enough."""
     words = [w for rule in taxonomy.appeals if rule.name == _PRAISE for w in rule.declared]
-    return any(word in text for word in (*words, *_PRAISE_MORE))
+    return any(word in text for word in words) or _THANKS_TO_SOMEONE.search(text) is not None
 
 
 def _counted(taxonomy: Taxonomy, text: str) -> list[bool]:
@@ -320,6 +327,8 @@ def written_phrases(text: str, taxonomy: Taxonomy) -> list[tuple[int, int, int, 
         w = weight * (_ASIDE_WEIGHT if _aside(text, at, outer) else 1.0)
         if any(r_at <= at < r_end for r_at, r_end in recounted):
             w *= _ASIDE_WEIGHT
+        elif taxonomy.subcategories[sub_index].praise_only:
+            pass  # the deed is praised anyway: the window names whom the praise is for
         else:
             w *= max((weight for p, window, weight in declared if p <= at < p + window),
                      default=1.0)

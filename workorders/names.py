@@ -953,9 +953,10 @@ def _spelling_by_sound(text: str, after: int, reach: int = 3) -> tuple[str, int]
     return SPELLED[spelled], hit.end
 
 
-# The ASR's tone slips too (冯 feng2 written 凤 feng4): for the rarest surnames, past this
-# rank, the frequency prior outweighs the tone (凤 → 冯, not 奉).
-_TONE_OVER_PRIOR = 300
+# The ASR's tone slips too (冯 feng2 written 凤 feng4, 李 li3 written 立 li4): against one of
+# the commonest surnames, this many, far commoner than any rare homophone, the frequency
+# prior outweighs the tone (凤 → 冯, not 奉; 立 → 李, not 栗).
+_PRIOR_OVER_TONE = 30
 
 
 def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
@@ -968,8 +969,8 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
     surname heard as itself (章) gives way to a commoner homophone (张) only when it ranks
     below ``_COMMON``; a spelling (立早章) said nearby settles it either way. A surname with
     the character's usual syllable and tone comes before the others, rare or not (but not
-    one of the rarest, see :data:`_TONE_OVER_PRIOR`), unless ``by_tone`` is false (the
-    character was heard as part of a word, whose tones it has)."""
+    before one of the commonest, see :data:`_PRIOR_OVER_TONE`), unless ``by_tone`` is false
+    (the character was heard as part of a word, whose tones it has)."""
     if ch in SURNAMES and _RANK[ch] < _COMMON:
         return ch, 0.0
     if ch in _NEVER_SURNAME:
@@ -987,6 +988,7 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
     # 史, not 石), then the more frequent; a rare surname only after them (神 shen2 → 沈).
     # The tone only breaks ties: it never makes a match.
     best: tuple[float, bool, bool, bool, int, str] | None = None
+    prior: tuple[float, bool, bool, bool, int, str] | None = None  # ignoring the usual tone
     for order, reading in enumerate(readings[:3]):
         tones_of_reading = {t for r, t in heard_tones if r == reading}
         for surname, primary in _PRIMARY.items():
@@ -995,12 +997,15 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
             cost = syllable_cost(reading, primary) + 0.3 * order
             if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
                 continue  # only a common surname is worth a guess by near sound
-            as_usual = (by_tone and usual == (primary, _PRIMARY_TONE[surname])
-                        and _RANK[surname] < _TONE_OVER_PRIOR)
+            as_usual = by_tone and usual == (primary, _PRIMARY_TONE[surname])
             key = (cost, not as_usual, _RANK[surname] >= _COMMON,
                    _PRIMARY_TONE[surname] not in tones_of_reading, _RANK[surname], surname)
             if best is None or key < best:
                 best = key
+            if prior is None or key[:1] + key[2:] < prior[:1] + prior[2:]:
+                prior = key
+    if best is not None and prior is not None and prior[-2] < _PRIOR_OVER_TONE:
+        best = prior
     if best is None:
         return (ch, 0.0) if ch in SURNAMES else None
     if ch in SURNAMES and best[0] > 0:

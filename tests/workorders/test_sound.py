@@ -205,6 +205,7 @@ def test_exact_phrases_still_decide() -> None:
         ("我姓神 电话", "沈"),
         # …and the commoner one over one of the rarest (凤 feng4: 冯, not 奉 feng4).
         ("我叫凤淑芬 电话幺五幺", "冯"),
+        ("我姓立 电话幺五幺", "李"),  # 李 li3, not the rare 栗 li4
         ("我信章立早章", "章"),  # the spelling settles it
         ("我姓张 立早章", "章"),
     ],

@@ -546,6 +546,9 @@ CATEGORY_WORDINGS = [
     # An outage with its length said in between (停了三天水) is the utility's outage.
     ("我们村已经停了三天水了 事先一点通知都没有 问村委会说在等配件", "公用事业"),
     ("这个月停了两个礼拜的电 冰箱里东西都坏了", "公用事业"),
+    ("我们楼停了三天电梯了 老人上不去楼 物业也不管", "住房管理"),  # 电梯 is no 电
+    # The district said with the city (北京通州) is no services app.
+    ("我家在北京通州 楼下饭馆油烟太大", "环境保护"),
     # The city's services app and a street office's hall are the general desk's.
     ("现在好多事都得在北京通上办 我注册了一晚上也没弄成 能不能出个老年版", "其他"),
     ("我投诉办事处大厅的一个工作人员 让我开个证明跑了三趟都没给开", "其他"),
@@ -673,6 +676,10 @@ GOOD_DEEDS = [
 NOT_GOOD_DEEDS = [
     ("快递小哥天天把快递扔在楼下 丢了好几个也没人管", "市场管理"),
     ("小区门口有个老人摔倒了 路过的小伙子把他扶起来 可老人头上一直流血 叫也叫不醒", "公共安全"),
+    # …nor is the 谢谢 that ends a call praise.
+    ("小区门口有个老人摔倒了 路过的小伙子把他扶起来 可老人头上一直流血 叫也叫不醒 你们快派人来"
+     " 谢谢", "公共安全"),
+    ("路上有个老人晕倒了 好心人正在做心肺复苏 你们赶紧来 谢谢", "公共安全"),
 ]
 
 
@@ -683,6 +690,16 @@ def test_a_passers_good_deed_praised_is_for_no_department(text: str) -> None:
 
 @pytest.mark.parametrize(("text", "cat"), NOT_GOOD_DEEDS)
 def test_a_good_deeds_words_count_only_in_praise(text: str, cat: str) -> None:
+    assert category(text)[0] == cat
+
+
+@pytest.mark.parametrize(("text", "cat"), [
+    ("感谢街道办的工作人员 二话不说就帮我办好了", "其他"),  # 政务服务, not 好人好事
+    ("谢谢物业的维修师傅 二话不说就把水管修好了", "住房管理"),
+    ("表扬一下我们小区的物业小伙子 下大雪 他们二话不说把路都扫出来了", "住房管理"),
+])
+def test_a_good_deed_by_a_service_is_that_services(text: str, cat: str) -> None:
+    assert category(text)[1] != "好人好事"
     assert category(text)[0] == cat
 
 
