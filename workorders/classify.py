@@ -259,13 +259,9 @@ def _praises(text: str, taxonomy: Taxonomy) -> bool:
 def _counted(taxonomy: Taxonomy, text: str) -> list[bool]:
     """Per subcategory, whether its phrases count in ``text``: a praise-only one (a good
     deed done by a passer-by) only in a call that praises (see :func:`_praises`)."""
-    praises: bool | None = None
-    out: list[bool] = []
-    for sub in taxonomy.subcategories:
-        if sub.praise_only and praises is None:
-            praises = _praises(text, taxonomy)
-        out.append(not sub.praise_only or bool(praises))
-    return out
+    subs = taxonomy.subcategories
+    praises = any(sub.praise_only for sub in subs) and _praises(text, taxonomy)
+    return [not sub.praise_only or praises for sub in subs]
 
 
 def _consult(taxonomy: Taxonomy) -> AppealRule | None:

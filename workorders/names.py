@@ -987,8 +987,7 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
     # reading of the character before the others (路 lu4 → 陆 lu4, not 卢 lu2; 使 shi3 →
     # 史, not 石), then the more frequent; a rare surname only after them (神 shen2 → 沈).
     # The tone only breaks ties: it never makes a match.
-    best: tuple[float, bool, bool, bool, int, str] | None = None
-    prior: tuple[float, bool, bool, bool, int, str] | None = None  # ignoring the usual tone
+    keys: list[tuple[float, bool, bool, bool, int, str]] = []
     for order, reading in enumerate(readings[:3]):
         tones_of_reading = {t for r, t in heard_tones if r == reading}
         for surname, primary in _PRIMARY.items():
@@ -998,16 +997,15 @@ def surname_by_sound(ch: str, by_tone: bool = True) -> tuple[str, float] | None:
             if cost > _SURNAME_COST or (cost > 0 and _RANK[surname] >= _COMMON):
                 continue  # only a common surname is worth a guess by near sound
             as_usual = by_tone and usual == (primary, _PRIMARY_TONE[surname])
-            key = (cost, not as_usual, _RANK[surname] >= _COMMON,
-                   _PRIMARY_TONE[surname] not in tones_of_reading, _RANK[surname], surname)
-            if best is None or key < best:
-                best = key
-            if prior is None or key[:1] + key[2:] < prior[:1] + prior[2:]:
-                prior = key
-    if best is not None and prior is not None and prior[-2] < _PRIOR_OVER_TONE:
-        best = prior
-    if best is None:
+            keys.append((cost, not as_usual, _RANK[surname] >= _COMMON,
+                         _PRIMARY_TONE[surname] not in tones_of_reading, _RANK[surname],
+                         surname))
+    if not keys:
         return (ch, 0.0) if ch in SURNAMES else None
+    best = min(keys)
+    prior = min(keys, key=lambda k: k[:1] + k[2:])  # the same order, the usual tone aside
+    if prior[-2] < _PRIOR_OVER_TONE:
+        best = prior
     if ch in SURNAMES and best[0] > 0:
         return ch, 0.0  # a rarer surname with no commoner homophone: as heard
     return best[-1], best[0]
@@ -1466,11 +1464,10 @@ def _de_as_heard(compact: Compact) -> Compact:
     and a surname of that word right after it."""
     text = compact.text
     chars = list(text)
-    for at, ch in enumerate(text):
-        if ch not in _DE_HEARD or at + 1 >= len(text) or (text[at + 1] not in SURNAMES
-                                                          and text[at + 1] not in DESCRIBED_ONLY):
-            continue
-        if any(at - size >= 0 and text[at + 1] in text[at - size : at] for size in (2, 3)):
+    for at in range(2, len(text) - 1):
+        said = text[at + 1]
+        if (text[at] in _DE_HEARD and (said in SURNAMES or said in DESCRIBED_ONLY)
+                and said in text[max(0, at - 3) : at]):
             chars[at] = _DE
     fixed = "".join(chars)
     return compact if fixed == text else replace(compact, text=fixed)
